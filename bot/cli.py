@@ -1,0 +1,117 @@
+"""``loanbridge``: the command line for running and administering LoanBridge."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.app import opened_store
+from bot.settings import Settings, SettingsError, load_settings
+from dialogs.domain import Channel, Role
+from dialogs.errors import DomainError, LoanBookRejected
+from dialogs.loanbook import parse_loan_book
+from storage.migrate import upgrade
+
+Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+async def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    await upgrade(settings.database_url, args.revision)
+    print(f"database is at revision {args.revision}: {_safe_url(settings.database_url)}")
+    return 0
+
+
+async def lender_add(args: argparse.Namespace, settings: Settings) -> int:
+    async with opened_store(settings) as store:
+        lender = await store.add_lender(args.name, compliance_contact=args.compliance_contact)
+    print(f"lender {lender.name!r} added (id {lender.id})")
+    return 0
+
+
+async def operator_add(args: argparse.Namespace, settings: Settings) -> int:
+    async with opened_store(settings) as store:
+        account = await store.grant_role(Channel(args.channel), args.user, Role.OPERATOR)
+    print(
+        f"{account.channel.value} user {account.channel_user_id!r} is now an operator (account {account.id})"
+    )
+    return 0
+
+
+async def loans_import(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        text = await asyncio.to_thread(Path(args.file).read_text, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"cannot read {args.file}: {error}", file=sys.stderr)
+        return 1
+    rows = parse_loan_book(text)
+    async with opened_store(settings) as store:
+        summary = await store.import_loan_book(args.lender, rows)
+    print(f"imported {len(rows)} loans for {args.lender!r}: {summary.created} new, {summary.updated} updated")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url  # noqa: PLC0415 - only for this message
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="loanbridge", description="LoanBridge: repayment negotiation assistant"
+    )
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
+    up = db.add_parser("upgrade", help="apply the migrations (creates the database if needed)")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(run=db_upgrade)
+
+    lender = commands.add_parser("lender", help="lenders").add_subparsers(dest="action", required=True)
+    add = lender.add_parser("add", help="add a lender")
+    add.add_argument("name")
+    add.add_argument("--compliance-contact", help="where harassment reports about this lender go")
+    add.set_defaults(run=lender_add)
+
+    operator = commands.add_parser("operator", help="operators").add_subparsers(dest="action", required=True)
+    grant = operator.add_parser("add", help="grant the operator role to a channel user")
+    grant.add_argument(
+        "--channel",
+        required=True,
+        choices=[c.value for c in (Channel.TELEGRAM, Channel.WECHAT, Channel.TERMINAL)],
+    )
+    grant.add_argument("--user", required=True, help="the user's id on that channel")
+    grant.set_defaults(run=operator_add)
+
+    loans = commands.add_parser("loans", help="the loan book").add_subparsers(dest="action", required=True)
+    load = loans.add_parser("import", help="import (or update) a lender's loan book from CSV")
+    load.add_argument("file")
+    load.add_argument("--lender", required=True)
+    load.set_defaults(run=loans_import)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        run: Command = args.run
+        return asyncio.run(run(args, settings))
+    except SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    except LoanBookRejected as error:
+        print(error, file=sys.stderr)
+        return 1
+    except DomainError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

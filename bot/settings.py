@@ -1,0 +1,114 @@
+"""Settings from the environment or a ``.env`` file, under the names of DESIGN §7.
+
+A bad or missing setting stops start-up with one line naming it (:class:`SettingsError`), never a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dialogs.errors import DomainError
+from dialogs.rules.interest import DEFAULT_LPR_HISTORY_TEXT, LprHistory
+from storage.crypto import decode_secret
+from storage.db import async_url
+
+PREFIX = "LOANBRIDGE_"
+
+
+class SettingsError(Exception):
+    """One clear line naming the setting that stops start-up."""
+
+
+def _host_port(value: str | None) -> str | None:
+    if value is None:
+        return None
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected host:port, such as 127.0.0.1:8080, got {value!r}")
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///loanbridge.db"
+    secret_key: SecretStr | None = None
+    timezone: str = "Asia/Shanghai"
+    lpr_history: str = DEFAULT_LPR_HISTORY_TEXT
+
+    telegram_token: SecretStr | None = None
+    telegram_lib: Literal["ptb", "aiogram"] = "ptb"
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_listen: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = None
+    wechat_token: SecretStr | None = None
+    wechat_aes_key: SecretStr | None = None
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    wechat_listen: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            async_url(value)
+        except DomainError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                decode_secret(value.get_secret_value())
+            except DomainError as error:
+                raise ValueError(str(error).removeprefix(PREFIX + "SECRET_KEY ")) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)"
+            ) from None
+        return value
+
+    @field_validator("lpr_history")
+    @classmethod
+    def _lpr_history(cls, value: str) -> str:
+        try:
+            LprHistory.parse(value)
+        except DomainError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("telegram_webhook_listen", "wechat_listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        return _host_port(value)
+
+    @property
+    def lpr(self) -> LprHistory:
+        return LprHistory.parse(self.lpr_history)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning the first validation problem into one line naming its variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = PREFIX + "_".join(str(part) for part in first["loc"]).upper()
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

@@ -1,0 +1,190 @@
+"""Reading a lender's loan book (DESIGN §4): CSV, UTF-8, a header row; every problem found, by line."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from dialogs.domain import LoanRow
+from dialogs.errors import DomainError, InvalidInput, LoanBookRejected, Problem
+from dialogs.rules.identity import normalise_phone, validate_resident_id
+from dialogs.rules.money import FEN
+
+COLUMNS = (
+    "loan_ref",
+    "borrower_name",
+    "id_number",
+    "phone",
+    "principal",
+    "annual_rate",
+    "start_date",
+    "term_months",
+    "outstanding_principal",
+    "outstanding_interest",
+    "penalty",
+    "fees",
+    "overdue_days",
+)
+MAX_ROWS = 200_000
+MAX_TEXT = 200
+MAX_AMOUNT = Decimal("100000000")  # a hundred million yuan: far above any consumer loan
+
+
+def parse_loan_book(text: str, *, today: date | None = None) -> list[LoanRow]:
+    """Parse and check a whole loan book; raise :class:`LoanBookRejected` listing every problem."""
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise LoanBookRejected([Problem(1, "the file is empty; it needs a header row: " + ",".join(COLUMNS))])
+    problems = _header_problems([h.strip() for h in header])
+    if problems:
+        raise LoanBookRejected(problems)
+    columns = [h.strip() for h in header]
+    rows, problems = _parse_rows(_numbered(reader), columns, today)
+    if not rows and not problems:
+        problems.append(Problem(2, "the file has a header but no loans"))
+    if problems:
+        raise LoanBookRejected(problems)
+    return rows
+
+
+def _numbered(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    # csv.reader's line_num counts physical lines, which is what a person sees in an editor.
+    line = 1
+    for record in reader:
+        line += 1
+        yield line, record
+
+
+def _header_problems(header: list[str]) -> list[Problem]:
+    problems = [Problem(1, f"unknown column {name!r}") for name in header if name not in COLUMNS]
+    problems += [Problem(1, f"missing column {name!r}") for name in COLUMNS if name not in header]
+    problems += [
+        Problem(1, f"column {name!r} appears twice") for name in set(header) if header.count(name) > 1
+    ]
+    return problems
+
+
+def _parse_rows(
+    records: Iterator[tuple[int, list[str]]], columns: list[str], today: date | None
+) -> tuple[list[LoanRow], list[Problem]]:
+    rows: list[LoanRow] = []
+    problems: list[Problem] = []
+    first_line_of: dict[str, int] = {}
+    for line, record in records:
+        if not any(cell.strip() for cell in record):
+            continue  # blank lines, often at the end of a file, carry no loan
+        if len(rows) + len(problems) >= MAX_ROWS:
+            problems.append(Problem(line, f"the file has more than {MAX_ROWS} loans; split it"))
+            break
+        if len(record) != len(columns):
+            problems.append(Problem(line, f"{len(record)} fields where the header has {len(columns)}"))
+            continue
+        row, row_problems = _parse_row(dict(zip(columns, record, strict=True)), today)
+        problems += [Problem(line, message) for message in row_problems]
+        if row is None:
+            continue
+        if row.loan_ref in first_line_of:
+            problems.append(
+                Problem(line, f"loan_ref {row.loan_ref!r} already on line {first_line_of[row.loan_ref]}")
+            )
+            continue
+        first_line_of[row.loan_ref] = line
+        rows.append(row)
+    return rows, problems
+
+
+def _parse_row(cells: dict[str, str], today: date | None) -> tuple[LoanRow | None, list[str]]:
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for name in COLUMNS:
+        try:
+            values[name] = _PARSERS[name](cells[name].strip(), today)
+        except DomainError as error:
+            problems.append(f"{name}: {error}")
+    if problems:
+        return None, problems
+    row = LoanRow(**values)
+    if row.outstanding_principal > row.principal:
+        return None, ["outstanding_principal is larger than the principal lent"]
+    return row, []
+
+
+def _text(value: str, _today: date | None) -> str:
+    if not value:
+        raise InvalidInput("empty")
+    if len(value) > MAX_TEXT:
+        raise InvalidInput(f"longer than {MAX_TEXT} characters")
+    return value
+
+
+def _id_number(value: str, today: date | None) -> str:
+    return validate_resident_id(value, today=today).number
+
+
+def _phone(value: str, _today: date | None) -> str:
+    return normalise_phone(value)
+
+
+def _amount(value: str, _today: date | None) -> Decimal:
+    try:
+        amount = Decimal(value.replace(",", ""))
+    except InvalidOperation:
+        raise InvalidInput(f"{value!r} is not an amount in yuan") from None
+    if not amount.is_finite():
+        raise InvalidInput(f"{value!r} is not an amount in yuan")
+    if amount < 0:
+        raise InvalidInput(f"negative amount {value}")
+    if amount != amount.quantize(FEN) or amount > MAX_AMOUNT:
+        raise InvalidInput(f"{value} is not an amount in yuan with at most 2 decimals")
+    return amount.quantize(FEN)
+
+
+def _rate(value: str, _today: date | None) -> Decimal:
+    try:
+        rate = Decimal(value)
+    except InvalidOperation:
+        raise InvalidInput(f"{value!r} is not a rate (a decimal fraction such as 0.18)") from None
+    if not rate.is_finite() or not 0 <= rate < 10:
+        raise InvalidInput(f"{value!r} is not a rate (a decimal fraction such as 0.18)")
+    return rate
+
+
+def _start_date(value: str, today: date | None) -> date:
+    try:
+        start = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    if start > (today or date.today()):
+        raise InvalidInput(f"{value} is in the future")
+    return start
+
+
+def _count(low: int, high: int) -> Callable[[str, date | None], int]:
+    def parse(value: str, _today: date | None) -> int:
+        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+            raise InvalidInput(f"{value!r} is not a whole number from {low} to {high}")
+        return int(value)
+
+    return parse
+
+
+_PARSERS: dict[str, Callable[[str, date | None], Any]] = {
+    "loan_ref": _text,
+    "borrower_name": _text,
+    "id_number": _id_number,
+    "phone": _phone,
+    "principal": _amount,
+    "annual_rate": _rate,
+    "start_date": _start_date,
+    "term_months": _count(1, 600),
+    "outstanding_principal": _amount,
+    "outstanding_interest": _amount,
+    "penalty": _amount,
+    "fees": _amount,
+    "overdue_days": _count(0, 36_500),
+}

@@ -1,0 +1,1 @@
+"""Pure negotiation rules: exact ``Decimal`` money, explicit rounding, no I/O."""

@@ -1,0 +1,65 @@
+"""Engines: the async driver picked from a plain URL, and SQLite set up for concurrent, durable use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from dialogs.errors import InvalidInput
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def async_url(url: str) -> URL:
+    """``sqlite:///x.db`` -> ``sqlite+aiosqlite:///x.db``; ``postgresql://…`` -> ``postgresql+asyncpg://…``."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # SQLAlchemy raises several kinds for a malformed URL
+        raise InvalidInput(f"not a database URL: {url!r}") from None
+    backend = parsed.get_backend_name()
+    if backend not in _ASYNC_DRIVERS:
+        raise InvalidInput(f"unsupported database {backend!r}: use sqlite:///FILE or postgresql://…")
+    if parsed.drivername in _ASYNC_DRIVERS:
+        parsed = parsed.set(drivername=_ASYNC_DRIVERS[backend])
+    return parsed
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    parsed = async_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).resolve()
+
+
+def create_engine(url: str, **options: Any) -> AsyncEngine:
+    """An async engine for ``url``; on SQLite: WAL, a busy timeout, foreign keys, one writer at a time."""
+    parsed = async_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(parsed, pool_pre_ping=True, **options)
+    engine = create_async_engine(parsed, **options)
+    event.listen(engine.sync_engine, "connect", _configure_sqlite)
+    event.listen(engine.sync_engine, "begin", _begin_immediate)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # Transactions are begun explicitly in _begin_immediate; the driver must not begin its own.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    # Take the write lock at BEGIN: a read-then-write transaction that upgrades later can fail with
+    # "database is locked" regardless of the busy timeout, so every unit of work starts as a writer.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,117 @@
+"""The imported loan book: personal data encrypted on the way in, found by keyed hash, decrypted out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs import domain
+from dialogs.errors import InvalidInput, NotFound
+from dialogs.rules.identity import normalise_phone, validate_resident_id
+from storage import models
+from storage.crypto import FieldCipher
+
+_ENCRYPTED = {"borrower_name": "loans.borrower_name", "id_number": "loans.id_number", "phone": "loans.phone"}
+_PLAIN = (
+    "principal",
+    "annual_rate",
+    "start_date",
+    "term_months",
+    "outstanding_principal",
+    "outstanding_interest",
+    "penalty",
+    "fees",
+    "overdue_days",
+)
+_BATCH = 1000
+
+
+def _columns(row: domain.LoanRow, cipher: FieldCipher) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(row, name) for name in _PLAIN}
+    for field, column in _ENCRYPTED.items():
+        values[f"{field}_enc"] = cipher.encrypt(column, getattr(row, field))
+    values["id_number_hash"] = cipher.lookup_hash("id_number", row.id_number)
+    values["phone_hash"] = cipher.lookup_hash("phone", row.phone)
+    return values
+
+
+def to_loan(row: models.Loan, cipher: FieldCipher) -> domain.Loan:
+    plain = {name: getattr(row, name) for name in _PLAIN}
+    secret = {
+        field: cipher.decrypt(column, getattr(row, f"{field}_enc")) for field, column in _ENCRYPTED.items()
+    }
+    return domain.Loan(
+        id=row.id, lender_id=row.lender_id, row=domain.LoanRow(loan_ref=row.loan_ref, **plain, **secret)
+    )
+
+
+async def import_rows(
+    session: AsyncSession, lender_id: int, rows: Sequence[domain.LoanRow], cipher: FieldCipher, now: datetime
+) -> domain.ImportSummary:
+    """Insert new loans and update known ones (by ``loan_ref``) in the caller's transaction."""
+    existing = dict(
+        (
+            await session.execute(
+                select(models.Loan.loan_ref, models.Loan.id).where(models.Loan.lender_id == lender_id)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    inserts = [
+        {
+            **_columns(row, cipher),
+            "lender_id": lender_id,
+            "loan_ref": row.loan_ref,
+            "imported_at": now,
+            "updated_at": now,
+        }
+        for row in rows
+        if row.loan_ref not in existing
+    ]
+    updates = [
+        {**_columns(row, cipher), "id": existing[row.loan_ref], "updated_at": now}
+        for row in rows
+        if row.loan_ref in existing
+    ]
+    for start in range(0, len(inserts), _BATCH):
+        await session.execute(insert(models.Loan), inserts[start : start + _BATCH])
+    for start in range(0, len(updates), _BATCH):
+        await session.execute(update(models.Loan), updates[start : start + _BATCH])
+    return domain.ImportSummary(created=len(inserts), updated=len(updates))
+
+
+async def find(
+    session: AsyncSession,
+    cipher: FieldCipher,
+    *,
+    id_number: str | None,
+    phone: str | None,
+    loan_ref: str | None,
+    lender_id: int | None,
+) -> list[domain.Loan]:
+    """Loans matching every criterion given; personal data is matched by keyed hash, never by plaintext."""
+    query = select(models.Loan).order_by(models.Loan.id)
+    if id_number is not None:
+        number = validate_resident_id(id_number).number
+        query = query.where(models.Loan.id_number_hash == cipher.lookup_hash("id_number", number))
+    if phone is not None:
+        query = query.where(models.Loan.phone_hash == cipher.lookup_hash("phone", normalise_phone(phone)))
+    if loan_ref is not None:
+        query = query.where(models.Loan.loan_ref == loan_ref.strip())
+    if lender_id is not None:
+        query = query.where(models.Loan.lender_id == lender_id)
+    if id_number is phone is loan_ref is None:
+        raise InvalidInput("look a loan up by its reference, ID number or phone")
+    return [to_loan(row, cipher) for row in await session.scalars(query)]
+
+
+async def get(session: AsyncSession, cipher: FieldCipher, loan_id: int) -> domain.Loan:
+    row = await session.get(models.Loan, loan_id)
+    if row is None:
+        raise NotFound(f"no loan {loan_id}")
+    return to_loan(row, cipher)

@@ -1,0 +1,1 @@
+"""Alembic migrations; run with ``loanbridge db upgrade`` (see :mod:`storage.migrate`)."""

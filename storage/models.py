@@ -1,0 +1,326 @@
+"""SQLAlchemy 2 models: the whole case store.
+
+Personal data lives only in ``*_enc`` columns (AES-GCM, see :mod:`storage.crypto`) and is found through
+``*_hash`` columns (HMAC-SHA256 of the normalised value). Money is exact (:func:`storage.types.Money`),
+time is aware UTC (:class:`storage.types.UTCDateTime`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from dialogs.domain import Channel, Role
+from dialogs.lifecycle import CaseState
+from storage.types import Money, Rate, UTCDateTime
+
+
+def _in(column: str, values: type[Channel] | type[Role] | type[CaseState]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class Lender(Base):
+    __tablename__ = "lenders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    compliance_contact: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Account(Base):
+    """A person on one channel. Lender staff carry their lender; roles are granted, never claimed."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("channel", "channel_user_id"),
+        CheckConstraint(_in("role", Role), name="role"),
+        CheckConstraint(_in("channel", Channel), name="channel"),
+        CheckConstraint("role <> 'lender' OR lender_id IS NOT NULL", name="lender_staff_has_lender"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    channel_user_id: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16), default=Role.BORROWER.value)
+    lender_id: Mapped[int | None] = mapped_column(ForeignKey("lenders.id"))
+    locale: Mapped[str] = mapped_column(String(16), default="zh_CN")
+    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class Loan(Base):
+    """One loan of a lender's imported loan book."""
+
+    __tablename__ = "loans"
+    __table_args__ = (UniqueConstraint("lender_id", "loan_ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lender_id: Mapped[int] = mapped_column(ForeignKey("lenders.id"))
+    loan_ref: Mapped[str] = mapped_column(String(200))
+    borrower_name_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
+    phone_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    principal: Mapped[Decimal] = mapped_column(Money())
+    annual_rate: Mapped[Decimal] = mapped_column(Rate())
+    start_date: Mapped[date] = mapped_column(Date)
+    term_months: Mapped[int] = mapped_column(Integer)
+    outstanding_principal: Mapped[Decimal] = mapped_column(Money())
+    outstanding_interest: Mapped[Decimal] = mapped_column(Money())
+    penalty: Mapped[Decimal] = mapped_column(Money())
+    fees: Mapped[Decimal] = mapped_column(Money())
+    overdue_days: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Case(Base):
+    """A borrower's application and everything that follows. ``state`` changes only through the store."""
+
+    __tablename__ = "cases"
+    __table_args__ = (CheckConstraint(_in("state", CaseState), name="state"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    borrower_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"), index=True)
+    lender_id: Mapped[int | None] = mapped_column(ForeignKey("lenders.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    chosen_plan: Mapped[dict[str, Any] | None]
+    deadline_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CaseEvent(Base):
+    """Append-only: database triggers refuse UPDATE and DELETE (see the first migration)."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    actor_channel: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    details: Mapped[dict[str, Any]]
+
+
+class Hardship(Base):
+    __tablename__ = "hardships"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    lasting: Mapped[bool] = mapped_column(Boolean)
+    description_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # may reveal health: sensitive
+    updated_at: Mapped[datetime]
+
+
+class Finances(Base):
+    """Income and expense figures, encrypted together as one JSON document."""
+
+    __tablename__ = "finances"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    figures_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime]
+
+
+class EvidenceFile(Base):
+    __tablename__ = "evidence_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    purpose: Mapped[str] = mapped_column(String(32))  # hardship, harassment, payment
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    mime_type: Mapped[str | None] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_ref: Mapped[str] = mapped_column(
+        String(500)
+    )  # channel file id or a path under the data directory
+    created_at: Mapped[datetime]
+
+
+class Offer(Base):
+    __tablename__ = "offers"
+    __table_args__ = (
+        # At most one pending offer per case, enforced by the database itself.
+        Index(
+            "uq_offers_one_pending",
+            "case_id",
+            unique=True,
+            sqlite_where="status = 'pending'",
+            postgresql_where="status = 'pending'",
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    proposer_role: Mapped[str] = mapped_column(String(16))
+    proposer_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    plan_kind: Mapped[str] = mapped_column(String(48))
+    months: Mapped[int] = mapped_column(Integer)
+    monthly_amount: Mapped[Decimal] = mapped_column(Money())
+    first_due_date: Mapped[date | None] = mapped_column(Date)
+    amount_waived: Mapped[Decimal] = mapped_column(Money())
+    settlement_amount: Mapped[Decimal | None] = mapped_column(Money())
+    total_repaid: Mapped[Decimal] = mapped_column(Money())
+    terms: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))  # pending accepted rejected countered withdrawn expired
+    deadline_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+
+class Agreement(Base):
+    __tablename__ = "agreements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"))
+    terms_version: Mapped[int] = mapped_column(Integer)
+    terms: Mapped[dict[str, Any]]
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    borrower_confirmed_at: Mapped[datetime | None]
+    lender_confirmed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Instalment(Base):
+    __tablename__ = "instalments"
+    __table_args__ = (UniqueConstraint("agreement_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    paid_amount: Mapped[Decimal] = mapped_column(Money())
+    status: Mapped[str] = mapped_column(String(16))  # due paid late moved
+    moved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("instalments.id"))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    paid_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    reported_by_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    reported_at: Mapped[datetime]
+    confirmed_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    confirmed_at: Mapped[datetime | None]
+
+
+class Reminder(Base):
+    """One reminder that is due or was sent; ``key`` makes scheduling it twice harmless."""
+
+    __tablename__ = "reminders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("instalments.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    sent_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))  # pending sent cancelled
+
+
+class Broadcast(Base):
+    __tablename__ = "broadcasts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    template: Mapped[str] = mapped_column(String(200))
+    context: Mapped[dict[str, Any]]
+    segment: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))  # pending running done cancelled
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class BroadcastRecipient(Base):
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (Index("ix_broadcast_recipients_pending", "broadcast_id", "status"),)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending sent failed
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(500))
+
+
+class Conversation(Base):
+    """Where a person is in a dialog: ``(flow, step, data)``, so a restart resumes there."""
+
+    __tablename__ = "conversations"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]]
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    wrong_answers: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime]
+
+
+class InboundKey(Base):
+    """An inbound update already handled (Telegram update_id, WeChat MsgId): redelivery is ignored."""
+
+    __tablename__ = "inbound_keys"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    processed_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """A reply or notification committed with the change that caused it, sent after commit."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "not_before"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    template: Mapped[str] = mapped_column(String(200))
+    context: Mapped[dict[str, Any]]
+    buttons: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+    not_before: Mapped[datetime]  # collection-conduct windows push lender messages and reminders here
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    failed: Mapped[bool] = mapped_column(Boolean, default=False)

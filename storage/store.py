@@ -1,0 +1,177 @@
+"""The SQLAlchemy case store: each public call is one unit of work that commits whole or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from dialogs import domain
+from dialogs.domain import Actor, Channel, Hardship, Role
+from dialogs.errors import InvalidInput
+from dialogs.lifecycle import CaseState
+from dialogs.ports import Clock, SystemClock
+from dialogs.rules.affordability import Finances
+from storage import accounts, cases, loans, models, personal
+from storage.crypto import FieldCipher
+
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+
+
+class SqlStore:
+    """Implements :class:`dialogs.ports.CaseStore` on SQLite or PostgreSQL."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        cipher: FieldCipher,
+        *,
+        clock: Clock | None = None,
+        default_time_zone: str = DEFAULT_TIME_ZONE,
+    ) -> None:
+        self.engine = engine
+        self._cipher = cipher
+        self._clock = clock or SystemClock()
+        self._time_zone = default_time_zone
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: commit when the block ends, roll back (changing nothing) when it raises."""
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # Lenders and accounts
+
+    async def add_lender(self, name: str, *, compliance_contact: str | None = None) -> domain.Lender:
+        async with self.unit() as session:
+            return await accounts.add_lender(session, name, compliance_contact, self._clock.now())
+
+    async def lender_by_name(self, name: str) -> domain.Lender:
+        async with self.unit() as session:
+            return accounts.to_lender(await accounts.lender_row(session, name))
+
+    async def ensure_account(
+        self,
+        channel: Channel,
+        channel_user_id: str,
+        *,
+        locale: str | None = None,
+        time_zone: str | None = None,
+    ) -> domain.Account:
+        for attempt in range(2):
+            try:
+                async with self.unit() as session:
+                    row = await accounts.ensure_account(
+                        session,
+                        channel,
+                        channel_user_id,
+                        locale,
+                        time_zone or self._time_zone,
+                        self._clock.now(),
+                    )
+                    return accounts.to_account(row)
+            except IntegrityError:
+                if attempt:  # another process created the same account between our read and insert
+                    raise
+        raise AssertionError("unreachable")
+
+    async def grant_role(
+        self, channel: Channel, channel_user_id: str, role: Role, *, lender_name: str | None = None
+    ) -> domain.Account:
+        await self.ensure_account(channel, channel_user_id)
+        async with self.unit() as session:
+            row = await accounts.find_account(session, channel, channel_user_id.strip())
+            assert row is not None  # noqa: S101 - created just above; accounts are never deleted
+            return accounts.to_account(await accounts.grant_role(session, row, role, lender_name))
+
+    async def account(self, account_id: int) -> domain.Account:
+        async with self.unit() as session:
+            return accounts.to_account(await accounts.account_row(session, account_id))
+
+    # The loan book
+
+    async def import_loan_book(
+        self, lender_name: str, rows: Sequence[domain.LoanRow]
+    ) -> domain.ImportSummary:
+        if not rows:
+            raise InvalidInput("the loan book has no loans")
+        async with self.unit() as session:
+            lender = await accounts.lender_row(session, lender_name)
+            return await loans.import_rows(session, lender.id, rows, self._cipher, self._clock.now())
+
+    async def find_loans(
+        self,
+        *,
+        id_number: str | None = None,
+        phone: str | None = None,
+        loan_ref: str | None = None,
+        lender_id: int | None = None,
+    ) -> list[domain.Loan]:
+        async with self.unit() as session:
+            return await loans.find(
+                session,
+                self._cipher,
+                id_number=id_number,
+                phone=phone,
+                loan_ref=loan_ref,
+                lender_id=lender_id,
+            )
+
+    async def loan(self, loan_id: int) -> domain.Loan:
+        async with self.unit() as session:
+            return await loans.get(session, self._cipher, loan_id)
+
+    # Cases
+
+    async def open_case(self, borrower_account_id: int, loan_id: int | None, actor: Actor) -> domain.Case:
+        async with self.unit() as session:
+            loan = await session.get(models.Loan, loan_id) if loan_id is not None else None
+            if loan_id is not None and loan is None:
+                raise InvalidInput(f"no loan {loan_id}")
+            return cases.to_case(
+                await cases.open_case(session, borrower_account_id, loan, actor, self._clock.now())
+            )
+
+    async def case(self, case_id: int) -> domain.Case:
+        async with self.unit() as session:
+            return cases.to_case(await cases.case_row(session, case_id))
+
+    async def cases_of(self, borrower_account_id: int) -> list[domain.Case]:
+        async with self.unit() as session:
+            return await cases.cases_of(session, borrower_account_id)
+
+    async def transition(
+        self, case_id: int, target: CaseState, actor: Actor, details: dict[str, Any] | None = None
+    ) -> domain.Case:
+        async with self.unit() as session:
+            row = await cases.transition(session, case_id, target, actor, self._clock.now(), details or {})
+            return cases.to_case(row)
+
+    async def events(self, case_id: int) -> list[domain.CaseEvent]:
+        async with self.unit() as session:
+            return await cases.events(session, case_id)
+
+    # The borrower's situation
+
+    async def save_hardship(self, case_id: int, hardship: Hardship, actor: Actor) -> None:
+        async with self.unit() as session:
+            await personal.save_hardship(session, case_id, hardship, actor, self._cipher, self._clock.now())
+
+    async def hardship(self, case_id: int) -> Hardship | None:
+        async with self.unit() as session:
+            return await personal.hardship(session, case_id, self._cipher)
+
+    async def save_finances(self, case_id: int, finances: Finances, actor: Actor) -> None:
+        async with self.unit() as session:
+            await personal.save_finances(session, case_id, finances, actor, self._cipher, self._clock.now())
+
+    async def finances(self, case_id: int) -> Finances | None:
+        async with self.unit() as session:
+            return await personal.finances(session, case_id, self._cipher)
