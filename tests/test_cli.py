@@ -9,7 +9,7 @@ import pytest
 
 from bot.cli import main
 from dialogs.loanbook import COLUMNS
-from tests.storage.helpers import resident_id
+from tests.samples import resident_id
 
 GOOD = f"L-1,张三,{resident_id()},13812345678,20000,0.24,2024-03-15,24,14321.55,1020.40,380,120,45"
 

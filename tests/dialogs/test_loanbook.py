@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from dialogs.errors import LoanBookRejected
 from dialogs.loanbook import COLUMNS, parse_loan_book
-from tests.storage.helpers import resident_id
+from tests.samples import resident_id
 
 HEADER = ",".join(COLUMNS)
 GOOD = f"L-1,张三,{resident_id()},13812345678,20000,0.24,2024-03-15,24,14321.55,1020.40,380,120,45"

@@ -15,7 +15,8 @@ from dialogs.lifecycle import CaseState
 from dialogs.rules.affordability import Finances
 from storage.crypto import FieldCipher, SecretKeyError, generate_secret, load_or_create_key
 from storage.store import SqlStore
-from tests.storage.helpers import loan_row, people, resident_id
+from tests.samples import loan_row, resident_id
+from tests.storage.helpers import people
 
 SECRETS = ("张三丰", resident_id(), "13812345678", "my diagnosis is private", "12345.67")
 

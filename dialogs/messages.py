@@ -1,0 +1,50 @@
+"""What flows through the engine: an ``Inbound`` from any channel, ``Outbound`` replies to any recipient."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from dialogs.domain import Channel
+
+
+class InboundKind(StrEnum):
+    TEXT = "text"
+    COMMAND = "command"
+    CHOICE = "choice"  # a button press: payload is the button's choice id
+    CONTACT = "contact"  # a shared phone contact: payload is the number, ``extra["own"]`` whose it is
+    FILE = "file"  # a photo or document: ``extra`` carries name, mime type, size, sha256, storage ref
+    UNSUPPORTED = "unsupported"  # stickers, voice, locations...: answered kindly, changes nothing
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One message or event from a person, in the core's own terms."""
+
+    channel: Channel
+    user_id: str
+    chat_id: str
+    key: str  # idempotency key: Telegram update_id, WeChat MsgId or event key
+    kind: InboundKind
+    payload: str = ""
+    locale_hint: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    choice: str  # short id, verified against the conversation when pressed
+    label_template: str  # a template name, rendered per recipient locale
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A reply or notification: a template and its context, rendered per recipient locale by the edge."""
+
+    account_id: int
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    buttons: tuple[Button, ...] = ()
+    key: str = ""

@@ -1,0 +1,411 @@
+"""Repayment-plan options (DESIGN §4): each kind of plan a borrower could ask for, judged and ranked.
+
+What each kind repays (P principal, I accrued interest, r the contract rate; "arrears" are I, penalty, fees)::
+
+    term extension 等额本息 / 等额本金   everything: P amortised at r over more months, the arrears beside it
+                                        in interest-free equal parts
+    interest stopped 停息挂账            P and a share of I in equal parts, no interest, at most 60 months
+    penalty and fee waiver              P amortised at r, I in equal parts; penalty and fees waived
+    partial interest waiver             as the waiver above, with a share of I and of the rate waived too
+    discounted settlement               one lump sum off P + I, penalty and fees waived; void if missed
+    payment holiday                     1–3 months with nothing due and nothing accruing, then the term
+                                        extension 等额本息 (temporary hardship only)
+
+Arrears carry no further interest: interest on interest and on penalties is what a hardship plan stops.
+In a plan's schedule an instalment's ``principal`` is the part of the carried debt (arrears included) it
+repays and ``interest`` the new interest the plan charges. Money rounds as in :mod:`dialogs.rules.schedules`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import ROUND_CEILING, Decimal
+from enum import StrEnum
+
+from dialogs.errors import InvalidInput
+from dialogs.rules.affordability import DEFAULT_AFFORDABLE_SHARE, Affordability, Finances, assess
+from dialogs.rules.money import FEN, ZERO, floor_fen, to_fen
+from dialogs.rules.schedules import (
+    MAX_MONTHLY_RATE,
+    MAX_MONTHS,
+    Row,
+    Schedule,
+    equal_instalment,
+    equal_instalment_payment,
+    equal_parts,
+    equal_principal,
+    require_amount,
+    require_fraction,
+    require_months,
+    require_rate,
+)
+
+MAX_INTEREST_STOPPED_MONTHS = 60  # 停息挂账 is granted for at most five years
+MAX_HOLIDAY_MONTHS = 3  # a holiday bridges a temporary gap; longer is a different conversation
+
+
+class PlanKind(StrEnum):
+    """The kinds of plan, in the order that breaks ties when ranking (most familiar first)."""
+
+    TERM_EXTENSION_EQUAL_INSTALMENT = "term_extension_equal_instalment"
+    TERM_EXTENSION_EQUAL_PRINCIPAL = "term_extension_equal_principal"
+    INTEREST_STOPPED_INSTALMENTS = "interest_stopped_instalments"
+    PENALTY_FEE_WAIVER = "penalty_fee_waiver"
+    PARTIAL_INTEREST_WAIVER = "partial_interest_waiver"
+    DISCOUNTED_SETTLEMENT = "discounted_settlement"
+    PAYMENT_HOLIDAY = "payment_holiday"
+
+
+_KIND_ORDER = {kind: index for index, kind in enumerate(PlanKind)}
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """What is owed on a loan; ``annual_rate`` is the contract rate as a fraction (0.18 is 18 %)."""
+
+    outstanding_principal: Decimal
+    outstanding_interest: Decimal
+    penalty: Decimal
+    fees: Decimal
+    annual_rate: Decimal
+    remaining_term_months: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("outstanding_principal", "outstanding_interest", "penalty", "fees"):
+            object.__setattr__(self, name, require_amount(name.replace("_", " "), getattr(self, name)))
+        rate = require_rate("the annual rate", self.annual_rate, maximum=MAX_MONTHLY_RATE * 12)
+        object.__setattr__(self, "annual_rate", rate)
+        term = self.remaining_term_months
+        if isinstance(term, bool) or not isinstance(term, int) or not 0 <= term <= MAX_MONTHS:
+            raise InvalidInput(f"the remaining term must be from 0 to {MAX_MONTHS} months, got {term!r}")
+
+    @property
+    def total(self) -> Decimal:
+        return self.outstanding_principal + self.outstanding_interest + self.penalty + self.fees
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPolicy:
+    """A lender's knobs, with defaults that reflect common Chinese hardship practice."""
+
+    affordable_share: Decimal = DEFAULT_AFFORDABLE_SHARE
+    # Terms a borrower is shown; each kind offers the shortest that is affordable.
+    term_lengths: tuple[int, ...] = (6, 12, 18, 24, 36, 48, 60)
+    interest_stopped_max_months: int = MAX_INTEREST_STOPPED_MONTHS
+    # 停息挂账 usually repays principal only; some lenders ask for part of the accrued interest too.
+    interest_stopped_interest_share: Decimal = Decimal(0)
+    # A lump sum today is worth a discount to a lender facing years of uncertain collection.
+    settlement_discount: Decimal = Decimal("0.3")
+    partial_interest_waiver_share: Decimal = Decimal("0.5")
+    holiday_months: int = MAX_HOLIDAY_MONTHS
+
+    def __post_init__(self) -> None:
+        require_fraction("the affordable share", self.affordable_share, allow_zero=False)
+        terms = self.term_lengths
+        if not isinstance(terms, tuple) or not terms:
+            raise InvalidInput("the term lengths must be a non-empty tuple of months")
+        checked = {require_months("a term length", months) for months in terms}
+        object.__setattr__(self, "term_lengths", tuple(sorted(checked)))
+        require_months("the 停息挂账 limit", self.interest_stopped_max_months, maximum=60)
+        require_fraction("the 停息挂账 interest share", self.interest_stopped_interest_share, allow_zero=True)
+        require_fraction(
+            "the settlement discount", self.settlement_discount, allow_zero=True, allow_one=False
+        )
+        require_fraction("the interest waiver share", self.partial_interest_waiver_share, allow_zero=True)
+        require_months("the payment holiday", self.holiday_months, maximum=MAX_HOLIDAY_MONTHS)
+
+
+DEFAULT_POLICY = PlanPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOption:
+    """One plan as shown: ``monthly_amount`` is the regular (for 等额本金 the first, largest) instalment."""
+
+    kind: PlanKind
+    months: int
+    monthly_amount: Decimal
+    last_amount: Decimal
+    largest_amount: Decimal  # what affordability is judged on
+    total_repaid: Decimal
+    amount_waived: Decimal  # balance total − total repaid when positive; future interest is not "waived"
+    annual_rate: Decimal  # the rate the plan charges, 0 when interest is stopped
+    holiday_months: int
+    affordable: bool
+    void_if_missed: bool  # a discounted settlement falls away if its payment is missed
+    schedule: Schedule
+
+    @property
+    def duration_months(self) -> int:
+        return self.holiday_months + self.months
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSet:
+    """Every option, ranked: affordable first, then least repaid, then shortest, then kind order."""
+
+    options: tuple[PlanOption, ...]
+    affordability: Affordability
+
+    @property
+    def affordable(self) -> tuple[PlanOption, ...]:
+        return tuple(option for option in self.options if option.affordable)
+
+    @property
+    def nothing_affordable(self) -> bool:
+        """True when no plan fits: the bot says so plainly and routes the case to an operator."""
+        return not any(option.affordable for option in self.options)
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """What a kind carries into its schedule: ``amortised`` at a rate, ``arrears`` in interest-free parts."""
+
+    kind: PlanKind
+    amortised: Decimal
+    arrears: Decimal
+    annual_rate: Decimal
+    equal_principal: bool = False
+    holiday_months: int = 0
+
+    @property
+    def carried(self) -> Decimal:
+        return self.amortised + self.arrears
+
+    def first_amount(self, months: int) -> Decimal:
+        """The first instalment without building the schedule: the same rounding, for one month."""
+        rate = self.annual_rate / 12
+        interest = to_fen(self.amortised * rate) if rate else ZERO
+        if self.equal_principal:
+            part = to_fen(self.amortised / months)
+        else:
+            payment = equal_instalment_payment(self.amortised, rate, months)
+            part = max(payment - interest, ZERO)
+        return min(part, self.amortised) + interest + floor_fen(self.arrears / months)
+
+    def schedule(self, months: int) -> Schedule:
+        rate = self.annual_rate / 12
+        build = equal_principal if self.equal_principal else equal_instalment
+        return build(self.amortised, rate, months, interest_free=self.arrears)
+
+
+def plan_options(
+    balance: Balance, finances: Finances, policy: PlanPolicy = DEFAULT_POLICY, *, temporary_hardship: bool
+) -> PlanSet:
+    """One option per kind (the shortest affordable term, else the longest, shown as not affordable), ranked.
+
+    A discounted settlement appears only when savings cover it; a payment holiday only for temporary
+    hardship. Every other kind is shown even when it does not fit, so the borrower sees why.
+    """
+    _require_inputs(balance, finances, policy)
+    if not isinstance(temporary_hardship, bool):
+        raise InvalidInput("temporary_hardship must be True or False")
+    if balance.total == 0:
+        raise InvalidInput("nothing is owed on this balance: there is no plan to make")
+    affordability = assess(finances, policy.affordable_share)
+    options = []
+    for kind in PlanKind:
+        terms = _terms(balance, kind, policy)
+        if kind is PlanKind.PAYMENT_HOLIDAY or terms.carried == 0:
+            continue  # nothing left to repay would be a full waiver: the lender's call, not a plan
+        limit = _limit(kind, finances, affordability)
+        option = _best(balance, terms, candidate_terms(balance, kind, policy), limit)
+        if option.affordable or kind is not PlanKind.DISCOUNTED_SETTLEMENT:
+            options.append(option)
+        if kind is PlanKind.TERM_EXTENSION_EQUAL_INSTALMENT and temporary_hardship:
+            # The holiday defers this extension without interest: the same instalments, later.
+            holiday = policy.holiday_months
+            options.append(replace(option, kind=PlanKind.PAYMENT_HOLIDAY, holiday_months=holiday))
+    options.sort(key=_rank)
+    return PlanSet(options=tuple(options), affordability=affordability)
+
+
+def option_for(
+    balance: Balance, kind: PlanKind, months: int, *, finances: Finances, policy: PlanPolicy = DEFAULT_POLICY
+) -> PlanOption:
+    """The plan of ``kind`` over exactly ``months`` (a settlement is 1), judged against ``finances``."""
+    _require_inputs(balance, finances, policy)
+    terms = _terms(balance, _require_kind(kind), policy)
+    months = _require_term(kind, months, policy)
+    if terms.carried == 0:
+        raise InvalidInput(f"a {kind.value} plan would leave nothing to repay on this balance")
+    schedule = terms.schedule(months)
+    limit = _limit(kind, finances, assess(finances, policy.affordable_share))
+    return _option(balance, terms, schedule, affordable=schedule.largest_amount <= limit)
+
+
+def validate_proposal(
+    balance: Balance,
+    kind: PlanKind,
+    months: int,
+    monthly_amount: Decimal,
+    *,
+    finances: Finances,
+    policy: PlanPolicy = DEFAULT_POLICY,
+) -> PlanOption:
+    """Check someone's own terms: ``months`` payments of ``monthly_amount`` must repay what ``kind`` requires.
+
+    The plan keeps the total its kind requires over those months; the proposal only reshapes the payments
+    (each pays interest first, the last pays the rest). Too little is refused with the minimum monthly
+    amount; so much that the last month is not needed is refused with the shorter term.
+    """
+    reference = option_for(balance, kind, months, finances=finances, policy=policy)
+    monthly = require_amount("the monthly amount", monthly_amount, allow_zero=False)
+    required = reference.total_repaid
+    if kind is PlanKind.DISCOUNTED_SETTLEMENT:
+        schedule = _settlement_proposal(balance, required, monthly)
+    else:
+        _require_covers(kind, months, monthly, required)
+        schedule = _flat_schedule(reference.schedule, monthly, months)
+    limit = _limit(kind, finances, assess(finances, policy.affordable_share))
+    terms = _terms(balance, kind, policy)
+    return _option(balance, terms, schedule, affordable=schedule.largest_amount <= limit)
+
+
+def candidate_terms(balance: Balance, kind: PlanKind, policy: PlanPolicy = DEFAULT_POLICY) -> tuple[int, ...]:
+    """The terms offered for ``kind``, shortest first: longer than the remaining term where possible."""
+    if kind is PlanKind.DISCOUNTED_SETTLEMENT:
+        return (1,)
+    if kind is PlanKind.INTEREST_STOPPED_INSTALMENTS:
+        cap = policy.interest_stopped_max_months
+        return tuple(t for t in policy.term_lengths if t <= cap) or (cap,)
+    remaining = balance.remaining_term_months
+    longer = tuple(t for t in policy.term_lengths if t > remaining)
+    # A loan already longer than every configured term is extended by those terms instead.
+    extended = longer or tuple(sorted({min(remaining + t, MAX_MONTHS) for t in policy.term_lengths}))
+    if remaining and kind in (PlanKind.PENALTY_FEE_WAIVER, PlanKind.PARTIAL_INTEREST_WAIVER):
+        return tuple(sorted({remaining, *extended}))  # a waiver may keep the contract's own term
+    return extended
+
+
+def _terms(balance: Balance, kind: PlanKind, policy: PlanPolicy) -> _Terms:
+    principal, interest = balance.outstanding_principal, balance.outstanding_interest
+    arrears = interest + balance.penalty + balance.fees
+    rate = balance.annual_rate
+    match kind:
+        case PlanKind.TERM_EXTENSION_EQUAL_PRINCIPAL:
+            terms = _Terms(kind, principal, arrears, rate, equal_principal=True)
+        case PlanKind.PAYMENT_HOLIDAY:
+            terms = _Terms(kind, principal, arrears, rate, holiday_months=policy.holiday_months)
+        case PlanKind.INTEREST_STOPPED_INSTALMENTS:
+            kept = to_fen(interest * policy.interest_stopped_interest_share)
+            terms = _Terms(kind, ZERO, principal + kept, ZERO)
+        case PlanKind.PENALTY_FEE_WAIVER:
+            terms = _Terms(kind, principal, interest, rate)
+        case PlanKind.PARTIAL_INTEREST_WAIVER:
+            share = policy.partial_interest_waiver_share
+            terms = _Terms(kind, principal, interest - to_fen(interest * share), rate * (1 - share))
+        case PlanKind.DISCOUNTED_SETTLEMENT:
+            lump = to_fen((principal + interest) * (1 - policy.settlement_discount))
+            terms = _Terms(kind, ZERO, lump, ZERO)
+        case _:  # term extension, 等额本息
+            terms = _Terms(kind, principal, arrears, rate)
+    return terms
+
+
+def _best(balance: Balance, terms: _Terms, candidates: tuple[int, ...], limit: Decimal) -> PlanOption:
+    # The first instalment never rises with the term, so a bisection finds the first term it fits in;
+    # only then is a schedule built, to check its largest instalment (the last may carry rounding).
+    low, high = 0, len(candidates)
+    while low < high:
+        middle = (low + high) // 2
+        if terms.first_amount(candidates[middle]) <= limit:
+            high = middle
+        else:
+            low = middle + 1
+    for months in candidates[low:]:
+        schedule = terms.schedule(months)
+        if schedule.largest_amount <= limit:
+            return _option(balance, terms, schedule, affordable=True)
+    return _option(balance, terms, terms.schedule(candidates[-1]), affordable=False)
+
+
+def _option(balance: Balance, terms: _Terms, schedule: Schedule, *, affordable: bool) -> PlanOption:
+    total = schedule.total
+    return PlanOption(
+        kind=terms.kind,
+        months=schedule.months,
+        monthly_amount=schedule.first_amount,
+        last_amount=schedule.last_amount,
+        largest_amount=schedule.largest_amount,
+        total_repaid=total,
+        amount_waived=max(balance.total - total, ZERO),
+        annual_rate=terms.annual_rate,
+        holiday_months=terms.holiday_months,
+        affordable=affordable,
+        void_if_missed=terms.kind is PlanKind.DISCOUNTED_SETTLEMENT,
+        schedule=schedule,
+    )
+
+
+def _rank(option: PlanOption) -> tuple[bool, Decimal, int, int]:
+    return (not option.affordable, option.total_repaid, option.duration_months, _KIND_ORDER[option.kind])
+
+
+def _limit(kind: PlanKind, finances: Finances, affordability: Affordability) -> Decimal:
+    # A lump sum comes out of savings; everything else out of the monthly budget.
+    if kind is PlanKind.DISCOUNTED_SETTLEMENT:
+        return finances.savings
+    return affordability.affordable_instalment
+
+
+def _require_covers(kind: PlanKind, months: int, monthly: Decimal, required: Decimal) -> None:
+    minimum = (required / months).quantize(FEN, rounding=ROUND_CEILING)
+    if monthly * months < required:
+        raise InvalidInput(
+            f"{months} payments of {monthly} do not cover the {required} a {kind.value} plan needs"
+            f" over {months} months: the minimum is {minimum} a month"
+        )
+    if monthly * (months - 1) >= required:
+        needed = int((required / monthly).to_integral_value(rounding=ROUND_CEILING))
+        raise InvalidInput(
+            f"at {monthly} a month the plan is repaid in {needed} months: propose {needed} months"
+        )
+
+
+def _settlement_proposal(balance: Balance, required: Decimal, amount: Decimal) -> Schedule:
+    if amount < required:
+        raise InvalidInput(f"a settlement needs at least {required} in one payment, not {amount}")
+    if amount > balance.total:
+        raise InvalidInput(f"{amount} is more than the whole balance of {balance.total}")
+    return equal_parts(amount, 1)
+
+
+def _flat_schedule(reference: Schedule, monthly: Decimal, months: int) -> Schedule:
+    # The reference's principal and interest, paid at ``monthly`` a month, interest first (as 民法典
+    # art. 561 orders a payment that does not cover everything); the last instalment pays what is left.
+    interest_due, remaining = reference.interest_total, reference.principal_total
+    rows: list[Row] = []
+    for number in range(1, months + 1):
+        amount = remaining + interest_due if number == months else monthly
+        interest = min(amount, interest_due)
+        interest_due -= interest
+        remaining -= amount - interest
+        rows.append((number, amount - interest, interest, amount, remaining))
+    return Schedule(tuple(rows))
+
+
+def _require_inputs(balance: object, finances: object, policy: object) -> None:
+    for name, value, expected in (
+        ("balance", balance, Balance),
+        ("finances", finances, Finances),
+        ("policy", policy, PlanPolicy),
+    ):
+        if not isinstance(value, expected):
+            raise InvalidInput(f"{name} must be a {expected.__name__}, not {type(value).__name__}")
+
+
+def _require_kind(kind: object) -> PlanKind:
+    if not isinstance(kind, PlanKind):
+        raise InvalidInput(f"unknown plan kind: {kind!r}")
+    return kind
+
+
+def _require_term(kind: PlanKind, months: object, policy: PlanPolicy) -> int:
+    if kind is PlanKind.DISCOUNTED_SETTLEMENT:
+        if isinstance(months, bool) or not isinstance(months, int) or months != 1:
+            raise InvalidInput("a settlement is a single payment: its term is 1 month")
+        return 1
+    if kind is PlanKind.INTEREST_STOPPED_INSTALMENTS:
+        return require_months("a 停息挂账 term", months, maximum=policy.interest_stopped_max_months)
+    return require_months("the term", months)
