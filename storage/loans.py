@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,8 @@ _BATCH = 1000
 
 
 def _columns(row: domain.LoanRow, cipher: FieldCipher) -> dict[str, Any]:
+    # Normalise again: a row may come from anywhere, and a lookup only matches the canonical form.
+    row = replace(row, id_number=validate_resident_id(row.id_number).number, phone=normalise_phone(row.phone))
     values: dict[str, Any] = {name: getattr(row, name) for name in _PLAIN}
     for field, column in _ENCRYPTED.items():
         values[f"{field}_enc"] = cipher.encrypt(column, getattr(row, field))
@@ -40,8 +43,8 @@ def _columns(row: domain.LoanRow, cipher: FieldCipher) -> dict[str, Any]:
 
 
 def to_loan(row: models.Loan, cipher: FieldCipher) -> domain.Loan:
-    plain = {name: getattr(row, name) for name in _PLAIN}
-    secret = {
+    plain: dict[str, Any] = {name: getattr(row, name) for name in _PLAIN}
+    secret: dict[str, Any] = {
         field: cipher.decrypt(column, getattr(row, f"{field}_enc")) for field, column in _ENCRYPTED.items()
     }
     return domain.Loan(
@@ -53,15 +56,8 @@ async def import_rows(
     session: AsyncSession, lender_id: int, rows: Sequence[domain.LoanRow], cipher: FieldCipher, now: datetime
 ) -> domain.ImportSummary:
     """Insert new loans and update known ones (by ``loan_ref``) in the caller's transaction."""
-    existing = dict(
-        (
-            await session.execute(
-                select(models.Loan.loan_ref, models.Loan.id).where(models.Loan.lender_id == lender_id)
-            )
-        )
-        .tuples()
-        .all()
-    )
+    query = select(models.Loan.loan_ref, models.Loan.id).where(models.Loan.lender_id == lender_id)
+    existing: dict[str, int] = {ref: loan_id for ref, loan_id in (await session.execute(query)).all()}  # noqa: C416
     inserts = [
         {
             **_columns(row, cipher),

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -183,8 +184,8 @@ class Offer(Base):
             "uq_offers_one_pending",
             "case_id",
             unique=True,
-            sqlite_where="status = 'pending'",
-            postgresql_where="status = 'pending'",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

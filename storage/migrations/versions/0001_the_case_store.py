@@ -286,8 +286,8 @@ def upgrade() -> None:
             "uq_offers_one_pending",
             ["case_id"],
             unique=True,
-            sqlite_where="status = 'pending'",
-            postgresql_where="status = 'pending'",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
         )
 
     op.create_table(
@@ -402,7 +402,9 @@ def downgrade() -> None:
     op.drop_table("agreements")
     with op.batch_alter_table("offers", schema=None) as batch_op:
         batch_op.drop_index(
-            "uq_offers_one_pending", sqlite_where="status = 'pending'", postgresql_where="status = 'pending'"
+            "uq_offers_one_pending",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
         )
         batch_op.drop_index(batch_op.f("ix_offers_case_id"))
 
