@@ -81,7 +81,11 @@ class Lender:
 
 @dataclass(frozen=True, slots=True)
 class LoanRow:
-    """One loan of a lender's loan book, as imported (DESIGN §4), personal data in plaintext."""
+    """One loan of a lender's loan book, as imported (DESIGN §4), personal data in plaintext.
+
+    ``id_number`` and ``phone`` are canonical (as :func:`dialogs.loanbook.parse_loan_book` gives them):
+    lookups hash the canonical form.
+    """
 
     loan_ref: str
     borrower_name: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -32,8 +31,6 @@ _BATCH = 1000
 
 
 def _columns(row: domain.LoanRow, cipher: FieldCipher) -> dict[str, Any]:
-    # Normalise again: a row may come from anywhere, and a lookup only matches the canonical form.
-    row = replace(row, id_number=validate_resident_id(row.id_number).number, phone=normalise_phone(row.phone))
     values: dict[str, Any] = {name: getattr(row, name) for name in _PLAIN}
     for field, column in _ENCRYPTED.items():
         values[f"{field}_enc"] = cipher.encrypt(column, getattr(row, field))

@@ -65,22 +65,19 @@ class SqlStore:
         locale: str | None = None,
         time_zone: str | None = None,
     ) -> domain.Account:
-        for attempt in range(2):
-            try:
-                async with self.unit() as session:
-                    row = await accounts.ensure_account(
-                        session,
-                        channel,
-                        channel_user_id,
-                        locale,
-                        time_zone or self._time_zone,
-                        self._clock.now(),
-                    )
-                    return accounts.to_account(row)
-            except IntegrityError:
-                if attempt:  # another process created the same account between our read and insert
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return await self._ensure_account(channel, channel_user_id, locale, time_zone)
+        except IntegrityError:  # another process created the same account between our read and insert
+            return await self._ensure_account(channel, channel_user_id, locale, time_zone)
+
+    async def _ensure_account(
+        self, channel: Channel, channel_user_id: str, locale: str | None, time_zone: str | None
+    ) -> domain.Account:
+        async with self.unit() as session:
+            row = await accounts.ensure_account(
+                session, channel, channel_user_id, locale, time_zone or self._time_zone, self._clock.now()
+            )
+            return accounts.to_account(row)
 
     async def grant_role(
         self, channel: Channel, channel_user_id: str, role: Role, *, lender_name: str | None = None

@@ -6,8 +6,8 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from dialogs.errors import InvalidInput
-from dialogs.rules.money import ZERO, floor_fen
-from dialogs.rules.schedules import require_amount, require_fraction
+from dialogs.rules.money import ZERO, floor_fen, require_money
+from dialogs.rules.schedules import require_fraction
 
 # Half of what is left after essentials and other debts: a plan sized to all of it breaks at the first
 # unplanned cost (a repair, a doctor), and a broken plan costs the borrower more than a longer one. The
@@ -37,7 +37,7 @@ class Finances:
 
     def __post_init__(self) -> None:
         for field in fields(self):
-            checked = require_amount(field.name.replace("_", " "), getattr(self, field.name))
+            checked = require_money(field.name.replace("_", " "), getattr(self, field.name))
             object.__setattr__(self, field.name, checked)  # normalised to the fen; frozen otherwise
 
     @property

@@ -23,11 +23,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from enum import StrEnum
 
 from dialogs.errors import InvalidInput
-from dialogs.rules.money import ZERO, to_fen
+from dialogs.rules.money import ZERO, require_money, to_fen
 from dialogs.rules.schedules import (
     MAX_MONTHS,
     equal_instalment,
-    require_amount,
     require_fraction,
     require_rate,
 )
@@ -159,7 +158,7 @@ class CashFlows:
     repayments: tuple[Decimal, ...]
 
     def __post_init__(self) -> None:
-        received = require_amount("the amount received", self.received, allow_zero=False)
+        received = require_money("the amount received", self.received, allow_zero=False)
         if not isinstance(self.repayments, tuple | list) or not self.repayments:
             raise InvalidInput("the cash flows need at least one repayment")
         if len(self.repayments) > MAX_MONTHS:
@@ -167,7 +166,7 @@ class CashFlows:
                 f"the cash flows cover at most {MAX_MONTHS} months, got {len(self.repayments)}"
             )
         repayments = tuple(
-            require_amount(f"repayment {month}", amount) for month, amount in enumerate(self.repayments, 1)
+            require_money(f"repayment {month}", amount) for month, amount in enumerate(self.repayments, 1)
         )
         if not any(repayments):
             raise InvalidInput("the cash flows repay nothing")
@@ -185,8 +184,8 @@ class CashFlows:
         The loan book does not say how a loan is repaid; equal instalments is the common case. When the
         actual payments are known, build :class:`CashFlows` from them instead.
         """
-        principal = require_amount("the principal", principal, allow_zero=False)
-        fees = require_amount("the upfront fees", upfront_fees)
+        principal = require_money("the principal", principal, allow_zero=False)
+        fees = require_money("the upfront fees", upfront_fees)
         if fees >= principal:
             raise InvalidInput(f"upfront fees of {fees} leave nothing of a principal of {principal}")
         rate = require_rate("the annual rate", annual_rate, maximum=MAX_ANNUAL_RATE)
@@ -210,7 +209,7 @@ class OverdueCharges:
 
     def __post_init__(self) -> None:
         for name in ("outstanding_principal", "overdue_interest", "penalty", "fees"):
-            checked = require_amount(name.replace("_", " "), getattr(self, name))
+            checked = require_money(name.replace("_", " "), getattr(self, name))
             object.__setattr__(self, name, checked)
         days = self.overdue_days
         if isinstance(days, bool) or not isinstance(days, int) or days < 0:

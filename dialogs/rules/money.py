@@ -8,6 +8,7 @@ from dialogs.errors import InvalidInput
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
+MAX_AMOUNT = Decimal("10000000000")  # ten billion yuan: far above any loan, well inside Decimal's precision
 
 
 def to_fen(amount: Decimal) -> Decimal:
@@ -27,6 +28,8 @@ def require_money(name: str, value: object, *, allow_zero: bool = True) -> Decim
     amount = Decimal(value)
     if not amount.is_finite():
         raise InvalidInput(f"{name} must be a finite amount")
+    if amount > MAX_AMOUNT:  # before quantize, which raises a bare decimal error on huge values
+        raise InvalidInput(f"{name} is implausibly large: {amount}")
     if amount < 0 or (amount == 0 and not allow_zero):
         raise InvalidInput(
             f"{name} must be {'zero or more' if allow_zero else 'more than zero'}, got {amount}"

@@ -24,7 +24,7 @@ from enum import StrEnum
 
 from dialogs.errors import InvalidInput
 from dialogs.rules.affordability import DEFAULT_AFFORDABLE_SHARE, Affordability, Finances, assess
-from dialogs.rules.money import FEN, ZERO, floor_fen, to_fen
+from dialogs.rules.money import FEN, ZERO, floor_fen, require_money, to_fen
 from dialogs.rules.schedules import (
     MAX_MONTHLY_RATE,
     MAX_MONTHS,
@@ -34,7 +34,6 @@ from dialogs.rules.schedules import (
     equal_instalment_payment,
     equal_parts,
     equal_principal,
-    require_amount,
     require_fraction,
     require_months,
     require_rate,
@@ -72,7 +71,7 @@ class Balance:
 
     def __post_init__(self) -> None:
         for name in ("outstanding_principal", "outstanding_interest", "penalty", "fees"):
-            object.__setattr__(self, name, require_amount(name.replace("_", " "), getattr(self, name)))
+            object.__setattr__(self, name, require_money(name.replace("_", " "), getattr(self, name)))
         rate = require_rate("the annual rate", self.annual_rate, maximum=MAX_MONTHLY_RATE * 12)
         object.__setattr__(self, "annual_rate", rate)
         term = self.remaining_term_months
@@ -250,7 +249,7 @@ def validate_proposal(
     amount; so much that the last month is not needed is refused with the shorter term.
     """
     reference = option_for(balance, kind, months, finances=finances, policy=policy)
-    monthly = require_amount("the monthly amount", monthly_amount, allow_zero=False)
+    monthly = require_money("the monthly amount", monthly_amount, allow_zero=False)
     required = reference.total_repaid
     if kind is PlanKind.DISCOUNTED_SETTLEMENT:
         schedule = _settlement_proposal(balance, required, monthly)

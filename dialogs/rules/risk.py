@@ -25,7 +25,7 @@ from enum import Enum, StrEnum
 from typing import TypeVar
 
 from dialogs.errors import InvalidInput
-from dialogs.rules.schedules import require_amount
+from dialogs.rules.money import require_money
 
 RATIO_PLACES = Decimal("0.0001")  # 0.01 %
 INFINITY = Decimal("Infinity")
@@ -171,8 +171,8 @@ class RiskInputs:
 
 def debt_to_income(monthly_debt_payments: Decimal, net_monthly_income: Decimal) -> Decimal:
     """Debt payments over income, half up to 0.01 %; ``Infinity`` with debts and no income, 0 with neither."""
-    debts = require_amount("the monthly debt payments", monthly_debt_payments)
-    income = require_amount("the net monthly income", net_monthly_income)
+    debts = require_money("the monthly debt payments", monthly_debt_payments)
+    income = require_money("the net monthly income", net_monthly_income)
     if income == 0:
         return INFINITY if debts > 0 else Decimal(0)
     return _ratio(debts / income)
@@ -184,8 +184,8 @@ def affordability_margin(affordable_instalment: Decimal, plan_monthly_amount: De
     Negative when the plan asks more than is affordable; with nothing affordable, ``-Infinity`` for any
     plan amount above 0 (and 0 for a plan of 0: nothing asked, nothing spare).
     """
-    affordable = require_amount("the affordable instalment", affordable_instalment)
-    plan = require_amount("the plan's monthly amount", plan_monthly_amount)
+    affordable = require_money("the affordable instalment", affordable_instalment)
+    plan = require_money("the plan's monthly amount", plan_monthly_amount)
     if affordable == 0:
         return -INFINITY if plan > 0 else Decimal(0)
     return _ratio((affordable - plan) / affordable)

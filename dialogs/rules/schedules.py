@@ -4,7 +4,7 @@ Each regular instalment is rounded to the fen on its own (the payment half up, e
 up on the principal still owed) and the last instalment absorbs what rounding left over, so a schedule's
 principal parts add up exactly to its principal and its amounts exactly to its total.
 
-The argument checks every rule shares (``require_amount``, ``require_rate``, ``require_months``,
+The argument checks every rule shares (``require_money`` from money.py, ``require_rate``, ``require_months``,
 ``require_fraction``) live here too: this is the lowest of the rule modules.
 """
 
@@ -20,7 +20,6 @@ from dialogs.rules.money import FEN, ZERO, floor_fen, require_money, to_fen
 MAX_MONTHS = 360  # thirty years: the longest term any loan here runs
 # Ten billion yuan: far above any borrower's figures, and small enough that every amount, its interest and
 # a 360-month total stay exact in the default 28-digit Decimal context.
-MAX_AMOUNT = Decimal("10000000000")
 MAX_MONTHLY_RATE = Decimal(1)  # 100 % a month; loan books refuse annual rates of 10 (1000 %) or more
 _POWER_PRECISION = 40  # (1+r)^n for n ≤ 360 needs more digits than the 28 of the default context
 
@@ -94,16 +93,6 @@ class Schedule:
         return self.rows[-1][3]
 
 
-def require_amount(name: str, value: object, *, allow_zero: bool = True) -> Decimal:
-    """An exact, non-negative amount in fen, at most :data:`MAX_AMOUNT`."""
-    if isinstance(value, Decimal | int) and not isinstance(value, bool):
-        amount = Decimal(value)
-        # Checked before require_money, whose quantize would raise a bare decimal error on huge values.
-        if amount.is_finite() and amount > MAX_AMOUNT:
-            raise InvalidInput(f"{name} is implausibly large: {amount}")
-    return require_money(name, value, allow_zero=allow_zero)
-
-
 def require_fraction(name: str, value: object, *, allow_zero: bool, allow_one: bool = True) -> Decimal:
     """A Decimal share between 0 and 1; whether the ends are allowed depends on what the share means."""
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
@@ -138,7 +127,7 @@ def require_months(name: str, value: object, *, maximum: int = MAX_MONTHS) -> in
 
 def equal_instalment_payment(principal: Decimal, monthly_rate: Decimal, months: int) -> Decimal:
     """The regular 等额本息 payment ``P·r·(1+r)^n / ((1+r)^n − 1)``, half up to the fen."""
-    principal = require_amount("the principal", principal)
+    principal = require_money("the principal", principal)
     rate = require_rate("the monthly rate", monthly_rate)
     months = require_months("the number of months", months)
     return _payment(principal, rate, months)
@@ -172,7 +161,7 @@ def equal_principal(
 
 def equal_parts(total: Decimal, months: int) -> Schedule:
     """No interest: ``total`` in equal parts rounded down to the fen; the last adds the remainder."""
-    total = require_amount("the total", total)
+    total = require_money("the total", total)
     months = require_months("the number of months", months)
     return _amortise(ZERO, ZERO, months, total)
 
@@ -181,10 +170,10 @@ def _checked(
     principal: object, rate: object, months: object, interest_free: object
 ) -> tuple[Decimal, Decimal, int, Decimal]:
     return (
-        require_amount("the principal", principal),
+        require_money("the principal", principal),
         require_rate("the monthly rate", rate),
         require_months("the number of months", months),
-        require_amount("the interest-free amount", interest_free),
+        require_money("the interest-free amount", interest_free),
     )
 
 

@@ -158,7 +158,7 @@ def test_configured_key_is_used_and_checked() -> None:
 async def test_reimport_keeps_lookup_working_after_a_phone_change(store: SqlStore) -> None:
     await people(store)
     summary = await store.import_loan_book(
-        "Quick Cash Ltd", [loan_row(phone="13900001111"), loan_row("L-0002")]
+        "Quick Cash Ltd", [loan_row(phone="+8613900001111"), loan_row("L-0002")]
     )
     assert (summary.created, summary.updated) == (1, 1)
     assert [loan.row.loan_ref for loan in await store.find_loans(phone="13900001111")] == ["L-0001"]
