@@ -70,6 +70,7 @@ class Account:
     time_zone: str
     reachable: bool
     lender_id: int | None = None
+    consented_at: datetime | None = None  # explicit consent to sensitive personal information
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +148,22 @@ class CaseEvent:
     from_state: CaseState | None
     to_state: CaseState | None
     details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file someone sent (evidence): where the channel keeps it and the hash that pins its content."""
+
+    storage_ref: str
+    sha256: str
+    size_bytes: int
+    file_name: str | None = None
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What a deletion request removed, and what the law obliges us to keep (and why)."""
+
+    erased: tuple[str, ...]
+    kept_for_agreement: tuple[int, ...]  # cases whose agreement still needs the borrower's details

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from dialogs.domain import Channel
+from dialogs.domain import Account, Channel
 
 
 class InboundKind(StrEnum):
@@ -48,3 +48,14 @@ class Outbound:
     context: dict[str, Any] = field(default_factory=dict)
     buttons: tuple[Button, ...] = ()
     key: str = ""
+    # When set, channels deliver the rendered text as a document of this name (an export, an agreement).
+    file_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """An outbound message committed to the outbox, with the recipient a channel needs to reach."""
+
+    id: int
+    recipient: Account
+    message: Outbound

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from dialogs.conversation import Conversation
 from dialogs.domain import (
     Account,
     Actor,
     Case,
     CaseEvent,
     Channel,
+    Erasure,
+    FileRef,
     Hardship,
     ImportSummary,
     Lender,
@@ -20,6 +24,7 @@ from dialogs.domain import (
     Role,
 )
 from dialogs.lifecycle import CaseState
+from dialogs.messages import Inbound, Outbound, Queued
 from dialogs.rules.affordability import Finances
 
 
@@ -88,3 +93,117 @@ class CaseStore(Protocol):
     async def save_finances(self, case_id: int, finances: Finances, actor: Actor) -> None: ...
 
     async def finances(self, case_id: int) -> Finances | None: ...
+
+
+class Turn(Protocol):
+    """One inbound message's unit of work. Everything done through it commits together, or not at all.
+
+    The account is the sender's; every case operation acts as them (their role, their channel) and the
+    store refuses what that role or ownership does not allow.
+    """
+
+    account: Account
+    now: datetime
+
+    async def conversation(self) -> Conversation: ...
+
+    def save_conversation(self, conversation: Conversation) -> None: ...
+
+    def send(self, message: Outbound) -> None:
+        """Queue a message; it is sent only after this turn commits."""
+        ...
+
+    async def set_locale(self, locale: str) -> None: ...
+
+    async def record_consent(self) -> None: ...
+
+    async def find_loans(
+        self, *, id_number: str | None = None, phone: str | None = None, loan_ref: str | None = None
+    ) -> list[Loan]: ...
+
+    async def loan(self, loan_id: int) -> Loan: ...
+
+    async def lender(self, lender_id: int) -> Lender: ...
+
+    async def open_case(self, loan_id: int) -> Case: ...
+
+    async def case(self, case_id: int) -> Case: ...
+
+    async def my_cases(self) -> list[Case]: ...
+
+    async def transition(
+        self, case_id: int, target: CaseState, details: dict[str, Any] | None = None
+    ) -> Case: ...
+
+    async def log(self, case_id: int, kind: str, details: dict[str, Any] | None = None) -> None:
+        """Append an event to the case log without changing the case's state."""
+        ...
+
+    async def events(self, case_id: int) -> list[CaseEvent]: ...
+
+    async def save_hardship(self, case_id: int, hardship: Hardship) -> None: ...
+
+    async def hardship(self, case_id: int) -> Hardship | None: ...
+
+    async def save_finances(self, case_id: int, finances: Finances) -> None: ...
+
+    async def finances(self, case_id: int) -> Finances | None: ...
+
+    async def add_evidence(self, case_id: int, purpose: str, file: FileRef) -> None: ...
+
+    async def evidence(self, case_id: int) -> list[FileRef]: ...
+
+    async def choose_plan(self, case_id: int, plan: dict[str, Any] | None) -> None: ...
+
+    async def chosen_plan(self, case_id: int) -> dict[str, Any] | None: ...
+
+    async def pending_offer(self, case_id: int) -> dict[str, Any] | None: ...
+
+    async def verification_failures(self, since: datetime) -> int: ...
+
+    async def record_verification_failure(self) -> None: ...
+
+    async def report_harassment(self, case_id: int | None, details: dict[str, Any]) -> int: ...
+
+    async def personal_data(self) -> dict[str, Any]:
+        """Everything stored about this account, decrypted for them alone."""
+        ...
+
+    async def erase_personal_data(self) -> Erasure: ...
+
+
+class Batch(Protocol):
+    """Turns that share one transaction (group commit); each turn is isolated by a savepoint."""
+
+    def turn(self, inbound: Inbound) -> AbstractAsyncContextManager[Turn | None]:
+        """The sender's turn, or ``None`` when this inbound was handled before (a redelivery)."""
+        ...
+
+    def system_turn(self, account_id: int, key: str) -> AbstractAsyncContextManager[Turn | None]:
+        """A turn the system starts for an account (a reminder, an expiry); ``key`` makes it happen once."""
+        ...
+
+    @property
+    def queued(self) -> Sequence[Queued]:
+        """What the committed turns queued, for delivery; valid once the batch has committed."""
+        ...
+
+
+class TurnStore(Protocol):
+    def batch(self) -> AbstractAsyncContextManager[Batch]:
+        """Open a transaction for a batch of turns; it commits when the block ends."""
+        ...
+
+    async def stale_drafts(self, idle_since: datetime, limit: int) -> list[int]:
+        """Accounts whose application draft has been idle since ``idle_since`` and were not reminded."""
+        ...
+
+    async def expired_drafts(self, created_before: datetime, limit: int) -> list[tuple[int, int]]:
+        """(account, case) of drafts opened before ``created_before`` that are still drafts."""
+        ...
+
+
+class CodeSender(Protocol):
+    """Sends a one-time verification code to a phone (a log in development, an SMS provider in production)."""
+
+    async def send_code(self, phone: str, code: str) -> None: ...

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs import domain
 from dialogs.domain import Channel, Role
 from dialogs.errors import AlreadyExists, InvalidInput, NotFound
+from dialogs.locales import DEFAULT_LOCALE
 from storage import models
 
-DEFAULT_LOCALE = "zh_CN"
 MAX_USER_ID = 128
 
 
@@ -30,6 +30,7 @@ def to_account(row: models.Account) -> domain.Account:
         time_zone=row.time_zone,
         reachable=row.reachable,
         lender_id=row.lender_id,
+        consented_at=row.consented_at,
     )
 
 

@@ -80,6 +80,8 @@ class Account(Base):
     locale: Mapped[str] = mapped_column(String(16), default="zh_CN")
     time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Explicit consent to sensitive personal information (PIPL art. 29): nothing sensitive is asked before it.
+    consented_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -293,10 +295,34 @@ class Conversation(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     flow: Mapped[str] = mapped_column(String(64))
     step: Mapped[str] = mapped_column(String(64))
-    data: Mapped[dict[str, Any]]
+    # Answers in progress can be anything the person typed (an ID number, an income): encrypted JSON.
+    data_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     wrong_answers: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+    reminded_at: Mapped[datetime | None]  # the one reminder about an abandoned draft
+
+
+class VerificationFailure(Base):
+    """A failed identity check; enough of them in an hour lock verification for an hour."""
+
+    __tablename__ = "verification_failures"
+    __table_args__ = (Index("ix_verification_failures_account_at", "account_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    at: Mapped[datetime]
+
+
+class HarassmentReport(Base):
+    """Who, when, how (and any evidence), encrypted: it names people and may describe threats."""
+
+    __tablename__ = "harassment_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    details_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16))  # open reviewed closed
+    created_at: Mapped[datetime]
 
 
 class InboundKey(Base):

@@ -22,7 +22,7 @@ EDITABLE = frozenset({CaseState.DRAFT, CaseState.SUBMITTED})
 MAX_DESCRIPTION = 4000
 
 
-async def _editable_case(session: AsyncSession, case_id: int, actor: Actor) -> models.Case:
+async def editable_case(session: AsyncSession, case_id: int, actor: Actor) -> models.Case:
     case = await case_row(session, case_id, for_update=True)
     await check_party(session, case, actor)
     if CaseState(case.state) not in EDITABLE:
@@ -35,7 +35,7 @@ async def save_hardship(
 ) -> None:
     if hardship.description is not None and len(hardship.description) > MAX_DESCRIPTION:
         raise InvalidInput(f"the description is limited to {MAX_DESCRIPTION} characters")
-    case = await _editable_case(session, case_id, actor)
+    case = await editable_case(session, case_id, actor)
     description = (
         cipher.encrypt("hardships.description", hardship.description)
         if hardship.description is not None
@@ -67,7 +67,7 @@ async def hardship(session: AsyncSession, case_id: int, cipher: FieldCipher) -> 
 async def save_finances(
     session: AsyncSession, case_id: int, finances: Finances, actor: Actor, cipher: FieldCipher, now: datetime
 ) -> None:
-    case = await _editable_case(session, case_id, actor)
+    case = await editable_case(session, case_id, actor)
     figures = {name: str(value) for name, value in dataclasses.asdict(finances).items()}
     blob = cipher.encrypt("finances.figures", json.dumps(figures, sort_keys=True))
     row = await session.get(models.Finances, case_id)

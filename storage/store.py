@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -13,10 +15,12 @@ from dialogs import domain
 from dialogs.domain import Actor, Channel, Hardship, Role
 from dialogs.errors import InvalidInput
 from dialogs.lifecycle import CaseState
+from dialogs.messages import Button, Outbound, Queued
 from dialogs.ports import Clock, SystemClock
 from dialogs.rules.affordability import Finances
 from storage import accounts, cases, loans, models, personal
 from storage.crypto import FieldCipher
+from storage.turns import SqlBatch
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
@@ -46,6 +50,66 @@ class SqlStore:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    # Turns (the engine's units of work) and the outbox (delivery's queue)
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[SqlBatch]:
+        """Turns that commit together when the block ends; see :class:`dialogs.ports.Batch`."""
+        async with self._sessions() as session, session.begin():
+            yield SqlBatch(session, self._cipher, self._clock, self._time_zone)
+
+    async def stale_drafts(self, idle_since: datetime, limit: int) -> list[int]:
+        c, case = models.Conversation, models.Case
+        query = (
+            select(c.account_id)
+            .join(case, case.id == c.case_id)
+            .where(case.state == CaseState.DRAFT.value, c.updated_at < idle_since, c.reminded_at.is_(None))
+            .limit(limit)
+        )
+        async with self.unit() as session:
+            return list(await session.scalars(query))
+
+    async def expired_drafts(self, created_before: datetime, limit: int) -> list[tuple[int, int]]:
+        case = models.Case
+        query = (
+            select(case.borrower_account_id, case.id)
+            .where(case.state == CaseState.DRAFT.value, case.created_at < created_before)
+            .limit(limit)
+        )
+        async with self.unit() as session:
+            return [(account_id, case_id) for account_id, case_id in (await session.execute(query)).all()]
+
+    async def unsent(self, limit: int = 500) -> list[Queued]:
+        """Committed messages not yet sent and due now, oldest first: what a restart must still send."""
+        box = models.OutboxMessage
+        query = (
+            select(box, models.Account)
+            .join(models.Account, models.Account.id == box.account_id)
+            .where(box.sent_at.is_(None), box.failed.is_(False), box.not_before <= self._clock.now())
+            .order_by(box.id)
+            .limit(limit)
+        )
+        async with self.unit() as session:
+            rows = (await session.execute(query)).all()
+            return [_queued(message, accounts.to_account(account)) for message, account in rows]
+
+    async def mark_sent(self, ids: Sequence[int]) -> None:
+        if ids:
+            box = models.OutboxMessage
+            async with self.unit() as session:
+                await session.execute(update(box).where(box.id.in_(ids)).values(sent_at=self._clock.now()))
+
+    async def mark_failed(self, outbox_id: int, error: str, *, give_up: bool) -> None:
+        box = models.OutboxMessage
+        values = {"attempts": box.attempts + 1, "last_error": error[:500], "failed": give_up}
+        async with self.unit() as session:
+            await session.execute(update(box).where(box.id == outbox_id).values(**values))
+
+    async def mark_unreachable(self, account_id: int) -> None:
+        async with self.unit() as session:
+            row = await accounts.account_row(session, account_id)
+            row.reachable = False
 
     # Lenders and accounts
 
@@ -172,3 +236,17 @@ class SqlStore:
     async def finances(self, case_id: int) -> Finances | None:
         async with self.unit() as session:
             return await personal.finances(session, case_id, self._cipher)
+
+
+def _queued(row: models.OutboxMessage, recipient: domain.Account) -> Queued:
+    buttons = tuple(Button(b["choice"], b["label"], b.get("context") or {}) for b in row.buttons)
+    context = row.context or {}
+    message = Outbound(
+        account_id=row.account_id,
+        template=row.template,
+        context=context.get("values") or {},
+        buttons=buttons,
+        key=row.key,
+        file_name=context.get("file_name"),
+    )
+    return Queued(id=row.id, recipient=recipient, message=message)

@@ -1,0 +1,230 @@
+"""One inbound message through the flows: global commands, buttons checked against the conversation, answers.
+
+Nothing here commits or sends: it works on a :class:`~dialogs.ports.Turn`, which the engine commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from dialogs.conversation import HOME_FLOW, HOME_STEP, Conversation
+from dialogs.errors import DomainError, NotFound, PermissionDenied
+from dialogs.flows.base import (
+    BACK,
+    HOME,
+    MAX_TRAIL,
+    NONCE,
+    TRAIL,
+    Choice,
+    Ctx,
+    Flow,
+    Invalid,
+    Picked,
+    Services,
+    Step,
+)
+from dialogs.messages import Inbound, InboundKind
+from dialogs.ports import Turn
+
+log = logging.getLogger(__name__)
+
+WRONG_ANSWERS_BEFORE_HELP = 3
+GLOBAL = "g:"  # buttons valid at any step: a person asking for help must never be told the button is stale
+ASK_OPERATOR = Choice(f"{GLOBAL}operator", "talk_to_person")
+GO_HOME = Choice(f"{GLOBAL}menu", "menu")
+
+Command = Callable[[Ctx, str], Awaitable[None]]
+
+
+class Dialogs:
+    """The flows and the global commands; :meth:`handle` runs one message on one turn."""
+
+    def __init__(self, flows: Sequence[Flow], services: Services) -> None:
+        self.flows = {flow.name: flow for flow in flows}
+        self.services = services
+        self.commands: dict[str, Command] = {
+            "start": self.start,
+            "help": self.help,
+            "menu": self.menu,
+            "back": self.back,
+            "cancel": self.cancel,
+            "status": self.enter("status:show"),
+            "lang": self.enter("language:choose"),
+            "legal": self.enter("legal:menu"),
+            "mydata": self.enter("mydata:export"),
+            "delete": self.enter("mydata:confirm_delete"),
+        }
+
+    def context(self, turn: Turn, conv: Conversation, inbound: Inbound | None) -> Ctx:
+        return Ctx(turn, conv, self.services, inbound)
+
+    async def handle(self, turn: Turn, inbound: Inbound) -> None:
+        ctx = self.context(turn, await turn.conversation(), inbound)
+        if inbound.kind is InboundKind.COMMAND:
+            await self._command(ctx, inbound.payload)
+        elif inbound.kind is InboundKind.CHOICE:
+            await self._choice(ctx, inbound.payload)
+        else:
+            await self._answer(ctx, inbound)
+        turn.save_conversation(ctx.conv)
+
+    async def refuse(self, turn: Turn, inbound: Inbound, error: DomainError) -> None:
+        """After a refused action was rolled back: say why, kindly, and ask the current question again."""
+        ctx = self.context(turn, await turn.conversation(), inbound)
+        template = (
+            "errors/not_allowed" if isinstance(error, PermissionDenied | NotFound) else "errors/refused"
+        )
+        ctx.say(template)
+        await self.reask(ctx)
+        turn.save_conversation(ctx.conv)
+
+    async def apologise(self, turn: Turn, inbound: Inbound) -> None:
+        """After an unexpected failure was rolled back: apologise and offer a way on."""
+        ctx = self.context(turn, await turn.conversation(), inbound)
+        ctx.say("errors/unexpected", ASK_OPERATOR, GO_HOME)
+        turn.save_conversation(ctx.conv)
+
+    # Moving between steps
+
+    def step(self, flow: str, step: str) -> Step:
+        return self.flows[flow].steps[step]
+
+    def current(self, ctx: Ctx) -> Step:
+        conv = ctx.conv
+        if conv.flow not in self.flows or conv.step not in self.flows[conv.flow].steps:
+            conv.flow, conv.step = HOME_FLOW, HOME_STEP  # a flow renamed since: start from the menu
+        return self.step(conv.flow, conv.step)
+
+    async def reask(self, ctx: Ctx) -> None:
+        await self.current(ctx).ask(ctx)
+
+    async def goto(self, ctx: Ctx, target: str, *, remember: bool = True) -> None:
+        conv = ctx.conv
+        if target == BACK:
+            trail: list[str] = ctx.data.get(TRAIL, [])
+            target, remember = (trail.pop() if trail else HOME), False
+        flow_name, _, step_name = target.rpartition(":") if ":" in target else (conv.flow, "", target)
+        flow = self.flows[flow_name]
+        if ctx.account.role not in flow.roles:
+            ctx.say("errors/not_for_role", role=ctx.account.role.value)
+            flow_name, step_name = HOME_FLOW, HOME_STEP
+        elif flow.sensitive and ctx.account.consented_at is None:
+            flow_name, step_name = "welcome", "consent"
+        trail = ctx.data.setdefault(TRAIL, [])
+        here = f"{conv.flow}:{conv.step}"
+        if flow_name == HOME_FLOW:
+            trail.clear()
+        elif remember and here != f"{flow_name}:{step_name}":
+            trail.append(here)
+            del trail[:-MAX_TRAIL]
+        conv.flow, conv.step, conv.wrong_answers = flow_name, step_name, 0
+        ctx.data[NONCE] = ctx.data.get(NONCE, 0) + 1
+        await self.step(flow_name, step_name).ask(ctx)
+
+    # Answers and buttons
+
+    async def _answer(self, ctx: Ctx, inbound: Inbound) -> None:
+        step = self.current(ctx)
+        if inbound.kind is InboundKind.UNSUPPORTED:
+            ctx.say("errors/unsupported")
+            await step.ask(ctx)
+            return
+        try:
+            value = step.accept(ctx, inbound)
+        except Invalid as invalid:
+            await self._wrong(ctx, step, invalid)
+            return
+        await self._advance(ctx, step, value)
+
+    async def _choice(self, ctx: Ctx, payload: str) -> None:
+        nonce, _, choice = payload.partition(".")
+        if choice.startswith(GLOBAL):
+            await self._global_choice(ctx, choice)
+            return
+        step = self.current(ctx)
+        if nonce != str(ctx.data.get(NONCE, 0)) or choice not in ctx.offered():
+            ctx.say("errors/stale_button")
+            await step.ask(ctx)
+            return
+        await self._advance(ctx, step, Picked(choice))
+
+    async def _advance(self, ctx: Ctx, step: Step, value: object) -> None:
+        try:
+            target = await step.answer(ctx, value)
+        except Invalid as invalid:
+            await self._wrong(ctx, step, invalid)
+            return
+        ctx.conv.wrong_answers = 0
+        await self.goto(ctx, target)
+
+    async def _wrong(self, ctx: Ctx, step: Step, invalid: Invalid) -> None:
+        ctx.conv.wrong_answers += 1
+        ctx.say(invalid.template, **invalid.context)
+        if ctx.conv.wrong_answers >= WRONG_ANSWERS_BEFORE_HELP:
+            ctx.say("errors/stuck", ASK_OPERATOR, GO_HOME)
+        await step.ask(ctx)
+
+    async def _global_choice(self, ctx: Ctx, choice: str) -> None:
+        if choice == GO_HOME.id:
+            await self.goto(ctx, HOME)
+        elif choice == ASK_OPERATOR.id:
+            await self.ask_operator(ctx)
+        else:
+            ctx.say("errors/stale_button")
+            await self.reask(ctx)
+
+    async def ask_operator(self, ctx: Ctx) -> None:
+        if ctx.conv.case_id is not None:
+            await ctx.turn.log(ctx.conv.case_id, "operator_requested", {"step": ctx.conv.step})
+        ctx.conv.wrong_answers = 0
+        ctx.say("help/operator_requested")
+        await self.reask(ctx)
+
+    # Global commands
+
+    async def _command(self, ctx: Ctx, payload: str) -> None:
+        name, _, argument = payload.strip().lstrip("/").partition(" ")
+        command = self.commands.get(name.split("@", 1)[0].lower()[:32])
+        if command is None:
+            ctx.say("errors/unknown_command", command=name[:32])
+            await self.reask(ctx)
+            return
+        await command(ctx, argument.strip()[:256])
+
+    async def start(self, ctx: Ctx, _argument: str) -> None:
+        if ctx.account.consented_at is None and ctx.conv.at_home:
+            await self.goto(ctx, "welcome:intro")
+        elif ctx.conv.at_home:
+            await self.goto(ctx, HOME)
+        else:
+            ctx.say("help/welcome_back")
+            await self.reask(ctx)
+
+    async def help(self, ctx: Ctx, _argument: str) -> None:
+        ctx.say("help/commands", ASK_OPERATOR, GO_HOME)
+        if not ctx.conv.at_home:
+            await self.reask(ctx)
+
+    async def menu(self, ctx: Ctx, _argument: str) -> None:
+        await self.goto(ctx, HOME)
+
+    async def back(self, ctx: Ctx, _argument: str) -> None:
+        if not ctx.data.get(TRAIL):
+            ctx.say("errors/nothing_back")
+            await self.reask(ctx)
+            return
+        await self.goto(ctx, BACK)
+
+    async def cancel(self, ctx: Ctx, _argument: str) -> None:
+        if ctx.conv.at_home:
+            ctx.say("errors/nothing_to_cancel")
+        else:
+            ctx.say("help/cancelled", kept=ctx.conv.case_id is not None)
+        await self.goto(ctx, HOME)
+
+    def enter(self, target: str) -> Command:
+        async def command(ctx: Ctx, _argument: str) -> None:
+            await self.goto(ctx, target)
+
+        return command

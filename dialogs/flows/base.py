@@ -1,0 +1,139 @@
+"""The vocabulary flows are written in: a step asks, accepts an answer, and names where to go next.
+
+A target is ``"step"`` (in the same flow) or ``"flow:step"``. State is the :class:`Conversation`'s
+``(flow, step, data)``; everything a step remembers goes in ``data`` (JSON values only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dialogs.conversation import HOME_FLOW, HOME_STEP, Conversation
+from dialogs.domain import Account, Case, Role
+from dialogs.errors import DomainError
+from dialogs.messages import Button, Inbound, Outbound
+from dialogs.ports import CodeSender, Turn
+from dialogs.rules.interest import DEFAULT_LPR_HISTORY_TEXT, LprHistory
+from dialogs.rules.plans import DEFAULT_POLICY, PlanPolicy
+
+HOME = f"{HOME_FLOW}:{HOME_STEP}"
+BACK = "<back>"  # a target: the step before this one (the menu when there is none)
+OFFER = "_offer"  # the choices the current step's question offered: {"s": step, "c": [ids]}
+NONCE = "_n"
+TRAIL = "_trail"
+MAX_TRAIL = 40
+
+
+class Invalid(DomainError):
+    """An answer a step cannot take; the person is told why (``template``) and asked again."""
+
+    def __init__(self, template: str, **context: Any) -> None:
+        super().__init__(template)
+        self.template = template
+        self.context = context
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    id: str
+    label: str  # a label macro name in templates/<locale>/labels.j2
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Picked:
+    """A button the person pressed that the conversation had offered."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What flows need besides the turn: settings-driven rules and the one-time-code sender."""
+
+    code_sender: CodeSender
+    policy: PlanPolicy = DEFAULT_POLICY
+    lpr: LprHistory = field(default_factory=lambda: LprHistory.parse(DEFAULT_LPR_HISTORY_TEXT))
+    lock_failures: int = 5  # failed verifications in an hour that lock verification for an hour
+
+
+@dataclass(slots=True)
+class Ctx:
+    """One turn as a flow sees it."""
+
+    turn: Turn
+    conv: Conversation
+    services: Services
+    inbound: Inbound | None = None
+
+    @property
+    def account(self) -> Account:
+        return self.turn.account
+
+    @property
+    def now(self) -> datetime:
+        return self.turn.now
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.conv.data
+
+    def say(self, template: str, *choices: Choice, file_name: str | None = None, **context: Any) -> None:
+        """Send a message; any choices become buttons that this conversation will accept."""
+        buttons = tuple(self._button(choice) for choice in choices)
+        self.turn.send(Outbound(self.account.id, template, context, buttons, file_name=file_name))
+
+    def ask(self, template: str, *choices: Choice, **context: Any) -> None:
+        """Send a question: its choices (and only those) are accepted until the next question."""
+        self.data[OFFER] = {"s": self.conv.step, "c": [c.id for c in choices]}
+        self.say(template, *choices, **context)
+
+    def offered(self) -> list[str]:
+        offer = self.data.get(OFFER) or {}
+        return list(offer.get("c", [])) if offer.get("s") == self.conv.step else []
+
+    def _button(self, choice: Choice) -> Button:
+        return Button(f"{self.data.get(NONCE, 0)}.{choice.id}", choice.label, dict(choice.context))
+
+    async def case(self) -> Case:
+        if self.conv.case_id is None:
+            raise Invalid("errors/no_case")
+        return await self.turn.case(self.conv.case_id)
+
+
+Ask = Callable[[Ctx], Awaitable[None]]
+Accept = Callable[[Ctx, Inbound], Any]
+Answer = Callable[[Ctx, Any], Awaitable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What a step asks, how it reads an answer that is not a button, and what it does with the answer."""
+
+    ask: Ask
+    accept: Accept
+    answer: Answer
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    name: str
+    steps: Mapping[str, Step]
+    roles: frozenset[Role] = frozenset({Role.BORROWER})
+    sensitive: bool = False  # asks for personal information: only after explicit consent
+
+
+def prompt(template: str, *choices: Choice, **context: Any) -> Ask:
+    """An ``ask`` that sends a fixed question."""
+
+    async def ask(ctx: Ctx) -> None:
+        ctx.ask(template, *choices, **context)
+
+    return ask
+
+
+def flows_by_name(flows: Sequence[Flow]) -> dict[str, Flow]:
+    return {flow.name: flow for flow in flows}

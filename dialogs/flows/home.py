@@ -1,0 +1,60 @@
+"""The menu: what a person can do from here, depending on who they are and where their case stands."""
+
+from __future__ import annotations
+
+from dialogs.conversation import HOME_FLOW, HOME_STEP
+from dialogs.domain import Role
+from dialogs.flows import application
+from dialogs.flows.base import HOME, Choice, Ctx, Flow, Picked, Step
+from dialogs.flows.inputs import buttons_only
+from dialogs.lifecycle import CaseState
+
+_TARGETS = {
+    "status": "status:show",
+    "legal": "legal:menu",
+    "mydata": "mydata:export",
+    "delete": "mydata:confirm_delete",
+    "lang": "language:choose",
+}
+
+
+async def ask_menu(ctx: Ctx) -> None:
+    if ctx.account.role is not Role.BORROWER:
+        ctx.ask(
+            "home/staff_menu", Choice("lang", "lang"), Choice("help", "help"), role=ctx.account.role.value
+        )
+        return
+    if ctx.account.consented_at is None:
+        ctx.ask(
+            "home/menu",
+            Choice("apply", "start_application"),
+            Choice("legal", "legal"),
+            Choice("lang", "lang"),
+            Choice("help", "help"),
+            state=None,
+        )
+        return
+    case = await application.open_case(ctx)
+    state = case.state if case else None
+    apply = "continue_application" if state is CaseState.DRAFT else "start_application"
+    choices = [] if state not in (None, CaseState.DRAFT) else [Choice("apply", apply)]
+    if case is not None:
+        choices.append(Choice("status", "status"))
+    choices += [Choice(name, name) for name in ("legal", "mydata", "delete", "lang", "help")]
+    ctx.ask("home/menu", *choices, state=state.value if state else None)
+
+
+async def on_menu(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "apply":
+        return await application.next_target(ctx)
+    if picked.id == "help":
+        ctx.say("help/commands")
+        return HOME
+    return _TARGETS[picked.id]
+
+
+HOME_FLOW_DEF = Flow(
+    HOME_FLOW,
+    {HOME_STEP: Step(ask_menu, buttons_only, on_menu)},
+    roles=frozenset(Role),
+)

@@ -1,0 +1,148 @@
+"""Legal information and protection: the loan's real rate against the protected level, collectors' limits,
+the borrower's rights, a dispute when the debt is not theirs, and a harassment report for the operator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dialogs.domain import FileRef
+from dialogs.flows import application
+from dialogs.flows.base import BACK, Choice, Ctx, Flow, Picked, Step, prompt
+from dialogs.flows.inputs import buttons_only, file, text
+from dialogs.lifecycle import CaseState
+from dialogs.rules.interest import CashFlows, OverdueCharges, Regime, interest_check
+
+HOW = ("calls", "messages", "contacts", "threats", "shaming", "visits", "other")
+DISPUTE_REASONS = ("not_mine", "wrong_amount", "already_paid")
+
+_MENU = (
+    Choice("apr", "legal_apr"),
+    Choice("collectors", "legal_collectors"),
+    Choice("rights", "legal_rights"),
+    Choice("dispute", "legal_dispute"),
+    Choice("harassment", "legal_harassment"),
+    Choice("back", "back"),
+)
+
+
+async def on_menu(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "back":
+        return BACK
+    if picked.id in ("collectors", "rights"):
+        ctx.say(f"legal/{picked.id}")
+        return "menu"
+    if picked.id == "apr":
+        await _say_apr(ctx)
+        return "menu"
+    if picked.id == "harassment":
+        return "harassment_who"
+    return await _dispute_entry(ctx)
+
+
+async def _say_apr(ctx: Ctx) -> None:
+    case = await application.open_case(ctx) if ctx.account.consented_at else None
+    if case is None or case.loan_id is None:
+        ctx.say("legal/apr_needs_loan")
+        return
+    row = (await ctx.turn.loan(case.loan_id)).row
+    flows = CashFlows.for_loan(row.principal, row.annual_rate, row.term_months)
+    overdue = OverdueCharges(
+        row.outstanding_principal, row.overdue_days, row.outstanding_interest, row.penalty, row.fees
+    )
+    check = interest_check(row.start_date, flows, ctx.services.lpr, overdue)
+    ctx.say(
+        "legal/apr",
+        ref=row.loan_ref,
+        contract_rate=row.annual_rate,
+        apr=check.apr_compound,
+        simple=check.apr_simple,
+        protected=check.protected_rate,
+        lpr=check.protected.lpr,
+        above=check.above_protected,
+        over_cap=check.over_cap_amount,
+        charges_over_cap=check.penalties_and_fees_over_cap,
+        indicative=check.protected.regime is Regime.PRE_2020_08_20,
+    )
+
+
+async def _dispute_entry(ctx: Ctx) -> str:
+    case = await application.open_case(ctx) if ctx.account.consented_at else None
+    if case is None:
+        ctx.say("legal/dispute_needs_loan")
+        return await application.next_target(ctx)
+    if case.state is not CaseState.DRAFT:
+        ctx.say("legal/dispute_too_late", state=case.state.value)
+        return "menu"
+    return "dispute_reason"
+
+
+async def on_dispute_reason(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "back":
+        return "menu"
+    case = await ctx.case()
+    await ctx.turn.transition(case.id, CaseState.DISPUTED, {"reason": picked.id})
+    ctx.say("legal/dispute_opened", reason=picked.id)
+    return "menu"
+
+
+async def on_who(ctx: Ctx, who: str) -> str:
+    ctx.data["r"] = {"who": who}
+    return "harassment_when"
+
+
+async def on_when(ctx: Ctx, when: str) -> str:
+    ctx.data.setdefault("r", {})["when"] = when
+    return "harassment_how"
+
+
+async def on_how(ctx: Ctx, picked: Picked) -> str:
+    ctx.data.setdefault("r", {})["how"] = picked.id
+    return "harassment_details"
+
+
+async def on_details(ctx: Ctx, answer: str | Picked) -> str:
+    ctx.data.setdefault("r", {})["details"] = None if isinstance(answer, Picked) else answer
+    return "harassment_evidence"
+
+
+async def on_evidence(ctx: Ctx, answer: FileRef | Picked) -> str:
+    report: dict[str, Any] = ctx.data.pop("r", {})
+    if isinstance(answer, FileRef):
+        report["evidence"] = {"ref": answer.storage_ref, "sha256": answer.sha256, "name": answer.file_name}
+    case = await application.open_case(ctx) if ctx.account.consented_at else None
+    number = await ctx.turn.report_harassment(case.id if case else None, report)
+    ctx.say("legal/harassment_recorded", number=number)
+    return "menu"
+
+
+LEGAL = Flow(
+    "legal",
+    {
+        "menu": Step(prompt("legal/menu", *_MENU), buttons_only, on_menu),
+        "dispute_reason": Step(
+            prompt(
+                "legal/dispute_reason",
+                *(Choice(reason, f"dispute_{reason}") for reason in DISPUTE_REASONS),
+                Choice("back", "back"),
+            ),
+            buttons_only,
+            on_dispute_reason,
+        ),
+        "harassment_who": Step(
+            prompt("legal/harassment_who"), text(max_len=200, example="催收员 王某, 138…"), on_who
+        ),
+        "harassment_when": Step(
+            prompt("legal/harassment_when"), text(max_len=100, example="2026-11-20 22:30"), on_when
+        ),
+        "harassment_how": Step(
+            prompt("legal/harassment_how", *(Choice(how, f"how_{how}") for how in HOW)), buttons_only, on_how
+        ),
+        "harassment_details": Step(
+            prompt("legal/harassment_details", Choice("skip", "skip")), text(max_len=2000), on_details
+        ),
+        "harassment_evidence": Step(
+            prompt("legal/harassment_evidence", Choice("skip", "skip")), file, on_evidence
+        ),
+    },
+)

@@ -1,0 +1,168 @@
+"""Plans: the ranked options the rules give for this borrower, or their own terms, checked the same way."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from dialogs.domain import Loan
+from dialogs.errors import InvalidInput
+from dialogs.flows import application
+from dialogs.flows.base import Choice, Ctx, Flow, Invalid, Picked, Step, prompt
+from dialogs.flows.inputs import buttons_only, money, whole_number
+from dialogs.rules.affordability import Finances
+from dialogs.rules.plans import Balance, PlanKind, PlanOption, option_for, plan_options, validate_proposal
+from dialogs.rules.schedules import MAX_MONTHS
+
+# The shapes a borrower can propose themselves; the others are the lender's to offer.
+OWN_KINDS = (
+    PlanKind.TERM_EXTENSION_EQUAL_INSTALMENT,
+    PlanKind.INTEREST_STOPPED_INSTALMENTS,
+    PlanKind.DISCOUNTED_SETTLEMENT,
+)
+
+
+def balance_of(loan: Loan, today: date) -> Balance:
+    row = loan.row
+    elapsed = (today.year - row.start_date.year) * 12 + today.month - row.start_date.month
+    return Balance(
+        outstanding_principal=row.outstanding_principal,
+        outstanding_interest=row.outstanding_interest,
+        penalty=row.penalty,
+        fees=row.fees,
+        annual_rate=row.annual_rate,
+        remaining_term_months=min(max(row.term_months - elapsed, 0), MAX_MONTHS),
+    )
+
+
+def plan_record(option: PlanOption, *, own: bool = False) -> dict[str, Any]:
+    """What the case stores about a chosen plan (the schedule is rebuilt from it when agreed)."""
+    return {
+        "kind": option.kind.value,
+        "months": option.months,
+        "monthly_amount": option.monthly_amount,
+        "last_amount": option.last_amount,
+        "total_repaid": option.total_repaid,
+        "amount_waived": option.amount_waived,
+        "holiday_months": option.holiday_months,
+        "affordable": option.affordable,
+        "void_if_missed": option.void_if_missed,
+        "own_terms": own,
+    }
+
+
+async def _situation(ctx: Ctx) -> tuple[int, Balance, Finances, bool]:
+    case = await ctx.case()
+    if case.loan_id is None:
+        raise Invalid("errors/no_case")
+    finances = await ctx.turn.finances(case.id)
+    hardship = await ctx.turn.hardship(case.id)
+    if finances is None or hardship is None:
+        raise Invalid("plans/situation_missing")
+    balance = balance_of(await ctx.turn.loan(case.loan_id), ctx.now.date())
+    return case.id, balance, finances, not hardship.lasting
+
+
+async def ask_options(ctx: Ctx) -> None:
+    _, balance, finances, temporary = await _situation(ctx)
+    plans = plan_options(balance, finances, ctx.services.policy, temporary_hardship=temporary)
+    ctx.data["p_opts"] = [[option.kind.value, option.months] for option in plans.options]
+    choices = [
+        Choice(f"p{index}", "plan_option", {"kind": option.kind.value, "monthly": option.monthly_amount})
+        for index, option in enumerate(plans.options)
+        if option.affordable
+    ]
+    if plans.nothing_affordable:
+        choices.append(Choice("operator", "ask_mediator"))
+    choices.append(Choice("own", "own_terms"))
+    ctx.ask(
+        "plans/options",
+        *choices,
+        options=[plan_record(option) for option in plans.options],
+        owed=balance.total,
+        affordable=plans.affordability.affordable_instalment,
+        nothing_affordable=plans.nothing_affordable,
+    )
+
+
+async def on_options(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "own":
+        return "own_kind"
+    case_id, balance, finances, _ = await _situation(ctx)
+    if picked.id == "operator":
+        await ctx.turn.choose_plan(case_id, None)
+        ctx.data["plan_done"] = True
+        return "submit:review"
+    kind, months = ctx.data["p_opts"][int(picked.id.removeprefix("p"))]
+    option = option_for(balance, PlanKind(kind), months, finances=finances, policy=ctx.services.policy)
+    await ctx.turn.choose_plan(case_id, plan_record(option))
+    ctx.data["plan_done"] = True
+    return "submit:review"
+
+
+async def on_own_kind(ctx: Ctx, picked: Picked) -> str:
+    ctx.data["o_kind"] = PlanKind(picked.id).value
+    if picked.id == PlanKind.DISCOUNTED_SETTLEMENT:
+        ctx.data["o_months"] = 1
+        return "own_amount"
+    return "own_months"
+
+
+async def on_own_months(ctx: Ctx, months: int) -> str:
+    ctx.data["o_months"] = months
+    return "own_amount"
+
+
+async def on_own_amount(ctx: Ctx, amount: Decimal) -> str:
+    _, balance, finances, _ = await _situation(ctx)
+    kind, months = PlanKind(ctx.data["o_kind"]), int(ctx.data["o_months"])
+    policy = ctx.services.policy
+    try:
+        option = validate_proposal(balance, kind, months, amount, finances=finances, policy=policy)
+    except InvalidInput:
+        try:
+            reference = option_for(balance, kind, months, finances=finances, policy=policy)
+        except InvalidInput:
+            raise Invalid("plans/own_not_possible") from None
+        raise Invalid("plans/own_refused", needed=reference.largest_amount, months=months) from None
+    ctx.data["o_plan"] = plan_record(option, own=True)
+    return "own_confirm"
+
+
+async def ask_own_confirm(ctx: Ctx) -> None:
+    ctx.ask(
+        "plans/own_confirm",
+        Choice("choose", "choose_plan"),
+        Choice("change", "change"),
+        plan=ctx.data["o_plan"],
+    )
+
+
+async def on_own_confirm(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "change":
+        return "own_kind"
+    await ctx.turn.choose_plan((await ctx.case()).id, ctx.data.pop("o_plan"))
+    ctx.data["plan_done"] = True
+    return await application.next_target(ctx)
+
+
+PLANS = Flow(
+    "plans",
+    {
+        "options": Step(ask_options, buttons_only, on_options),
+        "own_kind": Step(
+            prompt("plans/own_kind", *(Choice(kind.value, f"kind_{kind.value}") for kind in OWN_KINDS)),
+            buttons_only,
+            on_own_kind,
+        ),
+        "own_months": Step(
+            prompt("plans/own_months", maximum=MAX_MONTHS),
+            whole_number(minimum=1, maximum=MAX_MONTHS, example="24"),
+            on_own_months,
+        ),
+        "own_amount": Step(prompt("plans/own_amount"), money(example="850"), on_own_amount),
+        "own_confirm": Step(ask_own_confirm, buttons_only, on_own_confirm),
+    },
+    sensitive=True,
+)

@@ -1,0 +1,180 @@
+"""Verification: the borrower proves the loan is theirs (reference, name, ID number, phone, one-time code).
+
+Which detail did not match is never said (that would help someone guess another person's details), and
+the details typed are dropped from the conversation as soon as they have been compared.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from dialogs.domain import Loan
+from dialogs.flows import application
+from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step, prompt
+from dialogs.flows.inputs import buttons_only, code, id_number, phone, text
+from dialogs.lifecycle import TERMINAL
+from dialogs.masking import mask_phone
+
+LOCK_WINDOW = timedelta(hours=1)
+CODE_LIFETIME = timedelta(minutes=10)
+CODE_TRIES = 3
+MAX_RESENDS = 3
+_TYPED = ("v_ref", "v_name", "v_id", "v_phone")
+
+
+async def _locked(ctx: Ctx) -> bool:
+    failures = await ctx.turn.verification_failures(ctx.now - LOCK_WINDOW)
+    return failures >= ctx.services.lock_failures
+
+
+async def _fail(ctx: Ctx) -> str:
+    """Count a failed attempt; say how many remain, or that verification is locked for an hour."""
+    await ctx.turn.record_verification_failure()
+    for key in (*_TYPED, "v_code", "v_loans"):
+        ctx.data.pop(key, None)
+    failures = await ctx.turn.verification_failures(ctx.now - LOCK_WINDOW)
+    remaining = ctx.services.lock_failures - failures
+    if remaining <= 0:
+        ctx.say("verify/locked")
+        return HOME
+    ctx.say("verify/no_match", remaining=remaining)
+    return "ref"
+
+
+async def ask_ref(ctx: Ctx) -> None:
+    if await _locked(ctx):
+        ctx.ask("verify/locked", Choice("menu", "menu"))
+        return
+    ctx.ask("verify/ref", Choice("noref", "no_reference"))
+
+
+async def on_ref(ctx: Ctx, answer: str | Picked) -> str:
+    if isinstance(answer, Picked) and answer.id == "menu":
+        return HOME
+    if await _locked(ctx):
+        raise Invalid("verify/locked")
+    ctx.data["v_ref"] = None if isinstance(answer, Picked) else answer
+    return "name"
+
+
+async def on_name(ctx: Ctx, name: str) -> str:
+    ctx.data["v_name"] = " ".join(name.split())
+    return "id_number"
+
+
+async def on_id_number(ctx: Ctx, number: str) -> str:
+    ctx.data["v_id"] = number
+    return "phone"
+
+
+async def on_phone(ctx: Ctx, number: str) -> str:
+    if await _locked(ctx):
+        ctx.say("verify/locked")
+        return HOME
+    loans = [
+        loan
+        for loan in await ctx.turn.find_loans(id_number=ctx.data["v_id"], phone=number)
+        if _same(ctx, loan)
+    ]
+    for key in _TYPED:
+        ctx.data.pop(key, None)
+    if not loans:
+        return await _fail(ctx)
+    ctx.data["v_loans"] = [loan.id for loan in loans]
+    await _send_code(ctx, loans[0].row.phone)
+    return "code"
+
+
+def _same(ctx: Ctx, loan: Loan) -> bool:
+    ref = ctx.data.get("v_ref")
+    name_matches = " ".join(loan.row.borrower_name.split()) == ctx.data.get("v_name")
+    return name_matches and (ref is None or loan.row.loan_ref == ref)
+
+
+async def _send_code(ctx: Ctx, to: str) -> None:
+    one_time = f"{secrets.randbelow(1_000_000):06d}"
+    previous = ctx.data.get("v_code") or {}
+    ctx.data["v_code"] = {
+        "code": one_time,
+        "phone": to,
+        "expires": (ctx.now + CODE_LIFETIME).isoformat(),
+        "tries": 0,
+        "resends": previous.get("resends", -1) + 1,
+    }
+    await ctx.services.code_sender.send_code(to, one_time)
+
+
+async def ask_code(ctx: Ctx) -> None:
+    sent = ctx.data.get("v_code") or {}
+    ctx.ask("verify/code", Choice("resend", "resend_code"), phone=mask_phone(sent.get("phone", "")))
+
+
+async def on_code(ctx: Ctx, answer: str | Picked) -> str:
+    sent = ctx.data.get("v_code")
+    if not sent:
+        return "ref"
+    if isinstance(answer, Picked):
+        if sent["resends"] >= MAX_RESENDS:
+            raise Invalid("verify/too_many_resends")
+        await _send_code(ctx, sent["phone"])
+        return "code"
+    if ctx.now > datetime.fromisoformat(sent["expires"]):
+        raise Invalid("verify/code_expired")
+    if not secrets.compare_digest(answer, sent["code"]):
+        sent["tries"] += 1
+        if sent["tries"] >= CODE_TRIES:
+            return await _fail(ctx)
+        raise Invalid("verify/wrong_code", remaining=CODE_TRIES - sent["tries"])
+    ctx.data.pop("v_code")
+    if len(ctx.data["v_loans"]) > 1:
+        return "pick"
+    return await _open(ctx, ctx.data.pop("v_loans")[0])
+
+
+async def ask_pick(ctx: Ctx) -> None:
+    choices = []
+    for loan_id in ctx.data.get("v_loans", []):
+        loan = await ctx.turn.loan(loan_id)
+        lender = await ctx.turn.lender(loan.lender_id)
+        context = {"lender": lender.name, "ref": loan.row.loan_ref, "owed": loan.row.outstanding_total}
+        choices.append(Choice(f"loan{loan_id}", "loan_choice", context))
+    ctx.ask("verify/pick", *choices)
+
+
+async def on_pick(ctx: Ctx, picked: Picked) -> str:
+    loan_id = int(picked.id.removeprefix("loan"))
+    ctx.data.pop("v_loans", None)
+    return await _open(ctx, loan_id)
+
+
+async def _open(ctx: Ctx, loan_id: int) -> str:
+    """Resume the borrower's unfinished case on this loan, or open one."""
+    live = [c for c in await ctx.turn.my_cases() if c.loan_id == loan_id and c.state not in TERMINAL]
+    case = live[-1] if live else await ctx.turn.open_case(loan_id)
+    ctx.conv.case_id = case.id
+    loan = await ctx.turn.loan(loan_id)
+    lender = await ctx.turn.lender(loan.lender_id)
+    ctx.say(
+        "verify/done",
+        lender=lender.name,
+        ref=loan.row.loan_ref,
+        owed=loan.row.outstanding_total,
+        resumed=bool(live),
+    )
+    return await application.next_target(ctx)
+
+
+VERIFY = Flow(
+    "verify",
+    {
+        "ref": Step(ask_ref, text(max_len=64, example="LB-2024-0001"), on_ref),
+        "name": Step(prompt("verify/name"), text(max_len=50, example="张三"), on_name),
+        "id_number": Step(prompt("verify/id_number"), id_number, on_id_number),
+        # Channels that can ask for the sender's own contact (Telegram) show that button for this question.
+        "phone": Step(prompt("verify/phone", request_contact=True), phone, on_phone),
+        "code": Step(ask_code, code, on_code),
+        "pick": Step(ask_pick, buttons_only, on_pick),
+    },
+    sensitive=True,
+)

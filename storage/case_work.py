@@ -1,0 +1,203 @@
+"""What a turn may do to cases, as the person sending it: every call checks their role and ownership."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs import domain
+from dialogs.domain import Account, Actor, FileRef, Hardship
+from dialogs.errors import NotFound, PermissionDenied
+from dialogs.lifecycle import CaseState
+from dialogs.rules.affordability import Finances
+from storage import accounts, cases, loans, models, personal
+from storage.crypto import FieldCipher
+
+MAX_EVIDENCE_PER_CASE = 20
+
+
+class CaseWork:
+    """Case-store operations on one open session, acting as ``actor``."""
+
+    def __init__(
+        self, session: AsyncSession, cipher: FieldCipher, account: Account, actor: Actor, now: datetime
+    ) -> None:
+        self.session = session
+        self.cipher = cipher
+        self.account = account
+        self.actor = actor
+        self.now = now
+
+    async def set_locale(self, locale: str) -> None:
+        row = await accounts.account_row(self.session, self.account.id)
+        row.locale = locale
+        self.account = accounts.to_account(row)
+
+    async def record_consent(self) -> None:
+        row = await accounts.account_row(self.session, self.account.id)
+        row.consented_at = self.now
+        self.account = accounts.to_account(row)
+
+    async def find_loans(
+        self, *, id_number: str | None = None, phone: str | None = None, loan_ref: str | None = None
+    ) -> list[domain.Loan]:
+        return await loans.find(
+            self.session, self.cipher, id_number=id_number, phone=phone, loan_ref=loan_ref, lender_id=None
+        )
+
+    async def loan(self, loan_id: int) -> domain.Loan:
+        return await loans.get(self.session, self.cipher, loan_id)
+
+    async def lender(self, lender_id: int) -> domain.Lender:
+        row = await self.session.get(models.Lender, lender_id)
+        if row is None:
+            raise NotFound(f"no lender {lender_id}")
+        return accounts.to_lender(row)
+
+    async def open_case(self, loan_id: int) -> domain.Case:
+        loan = await self.session.get(models.Loan, loan_id)
+        if loan is None:
+            raise NotFound(f"no loan {loan_id}")
+        return cases.to_case(await cases.open_case(self.session, self.account.id, loan, self.actor, self.now))
+
+    async def case(self, case_id: int) -> domain.Case:
+        return cases.to_case(await self._own_case(case_id))
+
+    async def my_cases(self) -> list[domain.Case]:
+        return await cases.cases_of(self.session, self.account.id)
+
+    async def transition(
+        self, case_id: int, target: CaseState, details: dict[str, Any] | None = None
+    ) -> domain.Case:
+        row = await cases.transition(self.session, case_id, target, self.actor, self.now, details or {})
+        return cases.to_case(row)
+
+    async def log(self, case_id: int, kind: str, details: dict[str, Any] | None = None) -> None:
+        cases.append_event(self.session, await self._own_case(case_id), kind, self.actor, self.now, details)
+
+    async def events(self, case_id: int) -> list[domain.CaseEvent]:
+        await self._own_case(case_id)
+        return await cases.events(self.session, case_id)
+
+    async def save_hardship(self, case_id: int, hardship: Hardship) -> None:
+        await personal.save_hardship(self.session, case_id, hardship, self.actor, self.cipher, self.now)
+
+    async def hardship(self, case_id: int) -> Hardship | None:
+        await self._own_case(case_id)
+        return await personal.hardship(self.session, case_id, self.cipher)
+
+    async def save_finances(self, case_id: int, finances: Finances) -> None:
+        await personal.save_finances(self.session, case_id, finances, self.actor, self.cipher, self.now)
+
+    async def finances(self, case_id: int) -> Finances | None:
+        await self._own_case(case_id)
+        return await personal.finances(self.session, case_id, self.cipher)
+
+    async def add_evidence(self, case_id: int, purpose: str, file: FileRef) -> None:
+        case = await self._own_case(case_id)
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(models.EvidenceFile)
+            .where(models.EvidenceFile.case_id == case_id)
+        )
+        if (count or 0) >= MAX_EVIDENCE_PER_CASE:
+            raise PermissionDenied(f"a case keeps at most {MAX_EVIDENCE_PER_CASE} files")
+        self.session.add(
+            models.EvidenceFile(
+                case_id=case_id,
+                account_id=self.account.id,
+                purpose=purpose,
+                file_name=file.file_name,
+                mime_type=file.mime_type,
+                size_bytes=file.size_bytes,
+                sha256=file.sha256,
+                storage_ref=file.storage_ref,
+                created_at=self.now,
+            )
+        )
+        cases.append_event(self.session, case, "evidence_added", self.actor, self.now, {"purpose": purpose})
+
+    async def evidence(self, case_id: int) -> list[FileRef]:
+        await self._own_case(case_id)
+        query = select(models.EvidenceFile).where(models.EvidenceFile.case_id == case_id)
+        return [_file_ref(row) for row in await self.session.scalars(query.order_by(models.EvidenceFile.id))]
+
+    async def choose_plan(self, case_id: int, plan: dict[str, Any] | None) -> None:
+        case = await personal.editable_case(self.session, case_id, self.actor)
+        case.chosen_plan = plan
+        case.updated_at = self.now
+        kind = plan.get("kind") if plan else None
+        cases.append_event(self.session, case, "plan_chosen", self.actor, self.now, {"kind": kind})
+
+    async def chosen_plan(self, case_id: int) -> dict[str, Any] | None:
+        return (await self._own_case(case_id)).chosen_plan
+
+    async def pending_offer(self, case_id: int) -> dict[str, Any] | None:
+        await self._own_case(case_id)
+        query = select(models.Offer).where(models.Offer.case_id == case_id, models.Offer.status == "pending")
+        offer = await self.session.scalar(query)
+        if offer is None:
+            return None
+        return {
+            "kind": offer.plan_kind,
+            "months": offer.months,
+            "monthly_amount": offer.monthly_amount,
+            "total_repaid": offer.total_repaid,
+            "proposer": offer.proposer_role,
+            "deadline_at": offer.deadline_at,
+        }
+
+    async def verification_failures(self, since: datetime) -> int:
+        table = models.VerificationFailure
+        query = select(func.count()).where(table.account_id == self.account.id, table.at >= since)
+        return int(await self.session.scalar(query) or 0)
+
+    async def record_verification_failure(self) -> None:
+        self.session.add(models.VerificationFailure(account_id=self.account.id, at=self.now))
+
+    async def report_harassment(self, case_id: int | None, details: dict[str, Any]) -> int:
+        case = await self._own_case(case_id) if case_id is not None else None
+        blob = self.cipher.encrypt("harassment_reports.details", json.dumps(details, ensure_ascii=False))
+        row = models.HarassmentReport(
+            account_id=self.account.id, case_id=case_id, details_enc=blob, status="open", created_at=self.now
+        )
+        self.session.add(row)
+        await self.session.flush()
+        if case is not None:
+            cases.append_event(
+                self.session, case, "harassment_reported", self.actor, self.now, {"report": row.id}
+            )
+        return row.id
+
+    async def personal_data(self) -> dict[str, Any]:
+        from storage.borrower_data import export  # noqa: PLC0415 - the export is rare and large
+
+        return await export(self)
+
+    async def erase_personal_data(self) -> domain.Erasure:
+        from storage.borrower_data import erase  # noqa: PLC0415 - as above
+
+        return await erase(self)
+
+    async def _own_case(self, case_id: int) -> models.Case:
+        row = await cases.case_row(self.session, case_id)
+        await cases.check_party(self.session, row, self.actor)
+        return row
+
+    async def delete_rows(self, table: type[models.Base], *conditions: Any) -> int:
+        result = await self.session.execute(delete(table).where(*conditions))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _file_ref(row: models.EvidenceFile) -> FileRef:
+    return FileRef(
+        storage_ref=row.storage_ref,
+        sha256=row.sha256,
+        size_bytes=row.size_bytes,
+        file_name=row.file_name,
+        mime_type=row.mime_type,
+    )
