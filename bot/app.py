@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.codes import LogCodeSender
+from bot.delivery import Delivery, Sender
+from bot.rendering import Renderer
 from bot.settings import Settings
+from dialogs.dispatch import Dialogs
+from dialogs.domain import Channel
+from dialogs.engine import Engine
+from dialogs.flows import BORROWER_FLOWS
+from dialogs.flows.base import Services
+from dialogs.ports import Clock, CodeSender
 from storage.crypto import FieldCipher, load_or_create_key
 from storage.db import create_engine, sqlite_file
 from storage.migrate import require_current
@@ -24,9 +35,12 @@ def build_cipher(settings: Settings) -> FieldCipher:
     return FieldCipher(load_or_create_key(configured, key_file_for(settings)))
 
 
-def build_store(settings: Settings) -> SqlStore:
+def build_store(settings: Settings, clock: Clock | None = None) -> SqlStore:
     return SqlStore(
-        create_engine(settings.database_url), build_cipher(settings), default_time_zone=settings.timezone
+        create_engine(settings.database_url),
+        build_cipher(settings),
+        clock=clock,
+        default_time_zone=settings.timezone,
     )
 
 
@@ -39,3 +53,57 @@ async def opened_store(settings: Settings) -> AsyncIterator[SqlStore]:
         yield store
     finally:
         await store.close()
+
+
+@dataclass
+class App:
+    """Everything wired: the store, the flows, the engine and delivery. Channels feed ``engine.handle``."""
+
+    store: SqlStore
+    renderer: Renderer
+    engine: Engine
+    delivery: Delivery
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        """Check the schema, queue what a previous run committed but did not send, and start delivering."""
+        await require_current(self.store.engine)
+        await self.delivery.resume()
+        self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
+
+    async def stop(self) -> None:
+        """Finish sending what is queued, then close."""
+        await self.delivery.drain()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.store.close()
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[App]:
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+
+def build_services(settings: Settings, code_sender: CodeSender | None = None) -> Services:
+    return Services(code_sender=code_sender or LogCodeSender(), lpr=settings.lpr)
+
+
+def build_app(
+    settings: Settings,
+    senders: dict[Channel, Sender],
+    *,
+    code_sender: CodeSender | None = None,
+    clock: Clock | None = None,
+    store: SqlStore | None = None,
+) -> App:
+    """The one composition root."""
+    store = store or build_store(settings, clock)
+    renderer = Renderer()
+    delivery = Delivery(store, renderer, senders)
+    dialogs = Dialogs(BORROWER_FLOWS, build_services(settings, code_sender))
+    engine = Engine(store, dialogs, delivery.submit)
+    return App(store, renderer, engine, delivery)

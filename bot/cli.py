@@ -54,6 +54,12 @@ async def loans_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.terminal_chat import run_chat  # noqa: PLC0415 - only this command needs the whole app
+
+    return await run_chat(settings, user=args.user, role=Role(args.role), lender=args.lender, demo_data=args.demo)
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url  # noqa: PLC0415 - only for this message
 
@@ -65,6 +71,13 @@ def parser() -> argparse.ArgumentParser:
         prog="loanbridge", description="LoanBridge: repayment negotiation assistant"
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    talk = commands.add_parser("chat", help="talk to the bot in this terminal (the quickest way to try it)")
+    talk.add_argument("--as", dest="role", choices=[r.value for r in Role], default=Role.BORROWER.value)
+    talk.add_argument("--user", default="me", help="who you are on the terminal channel (default: me)")
+    talk.add_argument("--lender", help="with --as lender: whose staff you are (default: the demo lender)")
+    talk.add_argument("--demo", action="store_true", help="load a demo lender and loan book first")
+    talk.set_defaults(run=chat)
 
     db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
     up = db.add_parser("upgrade", help="apply the migrations (creates the database if needed)")

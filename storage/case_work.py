@@ -16,6 +16,7 @@ from dialogs.lifecycle import CaseState
 from dialogs.rules.affordability import Finances
 from storage import accounts, cases, loans, models, personal
 from storage.crypto import FieldCipher
+from storage.types import plain_json
 
 MAX_EVIDENCE_PER_CASE = 20
 
@@ -128,7 +129,7 @@ class CaseWork:
 
     async def choose_plan(self, case_id: int, plan: dict[str, Any] | None) -> None:
         case = await personal.editable_case(self.session, case_id, self.actor)
-        case.chosen_plan = plan
+        case.chosen_plan = plain_json(plan)
         case.updated_at = self.now
         kind = plan.get("kind") if plan else None
         cases.append_event(self.session, case, "plan_chosen", self.actor, self.now, {"kind": kind})

@@ -185,6 +185,10 @@ class SqlStore:
                 lender_id=lender_id,
             )
 
+    async def any_loans(self) -> bool:
+        async with self.unit() as session:
+            return await session.scalar(select(models.Loan.id).limit(1)) is not None
+
     async def loan(self, loan_id: int) -> domain.Loan:
         async with self.unit() as session:
             return await loans.get(session, self._cipher, loan_id)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, insert, select, update
@@ -25,27 +24,13 @@ from dialogs.ports import Clock
 from storage import accounts, models
 from storage.case_work import CaseWork
 from storage.crypto import FieldCipher
+from storage.types import plain_json
 
 _C = cast(Table, models.Conversation.__table__)
 _KEYS = cast(Table, models.InboundKey.__table__)
 _OUTBOX = cast(Table, models.OutboxMessage.__table__)
 _DATA = "conversations.data"
 MAX_KEY = 128
-
-
-def plain_json(value: Any) -> Any:
-    """Context values as JSON: money as exact strings, dates as ISO text, tuples as lists."""
-    if isinstance(value, dict):
-        return {str(k): plain_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain_json(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
 
 
 class SqlTurn(CaseWork):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -68,3 +68,18 @@ def Money() -> ExactDecimal:  # noqa: N802 - reads as a column type, like Numeri
 def Rate() -> ExactDecimal:  # noqa: N802
     """An annual rate as a decimal fraction, e.g. 0.180000."""
     return ExactDecimal(12, 8)
+
+
+def plain_json(value: Any) -> Any:
+    """Context values as JSON: money as exact strings, dates as ISO text, tuples as lists."""
+    if isinstance(value, dict):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_json(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)

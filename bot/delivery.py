@@ -1,0 +1,97 @@
+"""Delivery: sends what the engine committed to the outbox, through each recipient's channel.
+
+Nothing is sent before its turn committed (the engine hands messages over only after commit), and nothing
+committed is lost: on start, :meth:`Delivery.resume` queues whatever was committed and not yet sent.
+A message is marked sent after the channel accepted it, so a crash in between sends it twice, never zero times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+from bot.rendering import Rendered, Renderer
+from dialogs.domain import Account, Channel
+from dialogs.messages import Queued
+from storage.store import SqlStore
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+MARK_EVERY = 100
+RETRY_BASE_SECONDS = 0.5
+
+
+class Unreachable(Exception):
+    """The person cannot be reached on this channel any more (they blocked the bot)."""
+
+
+class Sender(Protocol):
+    """A channel's outgoing side."""
+
+    async def send(self, recipient: Account, message: Rendered) -> None: ...
+
+
+class Delivery:
+    def __init__(self, store: SqlStore, renderer: Renderer, senders: dict[Channel, Sender]) -> None:
+        self._store = store
+        self._renderer = renderer
+        self._senders = senders
+        self._queue: asyncio.Queue[Queued] = asyncio.Queue()
+        self._sent: list[int] = []
+        self._attempts: dict[int, int] = {}
+
+    def submit(self, queued: Sequence[Queued]) -> None:
+        """The engine's hand-over: messages whose turn has committed."""
+        for item in queued:
+            self._queue.put_nowait(item)
+
+    async def resume(self) -> int:
+        """Queue what was committed and never sent (a crash between commit and send); returns how many."""
+        unsent = await self._store.unsent()
+        self.submit(unsent)
+        return len(unsent)
+
+    async def run(self) -> None:
+        """Send until cancelled."""
+        while True:
+            item = await self._queue.get()
+            await self._deliver(item)
+            if self._queue.empty() or len(self._sent) >= MARK_EVERY:
+                await self._flush()
+            self._queue.task_done()
+
+    async def drain(self) -> None:
+        """Wait until everything queued so far has been sent and recorded."""
+        await self._queue.join()
+
+    async def _deliver(self, item: Queued) -> None:
+        sender = self._senders.get(item.recipient.channel)
+        if sender is None or not item.recipient.reachable:
+            return  # stays unsent in the outbox until that channel runs again
+        try:
+            await sender.send(item.recipient, self._renderer.render(item.message, item.recipient))
+        except Unreachable:
+            await self._store.mark_unreachable(item.recipient.id)
+            await self._store.mark_failed(item.id, "recipient unreachable", give_up=True)
+        except Exception as error:  # a channel failure must not stop delivery to everyone else
+            await self._retry_later(item, type(error).__name__)
+        else:
+            self._attempts.pop(item.id, None)
+            self._sent.append(item.id)
+
+    async def _retry_later(self, item: Queued, error: str) -> None:
+        attempts = self._attempts[item.id] = self._attempts.get(item.id, 0) + 1
+        give_up = attempts >= MAX_ATTEMPTS
+        log.warning("sending outbox message %s failed (%s), attempt %s", item.id, error, attempts)
+        await self._store.mark_failed(item.id, error, give_up=give_up)
+        if give_up:
+            self._attempts.pop(item.id, None)
+            return
+        asyncio.get_running_loop().call_later(RETRY_BASE_SECONDS * 2**attempts, self._queue.put_nowait, item)
+
+    async def _flush(self) -> None:
+        sent, self._sent = self._sent, []
+        await self._store.mark_sent(sent)

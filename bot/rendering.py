@@ -1,0 +1,116 @@
+"""Render an :class:`Outbound` for its recipient: Jinja2 templates per locale, Babel for money and dates.
+
+Templates live in ``templates/<locale>/<name>.j2``; button labels and other short words are macros in
+``templates/<locale>/labels.j2``. Autoescaping is on (the text is HTML for Telegram); the terminal unescapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+from dialogs.domain import Account
+from dialogs.locales import DEFAULT_LOCALE, LOCALES
+from dialogs.messages import Outbound
+from templates import TEMPLATE_DIR
+
+LABELS = "labels.j2"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedButton:
+    choice: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str
+    buttons: tuple[RenderedButton, ...] = ()
+    file_name: str | None = None
+    request_contact: bool = False  # the question asks for a phone number: offer "share my contact"
+
+
+def _as_decimal(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _as_datetime(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Renderer:
+    """Renders messages per recipient locale and time zone."""
+
+    def __init__(self, directory: Path = TEMPLATE_DIR) -> None:
+        self.directory = directory
+        self.env = Environment(
+            loader=FileSystemLoader(directory),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters.update(money=self._money, percent=self._percent, day=self._day, moment=self._moment)
+        self.env.globals["label"] = self._label_in_template
+        self._labels: dict[str, Any] = {}
+
+    def template(self, locale: str, name: str) -> Template:
+        return self.env.get_template(f"{locale}/{name}.j2")
+
+    def render(self, message: Outbound, recipient: Account) -> Rendered:
+        locale = recipient.locale if recipient.locale in LOCALES else DEFAULT_LOCALE
+        context = {**message.context, "_locale": locale, "_tz": recipient.time_zone}
+        text = self.template(locale, message.template).render(context).strip()
+        buttons = tuple(
+            RenderedButton(b.choice, self.label(locale, b.label_template, **b.context)) for b in message.buttons
+        )
+        request_contact = bool(message.context.get("request_contact"))
+        return Rendered(text, buttons, message.file_name, request_contact)
+
+    def label(self, locale: str, name: str, **context: Any) -> str:
+        module = self._labels.get(locale)
+        if module is None:
+            module = self.env.get_template(f"{locale}/{LABELS}").make_module({"_locale": locale})
+            self._labels[locale] = module
+        return str(getattr(module, name)(**context)).strip()
+
+    @pass_context
+    def _label_in_template(self, context: Context, name: str, **values: Any) -> Markup:
+        return Markup(self.label(context["_locale"], name, **values))  # noqa: S704 - a rendered, escaped template
+
+    @pass_context
+    def _money(self, context: Context, value: Any) -> str:
+        return "¥" + format_decimal(_as_decimal(value), format="#,##0.00", locale=context["_locale"])
+
+    @pass_context
+    def _percent(self, context: Context, value: Any) -> str:
+        return format_decimal(_as_decimal(value) * 100, format="0.00", locale=context["_locale"]) + "%"
+
+    @pass_context
+    def _day(self, context: Context, value: Any) -> str:
+        return format_date(_as_date(value), format="long", locale=context["_locale"])
+
+    @pass_context
+    def _moment(self, context: Context, value: Any) -> str:
+        zone = ZoneInfo(context["_tz"])
+        return format_datetime(_as_datetime(value).astimezone(zone), format="medium", locale=context["_locale"])

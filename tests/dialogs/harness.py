@@ -1,0 +1,138 @@
+"""Scripted conversations through the real engine, store, templates and delivery (no channel library).
+
+``await alice.send("/start")`` returns the messages Alice received in answer, rendered in her language.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.app import App, build_app
+from bot.channels.terminal import plain
+from bot.demo import DEMO_BORROWER, seed
+from bot.rendering import Rendered
+from bot.settings import load_settings
+from dialogs.domain import Account, Channel
+from dialogs.messages import Inbound, InboundKind
+from storage.crypto import FieldCipher
+from storage.db import create_engine
+from storage.store import SqlStore
+from tests.conftest import TEST_SECRET
+
+_keys = itertools.count(1)
+
+
+class Recorder:
+    """A channel that keeps what it was asked to send, per person."""
+
+    def __init__(self) -> None:
+        self.inbox: dict[str, list[Rendered]] = defaultdict(list)
+
+    async def send(self, recipient: Account, message: Rendered) -> None:
+        self.inbox[recipient.channel_user_id].append(message)
+
+
+class Codes:
+    """The one-time-code sender tests read from."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def send_code(self, phone: str, code: str) -> None:
+        self.sent.append((phone, code))
+
+    @property
+    def last(self) -> str:
+        return self.sent[-1][1]
+
+
+@dataclass
+class Bot:
+    app: App
+    recorder: Recorder
+    codes: Codes
+
+    @property
+    def store(self) -> SqlStore:
+        return self.app.store
+
+    def person(self, user: str, locale: str | None = "en") -> Person:
+        return Person(self, user, locale)
+
+
+@dataclass
+class Person:
+    bot: Bot
+    user: str
+    locale: str | None
+    seen: int = 0
+    last: list[Rendered] = field(default_factory=list)
+
+    def inbound(self, kind: InboundKind, payload: str = "", **extra: Any) -> Inbound:
+        return Inbound(
+            channel=Channel.TERMINAL,
+            user_id=self.user,
+            chat_id=self.user,
+            key=f"k{next(_keys)}",
+            kind=kind,
+            payload=payload,
+            locale_hint=self.locale,
+            extra=extra,
+        )
+
+    async def deliver(self, inbound: Inbound) -> list[Rendered]:
+        await self.bot.app.engine.handle(inbound)
+        await self.bot.app.delivery.drain()
+        inbox = self.bot.recorder.inbox[self.user]
+        self.last, self.seen = inbox[self.seen :], len(inbox)
+        return self.last
+
+    async def send(self, text: str) -> list[Rendered]:
+        kind = InboundKind.COMMAND if text.startswith("/") else InboundKind.TEXT
+        return await self.deliver(self.inbound(kind, text))
+
+    async def press(self, label: str) -> list[Rendered]:
+        """Press the button whose label contains ``label`` on the latest message that has buttons."""
+        return await self.deliver(self.inbound(InboundKind.CHOICE, self.button(label)))
+
+    def button(self, label: str) -> str:
+        for message in reversed(self.last):
+            for button in message.buttons:
+                if label in plain(button.label):
+                    return button.choice
+        raise AssertionError(f"no button {label!r} in {self.texts()}")
+
+    def texts(self) -> str:
+        return "\n".join(plain(m.text) + "".join(f" [{plain(b.label)}]" for b in m.buttons) for m in self.last)
+
+
+@asynccontextmanager
+async def running_bot(database_url: str, clock: Any, *, demo: bool = True) -> AsyncIterator[Bot]:
+    settings = load_settings(database_url=database_url)
+    store = SqlStore(create_engine(database_url), FieldCipher(TEST_SECRET), clock=clock)
+    recorder, codes = Recorder(), Codes()
+    app = build_app(settings, {Channel.TERMINAL: recorder}, code_sender=codes, store=store)
+    async with app.running():
+        if demo:
+            await seed(store)
+        yield Bot(app, recorder, codes)
+
+
+async def start_and_consent(person: Person) -> None:
+    await person.send("/start")
+    await person.press("begin")
+    await person.press("I consent")
+
+
+async def verify(person: Person, bot: Bot) -> None:
+    """Answer the verification questions as the demo borrower, from the loan reference on."""
+    await person.send(DEMO_BORROWER.loan_ref)
+    await person.send(DEMO_BORROWER.name)
+    await person.send(DEMO_BORROWER.id_number)
+    await person.send(DEMO_BORROWER.phone)
+    await person.send(bot.codes.last)
