@@ -57,7 +57,9 @@ async def loans_import(args: argparse.Namespace, settings: Settings) -> int:
 async def chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.terminal_chat import run_chat  # noqa: PLC0415 - only this command needs the whole app
 
-    return await run_chat(settings, user=args.user, role=Role(args.role), lender=args.lender, demo_data=args.demo)
+    return await run_chat(
+        settings, user=args.user, role=Role(args.role), lender=args.lender, demo_data=args.demo
+    )
 
 
 def _safe_url(url: str) -> str:

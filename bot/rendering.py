@@ -82,7 +82,8 @@ class Renderer:
         context = {**message.context, "_locale": locale, "_tz": recipient.time_zone}
         text = self.template(locale, message.template).render(context).strip()
         buttons = tuple(
-            RenderedButton(b.choice, self.label(locale, b.label_template, **b.context)) for b in message.buttons
+            RenderedButton(b.choice, self.label(locale, b.label_template, **b.context))
+            for b in message.buttons
         )
         request_contact = bool(message.context.get("request_contact"))
         return Rendered(text, buttons, message.file_name, request_contact)
@@ -113,4 +114,6 @@ class Renderer:
     @pass_context
     def _moment(self, context: Context, value: Any) -> str:
         zone = ZoneInfo(context["_tz"])
-        return format_datetime(_as_datetime(value).astimezone(zone), format="medium", locale=context["_locale"])
+        return format_datetime(
+            _as_datetime(value).astimezone(zone), format="medium", locale=context["_locale"]
+        )

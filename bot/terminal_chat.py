@@ -53,7 +53,9 @@ async def _offer_demo(store: SqlStore, requested: bool, interactive: bool) -> No
         if not interactive:
             print("The database has no loans yet. Run `loanbridge chat --demo` to load a demo loan book.\n")
             return
-        answer = await asyncio.to_thread(input, "The database has no loans yet. Load a demo loan book? [Y/n] ")
+        answer = await asyncio.to_thread(
+            input, "The database has no loans yet. Load a demo loan book? [Y/n] "
+        )
         if answer.strip().lower() not in ("", "y", "yes", "是"):
             return
     borrower = await demo.seed(store)

@@ -115,7 +115,7 @@ class Dialogs:
         here = f"{conv.flow}:{conv.step}"
         if flow_name == HOME_FLOW:
             trail.clear()
-        elif remember and here != f"{flow_name}:{step_name}":
+        elif remember and here != f"{flow_name}:{step_name}" and self.current(ctx).returnable:
             trail.append(here)
             del trail[:-MAX_TRAIL]
         conv.flow, conv.step, conv.wrong_answers = flow_name, step_name, 0

@@ -15,12 +15,12 @@ from dialogs import domain
 from dialogs.domain import Actor, Channel, Hardship, Role
 from dialogs.errors import InvalidInput
 from dialogs.lifecycle import CaseState
-from dialogs.messages import Button, Outbound, Queued
+from dialogs.messages import Queued
 from dialogs.ports import Clock, SystemClock
 from dialogs.rules.affordability import Finances
 from storage import accounts, cases, loans, models, personal
 from storage.crypto import FieldCipher
-from storage.turns import SqlBatch
+from storage.turns import SqlBatch, stored_outbound
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
@@ -243,14 +243,5 @@ class SqlStore:
 
 
 def _queued(row: models.OutboxMessage, recipient: domain.Account) -> Queued:
-    buttons = tuple(Button(b["choice"], b["label"], b.get("context") or {}) for b in row.buttons)
-    context = row.context or {}
-    message = Outbound(
-        account_id=row.account_id,
-        template=row.template,
-        context=context.get("values") or {},
-        buttons=buttons,
-        key=row.key,
-        file_name=context.get("file_name"),
-    )
-    return Queued(id=row.id, recipient=recipient, message=message)
+    columns = {"key": row.key, "template": row.template, "context": row.context, "buttons": row.buttons}
+    return Queued(id=row.id, recipient=recipient, message=stored_outbound(row.account_id, columns))

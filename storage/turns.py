@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.conversation import Conversation
 from dialogs.domain import Account, Actor, Channel
 from dialogs.locales import pick_locale
-from dialogs.messages import Inbound, Outbound, Queued
+from dialogs.messages import Button, Inbound, Outbound, Queued
 from dialogs.ports import Clock
 from storage import accounts, models
 from storage.case_work import CaseWork
@@ -95,19 +95,11 @@ class SqlTurn(CaseWork):
 
     async def _enqueue(self, number: int, message: Outbound) -> Queued:
         recipient = self.account if message.account_id == self.account.id else await self._account(message)
-        key = message.key or f"{self._key_prefix}:{number}"
-        context = plain_json(message.context)
-        buttons = [
-            {"choice": b.choice, "label": b.label_template, "context": plain_json(b.context)}
-            for b in message.buttons
-        ]
+        columns = outbox_columns(message, message.key or f"{self._key_prefix}:{number}")
         result: CursorResult[Any] = await self.session.execute(  # type: ignore[assignment]
             insert(_OUTBOX).values(
-                key=key,
+                **columns,
                 account_id=recipient.id,
-                template=message.template,
-                context={"values": context, "file_name": message.file_name},
-                buttons=buttons,
                 created_at=self.now,
                 not_before=self.now,
                 attempts=0,
@@ -115,7 +107,8 @@ class SqlTurn(CaseWork):
             )
         )
         (outbox_id,) = result.inserted_primary_key or (0,)
-        return Queued(id=int(outbox_id), recipient=recipient, message=message)
+        # Delivery renders exactly what was stored, whether now or after a restart.
+        return Queued(id=int(outbox_id), recipient=recipient, message=stored_outbound(recipient.id, columns))
 
     async def _account(self, message: Outbound) -> Account:
         return accounts.to_account(await accounts.account_row(self.session, message.account_id))
@@ -182,3 +175,28 @@ class SqlBatch:
             # Several processes may serve one bot: this row lock keeps one person's messages in order.
             await self._session.refresh(row, with_for_update=True)
         return accounts.to_account(row)
+
+
+def outbox_columns(message: Outbound, key: str) -> dict[str, Any]:
+    """An outbound message as outbox columns: JSON only (money as exact strings, dates as ISO text)."""
+    return {
+        "key": key,
+        "template": message.template,
+        "context": {"values": plain_json(message.context), "file_name": message.file_name},
+        "buttons": [
+            {"choice": b.choice, "label": b.label_template, "context": plain_json(b.context)}
+            for b in message.buttons
+        ],
+    }
+
+
+def stored_outbound(account_id: int, columns: dict[str, Any]) -> Outbound:
+    context = columns["context"] or {}
+    return Outbound(
+        account_id=account_id,
+        template=columns["template"],
+        context=context.get("values") or {},
+        buttons=tuple(Button(b["choice"], b["label"], b.get("context") or {}) for b in columns["buttons"]),
+        key=columns["key"],
+        file_name=context.get("file_name"),
+    )

@@ -84,7 +84,9 @@ def _file_extra(path_text: str) -> dict[str, object]:
 
 
 async def run_lines(
-    channel: TerminalChannel, lines: Callable[[], Awaitable[str]], handle: Callable[[Inbound], Awaitable[None]]
+    channel: TerminalChannel,
+    lines: Callable[[], Awaitable[str]],
+    handle: Callable[[Inbound], Awaitable[None]],
 ) -> None:
     """Feed lines to the engine until end of input (or ``/quit``)."""
     while True:

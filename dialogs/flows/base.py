@@ -116,6 +116,7 @@ class Step:
     ask: Ask
     accept: Accept
     answer: Answer
+    returnable: bool = True  # False: /back never leads here (a one-time code, a choice already acted on)
 
 
 @dataclass(frozen=True, slots=True)

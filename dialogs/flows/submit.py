@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step
 from dialogs.flows.inputs import buttons_only
 from dialogs.lifecycle import CaseState
 from dialogs.masking import mask_id_number, mask_name, mask_phone
+from dialogs.rules.affordability import Finances
 
 _CHANGE = {
     "hardship": "hardship:reason",
@@ -14,12 +17,22 @@ _CHANGE = {
 }
 
 
+def budget(finances: Finances) -> dict[str, Decimal]:
+    return {
+        "income": finances.net_monthly_income,
+        "essential": finances.essential_expenses,
+        "other_debts": finances.other_debt_payments,
+        "savings": finances.savings,
+    }
+
+
 async def ask_review(ctx: Ctx) -> None:
     case = await ctx.case()
     if case.loan_id is None:
         raise Invalid("errors/no_case")
     loan = await ctx.turn.loan(case.loan_id)
     hardship = await ctx.turn.hardship(case.id)
+    finances = await ctx.turn.finances(case.id)
     ctx.ask(
         "submit/review",
         Choice("submit", "submit"),
@@ -33,7 +46,7 @@ async def ask_review(ctx: Ctx) -> None:
         reason=hardship.reason.value if hardship else None,
         lasting=hardship.lasting if hardship else None,
         evidence=len(await ctx.turn.evidence(case.id)),
-        finances=await ctx.turn.finances(case.id),
+        finances=budget(finances) if finances else None,
         plan=await ctx.turn.chosen_plan(case.id),
     )
 

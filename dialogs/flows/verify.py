@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from dialogs.domain import Loan
 from dialogs.flows import application
-from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step, prompt
+from dialogs.flows.base import HOME, TRAIL, Choice, Ctx, Flow, Invalid, Picked, Step, prompt
 from dialogs.flows.inputs import buttons_only, code, id_number, phone, text
 from dialogs.lifecycle import TERMINAL
 from dialogs.masking import mask_phone
@@ -153,6 +153,7 @@ async def _open(ctx: Ctx, loan_id: int) -> str:
     live = [c for c in await ctx.turn.my_cases() if c.loan_id == loan_id and c.state not in TERMINAL]
     case = live[-1] if live else await ctx.turn.open_case(loan_id)
     ctx.conv.case_id = case.id
+    ctx.data[TRAIL] = []  # verified: going back must not lead into the identity questions again
     loan = await ctx.turn.loan(loan_id)
     lender = await ctx.turn.lender(loan.lender_id)
     ctx.say(
@@ -173,8 +174,8 @@ VERIFY = Flow(
         "id_number": Step(prompt("verify/id_number"), id_number, on_id_number),
         # Channels that can ask for the sender's own contact (Telegram) show that button for this question.
         "phone": Step(prompt("verify/phone", request_contact=True), phone, on_phone),
-        "code": Step(ask_code, code, on_code),
-        "pick": Step(ask_pick, buttons_only, on_pick),
+        "code": Step(ask_code, code, on_code, returnable=False),
+        "pick": Step(ask_pick, buttons_only, on_pick, returnable=False),
     },
     sensitive=True,
 )

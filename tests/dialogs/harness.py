@@ -108,7 +108,9 @@ class Person:
         raise AssertionError(f"no button {label!r} in {self.texts()}")
 
     def texts(self) -> str:
-        return "\n".join(plain(m.text) + "".join(f" [{plain(b.label)}]" for b in m.buttons) for m in self.last)
+        return "\n".join(
+            plain(m.text) + "".join(f" [{plain(b.label)}]" for b in m.buttons) for m in self.last
+        )
 
 
 @asynccontextmanager
