@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from dialogs.domain import Loan
@@ -13,6 +13,7 @@ from dialogs.flows.base import Choice, Ctx, Flow, Invalid, Picked, Step, prompt
 from dialogs.flows.inputs import buttons_only, money, whole_number
 from dialogs.rules.affordability import Finances
 from dialogs.rules.plans import Balance, PlanKind, PlanOption, option_for, plan_options, validate_proposal
+from dialogs.rules.money import FEN
 from dialogs.rules.schedules import MAX_MONTHS
 
 # The shapes a borrower can propose themselves; the others are the lender's to offer.
@@ -121,13 +122,22 @@ async def on_own_amount(ctx: Ctx, amount: Decimal) -> str:
     try:
         option = validate_proposal(balance, kind, months, amount, finances=finances, policy=policy)
     except InvalidInput:
-        try:
-            reference = option_for(balance, kind, months, finances=finances, policy=policy)
-        except InvalidInput:
-            raise Invalid("plans/own_not_possible") from None
-        raise Invalid("plans/own_refused", needed=reference.largest_amount, months=months) from None
+        raise _why_not(balance, kind, months, amount, finances, ctx) from None
     ctx.data["o_plan"] = plan_record(option, own=True)
     return "own_confirm"
+
+
+def _why_not(
+    balance: Balance, kind: PlanKind, months: int, amount: Decimal, finances: Finances, ctx: Ctx
+) -> Invalid:
+    """A refused proposal, explained: too little (with what is needed) or more months than needed."""
+    try:
+        required = option_for(balance, kind, months, finances=finances, policy=ctx.services.policy).total_repaid
+    except InvalidInput:
+        return Invalid("plans/own_not_possible")
+    if amount * months < required:
+        return Invalid("plans/own_refused", needed=(required / months).quantize(FEN, ROUND_CEILING), months=months)
+    return Invalid("plans/own_too_much", months=int((required / amount).to_integral_value(ROUND_CEILING)))
 
 
 async def ask_own_confirm(ctx: Ctx) -> None:
