@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
 from bot import demo
@@ -17,7 +18,8 @@ from storage.store import SqlStore
 
 async def run_chat(settings: Settings, *, user: str, role: Role, lender: str | None, demo_data: bool) -> int:
     await upgrade(settings.database_url)  # the embedded default needs no separate setup step
-    channel = TerminalChannel(user, sys.stdout)
+    # The terminal's own language (LANG=en_US.UTF-8, zh_CN.UTF-8) is the first guess for a new user.
+    channel = TerminalChannel(user, sys.stdout, os.environ.get("LC_ALL") or os.environ.get("LANG"))
     app = build_app(settings, {Channel.TERMINAL: channel})
     interactive = sys.stdin.isatty()
     async with app.running():

@@ -30,8 +30,9 @@ def plain(text: str) -> str:
 class TerminalChannel:
     """Turns typed lines into :class:`Inbound` and prints what delivery sends."""
 
-    def __init__(self, user: str, out: TextIO) -> None:
+    def __init__(self, user: str, out: TextIO, locale_hint: str | None = None) -> None:
         self.user = user
+        self._locale_hint = locale_hint
         self._out = out
         self._buttons: tuple[RenderedButton, ...] = ()
         self._session = uuid.uuid4().hex[:12]
@@ -59,7 +60,13 @@ class TerminalChannel:
             return None
         self._count += 1
         key = f"{self._session}-{self._count}"
-        base = {"channel": Channel.TERMINAL, "user_id": self.user, "chat_id": self.user, "key": key}
+        base = {
+            "channel": Channel.TERMINAL,
+            "user_id": self.user,
+            "chat_id": self.user,
+            "key": key,
+            "locale_hint": self._locale_hint,
+        }
         if stripped.startswith("/file"):
             return Inbound(**base, kind=InboundKind.FILE, extra=_file_extra(stripped[5:].strip()))
         if stripped.startswith("/"):
