@@ -40,8 +40,8 @@ class Delivery:
         self._renderer = renderer
         self._senders = senders
         self._queue: asyncio.Queue[Queued] = asyncio.Queue()
-        self._sent: list[int] = []
-        self._attempts: dict[int, int] = {}
+        self._sent: list[str] = []
+        self._attempts: dict[str, int] = {}
 
     def submit(self, queued: Sequence[Queued]) -> None:
         """The engine's hand-over: messages whose turn has committed."""
@@ -75,20 +75,20 @@ class Delivery:
             await sender.send(item.recipient, self._renderer.render(item.message, item.recipient))
         except Unreachable:
             await self._store.mark_unreachable(item.recipient.id)
-            await self._store.mark_failed(item.id, "recipient unreachable", give_up=True)
+            await self._store.mark_failed(item.key, "recipient unreachable", give_up=True)
         except Exception as error:  # a channel failure must not stop delivery to everyone else
             await self._retry_later(item, type(error).__name__)
         else:
-            self._attempts.pop(item.id, None)
-            self._sent.append(item.id)
+            self._attempts.pop(item.key, None)
+            self._sent.append(item.key)
 
     async def _retry_later(self, item: Queued, error: str) -> None:
-        attempts = self._attempts[item.id] = self._attempts.get(item.id, 0) + 1
+        attempts = self._attempts[item.key] = self._attempts.get(item.key, 0) + 1
         give_up = attempts >= MAX_ATTEMPTS
-        log.warning("sending outbox message %s failed (%s), attempt %s", item.id, error, attempts)
-        await self._store.mark_failed(item.id, error, give_up=give_up)
+        log.warning("sending outbox message %s failed (%s), attempt %s", item.key, error, attempts)
+        await self._store.mark_failed(item.key, error, give_up=give_up)
         if give_up:
-            self._attempts.pop(item.id, None)
+            self._attempts.pop(item.key, None)
             return
         asyncio.get_running_loop().call_later(RETRY_BASE_SECONDS * 2**attempts, self._queue.put_nowait, item)
 

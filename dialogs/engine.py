@@ -102,6 +102,7 @@ class Engine:
 
     async def _run_batch(self, inbounds: list[Inbound]) -> Sequence[Queued]:
         async with self._store.batch() as batch:
+            await batch.prepare(inbounds)
             for inbound in inbounds:
                 await self._turn(batch, inbound)
         return batch.queued

@@ -56,6 +56,6 @@ class Outbound:
 class Queued:
     """An outbound message committed to the outbox, with the recipient a channel needs to reach."""
 
-    id: int
+    key: str  # the outbox row's unique key
     recipient: Account
     message: Outbound

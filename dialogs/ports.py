@@ -175,6 +175,10 @@ class Turn(Protocol):
 class Batch(Protocol):
     """Turns that share one transaction (group commit); each turn is isolated by a savepoint."""
 
+    async def prepare(self, inbounds: Sequence[Inbound]) -> None:
+        """Read ahead what the turns of these messages will need (an optimisation; optional to call)."""
+        ...
+
     def turn(self, inbound: Inbound) -> AbstractAsyncContextManager[Turn | None]:
         """The sender's turn, or ``None`` when this inbound was handled before (a redelivery)."""
         ...

@@ -33,12 +33,17 @@ class CaseWork:
         self.actor = actor
         self.now = now
 
+    async def writing(self) -> None:
+        """Called before the first change: a turn opens its savepoint here (see :mod:`storage.turns`)."""
+
     async def set_locale(self, locale: str) -> None:
+        await self.writing()
         row = await accounts.account_row(self.session, self.account.id)
         row.locale = locale
         self.account = accounts.to_account(row)
 
     async def record_consent(self) -> None:
+        await self.writing()
         row = await accounts.account_row(self.session, self.account.id)
         row.consented_at = self.now
         self.account = accounts.to_account(row)
@@ -60,6 +65,7 @@ class CaseWork:
         return accounts.to_lender(row)
 
     async def open_case(self, loan_id: int) -> domain.Case:
+        await self.writing()
         loan = await self.session.get(models.Loan, loan_id)
         if loan is None:
             raise NotFound(f"no loan {loan_id}")
@@ -74,10 +80,12 @@ class CaseWork:
     async def transition(
         self, case_id: int, target: CaseState, details: dict[str, Any] | None = None
     ) -> domain.Case:
+        await self.writing()
         row = await cases.transition(self.session, case_id, target, self.actor, self.now, details or {})
         return cases.to_case(row)
 
     async def log(self, case_id: int, kind: str, details: dict[str, Any] | None = None) -> None:
+        await self.writing()
         cases.append_event(self.session, await self._own_case(case_id), kind, self.actor, self.now, details)
 
     async def events(self, case_id: int) -> list[domain.CaseEvent]:
@@ -85,6 +93,7 @@ class CaseWork:
         return await cases.events(self.session, case_id)
 
     async def save_hardship(self, case_id: int, hardship: Hardship) -> None:
+        await self.writing()
         await personal.save_hardship(self.session, case_id, hardship, self.actor, self.cipher, self.now)
 
     async def hardship(self, case_id: int) -> Hardship | None:
@@ -92,6 +101,7 @@ class CaseWork:
         return await personal.hardship(self.session, case_id, self.cipher)
 
     async def save_finances(self, case_id: int, finances: Finances) -> None:
+        await self.writing()
         await personal.save_finances(self.session, case_id, finances, self.actor, self.cipher, self.now)
 
     async def finances(self, case_id: int) -> Finances | None:
@@ -99,6 +109,7 @@ class CaseWork:
         return await personal.finances(self.session, case_id, self.cipher)
 
     async def add_evidence(self, case_id: int, purpose: str, file: FileRef) -> None:
+        await self.writing()
         case = await self._own_case(case_id)
         count = await self.session.scalar(
             select(func.count())
@@ -128,6 +139,7 @@ class CaseWork:
         return [_file_ref(row) for row in await self.session.scalars(query.order_by(models.EvidenceFile.id))]
 
     async def choose_plan(self, case_id: int, plan: dict[str, Any] | None) -> None:
+        await self.writing()
         case = await personal.editable_case(self.session, case_id, self.actor)
         case.chosen_plan = plain_json(plan)
         case.updated_at = self.now
@@ -158,9 +170,11 @@ class CaseWork:
         return int(await self.session.scalar(query) or 0)
 
     async def record_verification_failure(self) -> None:
+        await self.writing()
         self.session.add(models.VerificationFailure(account_id=self.account.id, at=self.now))
 
     async def report_harassment(self, case_id: int | None, details: dict[str, Any]) -> int:
+        await self.writing()
         case = await self._own_case(case_id) if case_id is not None else None
         blob = self.cipher.encrypt("harassment_reports.details", json.dumps(details, ensure_ascii=False))
         row = models.HarassmentReport(
@@ -180,6 +194,7 @@ class CaseWork:
         return await export(self)
 
     async def erase_personal_data(self) -> domain.Erasure:
+        await self.writing()
         from storage.borrower_data import erase  # noqa: PLC0415 - as above
 
         return await erase(self)

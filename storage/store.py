@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -41,11 +43,14 @@ class SqlStore:
         self._clock = clock or SystemClock()
         self._time_zone = default_time_zone
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer at a time: queue writers here, in order, instead of letting them poll the
+        # busy timeout, where a writer that commits back to back can starve the others into "locked".
+        self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[AsyncSession]:
         """One transaction: commit when the block ends, roll back (changing nothing) when it raises."""
-        async with self._sessions() as session, session.begin():
+        async with self._writer, self._sessions() as session, session.begin():
             yield session
 
     async def close(self) -> None:
@@ -56,8 +61,10 @@ class SqlStore:
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[SqlBatch]:
         """Turns that commit together when the block ends; see :class:`dialogs.ports.Batch`."""
-        async with self._sessions() as session, session.begin():
-            yield SqlBatch(session, self._cipher, self._clock, self._time_zone)
+        async with self._writer, self._sessions() as session, session.begin():
+            batch = SqlBatch(session, self._cipher, self._clock, self._time_zone)
+            yield batch
+            await batch.write()
 
     async def stale_drafts(self, idle_since: datetime, limit: int) -> list[int]:
         c, case = models.Conversation, models.Case
@@ -94,17 +101,17 @@ class SqlStore:
             rows = (await session.execute(query)).all()
             return [_queued(message, accounts.to_account(account)) for message, account in rows]
 
-    async def mark_sent(self, ids: Sequence[int]) -> None:
-        if ids:
+    async def mark_sent(self, keys: Sequence[str]) -> None:
+        if keys:
             box = models.OutboxMessage
             async with self.unit() as session:
-                await session.execute(update(box).where(box.id.in_(ids)).values(sent_at=self._clock.now()))
+                await session.execute(update(box).where(box.key.in_(keys)).values(sent_at=self._clock.now()))
 
-    async def mark_failed(self, outbox_id: int, error: str, *, give_up: bool) -> None:
+    async def mark_failed(self, key: str, error: str, *, give_up: bool) -> None:
         box = models.OutboxMessage
         values = {"attempts": box.attempts + 1, "last_error": error[:500], "failed": give_up}
         async with self.unit() as session:
-            await session.execute(update(box).where(box.id == outbox_id).values(**values))
+            await session.execute(update(box).where(box.key == key).values(**values))
 
     async def mark_unreachable(self, account_id: int) -> None:
         async with self.unit() as session:
@@ -244,4 +251,4 @@ class SqlStore:
 
 def _queued(row: models.OutboxMessage, recipient: domain.Account) -> Queued:
     columns = {"key": row.key, "template": row.template, "context": row.context, "buttons": row.buttons}
-    return Queued(id=row.id, recipient=recipient, message=stored_outbound(row.account_id, columns))
+    return Queued(key=row.key, recipient=recipient, message=stored_outbound(row.account_id, columns))

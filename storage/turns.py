@@ -1,8 +1,10 @@
-"""Turns and batches: one inbound message's unit of work, many of them sharing one commit.
+"""Turns and batches: one inbound message's unit of work, many of them sharing one commit (group commit).
 
-The hot path (idempotency key, account, conversation, outbox) is lean Core SQL: a turn costs a handful of
-statements. Turns from different people that arrive together share one transaction (group commit), each
-inside a savepoint so one person's failure never undoes another's turn.
+The hot path costs a few statements per *batch*, not per message: the batch reads every sender's
+idempotency key, account and conversation in one query each, and writes the keys, the conversations and
+the replies with one multi-row statement each just before the commit. A turn that changes a case or the
+person's data does so directly, inside a savepoint opened at its first such write, so one person's
+failure never undoes another's turn; a turn that fails leaves its buffered writes unwritten.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 from dialogs.conversation import Conversation
 from dialogs.domain import Account, Actor, Channel
@@ -29,8 +31,17 @@ from storage.types import plain_json
 _C = cast(Table, models.Conversation.__table__)
 _KEYS = cast(Table, models.InboundKey.__table__)
 _OUTBOX = cast(Table, models.OutboxMessage.__table__)
+_ACCOUNTS = cast(Table, models.Account.__table__)
 _DATA = "conversations.data"
 MAX_KEY = 128
+_CONVERSATION_COLUMNS = (
+    _C.c.account_id,
+    _C.c.flow,
+    _C.c.step,
+    _C.c.data_enc,
+    _C.c.case_id,
+    _C.c.wrong_answers,
+)
 
 
 class SqlTurn(CaseWork):
@@ -43,75 +54,41 @@ class SqlTurn(CaseWork):
         account: Account,
         actor: Actor,
         now: datetime,
-        key_prefix: str,
+        stored: Conversation | None,
     ) -> None:
         super().__init__(session, cipher, account, actor, now)
-        self._key_prefix = key_prefix
-        self._outbox: list[Outbound] = []
-        self._saved: Conversation | None = None
-        self._existing: bool | None = None
+        self.outbox: list[Outbound] = []
+        self.saved: Conversation | None = None
+        self.stored = stored
+        self._savepoint: AsyncSessionTransaction | None = None
 
     async def conversation(self) -> Conversation:
-        query = select(_C.c.flow, _C.c.step, _C.c.data_enc, _C.c.case_id, _C.c.wrong_answers).where(
-            _C.c.account_id == self.account.id
-        )
-        row = (await self.session.execute(query)).first()
-        self._existing = row is not None
-        if row is None:
+        stored = self.stored
+        if stored is None:
             return Conversation(self.account.id)
-        data = json.loads(self.cipher.decrypt(_DATA, row.data_enc)) if row.data_enc else {}
-        return Conversation(self.account.id, row.flow, row.step, data, row.case_id, row.wrong_answers)
+        return Conversation(
+            stored.account_id,
+            stored.flow,
+            stored.step,
+            dict(stored.data),
+            stored.case_id,
+            stored.wrong_answers,
+        )
 
     def save_conversation(self, conversation: Conversation) -> None:
-        self._saved = conversation
+        self.saved = conversation
 
     def send(self, message: Outbound) -> None:
-        self._outbox.append(message)
+        self.outbox.append(message)
 
-    async def flush(self, *, system: bool) -> list[Queued]:
-        """Write the conversation and the outbox; called once, at the end of the turn."""
-        if self._saved is not None:
-            await self._write_conversation(self._saved, system=system)
-        return [await self._enqueue(number, message) for number, message in enumerate(self._outbox)]
+    async def writing(self) -> None:
+        if self._savepoint is None:
+            self._savepoint = await self.session.begin_nested()
 
-    async def _write_conversation(self, c: Conversation, *, system: bool) -> None:
-        values: dict[str, Any] = {
-            "flow": c.flow,
-            "step": c.step,
-            "data_enc": self.cipher.encrypt(_DATA, json.dumps(plain_json(c.data), ensure_ascii=False)),
-            "case_id": c.case_id,
-            "wrong_answers": c.wrong_answers,
-        }
-        # A person's own message resets the abandoned-draft reminder; the system's reminder records itself.
-        values |= {"reminded_at": self.now} if system else {"updated_at": self.now, "reminded_at": None}
-        if self._existing is None:
-            await self.conversation()
-        if self._existing:
-            await self.session.execute(update(_C).where(_C.c.account_id == c.account_id).values(**values))
-        else:
-            values.setdefault("updated_at", self.now)
-            await self.session.execute(insert(_C).values(account_id=c.account_id, **values))
-            self._existing = True
-
-    async def _enqueue(self, number: int, message: Outbound) -> Queued:
-        recipient = self.account if message.account_id == self.account.id else await self._account(message)
-        columns = outbox_columns(message, message.key or f"{self._key_prefix}:{number}")
-        result: CursorResult[Any] = await self.session.execute(  # type: ignore[assignment]
-            insert(_OUTBOX).values(
-                **columns,
-                account_id=recipient.id,
-                created_at=self.now,
-                not_before=self.now,
-                attempts=0,
-                failed=False,
-            )
-        )
-        (outbox_id,) = result.inserted_primary_key or (0,)
-        # Delivery renders exactly what was stored, whether now or after a restart.
-        return Queued(id=int(outbox_id), recipient=recipient, message=stored_outbound(recipient.id, columns))
-
-    async def _account(self, message: Outbound) -> Account:
-        return accounts.to_account(await accounts.account_row(self.session, message.account_id))
+    async def finish(self, *, failed: bool) -> None:
+        if self._savepoint is not None:
+            await (self._savepoint.rollback() if failed else self._savepoint.commit())
+            self._savepoint = None
 
 
 class SqlBatch:
@@ -122,59 +99,171 @@ class SqlBatch:
         self._cipher = cipher
         self._clock = clock
         self._time_zone = time_zone
+        self._lock_rows = session.get_bind().dialect.name == "postgresql"
+        self._seen: set[tuple[str, str]] = set()
+        self._accounts: dict[tuple[str, str], models.Account] = {}
+        self._conversations: dict[int, Conversation] = {}
+        self._keys: list[dict[str, Any]] = []
+        self._updates: list[dict[str, Any]] = []
+        self._inserts: list[dict[str, Any]] = []
+        self._outbox: list[dict[str, Any]] = []
         self._queued: list[Queued] = []
-        self._locks = session.get_bind().dialect.name == "postgresql"
 
     @property
     def queued(self) -> Sequence[Queued]:
         return self._queued
 
+    async def prepare(self, inbounds: Sequence[Inbound]) -> None:
+        """Read what every turn of the batch needs, one query per table."""
+        pairs = {(i.channel.value, i.key[:MAX_KEY]) for i in inbounds}
+        senders = {(i.channel.value, i.user_id.strip()) for i in inbounds}
+        self._seen |= await self._known_keys(pairs)
+        query = select(models.Account).where(
+            _pairs(models.Account.channel, models.Account.channel_user_id, senders)
+        )
+        if self._lock_rows:
+            # Several processes may serve one bot: these row locks keep each person's messages in order.
+            query = query.with_for_update()
+        for row in await self._session.scalars(query):
+            self._accounts[(row.channel, row.channel_user_id)] = row
+        await self._load_conversations([row.id for row in self._accounts.values()])
+
     @asynccontextmanager
     async def turn(self, inbound: Inbound) -> AsyncIterator[SqlTurn | None]:
+        key = (inbound.channel.value, inbound.key[:MAX_KEY])
+        if key in self._seen or await self._known_keys({key}):
+            yield None
+            return
         now = self._clock.now()
-        key = inbound.key[:MAX_KEY]
-        async with self._session.begin_nested():
-            if not await self._claim(inbound.channel, key, now):
-                yield None
-                return
-            account = await self._sender(inbound, now)
-            actor = Actor(role=account.role, channel=inbound.channel, account_id=account.id)
-            turn = SqlTurn(self._session, self._cipher, account, actor, now, f"{inbound.channel}:{key}")
+        account = accounts.to_account(await self._sender(inbound, now))
+        actor = Actor(role=account.role, channel=inbound.channel, account_id=account.id)
+        turn = SqlTurn(self._session, self._cipher, account, actor, now, self._conversations.get(account.id))
+        async with self._finishing(turn, f"{key[0]}:{key[1]}", system=False):
             yield turn
-            self._queued.extend(await turn.flush(system=False))
+        self._seen.add(key)
+        self._keys.append({"channel": key[0], "key": key[1], "processed_at": now})
 
     @asynccontextmanager
     async def system_turn(self, account_id: int, key: str) -> AsyncIterator[SqlTurn | None]:
+        claim = (Channel.SYSTEM.value, key[:MAX_KEY])
+        if claim in self._seen or await self._known_keys({claim}):
+            yield None
+            return
         now = self._clock.now()
-        async with self._session.begin_nested():
-            if not await self._claim(Channel.SYSTEM, key[:MAX_KEY], now):
-                yield None
-                return
-            row = await accounts.account_row(self._session, account_id)
-            account = accounts.to_account(row)
-            turn = SqlTurn(self._session, self._cipher, account, Actor.system(), now, f"system:{key}")
+        account = accounts.to_account(await accounts.account_row(self._session, account_id))
+        await self._load_conversations([account_id])
+        turn = SqlTurn(
+            self._session, self._cipher, account, Actor.system(), now, self._conversations.get(account_id)
+        )
+        async with self._finishing(turn, f"system:{claim[1]}", system=True):
             yield turn
-            self._queued.extend(await turn.flush(system=True))
+        self._seen.add(claim)
+        self._keys.append({"channel": claim[0], "key": claim[1], "processed_at": now})
 
-    async def _claim(self, channel: Channel, key: str, now: datetime) -> bool:
-        """Record the idempotency key; False when it was recorded before (the update is a redelivery)."""
-        query = select(_KEYS.c.key).where(_KEYS.c.channel == channel.value, _KEYS.c.key == key)
-        if (await self._session.execute(query)).first() is not None:
-            return False
-        await self._session.execute(insert(_KEYS).values(channel=channel.value, key=key, processed_at=now))
-        return True
+    @asynccontextmanager
+    async def _finishing(self, turn: SqlTurn, prefix: str, *, system: bool) -> AsyncIterator[None]:
+        try:
+            yield
+        except BaseException:
+            await turn.finish(failed=True)
+            raise
+        await turn.finish(failed=False)
+        if turn.saved is not None and system:
+            await self._write_system_conversation(turn, turn.saved)
+        elif turn.saved is not None:
+            self._buffer_conversation(turn, turn.saved)
+        for number, message in enumerate(turn.outbox):
+            recipient = (
+                turn.account if message.account_id == turn.account.id else await _recipient(turn, message)
+            )
+            columns = outbox_columns(message, message.key or f"{prefix}:{number}")
+            self._outbox.append(
+                {**columns, "account_id": recipient.id, "created_at": turn.now, "not_before": turn.now}
+            )
+            self._queued.append(Queued(columns["key"], recipient, stored_outbound(recipient.id, columns)))
 
-    async def _sender(self, inbound: Inbound, now: datetime) -> Account:
-        row = await accounts.find_account(self._session, inbound.channel, inbound.user_id.strip())
+    def _state(self, c: Conversation) -> dict[str, Any]:
+        return {
+            "flow": c.flow,
+            "step": c.step,
+            "data_enc": self._cipher.encrypt(_DATA, json.dumps(plain_json(c.data), ensure_ascii=False)),
+            "case_id": c.case_id,
+            "wrong_answers": c.wrong_answers,
+        }
+
+    def _buffer_conversation(self, turn: SqlTurn, c: Conversation) -> None:
+        # A person's own message marks the conversation active and resets the abandoned-draft reminder.
+        values = {"b_account_id": c.account_id, **self._state(c), "updated_at": turn.now, "reminded_at": None}
+        (self._inserts if turn.stored is None else self._updates).append(values)
+        self._conversations[c.account_id] = c
+
+    async def _write_system_conversation(self, turn: SqlTurn, c: Conversation) -> None:
+        """The system's turn (a reminder) records itself without making the conversation look active."""
+        values = {**self._state(c), "reminded_at": turn.now}
+        if turn.stored is None:
+            await self._session.execute(
+                insert(_C).values(account_id=c.account_id, updated_at=turn.now, **values)
+            )
+        else:
+            await self._session.execute(update(_C).where(_C.c.account_id == c.account_id).values(**values))
+        self._conversations[c.account_id] = c
+
+    async def write(self) -> None:
+        """Write what the turns buffered: one statement per table for the whole batch."""
+        session = self._session
+        if self._keys:
+            await session.execute(insert(_KEYS), self._keys)
+        if self._inserts:
+            rows = [
+                {("account_id" if k == "b_account_id" else k): v for k, v in row.items()}
+                for row in self._inserts
+            ]
+            await session.execute(insert(_C), rows)
+        if self._updates:
+            statement = update(_C).where(_C.c.account_id == bindparam("b_account_id"))
+            await session.execute(statement, self._updates, execution_options={"synchronize_session": False})
+        if self._outbox:
+            await session.execute(
+                insert(_OUTBOX), [{**row, "attempts": 0, "failed": False} for row in self._outbox]
+            )
+
+    async def _known_keys(self, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        if not pairs:
+            return set()
+        query = select(_KEYS.c.channel, _KEYS.c.key).where(_pairs(_KEYS.c.channel, _KEYS.c.key, pairs))
+        return {(channel, key) for channel, key in (await self._session.execute(query)).all()}
+
+    async def _load_conversations(self, account_ids: list[int]) -> None:
+        wanted = [a for a in account_ids if a not in self._conversations]
+        if not wanted:
+            return
+        query = select(*_CONVERSATION_COLUMNS).where(_C.c.account_id.in_(wanted))
+        for row in await self._session.execute(query):
+            data = json.loads(self._cipher.decrypt(_DATA, row.data_enc)) if row.data_enc else {}
+            self._conversations[row.account_id] = Conversation(
+                row.account_id, row.flow, row.step, data, row.case_id, row.wrong_answers
+            )
+
+    async def _sender(self, inbound: Inbound, now: datetime) -> models.Account:
+        pair = (inbound.channel.value, inbound.user_id.strip())
+        row = self._accounts.get(pair)
+        if row is None:
+            row = await accounts.find_account(self._session, inbound.channel, pair[1])
         if row is None:
             locale = pick_locale(inbound.locale_hint)
             row = await accounts.ensure_account(
                 self._session, inbound.channel, inbound.user_id, locale, self._time_zone, now
             )
-        elif self._locks:
-            # Several processes may serve one bot: this row lock keeps one person's messages in order.
-            await self._session.refresh(row, with_for_update=True)
-        return accounts.to_account(row)
+        self._accounts[pair] = row
+        return row
+
+
+def _pairs(first: Any, second: Any, values: set[tuple[str, str]]) -> Any:
+    return or_(*(and_(first == a, second == b) for a, b in values))
+
+
+async def _recipient(turn: SqlTurn, message: Outbound) -> Account:
+    return accounts.to_account(await accounts.account_row(turn.session, message.account_id))
 
 
 def outbox_columns(message: Outbound, key: str) -> dict[str, Any]:

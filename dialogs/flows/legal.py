@@ -82,7 +82,7 @@ async def on_dispute_reason(ctx: Ctx, picked: Picked) -> str:
         return "menu"
     case = await ctx.case()
     await ctx.turn.transition(case.id, CaseState.DISPUTED, {"reason": picked.id})
-    ctx.say("legal/dispute_opened", reason=picked.id)
+    ctx.say("legal/dispute_opened", dispute=picked.id)
     return "menu"
 
 

@@ -132,11 +132,15 @@ def _why_not(
 ) -> Invalid:
     """A refused proposal, explained: too little (with what is needed) or more months than needed."""
     try:
-        required = option_for(balance, kind, months, finances=finances, policy=ctx.services.policy).total_repaid
+        required = option_for(
+            balance, kind, months, finances=finances, policy=ctx.services.policy
+        ).total_repaid
     except InvalidInput:
         return Invalid("plans/own_not_possible")
     if amount * months < required:
-        return Invalid("plans/own_refused", needed=(required / months).quantize(FEN, ROUND_CEILING), months=months)
+        return Invalid(
+            "plans/own_refused", needed=(required / months).quantize(FEN, ROUND_CEILING), months=months
+        )
     return Invalid("plans/own_too_much", months=int((required / amount).to_integral_value(ROUND_CEILING)))
 
 

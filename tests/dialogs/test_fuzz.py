@@ -1,0 +1,65 @@
+"""Whatever arrives at whatever step (any text, any unicode, 100 kB, forged buttons, stickers), the bot
+answers, never crashes, and stays where it was or moves on as the flow allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dialogs.messages import InboundKind
+from storage.migrate import upgrade
+from tests.conftest import FakeClock
+from tests.dialogs.harness import plain, running_bot
+from tests.dialogs.test_navigation import NAMES, reach, where
+
+TEXTS = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=40),
+    st.just("名" * 100_000),
+    st.just("x" * 100_000),
+    st.sampled_from(["0", "-1", "1e9", "NaN", "Infinity", "¥1,000.00", "   ", "\x00", "3.14159", "１２３"]),
+    st.text(max_size=30).map(lambda s: "/" + s),
+)
+MESSAGES = st.one_of(
+    TEXTS.map(lambda text: (InboundKind.TEXT, text)),
+    st.text(max_size=80).map(lambda data: (InboundKind.CHOICE, data)),
+    st.just((InboundKind.UNSUPPORTED, "sticker")),
+    st.just((InboundKind.FILE, "")),
+)
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("fuzz") / "template.db"
+    asyncio.run(upgrade(f"sqlite:///{path}"))
+    return path
+
+
+async def _scenario(database: Path, step: str, messages: list[tuple[InboundKind, str]]) -> None:
+    async with running_bot(f"sqlite:///{database}", FakeClock()) as bot:
+        alice = bot.person("alice")
+        await reach(alice, bot, step)
+        for kind, payload in messages:
+            replies = await alice.deliver(alice.inbound(kind, payload))
+            assert replies, f"no reply to {kind.value} {payload[:40]!r} at {step}"
+            assert not any("went wrong on our side" in plain(r.text) for r in replies), alice.texts()
+            assert all(len(r.text) < 20_000 for r in replies)  # nothing echoes a huge message back
+        assert await where(bot, "alice")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(step=st.sampled_from(NAMES), messages=st.lists(MESSAGES, min_size=1, max_size=4))
+def test_anything_at_any_step_gets_a_kind_reply(
+    migrated: Path, step: str, messages: list[tuple[InboundKind, str]]
+) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        database = Path(directory) / "fuzz.db"
+        shutil.copy(migrated, database)
+        asyncio.run(_scenario(database, step, messages))
