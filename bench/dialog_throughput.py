@@ -145,14 +145,16 @@ async def run_ours(path: Path, borrowers: int, secret: bytes) -> dict[str, float
     await store.add_lender(LENDER)
     await store.import_loan_book(LENDER, [borrower(n) for n in range(borrowers)])
     codes, buttons = Codes(), Buttons()
-    app = build_app(load_settings(database_url=url), {Channel.TERMINAL: NullChannel()}, code_sender=codes, store=store)
+    app = build_app(
+        load_settings(database_url=url), {Channel.TERMINAL: NullChannel()}, code_sender=codes, store=store
+    )
     submit = app.delivery.submit
 
     def deliver(queued: Sequence[Queued]) -> None:
         buttons.record(queued)
         submit(queued)
 
-    app.engine._deliver = deliver  # noqa: SLF001 - observe what is released, as a channel would
+    app.engine._deliver = deliver
     latencies: list[float] = []
     async with app.running():
         started = time.perf_counter()
@@ -178,8 +180,12 @@ def run_sqlite3_limit(path: Path, messages: int) -> float:
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("CREATE TABLE inbound_keys (channel TEXT, key TEXT, processed_at TEXT, PRIMARY KEY (channel, key))")
-    db.execute("CREATE TABLE conversations (account_id INTEGER PRIMARY KEY, flow TEXT, step TEXT, data_enc BLOB, updated_at TEXT)")
+    db.execute(
+        "CREATE TABLE inbound_keys (channel TEXT, key TEXT, processed_at TEXT, PRIMARY KEY (channel, key))"
+    )
+    db.execute(
+        "CREATE TABLE conversations (account_id INTEGER PRIMARY KEY, flow TEXT, step TEXT, data_enc BLOB, updated_at TEXT)"
+    )
     db.execute(
         "CREATE TABLE outbox (id INTEGER PRIMARY KEY, key TEXT UNIQUE, account_id INTEGER, template TEXT, "
         "context TEXT, buttons TEXT, created_at TEXT, not_before TEXT, sent_at TEXT)"
@@ -192,7 +198,9 @@ def run_sqlite3_limit(path: Path, messages: int) -> float:
         account = n % 500
         db.execute("BEGIN IMMEDIATE")
         db.execute("INSERT INTO inbound_keys VALUES ('terminal', ?, '2026-11-28T00:00:00')", (f"k{n}",))
-        db.execute("SELECT flow, step, data_enc FROM conversations WHERE account_id = ?", (account,)).fetchone()
+        db.execute(
+            "SELECT flow, step, data_enc FROM conversations WHERE account_id = ?", (account,)
+        ).fetchone()
         db.execute(
             "INSERT INTO conversations VALUES (?, 'verify', 'name', ?, '2026-11-28T00:00:00') "
             "ON CONFLICT (account_id) DO UPDATE SET step = excluded.step, data_enc = excluded.data_enc",
@@ -226,11 +234,20 @@ async def run_ptb(borrowers: int, steps: int) -> float:
 
         async def shutdown(self) -> None: ...
 
-        async def do_request(self, url: str, method: str, request_data: RequestData | None = None, **_: Any) -> tuple[int, bytes]:
+        async def do_request(
+            self, url: str, method: str, request_data: RequestData | None = None, **_: Any
+        ) -> tuple[int, bytes]:
             me = {"id": 1, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
             return 200, json.dumps({"ok": True, "result": me}).encode()
 
-    app = Application.builder().token("1:bench").request(Offline()).get_updates_request(Offline()).updater(None).build()
+    app = (
+        Application.builder()
+        .token("1:bench")
+        .request(Offline())
+        .get_updates_request(Offline())
+        .updater(None)
+        .build()
+    )
 
     def step(n: int) -> Any:
         async def handler(_update: Any, _context: Any) -> int:
@@ -245,8 +262,13 @@ async def run_ptb(borrowers: int, steps: int) -> float:
     for m in range(steps):
         for user in range(1, borrowers + 1):
             text = "/start" if m == 0 else "answer"
-            message = {"message_id": m, "date": 0, "chat": {"id": user, "type": "private"},
-                       "from": {"id": user, "is_bot": False, "first_name": "u"}, "text": text}
+            message = {
+                "message_id": m,
+                "date": 0,
+                "chat": {"id": user, "type": "private"},
+                "from": {"id": user, "is_bot": False, "first_name": "u"},
+                "text": text,
+            }
             if m == 0:
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
             updates.append(Update.de_json({"update_id": m * borrowers + user, "message": message}, app.bot))
@@ -267,7 +289,11 @@ async def run_memory(path: Path, conversations: int, secret: bytes) -> tuple[flo
     """RSS growth while ``conversations`` people each start a conversation (stored, not held)."""
     url = f"sqlite:///{path}"
     await upgrade(url)
-    app = build_app(load_settings(database_url=url), {Channel.TERMINAL: NullChannel()}, store=SqlStore(create_engine(url), FieldCipher(secret)))
+    app = build_app(
+        load_settings(database_url=url),
+        {Channel.TERMINAL: NullChannel()},
+        store=SqlStore(create_engine(url), FieldCipher(secret)),
+    )
     async with app.running():
         await _start_people(app, 0, 2_000)  # warm up caches and pools before the baseline
         gc.collect()
@@ -304,13 +330,21 @@ def main() -> None:
         ptb = asyncio.run(run_ptb(args.borrowers, steps))
         growth, start_rate = asyncio.run(run_memory(folder / "memory.db", args.conversations, secret))
     share = ours["rate"] / limit
-    print(f"full borrower flow: {args.borrowers} borrowers, {int(ours['messages'])} messages ({steps} each), SQLite file, WAL")
-    print(f"  ours:            {ours['rate']:8.0f} msg/s   p50 {ours['p50_ms']:.1f} ms   p99 {ours['p99_ms']:.1f} ms"
-          f"   (targets ≥ {TARGET_RATE:.0f} msg/s, p99 ≤ {TARGET_P99_MS:.0f} ms)")
+    print(
+        f"full borrower flow: {args.borrowers} borrowers, {int(ours['messages'])} messages ({steps} each), SQLite file, WAL"
+    )
+    print(
+        f"  ours:            {ours['rate']:8.0f} msg/s   p50 {ours['p50_ms']:.1f} ms   p99 {ours['p99_ms']:.1f} ms"
+        f"   (targets ≥ {TARGET_RATE:.0f} msg/s, p99 ≤ {TARGET_P99_MS:.0f} ms)"
+    )
     print(f"  sqlite3 limit:   {limit:8.0f} msg/s   ours / limit = {share:.2f} (target ≥ {TARGET_SHARE})")
-    print(f"  PTB ConversationHandler, in memory, no persistence: {ptb:8.0f} updates/s   ours / PTB = {ours['rate'] / ptb:.3f}")
-    print(f"memory: {args.conversations} stored conversations (/start at {start_rate:.0f} msg/s): RSS growth {growth:.1f} MB"
-          f" (target ≤ {TARGET_RSS_MB:.0f} MB)")
+    print(
+        f"  PTB ConversationHandler, in memory, no persistence: {ptb:8.0f} updates/s   ours / PTB = {ours['rate'] / ptb:.3f}"
+    )
+    print(
+        f"memory: {args.conversations} stored conversations (/start at {start_rate:.0f} msg/s): RSS growth {growth:.1f} MB"
+        f" (target ≤ {TARGET_RSS_MB:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ def to_event(row: models.CaseEvent) -> domain.CaseEvent:
 
 async def case_row(session: AsyncSession, case_id: int, *, for_update: bool = False) -> models.Case:
     # FOR UPDATE serialises writers of one case on PostgreSQL; SQLite already has one writer at a time.
-    row = await session.get(models.Case, case_id, with_for_update=for_update)
+    locking = for_update and session.get_bind().dialect.name == "postgresql"
+    row = await session.get(models.Case, case_id, with_for_update=locking)
     if row is None:
         raise NotFound(f"no case {case_id}")
     return row

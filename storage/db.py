@@ -10,6 +10,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from dialogs.errors import InvalidInput
+from storage.inline_sqlite import inline_creator
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
@@ -42,6 +43,9 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     parsed = async_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(parsed, pool_pre_ping=True, **options)
+    database = sqlite_file(url)
+    if database is not None:
+        options.setdefault("async_creator", inline_creator(database))
     engine = create_async_engine(parsed, **options)
     event.listen(engine.sync_engine, "connect", _configure_sqlite)
     event.listen(engine.sync_engine, "begin", _begin_immediate)

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, event, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 from dialogs.conversation import Conversation
@@ -101,6 +101,7 @@ class SqlBatch:
         self._time_zone = time_zone
         self._lock_rows = session.get_bind().dialect.name == "postgresql"
         self._seen: set[tuple[str, str]] = set()
+        self._checked: set[tuple[str, str]] = set()
         self._accounts: dict[tuple[str, str], models.Account] = {}
         self._conversations: dict[int, Conversation] = {}
         self._keys: list[dict[str, Any]] = []
@@ -108,6 +109,10 @@ class SqlBatch:
         self._inserts: list[dict[str, Any]] = []
         self._outbox: list[dict[str, Any]] = []
         self._queued: list[Queued] = []
+        # The identity map holds objects weakly: a case read twice in a turn would be read twice from the
+        # database. Holding what the batch loaded until it ends makes repeated reads free.
+        self._held: list[object] = []
+        event.listen(session.sync_session, "loaded_as_persistent", lambda _s, obj: self._held.append(obj))
 
     @property
     def queued(self) -> Sequence[Queued]:
@@ -118,6 +123,7 @@ class SqlBatch:
         pairs = {(i.channel.value, i.key[:MAX_KEY]) for i in inbounds}
         senders = {(i.channel.value, i.user_id.strip()) for i in inbounds}
         self._seen |= await self._known_keys(pairs)
+        self._checked |= pairs
         query = select(models.Account).where(
             _pairs(models.Account.channel, models.Account.channel_user_id, senders)
         )
@@ -131,7 +137,7 @@ class SqlBatch:
     @asynccontextmanager
     async def turn(self, inbound: Inbound) -> AsyncIterator[SqlTurn | None]:
         key = (inbound.channel.value, inbound.key[:MAX_KEY])
-        if key in self._seen or await self._known_keys({key}):
+        if key in self._seen or (key not in self._checked and await self._known_keys({key})):
             yield None
             return
         now = self._clock.now()
@@ -259,7 +265,8 @@ class SqlBatch:
 
 
 def _pairs(first: Any, second: Any, values: set[tuple[str, str]]) -> Any:
-    return or_(*(and_(first == a, second == b) for a, b in values))
+    # One expanding parameter: the statement compiles once and is cached whatever the batch size.
+    return tuple_(first, second).in_(sorted(values))
 
 
 async def _recipient(turn: SqlTurn, message: Outbound) -> Account:

@@ -28,35 +28,81 @@ PLAN = {
     "void_if_missed": True,
     "own_terms": False,
 }
-FIGURES = {
-    name: "100.00"
-    for name in (
-        "net_monthly_income", "housing", "food", "utilities", "transport", "children", "medical", "other",
-        "other_debt_payments", "savings",
-    )
-}
+FIGURES = dict.fromkeys(("net_monthly_income", "housing", "food", "utilities", "transport", "children", "medical", "other", "other_debt_payments", "savings"), "100.00")
 CASE = {
     "id": 7,
     "state": "negotiating",
     "lender": "Demo Lender",
     "ref": "DEMO-0001",
-    "offer": {"kind": "discounted_settlement", "months": 1, "monthly_amount": "9000.00", "deadline_at": "2026-12-01T10:00:00+00:00"},
+    "offer": {
+        "kind": "discounted_settlement",
+        "months": 1,
+        "monthly_amount": "9000.00",
+        "deadline_at": "2026-12-01T10:00:00+00:00",
+    },
     "timeline": [{"at": "2026-11-02T09:30:00+00:00", "kind": "transition", "to_state": "submitted"}],
 }
 SAMPLES: dict[str, Any] = {
-    "state": "draft", "role": "lender", "kept": [3], "command": "frobnicate", "example": "3500", "limit": 2000,
-    "length": 2500, "maximum": 360, "minimum": 1, "limit_mb": 20, "remaining": 2, "phone": "138****5678",
-    "lender": "Demo Lender", "ref": "DEMO-0001", "owed": "15841.95", "resumed": True, "count": 2,
-    "name": "张*", "figures": FIGURES, "essential": "4450.00", "disposable": "2050.00", "affordable": "1025.00",
-    "options": [PLAN, {**PLAN, "affordable": False, "holiday_months": 0, "kind": "discounted_settlement", "months": 1}],
-    "nothing_affordable": False, "needed": "820.55", "months": 24, "plan": PLAN, "id_number": "110***********1239",
-    "reason": "job_loss", "dispute": "wrong_amount", "lasting": False, "evidence": 1,
+    "state": "draft",
+    "role": "lender",
+    "kept": [3],
+    "command": "frobnicate",
+    "example": "3500",
+    "limit": 2000,
+    "length": 2500,
+    "maximum": 360,
+    "minimum": 1,
+    "limit_mb": 20,
+    "remaining": 2,
+    "phone": "138****5678",
+    "lender": "Demo Lender",
+    "ref": "DEMO-0001",
+    "owed": "15841.95",
+    "resumed": True,
+    "count": 2,
+    "name": "张*",
+    "figures": FIGURES,
+    "essential": "4450.00",
+    "disposable": "2050.00",
+    "affordable": "1025.00",
+    "options": [
+        PLAN,
+        {**PLAN, "affordable": False, "holiday_months": 0, "kind": "discounted_settlement", "months": 1},
+    ],
+    "nothing_affordable": False,
+    "needed": "820.55",
+    "months": 24,
+    "plan": PLAN,
+    "id_number": "110***********1239",
+    "reason": "job_loss",
+    "dispute": "wrong_amount",
+    "lasting": False,
+    "evidence": 1,
     "finances": {"income": "6500.00", "essential": "4450.00", "other_debts": "0.00", "savings": "2000.00"},
-    "case_id": 7, "no_plan": False, "cases": [CASE], "contract_rate": "0.24", "apr": "0.2682", "simple": "0.24",
-    "protected": "0.138", "lpr": "0.0345", "above": True, "over_cap": "1234.56", "charges_over_cap": "10.00",
-    "indicative": False, "number": 3, "document": '{"account": {}}', "erased": ["finances"], "request_contact": True,
+    "case_id": 7,
+    "no_plan": False,
+    "cases": [CASE],
+    "contract_rate": "0.24",
+    "apr": "0.2682",
+    "simple": "0.24",
+    "protected": "0.138",
+    "lpr": "0.0345",
+    "above": True,
+    "over_cap": "1234.56",
+    "charges_over_cap": "10.00",
+    "indicative": False,
+    "number": 3,
+    "document": '{"account": {}}',
+    "erased": ["finances"],
+    "request_contact": True,
 }
-LABEL_ARGUMENTS = {"lender": "Demo Lender", "ref": "DEMO-0001", "owed": "100.00", "kind": "payment_holiday", "monthly": "1.00"}
+LABEL_ARGUMENTS = {
+    "lender": "Demo Lender",
+    "ref": "DEMO-0001",
+    "owed": "100.00",
+    "kind": "payment_holiday",
+    "monthly": "1.00",
+}
 
 
 def _names(locale: str) -> set[str]:
@@ -116,7 +162,9 @@ def test_money_and_dates_are_formatted_for_the_reader() -> None:
 
 def test_text_is_escaped_for_html_channels() -> None:
     renderer = Renderer()
-    rendered = renderer.render(Outbound(1, "errors/unknown_command", {"command": "<b>x</b>"}), _recipient("en"))
+    rendered = renderer.render(
+        Outbound(1, "errors/unknown_command", {"command": "<b>x</b>"}), _recipient("en")
+    )
     assert "&lt;b&gt;" in rendered.text
 
 

@@ -12,8 +12,8 @@ from dialogs.flows import application
 from dialogs.flows.base import Choice, Ctx, Flow, Invalid, Picked, Step, prompt
 from dialogs.flows.inputs import buttons_only, money, whole_number
 from dialogs.rules.affordability import Finances
-from dialogs.rules.plans import Balance, PlanKind, PlanOption, option_for, plan_options, validate_proposal
 from dialogs.rules.money import FEN
+from dialogs.rules.plans import Balance, PlanKind, PlanOption, option_for, plan_options, validate_proposal
 from dialogs.rules.schedules import MAX_MONTHS
 
 # The shapes a borrower can propose themselves; the others are the lender's to offer.

@@ -40,7 +40,9 @@ def chat(env: dict[str, str], cwd: Path, lines: list[str], *args: str) -> subpro
     )
 
 
-def test_a_newcomer_goes_from_the_demo_to_a_submitted_application(env: dict[str, str], tmp_path: Path) -> None:
+def test_a_newcomer_goes_from_the_demo_to_a_submitted_application(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     first = chat(
         env,
         tmp_path,

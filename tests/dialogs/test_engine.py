@@ -55,17 +55,23 @@ async def test_many_people_at_once_share_commits_and_all_get_answers(bot: Bot) -
 async def test_a_reply_committed_but_not_sent_is_sent_after_a_restart(database_url: str, clock: Any) -> None:
     async with running_bot(database_url, clock) as bot:
         alice = bot.person("alice")
-        bot.app.delivery._senders.clear()  # the process "dies" after commit, before anything is sent  # noqa: SLF001
+        bot.app.delivery._senders.clear()  # the process "dies" after commit, before anything is sent
         await alice.send("/start")
         assert bot.recorder.inbox["alice"] == []
     async with running_bot(database_url, clock, demo=False) as restarted:
         await restarted.app.delivery.drain()
         (welcome,) = restarted.recorder.inbox["alice"]
         assert "free" in plain(welcome.text)
-        assert [plain(b.label) for b in welcome.buttons] == ["Let's begin", "My rights and the law", "中文 / English"]
+        assert [plain(b.label) for b in welcome.buttons] == [
+            "Let's begin",
+            "My rights and the law",
+            "中文 / English",
+        ]
         async with restarted.store.unit() as session:
             unsent = await session.scalar(
-                select(func.count()).select_from(models.OutboxMessage).where(models.OutboxMessage.sent_at.is_(None))
+                select(func.count())
+                .select_from(models.OutboxMessage)
+                .where(models.OutboxMessage.sent_at.is_(None))
             )
         assert unsent == 0
 

@@ -11,7 +11,7 @@ from bot.demo import DEMO_BORROWER
 from dialogs.lifecycle import CaseState
 from dialogs.messages import InboundKind
 from storage import models
-from tests.dialogs.harness import Bot, Person, plain, start_and_consent
+from tests.dialogs.harness import Bot, Person, plain
 
 Answer = Callable[[Person, Bot], Awaitable[object]]
 
@@ -173,7 +173,17 @@ async def test_help_lists_the_commands_and_keeps_the_place(bot: Bot) -> None:
     alice = bot.person("alice")
     await reach(alice, bot, "verify:name")
     await alice.send("/help")
-    for command in ("/start", "/menu", "/back", "/cancel", "/status", "/legal", "/mydata", "/delete", "/lang"):
+    for command in (
+        "/start",
+        "/menu",
+        "/back",
+        "/cancel",
+        "/status",
+        "/legal",
+        "/mydata",
+        "/delete",
+        "/lang",
+    ):
         assert command in alice.texts()
     assert await where(bot, "alice") == "verify:name"
 

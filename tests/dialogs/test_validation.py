@@ -34,7 +34,9 @@ async def _account_id(bot: Bot, user: str) -> int:
         ("hardship:description", "x" * 2001, "longer than I can take"),
     ],
 )
-async def test_a_wrong_answer_is_explained_and_asked_again(bot: Bot, step: str, answer: str, reply: str) -> None:
+async def test_a_wrong_answer_is_explained_and_asked_again(
+    bot: Bot, step: str, answer: str, reply: str
+) -> None:
     alice = bot.person("alice")
     await reach(alice, bot, step)
     await alice.send(answer)
@@ -181,7 +183,9 @@ async def test_a_huge_message_is_refused_without_echoing_it(bot: Bot) -> None:
     assert "名名名" not in alice.texts()
 
 
-async def test_after_an_hour_the_lock_window_is_measured_from_the_failures(bot: Bot, clock: FakeClock) -> None:
+async def test_after_an_hour_the_lock_window_is_measured_from_the_failures(
+    bot: Bot, clock: FakeClock
+) -> None:
     alice = bot.person("alice")
     await reach(alice, bot, "verify:ref")
     for _ in range(4):
