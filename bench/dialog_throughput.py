@@ -138,7 +138,7 @@ async def _flow(n: int, engine: Any, buttons: Buttons, codes: Codes, latencies: 
     return sent
 
 
-async def run_ours(path: Path, borrowers: int, secret: bytes) -> dict[str, float]:
+async def run_ours(path: Path, borrowers: int, secret: bytes, concurrency: int = 32) -> dict[str, float]:
     url = f"sqlite:///{path}"
     await upgrade(url)
     store = SqlStore(create_engine(url), FieldCipher(secret))
@@ -156,11 +156,15 @@ async def run_ours(path: Path, borrowers: int, secret: bytes) -> dict[str, float
 
     app.engine._deliver = deliver
     latencies: list[float] = []
+    active = asyncio.Semaphore(concurrency)
+
+    async def one(n: int) -> int:
+        async with active:
+            return await _flow(n, app.engine, buttons, codes, latencies)
+
     async with app.running():
         started = time.perf_counter()
-        counts = await asyncio.gather(
-            *(_flow(n, app.engine, buttons, codes, latencies) for n in range(borrowers))
-        )
+        counts = await asyncio.gather(*(one(n) for n in range(borrowers)))
         elapsed = time.perf_counter() - started
         await app.delivery.drain()
     messages = sum(counts)
@@ -318,13 +322,14 @@ async def _start_people(app: Any, first: int, last: int, wave: int = 500) -> Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--borrowers", type=int, default=300)
+    parser.add_argument("--borrowers", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=32, help="borrowers talking at the same moment")
     parser.add_argument("--conversations", type=int, default=100_000)
     args = parser.parse_args()
     secret = generate_secret().encode()
     with tempfile.TemporaryDirectory() as directory:
         folder = Path(directory)
-        ours = asyncio.run(run_ours(folder / "ours.db", args.borrowers, secret))
+        ours = asyncio.run(run_ours(folder / "ours.db", args.borrowers, secret, args.concurrency))
         limit = run_sqlite3_limit(folder / "limit.db", int(ours["messages"]))
         steps = int(ours["messages"] // args.borrowers)
         ptb = asyncio.run(run_ptb(args.borrowers, steps))

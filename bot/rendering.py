@@ -6,6 +6,7 @@ Templates live in ``templates/<locale>/<name>.j2``; button labels and other shor
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -14,7 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import NumberPattern, parse_pattern
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -39,6 +41,20 @@ class Rendered:
     buttons: tuple[RenderedButton, ...] = ()
     file_name: str | None = None
     request_contact: bool = False  # the question asks for a phone number: offer "share my contact"
+
+
+MONEY = parse_pattern("#,##0.00")
+PERCENT = parse_pattern("0.00")
+
+
+@functools.cache
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+def _number(value: Decimal, pattern: NumberPattern, locale: str) -> str:
+    # Babel's format_decimal parses its pattern and locale on every call: a tenth of a render.
+    return pattern.apply(value, _locale(locale))
 
 
 def _as_decimal(value: Any) -> Decimal:
@@ -101,11 +117,11 @@ class Renderer:
 
     @pass_context
     def _money(self, context: Context, value: Any) -> str:
-        return "¥" + format_decimal(_as_decimal(value), format="#,##0.00", locale=context["_locale"])
+        return "¥" + _number(_as_decimal(value), MONEY, context["_locale"])
 
     @pass_context
     def _percent(self, context: Context, value: Any) -> str:
-        return format_decimal(_as_decimal(value) * 100, format="0.00", locale=context["_locale"]) + "%"
+        return _number(_as_decimal(value) * 100, PERCENT, context["_locale"]) + "%"
 
     @pass_context
     def _day(self, context: Context, value: Any) -> str:

@@ -132,6 +132,7 @@ class CaseWork:
             )
         )
         cases.append_event(self.session, case, "evidence_added", self.actor, self.now, {"purpose": purpose})
+        await self.session.flush()
 
     async def evidence(self, case_id: int) -> list[FileRef]:
         await self._own_case(case_id)
@@ -172,6 +173,7 @@ class CaseWork:
     async def record_verification_failure(self) -> None:
         await self.writing()
         self.session.add(models.VerificationFailure(account_id=self.account.id, at=self.now))
+        await self.session.flush()
 
     async def report_harassment(self, case_id: int | None, details: dict[str, Any]) -> int:
         await self.writing()

@@ -52,6 +52,7 @@ async def save_hardship(
         now,
     )
     append_event(session, case, "hardship_saved", actor, now, {"reason": row.reason, "lasting": row.lasting})
+    await session.flush()
 
 
 async def hardship(session: AsyncSession, case_id: int, cipher: FieldCipher) -> Hardship | None:
@@ -76,6 +77,7 @@ async def save_finances(
     else:
         row.figures_enc, row.updated_at = blob, now
     append_event(session, case, "finances_saved", actor, now)
+    await session.flush()
 
 
 async def finances(session: AsyncSession, case_id: int, cipher: FieldCipher) -> Finances | None:

@@ -61,7 +61,9 @@ class SqlStore:
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[SqlBatch]:
         """Turns that commit together when the block ends; see :class:`dialogs.ports.Batch`."""
-        async with self._writer, self._sessions() as session, session.begin():
+        # No autoflush: turns flush where they need ids (opening a case), and a query per read that first
+        # flushes the whole unit of work cost more than everything else a turn does.
+        async with self._writer, self._sessions(autoflush=False) as session, session.begin():
             batch = SqlBatch(session, self._cipher, self._clock, self._time_zone)
             yield batch
             await batch.write()

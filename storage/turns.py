@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, event, insert, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, event, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 from dialogs.conversation import Conversation
@@ -265,8 +265,12 @@ class SqlBatch:
 
 
 def _pairs(first: Any, second: Any, values: set[tuple[str, str]]) -> Any:
-    # One expanding parameter: the statement compiles once and is cached whatever the batch size.
-    return tuple_(first, second).in_(sorted(values))
+    # Grouped by the first column so SQLite uses the two-column index (it scans for row-value IN);
+    # one expanding parameter each, so the statement is cached whatever the batch size.
+    groups: dict[str, list[str]] = {}
+    for a, b in values:
+        groups.setdefault(a, []).append(b)
+    return or_(*(and_(first == a, second.in_(sorted(bs))) for a, bs in sorted(groups.items())))
 
 
 async def _recipient(turn: SqlTurn, message: Outbound) -> Account:
