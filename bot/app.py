@@ -8,16 +8,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from bot.codes import LogCodeSender
 from bot.delivery import Delivery, Sender
 from bot.rendering import Renderer
+from bot.scheduler import start_scheduler
 from bot.settings import Settings
 from dialogs.dispatch import Dialogs
 from dialogs.domain import Channel
 from dialogs.engine import Engine
 from dialogs.flows import BORROWER_FLOWS
 from dialogs.flows.base import Services
-from dialogs.ports import Clock, CodeSender
+from dialogs.ports import Clock, CodeSender, SystemClock
 from storage.crypto import FieldCipher, load_or_create_key
 from storage.db import create_engine, sqlite_file
 from storage.migrate import require_current
@@ -63,16 +66,23 @@ class App:
     renderer: Renderer
     engine: Engine
     delivery: Delivery
+    clock: Clock
+    scheduled: bool = True
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _scheduler: AsyncIOScheduler | None = None
 
     async def start(self) -> None:
-        """Check the schema, queue what a previous run committed but did not send, and start delivering."""
+        """Check the schema, queue what a previous run committed but did not send, start delivering."""
         await require_current(self.store.engine)
         await self.delivery.resume()
         self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
+        if self.scheduled:
+            self._scheduler = start_scheduler(self.engine, self.store, self.clock)
 
     async def stop(self) -> None:
         """Finish sending what is queued, then close."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
         await self.delivery.drain()
         for task in self._tasks:
             task.cancel()
@@ -99,11 +109,13 @@ def build_app(
     code_sender: CodeSender | None = None,
     clock: Clock | None = None,
     store: SqlStore | None = None,
+    scheduled: bool = True,
 ) -> App:
     """The one composition root."""
+    clock = clock or SystemClock()
     store = store or build_store(settings, clock)
     renderer = Renderer()
     delivery = Delivery(store, renderer, senders)
     dialogs = Dialogs(BORROWER_FLOWS, build_services(settings, code_sender))
     engine = Engine(store, dialogs, delivery.submit)
-    return App(store, renderer, engine, delivery)
+    return App(store, renderer, engine, delivery, clock, scheduled)

@@ -2,7 +2,7 @@
 
 Nothing is sent before its turn committed (the engine hands messages over only after commit), and nothing
 committed is lost: on start, :meth:`Delivery.resume` queues whatever was committed and not yet sent.
-A message is marked sent after the channel accepted it, so a crash in between sends it twice, never zero times.
+A message is marked sent after the channel accepted it: a crash in between sends it twice, never zero times.
 """
 
 from __future__ import annotations

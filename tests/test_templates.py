@@ -11,6 +11,7 @@ from jinja2 import meta
 
 from bot.rendering import LABELS, Renderer
 from dialogs.domain import Account, Channel, Role
+from dialogs.flows.finances import NAMES as FIELD_NAMES
 from dialogs.lifecycle import CaseState
 from dialogs.locales import LOCALES
 from dialogs.messages import Outbound
@@ -28,7 +29,7 @@ PLAN = {
     "void_if_missed": True,
     "own_terms": False,
 }
-FIGURES = dict.fromkeys(("net_monthly_income", "housing", "food", "utilities", "transport", "children", "medical", "other", "other_debt_payments", "savings"), "100.00")
+FIGURES = dict.fromkeys(FIELD_NAMES, "100.00")
 CASE = {
     "id": 7,
     "state": "negotiating",

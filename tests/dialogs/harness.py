@@ -118,7 +118,8 @@ async def running_bot(database_url: str, clock: Any, *, demo: bool = True) -> As
     settings = load_settings(database_url=database_url)
     store = SqlStore(create_engine(database_url), FieldCipher(TEST_SECRET), clock=clock)
     recorder, codes = Recorder(), Codes()
-    app = build_app(settings, {Channel.TERMINAL: recorder}, code_sender=codes, store=store)
+    channels = {Channel.TERMINAL: recorder}
+    app = build_app(settings, channels, code_sender=codes, store=store, clock=clock, scheduled=False)
     async with app.running():
         if demo:
             await seed(store)
