@@ -113,7 +113,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    for chatty in ("alembic.runtime.migration", "apscheduler"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         settings = load_settings()
         run: Command = args.run
