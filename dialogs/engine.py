@@ -1,9 +1,9 @@
 """The engine: each inbound message is handled in order for its sender and committed before any reply leaves.
 
-Group commit: messages from different people that arrive together share one transaction (each in its own
-savepoint), so the cost of a durable commit is paid once per batch instead of once per message. Whoever
-finds no commit in progress becomes the committer for everything queued; every caller returns only after
-the batch holding its message has committed and its replies were handed to delivery.
+Group commit: messages from different people that arrive together share one transaction (each turn isolated
+by a savepoint), so the cost of a commit is paid once per batch instead of once per message. A committer
+task takes everything queued, in batches; every caller returns only after the batch holding its message
+has committed and its replies were handed to delivery.
 """
 
 from __future__ import annotations
@@ -64,26 +64,25 @@ class Engine:
         self._max_batch = max_batch
         self._locks = KeyedLocks()
         self._waiting: list[tuple[Inbound, asyncio.Future[None]]] = []
-        self._committing = False
+        self._committer: asyncio.Task[None] | None = None
 
     async def handle(self, inbound: Inbound) -> None:
         """Handle one message; returns once its turn has committed (or was recognised as a redelivery)."""
         async with self._locks.hold((inbound.channel, inbound.user_id)):
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiting.append((inbound, done))
-            if not self._committing:
-                await self._commit_all()
+            if self._committer is None or self._committer.done():
+                self._committer = asyncio.create_task(self._commit_all(), name="group-commit")
             await done
 
     async def _commit_all(self) -> None:
-        self._committing = True
-        try:
-            while self._waiting:
-                await asyncio.sleep(0)  # let messages that arrived together join this batch
-                batch, self._waiting = self._waiting[: self._max_batch], self._waiting[self._max_batch :]
-                await self._commit(batch)
-        finally:
-            self._committing = False
+        # A task of its own, not the first caller: nobody's reply waits on committing everyone else's.
+        # It ends when nothing waits; the next message starts a new one (no await between the check
+        # and the end, so no message can slip in unseen).
+        while self._waiting:
+            await asyncio.sleep(0)  # let messages that arrived together join this batch
+            batch, self._waiting = self._waiting[: self._max_batch], self._waiting[self._max_batch :]
+            await self._commit(batch)
 
     async def _commit(self, items: list[tuple[Inbound, asyncio.Future[None]]]) -> None:
         try:
