@@ -59,7 +59,6 @@ class Delivery:
         while True:
             item = await self._queue.get()
             await self._deliver(item)
-            await asyncio.sleep(0)  # a long queue must not starve the engine of the event loop
             if self._queue.empty() or len(self._sent) >= MARK_EVERY:
                 await self._flush()
             self._queue.task_done()

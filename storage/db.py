@@ -46,6 +46,10 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     database = sqlite_file(url)
     if database is not None:
         options.setdefault("async_creator", inline_creator(database))
+        # The store queues its units of work on SQLite (one writer at a time), so one connection serves
+        # them all; each extra connection would only add its own page cache to the process.
+        options.setdefault("pool_size", 1)
+        options.setdefault("max_overflow", 2)
     engine = create_async_engine(parsed, **options)
     event.listen(engine.sync_engine, "connect", _configure_sqlite)
     event.listen(engine.sync_engine, "begin", _begin_immediate)
