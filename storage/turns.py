@@ -19,7 +19,7 @@ from sqlalchemy import Table, and_, bindparam, event, insert, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 from dialogs.conversation import Conversation
-from dialogs.domain import Account, Actor, Channel
+from dialogs.domain import Account, Actor, Channel, Role
 from dialogs.locales import pick_locale
 from dialogs.messages import Button, Inbound, Outbound, Queued
 from dialogs.ports import Clock
@@ -102,7 +102,7 @@ class SqlBatch:
         self._lock_rows = session.get_bind().dialect.name == "postgresql"
         self._seen: set[tuple[str, str]] = set()
         self._checked: set[tuple[str, str]] = set()
-        self._accounts: dict[tuple[str, str], models.Account] = {}
+        self._accounts: dict[tuple[str, str], Account] = {}
         self._conversations: dict[int, Conversation] = {}
         self._keys: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
@@ -124,15 +124,20 @@ class SqlBatch:
         senders = {(i.channel.value, i.user_id.strip()) for i in inbounds}
         self._seen |= await self._known_keys(pairs)
         self._checked |= pairs
-        query = select(models.Account).where(
-            _pairs(models.Account.channel, models.Account.channel_user_id, senders)
+        # Each sender's account and conversation in one query (Core rows: no ORM loading on the hot path).
+        query = (
+            select(_ACCOUNTS, *_CONVERSATION_COLUMNS[1:])
+            .outerjoin(_C, _C.c.account_id == _ACCOUNTS.c.id)
+            .where(_pairs(_ACCOUNTS.c.channel, _ACCOUNTS.c.channel_user_id, senders))
         )
         if self._lock_rows:
             # Several processes may serve one bot: these row locks keep each person's messages in order.
-            query = query.with_for_update()
-        for row in await self._session.scalars(query):
-            self._accounts[(row.channel, row.channel_user_id)] = row
-        await self._load_conversations([row.id for row in self._accounts.values()])
+            query = query.with_for_update(of=_ACCOUNTS)
+        for row in await self._session.execute(query):
+            account = _account(row)
+            self._accounts[(row.channel, row.channel_user_id)] = account
+            if row.flow is not None:
+                self._conversations[account.id] = self._conversation(account.id, row)
 
     @asynccontextmanager
     async def turn(self, inbound: Inbound) -> AsyncIterator[SqlTurn | None]:
@@ -141,7 +146,7 @@ class SqlBatch:
             yield None
             return
         now = self._clock.now()
-        account = accounts.to_account(await self._sender(inbound, now))
+        account = await self._sender(inbound, now)
         actor = Actor(role=account.role, channel=inbound.channel, account_id=account.id)
         turn = SqlTurn(self._session, self._cipher, account, actor, now, self._conversations.get(account.id))
         async with self._finishing(turn, f"{key[0]}:{key[1]}", system=False):
@@ -245,23 +250,38 @@ class SqlBatch:
             return
         query = select(*_CONVERSATION_COLUMNS).where(_C.c.account_id.in_(wanted))
         for row in await self._session.execute(query):
-            data = json.loads(self._cipher.decrypt(_DATA, row.data_enc)) if row.data_enc else {}
-            self._conversations[row.account_id] = Conversation(
-                row.account_id, row.flow, row.step, data, row.case_id, row.wrong_answers
-            )
+            self._conversations[row.account_id] = self._conversation(row.account_id, row)
 
-    async def _sender(self, inbound: Inbound, now: datetime) -> models.Account:
+    async def _sender(self, inbound: Inbound, now: datetime) -> Account:
         pair = (inbound.channel.value, inbound.user_id.strip())
-        row = self._accounts.get(pair)
-        if row is None:
+        account = self._accounts.get(pair)
+        if account is None:
             row = await accounts.find_account(self._session, inbound.channel, pair[1])
-        if row is None:
-            locale = pick_locale(inbound.locale_hint)
-            row = await accounts.ensure_account(
-                self._session, inbound.channel, inbound.user_id, locale, self._time_zone, now
-            )
-        self._accounts[pair] = row
-        return row
+            if row is None:
+                locale = pick_locale(inbound.locale_hint)
+                row = await accounts.ensure_account(
+                    self._session, inbound.channel, inbound.user_id, locale, self._time_zone, now
+                )
+            account = self._accounts[pair] = accounts.to_account(row)
+        return account
+
+    def _conversation(self, account_id: int, row: Any) -> Conversation:
+        data = json.loads(self._cipher.decrypt(_DATA, row.data_enc)) if row.data_enc else {}
+        return Conversation(account_id, row.flow, row.step, data, row.case_id, row.wrong_answers)
+
+
+def _account(row: Any) -> Account:
+    return Account(
+        id=row.id,
+        channel=Channel(row.channel),
+        channel_user_id=row.channel_user_id,
+        role=Role(row.role),
+        locale=row.locale,
+        time_zone=row.time_zone,
+        reachable=row.reachable,
+        lender_id=row.lender_id,
+        consented_at=row.consented_at,
+    )
 
 
 def _pairs(first: Any, second: Any, values: set[tuple[str, str]]) -> Any:
