@@ -11,6 +11,7 @@ from bot.app import build_app
 from bot.channels.terminal import TerminalChannel, run_lines
 from bot.settings import Settings
 from dialogs.domain import Channel, Role
+from dialogs.locales import pick_locale
 from dialogs.messages import Inbound, InboundKind
 from storage.migrate import upgrade
 from storage.store import SqlStore
@@ -19,11 +20,13 @@ from storage.store import SqlStore
 async def run_chat(settings: Settings, *, user: str, role: Role, lender: str | None, demo_data: bool) -> int:
     await upgrade(settings.database_url)  # the embedded default needs no separate setup step
     # The terminal's own language (LANG=en_US.UTF-8, zh_CN.UTF-8) is the first guess for a new user.
-    channel = TerminalChannel(user, sys.stdout, os.environ.get("LC_ALL") or os.environ.get("LANG"))
+    language = os.environ.get("LC_ALL") or os.environ.get("LANG")
+    channel = TerminalChannel(user, sys.stdout, language)
     app = build_app(settings, {Channel.TERMINAL: channel})
     interactive = sys.stdin.isatty()
     async with app.running():
         await _offer_demo(app.store, demo_data, interactive)
+        await app.store.ensure_account(Channel.TERMINAL, user, locale=pick_locale(language))
         await _play_as(app.store, user, role, lender)
 
         async def handle(inbound: Inbound) -> None:

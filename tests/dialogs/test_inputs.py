@@ -78,3 +78,21 @@ def test_a_phone_is_normalised_and_a_contact_must_be_ones_own() -> None:
     assert inputs.phone(CTX, _text("+8613812345678", InboundKind.CONTACT, own=True)) == "+8613812345678"
     with pytest.raises(Invalid, match="errors/contact_not_own"):
         inputs.phone(CTX, _text("+8613812345678", InboundKind.CONTACT, own=False))
+
+
+@pytest.mark.parametrize(
+    ("hint", "locale"),
+    [
+        (None, None),
+        ("C.UTF-8", None),
+        ("POSIX", None),
+        ("en-GB", "en"),
+        ("zh-hans", "zh_CN"),
+        ("zh_TW.UTF-8", "zh_CN"),
+        ("ru", "en"),
+    ],
+)
+def test_a_channels_language_hint_picks_one_of_ours(hint: str | None, locale: str | None) -> None:
+    from dialogs.locales import pick_locale
+
+    assert pick_locale(hint) == locale
