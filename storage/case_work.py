@@ -32,6 +32,11 @@ class CaseWork:
         self.account = account
         self.actor = actor
         self.now = now
+        # What this turn has read, so a flow that asks twice costs one query (and one decryption).
+        self._cases: dict[int, models.Case] = {}
+        self._loans: dict[int, domain.Loan] = {}
+        self._hardships: dict[int, Hardship | None] = {}
+        self._finances: dict[int, Finances | None] = {}
 
     async def writing(self) -> None:
         """Called before the first change: a turn opens its savepoint here (see :mod:`storage.turns`)."""
@@ -56,7 +61,9 @@ class CaseWork:
         )
 
     async def loan(self, loan_id: int) -> domain.Loan:
-        return await loans.get(self.session, self.cipher, loan_id)
+        if loan_id not in self._loans:
+            self._loans[loan_id] = await loans.get(self.session, self.cipher, loan_id)
+        return self._loans[loan_id]
 
     async def lender(self, lender_id: int) -> domain.Lender:
         row = await self.session.get(models.Lender, lender_id)
@@ -95,18 +102,24 @@ class CaseWork:
     async def save_hardship(self, case_id: int, hardship: Hardship) -> None:
         await self.writing()
         await personal.save_hardship(self.session, case_id, hardship, self.actor, self.cipher, self.now)
+        self._hardships[case_id] = hardship
 
     async def hardship(self, case_id: int) -> Hardship | None:
         await self._own_case(case_id)
-        return await personal.hardship(self.session, case_id, self.cipher)
+        if case_id not in self._hardships:
+            self._hardships[case_id] = await personal.hardship(self.session, case_id, self.cipher)
+        return self._hardships[case_id]
 
     async def save_finances(self, case_id: int, finances: Finances) -> None:
         await self.writing()
         await personal.save_finances(self.session, case_id, finances, self.actor, self.cipher, self.now)
+        self._finances[case_id] = finances
 
     async def finances(self, case_id: int) -> Finances | None:
         await self._own_case(case_id)
-        return await personal.finances(self.session, case_id, self.cipher)
+        if case_id not in self._finances:
+            self._finances[case_id] = await personal.finances(self.session, case_id, self.cipher)
+        return self._finances[case_id]
 
     async def add_evidence(self, case_id: int, purpose: str, file: FileRef) -> None:
         await self.writing()
@@ -199,11 +212,17 @@ class CaseWork:
         await self.writing()
         from storage.borrower_data import erase  # noqa: PLC0415 - as above
 
-        return await erase(self)
+        erasure = await erase(self)
+        self._hardships.clear()
+        self._finances.clear()
+        return erasure
 
     async def _own_case(self, case_id: int) -> models.Case:
-        row = await cases.case_row(self.session, case_id)
-        await cases.check_party(self.session, row, self.actor)
+        row = self._cases.get(case_id)
+        if row is None:
+            row = await cases.case_row(self.session, case_id)
+            await cases.check_party(self.session, row, self.actor)
+            self._cases[case_id] = row
         return row
 
     async def delete_rows(self, table: type[models.Base], *conditions: Any) -> int:
