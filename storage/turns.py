@@ -142,22 +142,20 @@ class SqlBatch:
     @asynccontextmanager
     async def turn(self, inbound: Inbound) -> AsyncIterator[SqlTurn | None]:
         key = (inbound.channel.value, inbound.key[:MAX_KEY])
-        if key in self._seen or (key not in self._checked and await self._known_keys({key})):
+        if not await self._is_new(key):
             yield None
             return
         now = self._clock.now()
         account = await self._sender(inbound, now)
         actor = Actor(role=account.role, channel=inbound.channel, account_id=account.id)
         turn = SqlTurn(self._session, self._cipher, account, actor, now, self._conversations.get(account.id))
-        async with self._finishing(turn, f"{key[0]}:{key[1]}", system=False):
+        async with self._finishing(turn, key, system=False):
             yield turn
-        self._seen.add(key)
-        self._keys.append({"channel": key[0], "key": key[1], "processed_at": now})
 
     @asynccontextmanager
     async def system_turn(self, account_id: int, key: str) -> AsyncIterator[SqlTurn | None]:
         claim = (Channel.SYSTEM.value, key[:MAX_KEY])
-        if claim in self._seen or await self._known_keys({claim}):
+        if not await self._is_new(claim):
             yield None
             return
         now = self._clock.now()
@@ -166,19 +164,21 @@ class SqlBatch:
         turn = SqlTurn(
             self._session, self._cipher, account, Actor.system(), now, self._conversations.get(account_id)
         )
-        async with self._finishing(turn, f"system:{claim[1]}", system=True):
+        async with self._finishing(turn, claim, system=True):
             yield turn
-        self._seen.add(claim)
-        self._keys.append({"channel": claim[0], "key": claim[1], "processed_at": now})
 
     @asynccontextmanager
-    async def _finishing(self, turn: SqlTurn, prefix: str, *, system: bool) -> AsyncIterator[None]:
+    async def _finishing(self, turn: SqlTurn, key: tuple[str, str], *, system: bool) -> AsyncIterator[None]:
+        """After the turn: its savepoint released (or rolled back), its key, state and replies buffered."""
         try:
             yield
         except BaseException:
             await turn.finish(failed=True)
             raise
         await turn.finish(failed=False)
+        self._seen.add(key)
+        self._keys.append({"channel": key[0], "key": key[1], "processed_at": turn.now})
+        prefix = f"{key[0]}:{key[1]}"
         if turn.saved is not None and system:
             await self._write_system_conversation(turn, turn.saved)
         elif turn.saved is not None:
@@ -237,6 +237,12 @@ class SqlBatch:
             await session.execute(
                 insert(_OUTBOX), [{**row, "attempts": 0, "failed": False} for row in self._outbox]
             )
+
+    async def _is_new(self, key: tuple[str, str]) -> bool:
+        """Not handled before: neither in this batch nor in the store (prefetched keys need no query)."""
+        if key in self._seen:
+            return False
+        return key in self._checked or not await self._known_keys({key})
 
     async def _known_keys(self, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
         if not pairs:
