@@ -7,7 +7,7 @@ from dialogs.domain import Role
 from dialogs.flows import application
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.inputs import buttons_only
-from dialogs.lifecycle import CaseState
+from dialogs.lifecycle import TERMINAL, CaseState
 
 _TARGETS = {
     "status": "status:show",
@@ -37,7 +37,8 @@ async def ask_menu(ctx: Ctx) -> None:
     case = await application.open_case(ctx)
     state = case.state if case else None
     apply = "continue_application" if state is CaseState.DRAFT else "start_application"
-    choices = [] if state not in (None, CaseState.DRAFT) else [Choice("apply", apply)]
+    can_apply = state is None or state is CaseState.DRAFT or state in TERMINAL  # a finished case: a new one
+    choices = [Choice("apply", apply)] if can_apply else []
     if case is not None:
         choices.append(Choice("status", "status"))
     choices += [Choice(name, name) for name in ("legal", "mydata", "delete", "lang", "help")]

@@ -144,3 +144,5 @@ async def test_an_abandoned_draft_is_reminded_once_then_expires(bot: Bot, clock:
     await bot.app.delivery.drain()
     assert "closed after 30 days" in plain(bot.recorder.inbox["alice"][-1].text)
     assert await _cases(bot, "alice") == [CaseState.WITHDRAWN]
+    await alice.send("/menu")
+    assert "Start an application" in alice.texts()
