@@ -7,17 +7,21 @@ runs twice or late finds the same rows and the idempotency keys make each remind
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from dialogs import drafts
 from dialogs.engine import Engine
 from dialogs.ports import Clock, TurnStore
+from storage.store import SqlStore
 
 log = logging.getLogger(__name__)
 
 DRAFT_SWEEP_MINUTES = 15
+# Telegram redelivers for up to a day and WeChat within seconds: a week of keys is ample.
+KEEP_KEYS = timedelta(days=7)
+KEEP_SENT = timedelta(days=30)
 
 
 async def sweep_drafts(engine: Engine, store: TurnStore, clock: Clock) -> None:
@@ -26,7 +30,13 @@ async def sweep_drafts(engine: Engine, store: TurnStore, clock: Clock) -> None:
         log.info("abandoned drafts: %s people reminded or told their draft expired", written)
 
 
-def start_scheduler(engine: Engine, store: TurnStore, clock: Clock) -> AsyncIOScheduler:
+async def prune(store: SqlStore, clock: Clock) -> None:
+    now = clock.now()
+    keys, sent = await store.prune(keys_before=now - KEEP_KEYS, sent_before=now - KEEP_SENT)
+    log.info("pruned %s idempotency keys and %s sent replies", keys, sent)
+
+
+def start_scheduler(engine: Engine, store: SqlStore, clock: Clock) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         sweep_drafts,
@@ -37,6 +47,9 @@ def start_scheduler(engine: Engine, store: TurnStore, clock: Clock) -> AsyncIOSc
         coalesce=True,
         max_instances=1,
         next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        prune, "interval", hours=1, args=[store, clock], id="prune", coalesce=True, max_instances=1
     )
     scheduler.start()
     return scheduler

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -114,6 +114,14 @@ class SqlStore:
         values = {"attempts": box.attempts + 1, "last_error": error[:500], "failed": give_up}
         async with self.unit() as session:
             await session.execute(update(box).where(box.key == key).values(**values))
+
+    async def prune(self, *, keys_before: datetime, sent_before: datetime) -> tuple[int, int]:
+        """Forget idempotency keys older than any redelivery, and sent replies past their use."""
+        keys, box = models.InboundKey, models.OutboxMessage
+        async with self.unit() as session:
+            forgotten = await session.execute(delete(keys).where(keys.processed_at < keys_before))
+            sent = await session.execute(delete(box).where(box.sent_at < sent_before))
+        return int(getattr(forgotten, "rowcount", 0) or 0), int(getattr(sent, "rowcount", 0) or 0)
 
     async def mark_unreachable(self, account_id: int) -> None:
         async with self.unit() as session:

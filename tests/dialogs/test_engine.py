@@ -107,3 +107,19 @@ async def test_every_turn_records_its_key_with_its_channel(bot: Bot) -> None:
     async with bot.store.unit() as session:
         keys = (await session.execute(select(models.InboundKey.channel))).scalars().all()
     assert keys == [Channel.TERMINAL.value]
+
+
+async def test_old_keys_and_sent_replies_are_pruned_and_nothing_else(bot: Bot, clock: Any) -> None:
+    from bot.scheduler import prune
+
+    alice = bot.person("alice")
+    await alice.send("/start")
+    clock.advance(days=8)
+    await alice.send("/help")
+    await prune(bot.store, clock)
+    assert await _count(bot, models.InboundKey) == 1  # only the recent one
+    assert await _count(bot, models.OutboxMessage) == 3  # replies are kept a month
+    clock.advance(days=31)
+    await prune(bot.store, clock)
+    assert await _count(bot, models.OutboxMessage) == 0
+    assert await _count(bot, models.Conversation) == 1
