@@ -133,8 +133,9 @@ class SqlBatch:
             .where(_pairs(_ACCOUNTS.c.channel, _ACCOUNTS.c.channel_user_id, senders))
         )
         if self._lock_rows:
-            # Several processes may serve one bot: these row locks keep each person's messages in order.
-            query = query.with_for_update(of=_ACCOUNTS)
+            # Several processes may serve one bot: these row locks keep each person's messages in order,
+            # taken in id order so two processes' batches cannot deadlock each other.
+            query = query.with_for_update(of=_ACCOUNTS).order_by(_ACCOUNTS.c.id)
         for row in await self._session.execute(query):
             account = _account(row)
             self._accounts[(row.channel, row.channel_user_id)] = account
