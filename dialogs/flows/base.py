@@ -82,7 +82,7 @@ class Ctx:
         return self.conv.data
 
     def say(self, template: str, *choices: Choice, file_name: str | None = None, **context: Any) -> None:
-        """Send a message; any choices become buttons that this conversation will accept."""
+        """Send a message. Its buttons are accepted only if global (``g:…``): questions use :meth:`ask`."""
         buttons = tuple(self._button(choice) for choice in choices)
         self.turn.send(Outbound(self.account.id, template, context, buttons, file_name=file_name))
 
