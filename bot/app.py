@@ -18,9 +18,9 @@ from bot.settings import Settings
 from dialogs.dispatch import Dialogs
 from dialogs.domain import Channel
 from dialogs.engine import Engine
-from dialogs.flows import BORROWER_FLOWS
+from dialogs.flows import ACTIONS, ALL_FLOWS, COMMANDS
 from dialogs.flows.base import Services
-from dialogs.ports import Clock, CodeSender, SystemClock
+from dialogs.ports import Clock, CodeSender, Documents, SystemClock
 from storage.crypto import FieldCipher, load_or_create_key
 from storage.db import create_engine, sqlite_file
 from storage.migrate import require_current
@@ -77,7 +77,7 @@ class App:
         await self.delivery.resume()
         self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
         if self.scheduled:
-            self._scheduler = start_scheduler(self.engine, self.store, self.clock)
+            self._scheduler = start_scheduler(self.engine, self.store, self.clock, self.delivery)
 
     async def stop(self) -> None:
         """Finish sending what is queued, then close."""
@@ -98,8 +98,12 @@ class App:
             await self.stop()
 
 
-def build_services(settings: Settings, code_sender: CodeSender | None = None) -> Services:
-    return Services(code_sender=code_sender or LogCodeSender(), lpr=settings.lpr)
+def build_services(
+    settings: Settings, code_sender: CodeSender | None = None, documents: Documents | None = None
+) -> Services:
+    return Services(
+        code_sender=code_sender or LogCodeSender(), documents=documents or Renderer(), lpr=settings.lpr
+    )
 
 
 def build_app(
@@ -115,7 +119,9 @@ def build_app(
     clock = clock or SystemClock()
     store = store or build_store(settings, clock)
     renderer = Renderer()
-    delivery = Delivery(store, renderer, senders)
-    dialogs = Dialogs(BORROWER_FLOWS, build_services(settings, code_sender))
+    delivery = Delivery(store, renderer, senders, clock)
+    dialogs = Dialogs(
+        ALL_FLOWS, build_services(settings, code_sender, renderer), actions=ACTIONS, commands=COMMANDS
+    )
     engine = Engine(store, dialogs, delivery.submit)
     return App(store, renderer, engine, delivery, clock, scheduled)

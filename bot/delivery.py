@@ -15,6 +15,7 @@ from typing import Protocol
 from bot.rendering import Rendered, Renderer
 from dialogs.domain import Account, Channel
 from dialogs.messages import Queued
+from dialogs.ports import Clock, SystemClock
 from storage.store import SqlStore
 
 log = logging.getLogger(__name__)
@@ -35,24 +36,35 @@ class Sender(Protocol):
 
 
 class Delivery:
-    def __init__(self, store: SqlStore, renderer: Renderer, senders: dict[Channel, Sender]) -> None:
+    def __init__(
+        self, store: SqlStore, renderer: Renderer, senders: dict[Channel, Sender], clock: Clock | None = None
+    ) -> None:
         self._store = store
         self._renderer = renderer
         self._senders = senders
+        self._clock = clock or SystemClock()
         self._queue: asyncio.Queue[Queued] = asyncio.Queue()
         self._sent: list[str] = []
         self._attempts: dict[str, int] = {}
+        self._in_hand: set[str] = set()  # queued or being retried: not to be released twice
 
     def submit(self, queued: Sequence[Queued]) -> None:
-        """The engine's hand-over: messages whose turn has committed."""
+        """The engine's hand-over: messages whose turn has committed. Held ones wait in the outbox."""
+        now = self._clock.now()
         for item in queued:
+            due = item.message.not_before
+            if item.key in self._in_hand or (due is not None and due > now):
+                continue
+            self._in_hand.add(item.key)
             self._queue.put_nowait(item)
 
     async def resume(self) -> int:
-        """Queue what was committed and never sent (a crash between commit and send); returns how many."""
-        unsent = await self._store.unsent()
+        """Queue what was committed, is due, and was never sent (after a crash, or held until now)."""
+        unsent = [item for item in await self._store.unsent() if item.key not in self._in_hand]
         self.submit(unsent)
         return len(unsent)
+
+    release_due = resume  # the scheduler's minute job: held messages whose time has come
 
     async def run(self) -> None:
         """Send until cancelled."""
@@ -70,12 +82,14 @@ class Delivery:
     async def _deliver(self, item: Queued) -> None:
         sender = self._senders.get(item.recipient.channel)
         if sender is None or not item.recipient.reachable:
+            self._in_hand.discard(item.key)
             return  # stays unsent in the outbox until that channel runs again
         try:
             await sender.send(item.recipient, self._renderer.render(item.message, item.recipient))
         except Unreachable:
             await self._store.mark_unreachable(item.recipient.id)
             await self._store.mark_failed(item.key, "recipient unreachable", give_up=True)
+            self._in_hand.discard(item.key)
         except Exception as error:  # a channel failure must not stop delivery to everyone else
             await self._retry_later(item, type(error).__name__)
         else:
@@ -89,9 +103,11 @@ class Delivery:
         await self._store.mark_failed(item.key, error, give_up=give_up)
         if give_up:
             self._attempts.pop(item.key, None)
+            self._in_hand.discard(item.key)
             return
         asyncio.get_running_loop().call_later(RETRY_BASE_SECONDS * 2**attempts, self._queue.put_nowait, item)
 
     async def _flush(self) -> None:
         sent, self._sent = self._sent, []
         await self._store.mark_sent(sent)
+        self._in_hand.difference_update(sent)

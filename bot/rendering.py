@@ -7,6 +7,7 @@ Templates live in ``templates/<locale>/<name>.j2``; button labels and other shor
 from __future__ import annotations
 
 import functools
+import html
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -103,6 +104,12 @@ class Renderer:
         )
         request_contact = bool(message.context.get("request_contact"))
         return Rendered(text, buttons, message.file_name, request_contact)
+
+    def document(self, template: str, context: dict[str, Any], locale: str, time_zone: str) -> str:
+        """Plain text (a file, not a chat message): rendered, then unescaped."""
+        locale = locale if locale in LOCALES else DEFAULT_LOCALE
+        values = {**context, "_locale": locale, "_tz": time_zone}
+        return html.unescape(self.template(locale, template).render(values).strip())
 
     def label(self, locale: str, name: str, **context: Any) -> str:
         module = self._labels.get(locale)

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from dialogs import drafts
+from bot.delivery import Delivery
+from dialogs import deadlines, drafts
 from dialogs.engine import Engine
 from dialogs.ports import Clock, TurnStore
 from storage.store import SqlStore
@@ -30,14 +31,33 @@ async def sweep_drafts(engine: Engine, store: TurnStore, clock: Clock) -> None:
         log.info("abandoned drafts: %s people reminded or told their draft expired", written)
 
 
+async def sweep_deadlines(engine: Engine, store: TurnStore, clock: Clock) -> None:
+    moved = await deadlines.sweep(engine, store, clock.now())
+    if moved:
+        log.info("deadlines: %s cases expired or went to a mediator", moved)
+
+
+async def release_held(delivery: Delivery) -> None:
+    released = await delivery.release_due()
+    if released:
+        log.info("released %s held messages", released)
+
+
 async def prune(store: SqlStore, clock: Clock) -> None:
     now = clock.now()
     keys, sent = await store.prune(keys_before=now - KEEP_KEYS, sent_before=now - KEEP_SENT)
     log.info("pruned %s idempotency keys and %s sent replies", keys, sent)
 
 
-def start_scheduler(engine: Engine, store: SqlStore, clock: Clock) -> AsyncIOScheduler:
+def start_scheduler(engine: Engine, store: SqlStore, clock: Clock, delivery: Delivery) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
+    every_minute = {"coalesce": True, "max_instances": 1}
+    scheduler.add_job(
+        sweep_deadlines, "interval", minutes=1, args=[engine, store, clock], id="deadlines", **every_minute
+    )
+    scheduler.add_job(
+        release_held, "interval", minutes=1, args=[delivery], id="held-messages", **every_minute
+    )
     scheduler.add_job(
         sweep_drafts,
         "interval",

@@ -5,8 +5,10 @@ Nothing here commits or sends: it works on a :class:`~dialogs.ports.Turn`, which
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from dialogs.conversation import HOME_FLOW, HOME_STEP, Conversation
 from dialogs.errors import DomainError, NotFound, PermissionDenied
@@ -24,13 +26,18 @@ from dialogs.flows.base import (
     Services,
     Step,
 )
+from dialogs.flows.casework import parse_global
 from dialogs.messages import Inbound, InboundKind
 from dialogs.ports import Turn
+
+if TYPE_CHECKING:
+    from dialogs.flows.actions import Action
+    from dialogs.flows.actions import Command as FlowCommand
 
 log = logging.getLogger(__name__)
 
 WRONG_ANSWERS_BEFORE_HELP = 3
-GLOBAL = "g:"  # buttons valid at any step: a person asking for help must never be told the button is stale
+GLOBAL = "g:"  # buttons valid at any step: help, the menu, and actions on a named case (re-checked)
 ASK_OPERATOR = Choice(f"{GLOBAL}operator", "talk_to_person")
 GO_HOME = Choice(f"{GLOBAL}menu", "menu")
 
@@ -40,9 +47,17 @@ Command = Callable[[Ctx, str], Awaitable[None]]
 class Dialogs:
     """The flows and the global commands; :meth:`handle` runs one message on one turn."""
 
-    def __init__(self, flows: Sequence[Flow], services: Services) -> None:
+    def __init__(
+        self,
+        flows: Sequence[Flow],
+        services: Services,
+        *,
+        actions: Mapping[str, tuple[int, Action]] | None = None,
+        commands: Mapping[str, FlowCommand] | None = None,
+    ) -> None:
         self.flows = {flow.name: flow for flow in flows}
         self.services = services
+        self.actions = dict(actions or {})
         self.commands: dict[str, Command] = {
             "start": self.start,
             "help": self.help,
@@ -55,6 +70,8 @@ class Dialogs:
             "mydata": self.enter("mydata:export"),
             "delete": self.enter("mydata:confirm_delete"),
         }
+        for name, run in (commands or {}).items():
+            self.commands[name] = functools.partial(run, self)
 
     def context(self, turn: Turn, conv: Conversation, inbound: Inbound | None) -> Ctx:
         return Ctx(turn, conv, self.services, inbound)
@@ -170,9 +187,20 @@ class Dialogs:
             await self.goto(ctx, HOME)
         elif choice == ASK_OPERATOR.id:
             await self.ask_operator(ctx)
+        elif (action := self._action(choice)) is not None:
+            run, numbers = action
+            await run(self, ctx, numbers)
         else:
             ctx.say("errors/stale_button")
             await self.reask(ctx)
+
+    def _action(self, choice: str) -> tuple[Action, list[int]] | None:
+        """The case action a global button names, if it is well formed (a forged one is just stale)."""
+        parsed = parse_global(choice)
+        if parsed is None or parsed[0] not in self.actions:
+            return None
+        arity, run = self.actions[parsed[0]]
+        return (run, parsed[1]) if len(parsed[1]) == arity else None
 
     async def ask_operator(self, ctx: Ctx) -> None:
         if ctx.conv.case_id is not None:
@@ -192,8 +220,10 @@ class Dialogs:
             return
         await command(ctx, argument.strip()[:256])
 
-    async def start(self, ctx: Ctx, _argument: str) -> None:
-        if ctx.account.consented_at is None and ctx.conv.at_home:
+    async def start(self, ctx: Ctx, argument: str) -> None:
+        if argument and "join" in self.commands:  # a deep link: /start <invite code>
+            await self.commands["join"](ctx, argument)
+        elif ctx.account.consented_at is None and ctx.conv.at_home:
             await self.goto(ctx, "welcome:intro")
         elif ctx.conv.at_home:
             await self.goto(ctx, HOME)

@@ -167,3 +167,92 @@ class Erasure:
 
     erased: tuple[str, ...]
     kept_for_agreement: tuple[int, ...]  # cases whose agreement still needs the borrower's details
+
+
+class OfferStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    COUNTERED = "countered"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """Full terms proposed on a case: a plan record (kind, months, amounts…), who proposed, by when."""
+
+    id: int
+    case_id: int
+    round: int
+    proposer: Role
+    terms: dict[str, Any]
+    status: OfferStatus
+    deadline_at: datetime | None
+    created_at: datetime
+    accepted_by: tuple[Role, ...] = ()
+
+    @property
+    def answerers(self) -> frozenset[Role]:
+        """Who must accept: the other side, or both sides for a mediator's proposal."""
+        if self.proposer is Role.OPERATOR:
+            return frozenset({Role.BORROWER, Role.LENDER})
+        return frozenset({Role.LENDER if self.proposer is Role.BORROWER else Role.BORROWER})
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """The final terms both sides confirm; ``version`` changes whenever the terms do."""
+
+    case_id: int
+    offer_id: int
+    version: int
+    terms: dict[str, Any]
+    text: str
+    content_hash: str
+    borrower_confirmed_at: datetime | None
+    lender_confirmed_at: datetime | None
+    created_at: datetime
+
+    @property
+    def confirmed(self) -> bool:
+        return self.borrower_confirmed_at is not None and self.lender_confirmed_at is not None
+
+
+class MessageKind(StrEnum):
+    RELAY = "relay"  # one party's own words to the other
+    MEDIATOR = "mediator"  # the operator, labelled as the mediator
+    INFO_REQUEST = "info_request"  # the reviewer asks the borrower for more
+    INFO_REPLY = "info_reply"
+    REASON = "reason"  # why an application was rejected or a case closed
+
+
+@dataclass(frozen=True, slots=True)
+class CaseMessage:
+    id: int
+    case_id: int
+    kind: MessageKind
+    sender_role: Role | None
+    to: tuple[Role, ...]
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BlindBid:
+    """A blind-bid round as anyone may see it: who has given a bound, never the bound itself."""
+
+    id: int
+    case_id: int
+    proposer: Role
+    status: str  # open settled no_overlap
+    borrower_given: bool
+    lender_given: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CaseStats:
+    by_state: dict[str, int]
+    median_first_answer_hours: float | None
+    median_agreement_hours: float | None
+    agreement_rate: float | None  # agreed among cases whose negotiation ended

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -50,6 +51,8 @@ class Outbound:
     key: str = ""
     # When set, channels deliver the rendered text as a document of this name (an export, an agreement).
     file_name: str | None = None
+    # Held until then (collection-conduct hours): the outbox keeps it, delivery releases it when due.
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

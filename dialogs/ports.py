@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
 from dialogs.conversation import Conversation
 from dialogs.domain import (
     Account,
     Actor,
+    Agreement,
+    BlindBid,
     Case,
     CaseEvent,
+    CaseMessage,
+    CaseStats,
     Channel,
     Erasure,
     FileRef,
@@ -21,6 +26,8 @@ from dialogs.domain import (
     Lender,
     Loan,
     LoanRow,
+    MessageKind,
+    Offer,
     Role,
 )
 from dialogs.lifecycle import CaseState
@@ -157,7 +164,85 @@ class Turn(Protocol):
 
     async def chosen_plan(self, case_id: int) -> dict[str, Any] | None: ...
 
-    async def pending_offer(self, case_id: int) -> dict[str, Any] | None: ...
+    # Negotiation: offers, the agreement, written words, the blind bid
+
+    async def offers(self, case_id: int) -> list[Offer]: ...
+
+    async def pending_offer(self, case_id: int) -> Offer | None: ...
+
+    async def make_offer(
+        self,
+        case_id: int,
+        terms: dict[str, Any],
+        deadline: datetime,
+        *,
+        settled: bool = False,
+        proposer: Role | None = None,
+    ) -> Offer:
+        """Propose terms as the sender's side; a pending offer of the other side is thereby countered.
+
+        ``settled`` records terms both sides accepted (a blind bid that overlapped); ``proposer`` lets a
+        mediator put the borrower's chosen plan forward as the borrower's.
+        """
+        ...
+
+    async def answer_offer(self, offer_id: int, accept: bool) -> Offer: ...
+
+    async def expire_offer(self, offer_id: int) -> None: ...
+
+    async def set_deadline(self, case_id: int, deadline: datetime | None) -> None: ...
+
+    async def agreement(self, case_id: int) -> Agreement | None: ...
+
+    async def draft_agreement(self, case_id: int, offer: Offer, text: str) -> Agreement: ...
+
+    async def confirm_agreement(self, case_id: int, version: int) -> Agreement:
+        """Confirm exactly ``version``; raises :class:`~dialogs.errors.PermissionDenied` for any other."""
+        ...
+
+    async def schedule_instalments(self, case_id: int, due: list[tuple[date, Decimal]]) -> None: ...
+
+    async def add_message(self, case_id: int, kind: MessageKind, text: str, to: tuple[Role, ...]) -> int: ...
+
+    async def case_message(self, message_id: int) -> CaseMessage: ...
+
+    async def messages(self, case_id: int) -> list[CaseMessage]: ...
+
+    async def blind_bid(self, case_id: int) -> BlindBid | None: ...
+
+    async def open_blind_bid(self, case_id: int) -> BlindBid: ...
+
+    async def give_bound(self, case_id: int, bound: Decimal) -> tuple[Decimal, Decimal] | None:
+        """Record the sender's private bound; once both are in, (borrower's, lender's) to decide it."""
+        ...
+
+    async def close_blind_bid(self, case_id: int, settled: bool) -> None: ...
+
+    # Staff: invites, lists, who to tell, statistics
+
+    async def lender_by_name(self, name: str) -> Lender: ...
+
+    async def create_invite(self, lender_id: int, valid_for: timedelta) -> str: ...
+
+    async def redeem_invite(self, code: str) -> Lender: ...
+
+    async def review_queue(self) -> list[Case]: ...
+
+    async def escalations(self) -> list[Case]: ...
+
+    async def lender_cases(self) -> list[Case]: ...
+
+    async def set_waiting(self, case_id: int, waiting_for: str | None) -> None: ...
+
+    async def waiting_for(self, case_id: int) -> str | None: ...
+
+    async def borrower_of(self, case_id: int) -> Account: ...
+
+    async def lender_staff(self, case_id: int) -> list[Account]: ...
+
+    async def operators(self) -> list[Account]: ...
+
+    async def stats(self) -> CaseStats: ...
 
     async def verification_failures(self, since: datetime) -> int: ...
 
@@ -205,6 +290,16 @@ class TurnStore(Protocol):
     async def expired_drafts(self, created_before: datetime, limit: int) -> list[tuple[int, int]]:
         """(account, case) of drafts opened before ``created_before`` that are still drafts."""
         ...
+
+    async def overdue_cases(self, now: datetime, limit: int) -> list[tuple[int, int]]:
+        """(borrower account, case) of cases waiting on someone whose deadline has passed."""
+        ...
+
+
+class Documents(Protocol):
+    """Renders a document (an agreement) to plain text from a template, in one locale and time zone."""
+
+    def document(self, template: str, context: dict[str, Any], locale: str, time_zone: str) -> str: ...
 
 
 class CodeSender(Protocol):

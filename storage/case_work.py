@@ -6,19 +6,20 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import domain
 from dialogs.domain import Account, Actor, FileRef, Hardship
 from dialogs.errors import NotFound, PermissionDenied
-from dialogs.lifecycle import CaseState
+from dialogs.lifecycle import TERMINAL, CaseState
 from dialogs.rules.affordability import Finances
 from storage import accounts, cases, loans, models, personal
 from storage.crypto import FieldCipher
 from storage.types import plain_json
 
 MAX_EVIDENCE_PER_CASE = 20
+_ENDS_OFFERS = frozenset({CaseState.CLOSED, CaseState.WITHDRAWN, CaseState.REJECTED, CaseState.EXPIRED})
 
 
 class CaseWork:
@@ -89,6 +90,16 @@ class CaseWork:
     ) -> domain.Case:
         await self.writing()
         row = await cases.transition(self.session, case_id, target, self.actor, self.now, details or {})
+        if target in _ENDS_OFFERS:
+            # A case that ends, or goes to a mediator, leaves no offer waiting for an answer.
+            status = "expired" if target is CaseState.EXPIRED else "withdrawn"
+            await self.session.execute(
+                update(models.Offer)
+                .where(models.Offer.case_id == case_id, models.Offer.status == "pending")
+                .values(status=status, decided_at=self.now)
+            )
+        if target in TERMINAL or target is CaseState.ESCALATED:
+            row.deadline_at = None
         return cases.to_case(row)
 
     async def log(self, case_id: int, kind: str, details: dict[str, Any] | None = None) -> None:
@@ -162,21 +173,6 @@ class CaseWork:
 
     async def chosen_plan(self, case_id: int) -> dict[str, Any] | None:
         return (await self._own_case(case_id)).chosen_plan
-
-    async def pending_offer(self, case_id: int) -> dict[str, Any] | None:
-        await self._own_case(case_id)
-        query = select(models.Offer).where(models.Offer.case_id == case_id, models.Offer.status == "pending")
-        offer = await self.session.scalar(query)
-        if offer is None:
-            return None
-        return {
-            "kind": offer.plan_kind,
-            "months": offer.months,
-            "monthly_amount": offer.monthly_amount,
-            "total_repaid": offer.total_repaid,
-            "proposer": offer.proposer_role,
-            "deadline_at": offer.deadline_at,
-        }
 
     async def verification_failures(self, since: datetime) -> int:
         table = models.VerificationFailure

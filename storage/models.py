@@ -123,7 +123,9 @@ class Case(Base):
     state: Mapped[str] = mapped_column(String(16), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     chosen_plan: Mapped[dict[str, Any] | None]
-    deadline_at: Mapped[datetime | None]
+    deadline_at: Mapped[datetime | None]  # by when the side whose turn it is must answer
+    # Set while the case waits on its borrower (more information for the reviewer): out of the queue.
+    waiting_for: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -351,3 +353,54 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
     failed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Invite(Base):
+    """A one-time code that makes an account its lender's staff; only its keyed hash is kept."""
+
+    __tablename__ = "invites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    lender_id: Mapped[int] = mapped_column(ForeignKey("lenders.id"))
+    created_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+
+
+class CaseMessage(Base):
+    """Words people wrote on a case (relayed, the mediator's, a reason): encrypted, they may say anything."""
+
+    __tablename__ = "case_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    sender_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    sender_role: Mapped[str | None] = mapped_column(String(16))
+    recipients: Mapped[str] = mapped_column(String(32))  # roles, comma-separated
+    text_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class BlindBidRow(Base):
+    """A blind-bid round; the bounds are encrypted and never leave the store except to decide it."""
+
+    __tablename__ = "blind_bids"
+    __table_args__ = (
+        Index(
+            "uq_blind_bids_one_open",
+            "case_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    proposer_role: Mapped[str] = mapped_column(String(16))
+    borrower_bound_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    lender_bound_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16))  # open settled no_overlap
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]

@@ -89,6 +89,19 @@ class SqlStore:
         async with self.unit() as session:
             return [(account_id, case_id) for account_id, case_id in (await session.execute(query)).all()]
 
+    async def overdue_cases(self, now: datetime, limit: int) -> list[tuple[int, int]]:
+        """(borrower account, case) of cases waiting on someone whose deadline has passed."""
+        case = models.Case
+        waiting = [CaseState.APPROVED.value, CaseState.NEGOTIATING.value]
+        query = (
+            select(case.borrower_account_id, case.id)
+            .where(case.deadline_at.is_not(None), case.deadline_at <= now, case.state.in_(waiting))
+            .order_by(case.id)
+            .limit(limit)
+        )
+        async with self.unit() as session:
+            return [(account_id, case_id) for account_id, case_id in (await session.execute(query)).all()]
+
     async def unsent(self, limit: int = 500) -> list[Queued]:
         """Committed messages not yet sent and due now, oldest first: what a restart must still send."""
         box = models.OutboxMessage

@@ -24,8 +24,8 @@ from dialogs.locales import pick_locale
 from dialogs.messages import Button, Inbound, Outbound, Queued
 from dialogs.ports import Clock
 from storage import accounts, models
-from storage.case_work import CaseWork
 from storage.crypto import FieldCipher
+from storage.staff import StaffWork
 from storage.types import plain_json
 
 _C = cast(Table, models.Conversation.__table__)
@@ -44,7 +44,7 @@ _CONVERSATION_COLUMNS = (
 )
 
 
-class SqlTurn(CaseWork):
+class SqlTurn(StaffWork):
     """A turn on an open session; see :class:`dialogs.ports.Turn`."""
 
     def __init__(
@@ -191,10 +191,12 @@ class SqlBatch:
                 turn.account if message.account_id == turn.account.id else await _recipient(turn, message)
             )
             columns = outbox_columns(message, message.key or f"{prefix}:{number}")
+            not_before = max(message.not_before or turn.now, turn.now)
             self._outbox.append(
-                {**columns, "account_id": recipient.id, "created_at": turn.now, "not_before": turn.now}
+                {**columns, "account_id": recipient.id, "created_at": turn.now, "not_before": not_before}
             )
-            self._queued.append(Queued(columns["key"], recipient, stored_outbound(recipient.id, columns)))
+            stored = stored_outbound(recipient.id, columns, not_before if not_before > turn.now else None)
+            self._queued.append(Queued(columns["key"], recipient, stored))
 
     def _state(self, c: Conversation) -> dict[str, Any]:
         return {
@@ -326,7 +328,7 @@ def outbox_columns(message: Outbound, key: str) -> dict[str, Any]:
     }
 
 
-def stored_outbound(account_id: int, columns: dict[str, Any]) -> Outbound:
+def stored_outbound(account_id: int, columns: dict[str, Any], not_before: datetime | None = None) -> Outbound:
     context = columns["context"] or {}
     return Outbound(
         account_id=account_id,
@@ -335,4 +337,5 @@ def stored_outbound(account_id: int, columns: dict[str, Any]) -> Outbound:
         buttons=tuple(Button(b["choice"], b["label"], b.get("context") or {}) for b in columns["buttons"]),
         key=columns["key"],
         file_name=context.get("file_name"),
+        not_before=not_before,
     )

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from dialogs.flows.actions import ACTIONS, COMMANDS
+from dialogs.flows.agreement import AGREEMENT
 from dialogs.flows.base import Flow
 from dialogs.flows.finances import FINANCES
 from dialogs.flows.hardship import HARDSHIP
 from dialogs.flows.home import HOME_FLOW_DEF
 from dialogs.flows.language import LANGUAGE
 from dialogs.flows.legal import LEGAL
+from dialogs.flows.mediate import MEDIATE
 from dialogs.flows.mydata import MYDATA
+from dialogs.flows.negotiate import NEGOTIATE
 from dialogs.flows.plans import PLANS
+from dialogs.flows.review import INFO, REVIEW
+from dialogs.flows.staff import STAFF
 from dialogs.flows.status import STATUS
 from dialogs.flows.submit import SUBMIT
 from dialogs.flows.verify import VERIFY
@@ -29,4 +35,8 @@ BORROWER_FLOWS: tuple[Flow, ...] = (
     LANGUAGE,
 )
 
-__all__ = ["BORROWER_FLOWS", "Flow"]
+# The lender's and the mediator's flows; negotiation and the agreement are shared with the borrower.
+STAFF_FLOWS: tuple[Flow, ...] = (STAFF, REVIEW, MEDIATE, NEGOTIATE, AGREEMENT, INFO)
+ALL_FLOWS = BORROWER_FLOWS + STAFF_FLOWS
+
+__all__ = ["ACTIONS", "ALL_FLOWS", "BORROWER_FLOWS", "COMMANDS", "STAFF_FLOWS", "Flow"]

@@ -15,8 +15,10 @@ from dialogs.conversation import HOME_FLOW, HOME_STEP, Conversation
 from dialogs.domain import Account, Case, Role
 from dialogs.errors import DomainError
 from dialogs.messages import Button, Inbound, Outbound
-from dialogs.ports import CodeSender, Turn
+from dialogs.ports import CodeSender, Documents, Turn
+from dialogs.rules.conduct import ConductPolicy
 from dialogs.rules.interest import DEFAULT_LPR_HISTORY_TEXT, LprHistory
+from dialogs.rules.negotiation import DEFAULT_NEGOTIATION, NegotiationPolicy
 from dialogs.rules.plans import DEFAULT_POLICY, PlanPolicy
 
 HOME = f"{HOME_FLOW}:{HOME_STEP}"
@@ -52,12 +54,16 @@ class Picked:
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """What flows need besides the turn: settings-driven rules and the one-time-code sender."""
+    """What flows need besides the turn: settings-driven rules, the one-time-code sender, documents."""
 
     code_sender: CodeSender
+    documents: Documents | None = None  # renders the agreement; required once cases reach agreement
     policy: PlanPolicy = DEFAULT_POLICY
     lpr: LprHistory = field(default_factory=lambda: LprHistory.parse(DEFAULT_LPR_HISTORY_TEXT))
     lock_failures: int = 5  # failed verifications in an hour that lock verification for an hour
+    negotiation: NegotiationPolicy = DEFAULT_NEGOTIATION
+    conduct: ConductPolicy = field(default_factory=ConductPolicy)
+    invite_hours: int = 72  # how long a lender-staff invite stays valid
 
 
 @dataclass(slots=True)

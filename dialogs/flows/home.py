@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dialogs.conversation import HOME_FLOW, HOME_STEP
 from dialogs.domain import Role
-from dialogs.flows import application
+from dialogs.flows import application, staff
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.inputs import buttons_only
 from dialogs.lifecycle import TERMINAL, CaseState
 
+NEGOTIATION = frozenset({CaseState.APPROVED, CaseState.NEGOTIATING})
 _TARGETS = {
+    "negotiate": "negotiate:show",
+    "agreement": "agreement:show",
     "status": "status:show",
     "legal": "legal:menu",
     "mydata": "mydata:export",
@@ -20,9 +23,7 @@ _TARGETS = {
 
 async def ask_menu(ctx: Ctx) -> None:
     if ctx.account.role is not Role.BORROWER:
-        ctx.ask(
-            "home/staff_menu", Choice("lang", "lang"), Choice("help", "help"), role=ctx.account.role.value
-        )
+        await staff.ask_staff_menu(ctx)
         return
     if ctx.account.consented_at is None:
         ctx.ask(
@@ -41,11 +42,17 @@ async def ask_menu(ctx: Ctx) -> None:
     choices = [Choice("apply", apply)] if can_apply else []
     if case is not None:
         choices.append(Choice("status", "status"))
+    if state in NEGOTIATION:
+        choices.append(Choice("negotiate", "negotiation"))
+    if state in (CaseState.AGREED, CaseState.ACTIVE):
+        choices.append(Choice("agreement", "agreement"))
     choices += [Choice(name, name) for name in ("legal", "mydata", "delete", "lang", "help")]
     ctx.ask("home/menu", *choices, state=state.value if state else None)
 
 
 async def on_menu(ctx: Ctx, picked: Picked) -> str:
+    if ctx.account.role is not Role.BORROWER:
+        return await staff.on_staff_menu(ctx, picked)
     if picked.id == "apply":
         return await application.next_target(ctx)
     if picked.id == "help":

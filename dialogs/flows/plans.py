@@ -38,7 +38,7 @@ def balance_of(loan: Loan, today: date) -> Balance:
 
 
 def plan_record(option: PlanOption, *, own: bool = False) -> dict[str, Any]:
-    """What the case stores about a chosen plan (the schedule is rebuilt from it when agreed)."""
+    """A plan as shown and summarised."""
     return {
         "kind": option.kind.value,
         "months": option.months,
@@ -51,6 +51,11 @@ def plan_record(option: PlanOption, *, own: bool = False) -> dict[str, Any]:
         "void_if_missed": option.void_if_missed,
         "own_terms": own,
     }
+
+
+def terms_record(option: PlanOption, *, own: bool = False) -> dict[str, Any]:
+    """A plan as terms someone proposes: the record and every instalment (the agreement's schedule)."""
+    return {**plan_record(option, own=own), "amounts": [row[3] for row in option.schedule.rows]}
 
 
 async def _situation(ctx: Ctx) -> tuple[int, Balance, Finances, bool]:
@@ -97,7 +102,7 @@ async def on_options(ctx: Ctx, picked: Picked) -> str:
         return "submit:review"
     kind, months = ctx.data["p_opts"][int(picked.id.removeprefix("p"))]
     option = option_for(balance, PlanKind(kind), months, finances=finances, policy=ctx.services.policy)
-    await ctx.turn.choose_plan(case_id, plan_record(option))
+    await ctx.turn.choose_plan(case_id, terms_record(option))
     ctx.data["plan_done"] = True
     return "submit:review"
 
@@ -123,7 +128,7 @@ async def on_own_amount(ctx: Ctx, amount: Decimal) -> str:
         option = validate_proposal(balance, kind, months, amount, finances=finances, policy=policy)
     except InvalidInput:
         raise _why_not(balance, kind, months, amount, finances, ctx) from None
-    ctx.data["o_plan"] = plan_record(option, own=True)
+    ctx.data["o_plan"] = terms_record(option, own=True)
     return "own_confirm"
 
 

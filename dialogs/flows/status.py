@@ -6,6 +6,7 @@ from typing import Any
 
 from dialogs.domain import Case
 from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Picked, Step
+from dialogs.flows.casework import offer_view
 from dialogs.flows.inputs import buttons_only
 
 TIMELINE_LENGTH = 12
@@ -20,6 +21,17 @@ MILESTONES = frozenset(
         "evidence_added",
         "harassment_reported",
         "operator_requested",
+        "offer_made",
+        "offer_accepted",
+        "offer_rejected",
+        "agreement_drafted",
+        "agreement_confirmed",
+        "blind_bid_opened",
+        "blind_bid_closed",
+        "message_relay",
+        "message_mediator",
+        "message_info_request",
+        "message_reason",
     }
 )
 
@@ -33,7 +45,7 @@ async def _case_view(ctx: Ctx, case: Case) -> dict[str, Any]:
         "state": case.state.value,
         "lender": lender.name if lender else None,
         "ref": loan.row.loan_ref if loan else None,
-        "offer": await ctx.turn.pending_offer(case.id),
+        "offer": offer_view(pending) if (pending := await ctx.turn.pending_offer(case.id)) else None,
         "timeline": [
             {"at": e.at, "kind": e.kind, "to_state": e.to_state.value if e.to_state else None}
             for e in events[-TIMELINE_LENGTH:]

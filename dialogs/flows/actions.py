@@ -1,0 +1,115 @@
+"""Buttons on messages sent to people about a case (``g:verb:case[:n]``), valid whatever they are doing.
+
+Each names its case; the case is fetched as the presser, so someone else's case or a forged number is
+refused by the store and changes nothing. Also the commands staff use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from dialogs.domain import Role
+from dialogs.errors import PermissionDenied
+from dialogs.flows import agreement, staff
+from dialogs.flows.base import Ctx
+from dialogs.flows.casework import tell_operators
+from dialogs.lifecycle import CaseState
+
+if TYPE_CHECKING:
+    from dialogs.dispatch import Dialogs
+
+Action = Callable[["Dialogs", Ctx, list[int]], Awaitable[None]]
+Command = Callable[["Dialogs", Ctx, str], Awaitable[None]]
+_BORROWER_NEGOTIATION = frozenset({CaseState.APPROVED, CaseState.NEGOTIATING})
+
+
+async def open_case(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
+    case = await ctx.turn.case(args[0])
+    ctx.conv.case_id = case.id
+    role = ctx.account.role
+    if role is Role.OPERATOR:
+        target = "review:case" if case.state is CaseState.SUBMITTED else "mediate:case"
+    elif role is Role.LENDER or case.state in _BORROWER_NEGOTIATION:
+        target = "negotiate:show"
+    else:
+        target = "status:show"
+    await dialogs.goto(ctx, target)
+
+
+async def confirm(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
+    case = await ctx.turn.case(args[0])
+    ctx.conv.case_id = case.id
+    await agreement.confirm(ctx, case.id, args[1])
+
+
+async def report(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
+    """One tap: a relayed lender message becomes a harassment report for the mediators."""
+    case_id, message_id = args
+    message = await ctx.turn.case_message(message_id)
+    if (
+        message.case_id != case_id
+        or message.sender_role is not Role.LENDER
+        or ctx.account.role is not Role.BORROWER
+    ):
+        raise PermissionDenied("only the borrower reports a message the lender's side wrote to them")
+    report_id = await ctx.turn.report_harassment(case_id, {"how": "relayed_message", "message": message_id})
+    ctx.say("negotiate/reported", report=report_id)
+    await tell_operators(ctx, case_id, "mediate/harassment_reported", report=report_id)
+
+
+async def answer_info(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
+    case = await ctx.turn.case(args[0])
+    ctx.conv.case_id = case.id
+    await dialogs.goto(ctx, "info:answer")
+
+
+ACTIONS: dict[str, tuple[int, Action]] = {  # verb: (how many numbers, what it does)
+    "open": (1, open_case),
+    "confirm": (2, confirm),
+    "report": (2, report),
+    "info": (1, answer_info),
+}
+
+
+async def invite(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
+    if not argument:
+        await dialogs.goto(ctx, "staff:invite_lender")
+        return
+    await staff.invite(ctx, argument)
+    await dialogs.reask(ctx)
+
+
+async def join(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
+    await staff.redeem(ctx, argument)
+    await dialogs.goto(ctx, "home:menu")
+
+
+async def show_agreement(dialogs: Dialogs, ctx: Ctx, _argument: str) -> None:
+    if ctx.conv.case_id is None and ctx.account.role is Role.BORROWER:
+        live = [c for c in await ctx.turn.my_cases() if c.state in (CaseState.AGREED, CaseState.ACTIVE)]
+        ctx.conv.case_id = live[-1].id if live else None
+    if ctx.conv.case_id is None:
+        ctx.say("agreement/none", case_id=None)
+        await dialogs.reask(ctx)
+        return
+    await dialogs.goto(ctx, "agreement:show")
+
+
+def enter(target: str) -> Command:
+    async def command(dialogs: Dialogs, ctx: Ctx, _argument: str) -> None:
+        await dialogs.goto(ctx, target)
+
+    return command
+
+
+COMMANDS: dict[str, Command] = {
+    "invite": invite,
+    "join": join,
+    "agreement": show_agreement,
+    "stats": enter("staff:stats"),
+    "queue": enter("review:queue"),
+    "escalations": enter("mediate:list"),
+    "cases": enter("staff:lender_cases"),
+    "offer": enter("negotiate:show"),
+}

@@ -1,0 +1,158 @@
+"""From accepted terms to a confirmed agreement: the text both sides confirm, version by version, then the
+instalments. A confirmation names the version it saw; any other version is refused and the current shown.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from dialogs.domain import Account, Agreement, Case, Offer, Role
+from dialogs.errors import PermissionDenied
+from dialogs.flows.base import HOME, Choice, Ctx, Flow, Picked, Step
+from dialogs.flows.casework import GLOBAL, brief, notify, open_case_choice, tell_operators, terms_view
+from dialogs.flows.inputs import buttons_only
+from dialogs.lifecycle import CaseState
+from dialogs.messages import Outbound
+from dialogs.rules.negotiation import equal_plan, instalment_dates
+from dialogs.rules.plans import PlanKind
+
+TOLERANCE_MOVES = 1  # one missed instalment may move to the end of the plan, once (DESIGN §4)
+GRACE_DAYS = 15
+
+
+def schedule_of(terms: dict[str, Any], start: date) -> list[tuple[date, Decimal]]:
+    """Every instalment's due date and amount, from the terms' own amounts (or equal ones)."""
+    months = int(terms["months"])
+    amounts = [Decimal(str(a)) for a in terms.get("amounts") or []]
+    if len(amounts) != months:
+        amounts = list(equal_plan(Decimal(str(terms["total_repaid"])), months)[2])
+    days = instalment_dates(start, months, int(terms.get("holiday_months") or 0))
+    return list(zip(days, amounts, strict=True))
+
+
+async def _text(ctx: Ctx, case: Case, offer: Offer, version: int) -> str:
+    documents = ctx.services.documents
+    if documents is None:
+        raise PermissionDenied("agreements cannot be written without a document renderer")
+    facts = await brief(ctx, case)
+    borrower = await ctx.turn.borrower_of(case.id)
+    schedule = schedule_of(offer.terms, ctx.now.date())
+    context = {
+        "case_id": case.id,
+        "version": version,
+        "drafted_at": ctx.now,
+        "name": facts["name"],
+        "id_number": facts["id_number"],
+        "lender": facts["lender"],
+        "ref": facts["ref"],
+        "owed": facts["owed"],
+        "terms": terms_view(offer.terms),
+        "schedule": [{"number": n, "due": d, "amount": a} for n, (d, a) in enumerate(schedule, start=1)],
+        "tolerance": TOLERANCE_MOVES,
+        "grace_days": GRACE_DAYS,
+        "void_if_missed": bool(offer.terms.get("void_if_missed")),
+    }
+    return documents.document("agreement/text", context, borrower.locale, borrower.time_zone)
+
+
+async def draft(ctx: Ctx, case_id: int, offer: Offer) -> Agreement:
+    """Accepted terms become the next version of the agreement text; both sides are asked to confirm it."""
+    case = await ctx.turn.case(case_id)
+    current = await ctx.turn.agreement(case_id)
+    text = await _text(ctx, case, offer, (current.version + 1) if current else 1)
+    made = await ctx.turn.draft_agreement(case_id, offer, text)
+    await ctx.turn.set_deadline(case_id, ctx.services.negotiation.deadline(ctx.now))  # to confirm by
+    recipients = [await ctx.turn.borrower_of(case_id), *await ctx.turn.lender_staff(case_id)]
+    confirm = Choice(f"{GLOBAL}confirm:{case_id}:{made.version}", "confirm_agreement")
+    notify(ctx, recipients, "agreement/confirm_request", confirm, case_id=case_id, version=made.version)
+    _send_document(ctx, recipients, made)
+    return made
+
+
+def _send_document(ctx: Ctx, recipients: list[Account], made: Agreement) -> None:
+    for account in recipients:
+        context = {"document": made.text, "hash": made.content_hash, "version": made.version}
+        name = f"agreement-{made.case_id}-v{made.version}.txt"
+        ctx.turn.send(Outbound(account.id, "agreement/document", context, file_name=name))
+
+
+async def settle(ctx: Ctx, case: Case, amount: Decimal, owed: Decimal) -> None:
+    """A blind bid that overlapped: the midpoint, one payment, as terms both sides already accepted."""
+    terms = {
+        "kind": PlanKind.DISCOUNTED_SETTLEMENT.value,
+        "months": 1,
+        "monthly_amount": amount,
+        "last_amount": amount,
+        "total_repaid": amount,
+        "amount_waived": max(owed - amount, Decimal(0)),
+        "holiday_months": 0,
+        "void_if_missed": True,
+        "affordable": True,
+        "amounts": [amount],
+    }
+    offer = await ctx.turn.make_offer(
+        case.id, terms, ctx.services.negotiation.deadline(ctx.now), settled=True
+    )
+    ctx.say("negotiate/bid_settled", case_id=case.id, amount=amount)
+    others = [await ctx.turn.borrower_of(case.id), *await ctx.turn.lender_staff(case.id)]
+    notify(
+        ctx,
+        [a for a in others if a.id != ctx.account.id],
+        "negotiate/bid_settled",
+        case_id=case.id,
+        amount=amount,
+    )
+    await draft(ctx, case.id, offer)
+
+
+async def confirm(ctx: Ctx, case_id: int, version: int) -> None:
+    """A press of "confirm" on version ``version`` of the case's agreement."""
+    try:
+        made = await ctx.turn.confirm_agreement(case_id, version)
+    except PermissionDenied:
+        current = await ctx.turn.agreement(case_id)
+        if current is None or current.version == version:
+            raise
+        ctx.say(
+            "agreement/stale",
+            Choice(f"{GLOBAL}confirm:{case_id}:{current.version}", "confirm_agreement"),
+            given=version,
+            current=current.version,
+        )
+        return
+    if not made.confirmed:
+        ctx.say("agreement/confirmed_waiting", case_id=case_id)
+        others = [await ctx.turn.borrower_of(case_id)] if ctx.account.role is Role.LENDER else []
+        others += [] if ctx.account.role is Role.LENDER else await ctx.turn.lender_staff(case_id)
+        notify(ctx, others, "agreement/other_confirmed", open_case_choice(case_id), case_id=case_id)
+        return
+    await ctx.turn.transition(case_id, CaseState.AGREED, {"version": made.version, "hash": made.content_hash})
+    await ctx.turn.schedule_instalments(case_id, schedule_of(made.terms, made.created_at.date()))
+    await ctx.turn.transition(case_id, CaseState.ACTIVE, {"instalments": int(made.terms["months"])})
+    recipients = [await ctx.turn.borrower_of(case_id), *await ctx.turn.lender_staff(case_id)]
+    notify(ctx, recipients, "agreement/agreed", case_id=case_id, version=made.version)
+    _send_document(ctx, recipients, made)
+    await tell_operators(ctx, case_id, "agreement/agreed_for_operator", version=made.version)
+
+
+async def ask_show(ctx: Ctx) -> None:
+    case = await ctx.case()
+    made = await ctx.turn.agreement(case.id)
+    if made is None:
+        ctx.ask("agreement/none", Choice("menu", "menu"), case_id=case.id)
+        return
+    _send_document(ctx, [ctx.account], made)
+    ctx.ask("agreement/shown", Choice("menu", "menu"), case_id=case.id, confirmed=made.confirmed)
+
+
+async def on_show(_ctx: Ctx, _picked: Picked) -> str:
+    return HOME
+
+
+AGREEMENT = Flow(
+    "agreement",
+    {"show": Step(ask_show, buttons_only, on_show)},
+    roles=frozenset(Role),
+)

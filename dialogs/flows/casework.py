@@ -1,0 +1,193 @@
+"""What every side's flows share about a case: the brief staff see, the terms as shown, telling the others.
+
+Messages to other people carry only global buttons (``g:…``) that name a case: pressing one re-checks
+who may see that case, so a stale or forged one changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from dialogs.domain import Account, Case, Hardship, HardshipReason, Offer, Role
+from dialogs.flows.base import Choice, Ctx, Invalid
+from dialogs.flows.plans import balance_of
+from dialogs.flows.submit import budget
+from dialogs.masking import mask_id_number, mask_name, mask_phone
+from dialogs.messages import Button, Outbound
+from dialogs.rules.affordability import Finances, assess
+from dialogs.rules.interest import CashFlows, OverdueCharges, interest_check
+from dialogs.rules.plans import Balance
+from dialogs.rules.risk import HardshipKind, IncomeStability, RiskInputs, assess_risk
+
+GLOBAL = "g:"
+UNSTEADY_INCOME = frozenset(
+    {HardshipReason.JOB_LOSS, HardshipReason.BUSINESS_FAILURE, HardshipReason.INCOME_CUT}
+)
+
+
+def open_case_choice(case_id: int, label: str = "open_case") -> Choice:
+    return Choice(f"{GLOBAL}open:{case_id}", label, {"case_id": case_id})
+
+
+def parse_global(choice: str) -> tuple[str, list[int]] | None:
+    """``g:verb:1:2`` → (verb, [1, 2]); ``None`` when any part is not what a button of ours would carry."""
+    verb, *parts = choice.removeprefix(GLOBAL).split(":")
+    if (
+        not verb.isalpha()
+        or len(parts) > 2
+        or not all(p.isascii() and p.isdigit() and len(p) <= 12 for p in parts)
+    ):
+        return None
+    return verb, [int(p) for p in parts]
+
+
+def notify(
+    ctx: Ctx,
+    recipients: Iterable[Account],
+    template: str,
+    *choices: Choice,
+    not_before: datetime | None = None,
+    **context: Any,
+) -> None:
+    """Tell other people: each gets the message in their own language, with global buttons only."""
+    buttons = tuple(Button(f"0.{c.id}", c.label, dict(c.context)) for c in choices)
+    for account in recipients:
+        ctx.turn.send(Outbound(account.id, template, context, buttons, not_before=not_before))
+
+
+def conduct_time(ctx: Ctx, borrower: Account) -> datetime:
+    """When words from the lender's side may reach the borrower: inside their local hours (DESIGN §4)."""
+    return ctx.services.conduct.next_allowed_send(ctx.now, borrower.time_zone, 0)
+
+
+async def tell_other_side(ctx: Ctx, case_id: int, template: str, *choices: Choice, **context: Any) -> None:
+    """Tell the side across from the sender (both sides, for a mediator), holding lender words to hours."""
+    role = ctx.account.role
+    if role is not Role.BORROWER:
+        borrower = await ctx.turn.borrower_of(case_id)
+        held = conduct_time(ctx, borrower) if role is Role.LENDER else None
+        notify(
+            ctx,
+            [borrower],
+            template,
+            *choices,
+            not_before=held,
+            sender=role.value,
+            case_id=case_id,
+            **context,
+        )
+    if role is not Role.LENDER:
+        staff = await ctx.turn.lender_staff(case_id)
+        notify(ctx, staff, template, *choices, sender=role.value, case_id=case_id, **context)
+
+
+async def tell_operators(ctx: Ctx, case_id: int, template: str, **context: Any) -> None:
+    notify(ctx, await ctx.turn.operators(), template, open_case_choice(case_id), case_id=case_id, **context)
+
+
+def terms_view(terms: dict[str, Any]) -> dict[str, Any]:
+    """An offer's terms as templates show them (never anything private, such as a blind bid's bounds)."""
+    keys = (
+        "kind",
+        "months",
+        "monthly_amount",
+        "last_amount",
+        "total_repaid",
+        "amount_waived",
+        "holiday_months",
+    )
+    return {key: terms.get(key) for key in keys} | {"void_if_missed": bool(terms.get("void_if_missed"))}
+
+
+def offer_view(offer: Offer) -> dict[str, Any]:
+    return {
+        "id": offer.id,
+        "round": offer.round,
+        "proposer": offer.proposer.value,
+        "status": offer.status.value,
+        "deadline_at": offer.deadline_at,
+        "terms": terms_view(offer.terms),
+        "accepted_by": [role.value for role in offer.accepted_by],
+    }
+
+
+async def situation(ctx: Ctx, case: Case) -> tuple[Balance, Finances | None, Hardship | None]:
+    if case.loan_id is None:
+        raise Invalid("errors/no_case")
+    balance = balance_of(await ctx.turn.loan(case.loan_id), ctx.now.date())
+    return balance, await ctx.turn.finances(case.id), await ctx.turn.hardship(case.id)
+
+
+async def brief(ctx: Ctx, case: Case) -> dict[str, Any]:
+    """Everything staff need to judge a case, personal details masked."""
+    if case.loan_id is None:
+        raise Invalid("errors/no_case")
+    loan = await ctx.turn.loan(case.loan_id)
+    row = loan.row
+    balance, finances, hardship = await situation(ctx, case)
+    plan = await ctx.turn.chosen_plan(case.id)
+    flows = CashFlows.for_loan(row.principal, row.annual_rate, row.term_months)
+    overdue = OverdueCharges(
+        row.outstanding_principal, row.overdue_days, row.outstanding_interest, row.penalty, row.fees
+    )
+    check = interest_check(row.start_date, flows, ctx.services.lpr, overdue)
+    evidence = await ctx.turn.evidence(case.id)
+    return {
+        "id": case.id,
+        "state": case.state.value,
+        "name": mask_name(row.borrower_name),
+        "id_number": mask_id_number(row.id_number),
+        "phone": mask_phone(row.phone),
+        "lender": (await ctx.turn.lender(loan.lender_id)).name,
+        "ref": row.loan_ref,
+        "owed": balance.total,
+        "overdue_days": row.overdue_days,
+        "reason": hardship.reason.value if hardship else None,
+        "lasting": hardship.lasting if hardship else None,
+        "description": hardship.description if hardship else None,
+        "finances": budget(finances) if finances else None,
+        "evidence": [{"name": f.file_name or "", "sha256": f.sha256[:12]} for f in evidence],
+        "plan": plan,
+        "risk": _risk(row.overdue_days, finances, hardship, plan, ctx),
+        "apr": check.apr_compound,
+        "protected": check.protected_rate,
+        "above": check.above_protected,
+    }
+
+
+def _risk(
+    overdue_days: int,
+    finances: Finances | None,
+    hardship: Hardship | None,
+    plan: dict[str, Any] | None,
+    ctx: Ctx,
+) -> dict[str, Any] | None:
+    if finances is None or hardship is None:
+        return None
+    monthly = Decimal(str(plan["monthly_amount"])) if plan else Decimal(0)
+    income = finances.net_monthly_income
+    stability = (
+        IncomeStability.NONE
+        if income == 0
+        else IncomeStability.IRREGULAR
+        if hardship.reason in UNSTEADY_INCOME
+        else IncomeStability.STABLE
+    )
+    inputs = RiskInputs.from_figures(
+        monthly_debt_payments=finances.other_debt_payments + monthly,
+        net_monthly_income=income,
+        overdue_days=overdue_days,
+        hardship=HardshipKind.LASTING if hardship.lasting else HardshipKind.TEMPORARY,
+        income_stability=stability,
+        affordable_instalment=assess(finances, ctx.services.policy.affordable_share).affordable_instalment,
+        plan_monthly_amount=monthly,
+    )
+    assessment = assess_risk(inputs)
+    return {
+        "grade": assessment.grade.value,
+        "score": assessment.score,
+        "factors": [{"code": f.code, "value": f.value, "points": f.points} for f in assessment.factors],
+    }

@@ -1,0 +1,318 @@
+"""Negotiation, for the borrower and the lender's staff alike: see the case, answer or counter the pending
+offer, write to the other side, settle by blind bid. The side is the sender's role; the store re-checks it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from dialogs.domain import Case, MessageKind, OfferStatus, Role
+from dialogs.errors import InvalidInput
+from dialogs.flows import agreement
+from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Invalid, Picked, Step, prompt
+from dialogs.flows.casework import (
+    GLOBAL,
+    offer_view,
+    open_case_choice,
+    situation,
+    tell_operators,
+    tell_other_side,
+    terms_view,
+)
+from dialogs.flows.inputs import buttons_only, money, text, whole_number
+from dialogs.flows.plans import OWN_KINDS, terms_record
+from dialogs.lifecycle import CaseState
+from dialogs.rules.negotiation import blind_bid, rounds_exhausted
+from dialogs.rules.plans import PlanKind, validate_proposal
+from dialogs.rules.schedules import MAX_MONTHS
+
+SIDES = frozenset({Role.BORROWER, Role.LENDER})
+OPEN = frozenset({CaseState.APPROVED, CaseState.NEGOTIATING})
+# The lender may offer any kind of plan; a payment holiday is the borrower's to ask for with their plan.
+LENDER_KINDS = tuple(kind for kind in PlanKind if kind is not PlanKind.PAYMENT_HOLIDAY)
+MAX_REASON = 500
+
+
+def _side(ctx: Ctx) -> Role:
+    return ctx.account.role
+
+
+async def ask_show(ctx: Ctx) -> None:
+    case = await ctx.case()
+    pending = await ctx.turn.pending_offer(case.id)
+    draft = await ctx.turn.agreement(case.id)
+    bid = await ctx.turn.blind_bid(case.id)
+    side = _side(ctx)
+    choices: list[Choice] = []
+    awaiting_me = pending is not None and side in pending.answerers and side not in pending.accepted_by
+    if draft is not None and not draft.confirmed and case.state is CaseState.NEGOTIATING:
+        mine = draft.borrower_confirmed_at if side is Role.BORROWER else draft.lender_confirmed_at
+        if mine is None:
+            choices.append(Choice(f"{GLOBAL}confirm:{case.id}:{draft.version}", "confirm_agreement"))
+    if awaiting_me:
+        choices += [
+            Choice("accept", "accept_offer"),
+            Choice("reject", "reject_offer"),
+            Choice("counter", "counter_offer"),
+        ]
+    elif case.state in OPEN and (pending is None or pending.proposer is not side):
+        choices.append(Choice("counter", "make_offer"))
+    if case.state in OPEN:
+        choices.append(Choice("message", "message_other"))
+        if bid is None or bid.status != "open":
+            choices.append(Choice("bid", "propose_blind_bid"))
+        elif not (bid.borrower_given if side is Role.BORROWER else bid.lender_given):
+            choices.append(Choice("bound", "give_bound"))
+    choices.append(Choice("menu", "menu"))
+    history = [offer_view(o) for o in (await ctx.turn.offers(case.id))[-4:]]
+    ctx.ask(
+        "negotiate/show",
+        *choices,
+        case_id=case.id,
+        state=case.state.value,
+        side=side.value,
+        offer=offer_view(pending) if pending else None,
+        history=history,
+        agreement_version=draft.version if draft and not draft.confirmed else None,
+        bid_open=bid is not None and bid.status == "open",
+        deadline_at=await _deadline(ctx, case),
+    )
+
+
+async def _deadline(ctx: Ctx, case: Case) -> Any:
+    pending = await ctx.turn.pending_offer(case.id)
+    return pending.deadline_at if pending else None
+
+
+async def on_show(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "menu":
+        return HOME
+    if picked.id == "accept":
+        return await _accept(ctx)
+    if picked.id == "bid":
+        return await _propose_bid(ctx)
+    return {
+        "reject": "reject_reason",
+        "counter": "counter_kind",
+        "message": "message_text",
+        "bound": "bid_bound",
+    }[picked.id]
+
+
+async def _pending_for_me(ctx: Ctx) -> tuple[Case, Any]:
+    case = await ctx.case()
+    pending = await ctx.turn.pending_offer(case.id)
+    if pending is None:
+        raise Invalid("negotiate/no_pending_offer")
+    return case, pending
+
+
+async def _accept(ctx: Ctx) -> str:
+    case, pending = await _pending_for_me(ctx)
+    answered = await ctx.turn.answer_offer(pending.id, accept=True)
+    await _start_negotiating(ctx, case)
+    if answered.status is OfferStatus.ACCEPTED:
+        await agreement.draft(ctx, case.id, answered)
+    else:
+        ctx.say("negotiate/accepted_waiting")
+        await tell_other_side(ctx, case.id, "negotiate/other_accepted", open_case_choice(case.id))
+    return "show"
+
+
+async def _start_negotiating(ctx: Ctx, case: Case) -> None:
+    """The lender's first answer of any kind opens the negotiation."""
+    if case.state is CaseState.APPROVED:
+        await ctx.turn.transition(case.id, CaseState.NEGOTIATING, {"by": _side(ctx).value})
+
+
+async def on_reject_reason(ctx: Ctx, answer: str | Picked) -> str:
+    case, pending = await _pending_for_me(ctx)
+    await ctx.turn.answer_offer(pending.id, accept=False)
+    await _start_negotiating(ctx, case)
+    reason = answer if isinstance(answer, str) else None
+    if reason:
+        await ctx.turn.add_message(case.id, MessageKind.REASON, reason, (_other(ctx),))
+    # Someone must move next: the side that rejected, by the usual deadline (then a mediator steps in).
+    await ctx.turn.set_deadline(case.id, ctx.services.negotiation.deadline(ctx.now))
+    ctx.say("negotiate/rejected", case_id=case.id)
+    await tell_other_side(ctx, case.id, "negotiate/other_rejected", open_case_choice(case.id), reason=reason)
+    return "show"
+
+
+def _other(ctx: Ctx) -> Role:
+    return Role.LENDER if _side(ctx) is Role.BORROWER else Role.BORROWER
+
+
+# Counter-offers: plan kind, months, monthly amount (or the lump sum), confirm
+
+
+async def ask_counter_kind(ctx: Ctx) -> None:
+    kinds = OWN_KINDS if _side(ctx) is Role.BORROWER else LENDER_KINDS
+    ctx.ask(
+        "negotiate/counter_kind", *(Choice(k.value, f"kind_{k.value}") for k in kinds), Choice("back", "back")
+    )
+
+
+async def on_counter_kind(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "back":
+        return BACK
+    kinds = OWN_KINDS if _side(ctx) is Role.BORROWER else LENDER_KINDS
+    kind = PlanKind(picked.id)
+    if kind not in kinds:
+        raise Invalid("errors/use_buttons")
+    ctx.data["c_kind"] = kind.value
+    if kind is PlanKind.DISCOUNTED_SETTLEMENT:
+        ctx.data["c_months"] = 1
+        return "counter_amount"
+    return "counter_months"
+
+
+async def on_counter_months(ctx: Ctx, months: int) -> str:
+    ctx.data["c_months"] = months
+    return "counter_amount"
+
+
+async def ask_counter_amount(ctx: Ctx) -> None:
+    settlement = ctx.data.get("c_kind") == PlanKind.DISCOUNTED_SETTLEMENT.value
+    ctx.ask("negotiate/counter_amount", settlement=settlement)
+
+
+async def on_counter_amount(ctx: Ctx, amount: Decimal) -> str:
+    case = await ctx.case()
+    balance, finances, _ = await situation(ctx, case)
+    if finances is None:
+        raise Invalid("plans/situation_missing")
+    kind, months = PlanKind(ctx.data["c_kind"]), int(ctx.data["c_months"])
+    try:
+        option = validate_proposal(
+            balance, kind, months, amount, finances=finances, policy=ctx.services.policy
+        )
+    except InvalidInput as error:
+        raise Invalid("negotiate/counter_refused", detail=_refusal(str(error))) from None
+    ctx.data["c_terms"] = terms_record(option, own=_side(ctx) is Role.BORROWER)
+    return "counter_confirm"
+
+
+def _refusal(message: str) -> str:
+    """The rule's own explanation names amounts and months only: safe to show the proposer."""
+    return message[:300]
+
+
+async def ask_counter_confirm(ctx: Ctx) -> None:
+    ctx.ask(
+        "negotiate/counter_confirm",
+        Choice("send", "send_offer"),
+        Choice("change", "change"),
+        terms=terms_view(ctx.data["c_terms"]),
+        affordable=bool(ctx.data["c_terms"].get("affordable")),
+    )
+
+
+async def on_counter_confirm(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "change":
+        return "counter_kind"
+    case = await ctx.case()
+    terms = ctx.data.pop("c_terms")
+    if rounds_exhausted(len(await ctx.turn.offers(case.id)), ctx.services.negotiation):
+        await escalate(ctx, case, "round_limit")
+        return HOME
+    await _start_negotiating(ctx, case)
+    offer = await ctx.turn.make_offer(case.id, terms, ctx.services.negotiation.deadline(ctx.now))
+    ctx.say("negotiate/offer_sent", case_id=case.id, deadline_at=offer.deadline_at)
+    await tell_other_side(
+        ctx,
+        case.id,
+        "negotiate/new_offer",
+        open_case_choice(case.id, "view_offer"),
+        terms=terms_view(terms),
+        deadline_at=offer.deadline_at,
+    )
+    return "show"
+
+
+async def escalate(ctx: Ctx, case: Case, why: str) -> None:
+    """Hand the case to a mediator, and tell everyone involved why."""
+    await ctx.turn.transition(case.id, CaseState.ESCALATED, {"why": why})
+    await ctx.turn.set_deadline(case.id, None)
+    ctx.say("negotiate/escalated", case_id=case.id, why=why)
+    await tell_other_side(ctx, case.id, "negotiate/escalated", why=why)
+    await tell_operators(ctx, case.id, "mediate/new_escalation", why=why)
+
+
+# Words to the other side
+
+
+async def on_message_text(ctx: Ctx, words: str) -> str:
+    case = await ctx.case()
+    message_id = await ctx.turn.add_message(case.id, MessageKind.RELAY, words, (_other(ctx),))
+    ctx.say("negotiate/message_sent")
+    reply = open_case_choice(case.id, "reply")
+    if _side(ctx) is Role.LENDER:
+        report = Choice(f"{GLOBAL}report:{case.id}:{message_id}", "report_message")
+        await tell_other_side(ctx, case.id, "negotiate/relayed", reply, report, words=words)
+    else:
+        await tell_other_side(ctx, case.id, "negotiate/relayed", reply, words=words)
+    return "show"
+
+
+# Blind bid: each side's private bound; the midpoint if they overlap, otherwise only "no overlap" / "close"
+
+
+async def _propose_bid(ctx: Ctx) -> str:
+    case = await ctx.case()
+    await ctx.turn.open_blind_bid(case.id)
+    await tell_other_side(ctx, case.id, "negotiate/bid_proposed", open_case_choice(case.id))
+    return "bid_bound"
+
+
+async def on_bid_bound(ctx: Ctx, bound: Decimal) -> str:
+    case = await ctx.case()
+    if bound <= 0:
+        raise Invalid("errors/money_range", maximum=Decimal(10_000_000), example="9000")
+    pair = await ctx.turn.give_bound(case.id, bound)
+    if pair is None:
+        ctx.say("negotiate/bound_recorded")
+        await tell_other_side(ctx, case.id, "negotiate/bound_waiting", open_case_choice(case.id))
+        return "show"
+    balance, _, _ = await situation(ctx, case)
+    outcome = blind_bid(*pair, balance.total, ctx.services.negotiation)
+    await ctx.turn.close_blind_bid(case.id, outcome.settled)
+    if outcome.amount is None:
+        ctx.say("negotiate/bid_no_overlap", case_id=case.id, close=outcome.close)
+        await tell_other_side(
+            ctx, case.id, "negotiate/bid_no_overlap", open_case_choice(case.id), close=outcome.close
+        )
+        return "show"
+    await _start_negotiating(ctx, case)
+    await agreement.settle(ctx, case, outcome.amount, balance.total)
+    return "show"
+
+
+NEGOTIATE = Flow(
+    "negotiate",
+    {
+        "show": Step(ask_show, buttons_only, on_show),
+        "reject_reason": Step(
+            prompt("negotiate/reject_reason", Choice("skip", "skip")),
+            text(max_len=MAX_REASON),
+            on_reject_reason,
+        ),
+        "counter_kind": Step(ask_counter_kind, buttons_only, on_counter_kind),
+        "counter_months": Step(
+            prompt("negotiate/counter_months", maximum=MAX_MONTHS),
+            whole_number(minimum=1, maximum=MAX_MONTHS, example="24"),
+            on_counter_months,
+        ),
+        "counter_amount": Step(ask_counter_amount, money(example="850"), on_counter_amount),
+        "counter_confirm": Step(ask_counter_confirm, buttons_only, on_counter_confirm, returnable=False),
+        "message_text": Step(
+            prompt("negotiate/message_text"), text(max_len=1000, example=""), on_message_text
+        ),
+        "bid_bound": Step(
+            prompt("negotiate/bid_bound"), money(example="9000"), on_bid_bound, returnable=False
+        ),
+    },
+    roles=SIDES,
+    sensitive=False,
+)

@@ -1,0 +1,184 @@
+"""What mediators and lender staff work from: invites, the review queue, escalations, who to tell, stats."""
+
+from __future__ import annotations
+
+import secrets
+import statistics
+from datetime import timedelta
+
+from sqlalchemy import and_, exists, func, or_, select
+
+from dialogs import domain
+from dialogs.domain import Role
+from dialogs.errors import NotFound, PermissionDenied
+from dialogs.lifecycle import CaseState
+from storage import accounts, cases, models
+from storage.negotiation import NegotiationWork
+
+INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud or typed from a screen
+INVITE_LENGTH = 10
+LIST_LIMIT = 20
+S = CaseState
+ESCALATED_STATES = (S.EXPIRED, S.ESCALATED, S.DISPUTED)
+LENDER_STATES = (S.APPROVED, S.NEGOTIATING, S.AGREED, S.ACTIVE, S.EXPIRED, S.ESCALATED)
+AGREED_STATES = (S.AGREED, S.ACTIVE, S.COMPLETED, S.DEFAULTED)
+ENDED_WITHOUT = (S.REJECTED, S.CLOSED)
+
+
+def new_invite_code() -> str:
+    return "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
+
+
+def normalise_invite(code: str) -> str:
+    return code.strip().upper().replace("-", "").replace(" ", "")[:32]
+
+
+class StaffWork(NegotiationWork):
+    """See the module docstring."""
+
+    async def create_invite(self, lender_id: int, valid_for: timedelta) -> str:
+        """A one-time code for a lender's staff; only its keyed hash is stored."""
+        await self.writing()
+        if self.role is not Role.OPERATOR:
+            raise PermissionDenied("only a mediator invites lender staff")
+        await self.lender(lender_id)
+        code = new_invite_code()
+        self.session.add(
+            models.Invite(
+                code_hash=self.cipher.lookup_hash("invite", code),
+                lender_id=lender_id,
+                created_by_account_id=self.actor.account_id,
+                created_at=self.now,
+                expires_at=self.now + valid_for,
+            )
+        )
+        await self.session.flush()
+        return code
+
+    async def lender_by_name(self, name: str) -> domain.Lender:
+        return accounts.to_lender(await accounts.lender_row(self.session, name))
+
+    async def redeem_invite(self, code: str) -> domain.Lender:
+        """Make the sender their lender's staff; the code works once and before it expires."""
+        await self.writing()
+        digest = self.cipher.lookup_hash("invite", normalise_invite(code))
+        invite = await self.session.scalar(select(models.Invite).where(models.Invite.code_hash == digest))
+        if invite is None or invite.used_at is not None or invite.expires_at <= self.now:
+            raise NotFound("no such invite, or it was used or has expired")
+        if self.account.role is not Role.BORROWER or await self.my_cases():
+            raise PermissionDenied("an account with a role or an application of its own cannot join a lender")
+        invite.used_at, invite.used_by_account_id = self.now, self.account.id
+        row = await accounts.account_row(self.session, self.account.id)
+        row.role, row.lender_id = Role.LENDER.value, invite.lender_id
+        await self.session.flush()
+        self.account = accounts.to_account(row)
+        return await self.lender(invite.lender_id)
+
+    # Lists
+
+    async def review_queue(self) -> list[domain.Case]:
+        """Submitted cases not waiting on their borrower, oldest first."""
+        self.require_operator()
+        table = models.Case
+        query = select(table).where(table.state == S.SUBMITTED.value, table.waiting_for.is_(None))
+        return await self._listed(query.order_by(table.updated_at, table.id))
+
+    async def escalations(self) -> list[domain.Case]:
+        """Cases a mediator must look at: expired, escalated, disputed, no affordable plan, harassment."""
+        self.require_operator()
+        table = models.Case
+        reported = exists().where(
+            models.HarassmentReport.case_id == table.id, models.HarassmentReport.status == "open"
+        )
+        no_plan = and_(table.state == S.SUBMITTED.value, table.chosen_plan.is_(None))
+        query = select(table).where(
+            or_(table.state.in_([s.value for s in ESCALATED_STATES]), reported, no_plan)
+        )
+        return await self._listed(query.order_by(table.updated_at, table.id))
+
+    async def lender_cases(self) -> list[domain.Case]:
+        """The sender's lender's cases that are theirs to act on or follow, latest first."""
+        if self.role is not Role.LENDER or self.account.lender_id is None:
+            raise PermissionDenied("only lender staff have a lender's cases")
+        table = models.Case
+        query = select(table).where(
+            table.lender_id == self.account.lender_id, table.state.in_([s.value for s in LENDER_STATES])
+        )
+        return await self._listed(query.order_by(table.updated_at.desc(), table.id.desc()))
+
+    async def _listed(self, query: object) -> list[domain.Case]:
+        rows = await self.session.scalars(query.limit(LIST_LIMIT))  # type: ignore[attr-defined]
+        return [cases.to_case(row) for row in rows]
+
+    async def set_waiting(self, case_id: int, waiting_for: str | None) -> None:
+        """Mark a case as waiting on its borrower (out of the review queue) or back in it."""
+        await self.writing()
+        case = await self._own_case(case_id)
+        if self.role is Role.LENDER:
+            raise PermissionDenied("lender staff do not manage the review queue")
+        case.waiting_for = waiting_for
+        case.updated_at = self.now
+
+    async def waiting_for(self, case_id: int) -> str | None:
+        return (await self._own_case(case_id)).waiting_for
+
+    # Who to tell
+
+    async def borrower_of(self, case_id: int) -> domain.Account:
+        case = await self._own_case(case_id)
+        return accounts.to_account(await accounts.account_row(self.session, case.borrower_account_id))
+
+    async def lender_staff(self, case_id: int) -> list[domain.Account]:
+        case = await self._own_case(case_id)
+        if case.lender_id is None:
+            return []
+        table = models.Account
+        query = select(table).where(table.role == Role.LENDER.value, table.lender_id == case.lender_id)
+        return [accounts.to_account(row) for row in await self.session.scalars(query.order_by(table.id))]
+
+    async def operators(self) -> list[domain.Account]:
+        table = models.Account
+        query = select(table).where(table.role == Role.OPERATOR.value).order_by(table.id)
+        return [accounts.to_account(row) for row in await self.session.scalars(query)]
+
+    # Statistics
+
+    async def stats(self) -> domain.CaseStats:
+        self.require_operator()
+        counts = await self.session.execute(
+            select(models.Case.state, func.count()).group_by(models.Case.state)
+        )
+        by_state = {state: int(n) for state, n in counts.all()}
+        agreed = sum(by_state.get(s.value, 0) for s in AGREED_STATES)
+        ended = agreed + sum(by_state.get(s.value, 0) for s in ENDED_WITHOUT)
+        return domain.CaseStats(
+            by_state=by_state,
+            median_first_answer_hours=await self._median_hours("approved", Role.LENDER),
+            median_agreement_hours=await self._median_hours("submitted", None, to_state=S.AGREED),
+            agreement_rate=agreed / ended if ended else None,
+        )
+
+    async def _median_hours(
+        self, since_state: str, by: Role | None, *, to_state: CaseState | None = None
+    ) -> float | None:
+        """Median hours from entering ``since_state`` to the first event by ``by`` (or into ``to_state``)."""
+        events = models.CaseEvent
+        start = (
+            select(events.case_id, func.min(events.at).label("at"))
+            .where(events.kind == "transition", events.to_state == since_state)
+            .group_by(events.case_id)
+            .subquery()
+        )
+        condition = events.actor_role == by.value if by else events.to_state == (to_state or S.AGREED).value
+        if to_state is not None:
+            condition = and_(events.kind == "transition", condition)
+        query = (
+            select(start.c.at, func.min(events.at))
+            .join(events, and_(events.case_id == start.c.case_id, events.at >= start.c.at))
+            .where(condition)
+            .group_by(start.c.case_id, start.c.at)
+        )
+        hours = [
+            (end - begin).total_seconds() / 3600 for begin, end in (await self.session.execute(query)).all()
+        ]
+        return statistics.median(hours) if hours else None
