@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import statistics
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -72,6 +73,7 @@ class StaffWork(NegotiationWork):
         row.role, row.lender_id = Role.LENDER.value, invite.lender_id
         await self.session.flush()
         self.account = accounts.to_account(row)
+        self.actor = replace(self.actor, role=Role.LENDER)  # the rest of this turn acts as staff already
         return await self.lender(invite.lender_id)
 
     # Lists

@@ -21,7 +21,7 @@ from dialogs.flows.casework import (
     terms_view,
 )
 from dialogs.flows.inputs import buttons_only, money, text, whole_number
-from dialogs.flows.plans import OWN_KINDS, terms_record
+from dialogs.flows.plans import OWN_KINDS, terms_record, why_not
 from dialogs.lifecycle import CaseState
 from dialogs.rules.negotiation import blind_bid, rounds_exhausted
 from dialogs.rules.plans import PlanKind, validate_proposal
@@ -188,15 +188,10 @@ async def on_counter_amount(ctx: Ctx, amount: Decimal) -> str:
         option = validate_proposal(
             balance, kind, months, amount, finances=finances, policy=ctx.services.policy
         )
-    except InvalidInput as error:
-        raise Invalid("negotiate/counter_refused", detail=_refusal(str(error))) from None
+    except InvalidInput:
+        raise why_not(balance, kind, months, amount, finances, ctx) from None
     ctx.data["c_terms"] = terms_record(option, own=_side(ctx) is Role.BORROWER)
     return "counter_confirm"
-
-
-def _refusal(message: str) -> str:
-    """The rule's own explanation names amounts and months only: safe to show the proposer."""
-    return message[:300]
 
 
 async def ask_counter_confirm(ctx: Ctx) -> None:

@@ -127,12 +127,12 @@ async def on_own_amount(ctx: Ctx, amount: Decimal) -> str:
     try:
         option = validate_proposal(balance, kind, months, amount, finances=finances, policy=policy)
     except InvalidInput:
-        raise _why_not(balance, kind, months, amount, finances, ctx) from None
+        raise why_not(balance, kind, months, amount, finances, ctx) from None
     ctx.data["o_plan"] = terms_record(option, own=True)
     return "own_confirm"
 
 
-def _why_not(
+def why_not(
     balance: Balance, kind: PlanKind, months: int, amount: Decimal, finances: Finances, ctx: Ctx
 ) -> Invalid:
     """A refused proposal, explained: too little (with what is needed) or more months than needed."""

@@ -92,6 +92,12 @@ class Person:
         self.last, self.seen = inbox[self.seen :], len(inbox)
         return self.last
 
+    def received(self) -> list[Rendered]:
+        """What reached this person since they last looked (messages others' actions caused)."""
+        inbox = self.bot.recorder.inbox[self.user]
+        self.last, self.seen = inbox[self.seen :], len(inbox)
+        return self.last
+
     async def send(self, text: str) -> list[Rendered]:
         kind = InboundKind.COMMAND if text.startswith("/") else InboundKind.TEXT
         return await self.deliver(self.inbound(kind, text))
@@ -139,3 +145,41 @@ async def verify(person: Person, bot: Bot) -> None:
     await person.send(DEMO_BORROWER.id_number)
     await person.send(DEMO_BORROWER.phone)
     await person.send(bot.codes.last)
+
+
+FIGURES = ("6500", "1800", "1200", "300", "200", "800", "0", "150", "0", "2000")
+
+
+async def submit_application(person: Person, bot: Bot, plan: str = "Interest stopped") -> None:
+    """The demo borrower's whole application, submitted with ``plan`` (a button label)."""
+    await start_and_consent(person)
+    await verify(person, bot)
+    await person.press("Lost my job")
+    await person.press("It will pass")
+    await person.send("I lost my job in October and I am looking for work.")
+    await person.press("Skip")
+    for amount in FIGURES:
+        await person.send(amount)
+    await person.press("Yes")
+    await person.press(plan)
+    await person.press("Submit")
+
+
+async def operator(bot: Bot, user: str = "olga") -> Person:
+    from dialogs.domain import Role
+
+    person = bot.person(user)
+    await person.send("/help")  # the account is made in the person's language first
+    await bot.store.grant_role(Channel.TERMINAL, user, Role.OPERATOR)
+    await person.send("/menu")
+    return person
+
+
+async def lender_staff(bot: Bot, mediator: Person, user: str = "leo", lender: str = "Demo Lender") -> Person:
+    """A lender's staff member who joined with an invite code the mediator issued."""
+    await mediator.send(f"/invite {lender}")
+    code = next(line for line in mediator.texts().splitlines() if line.startswith(f"Invite for {lender}"))
+    person = bot.person(user)
+    await person.send(f"/start {code.rsplit(' ', 1)[1]}")
+    assert f"now acts for {lender}" in person.texts(), person.texts()
+    return person
