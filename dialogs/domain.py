@@ -245,7 +245,7 @@ class BlindBid:
     id: int
     case_id: int
     proposer: Role
-    status: str  # open settled no_overlap
+    status: str  # open, then no_overlap or overlap (then settled, once its offer is made)
     borrower_given: bool
     lender_given: bool
 

@@ -401,6 +401,6 @@ class BlindBidRow(Base):
     proposer_role: Mapped[str] = mapped_column(String(16))
     borrower_bound_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     lender_bound_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16))  # open settled no_overlap
+    status: Mapped[str] = mapped_column(String(16))  # open, then no_overlap or overlap, then settled
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]

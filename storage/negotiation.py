@@ -91,7 +91,7 @@ class NegotiationWork(CaseWork):
             raise PermissionDenied(f"no offers can be made on a case that is {case.state}")
         pending = await self._pending_row(case_id)
         if pending is not None:
-            if pending.proposer_role == side.value and side is not Role.OPERATOR:
+            if pending.proposer_role == side.value and side is not Role.OPERATOR and not settled:
                 raise AlreadyExists("your offer is still waiting for an answer")
             pending.status = OfferStatus.COUNTERED.value
             pending.decided_at = self.now
@@ -127,14 +127,14 @@ class NegotiationWork(CaseWork):
         return _offer(row)
 
     async def _require_settled_bid(self, case_id: int) -> None:
-        bid = await self.blind_bid(case_id)
-        later = select(func.count()).select_from(models.Offer).where(models.Offer.case_id == case_id)
-        if bid is None or bid.status != "settled":
+        """A blind bid that overlapped settles its case once: its status moves from overlap to settled."""
+        query = select(models.BlindBidRow).where(
+            models.BlindBidRow.case_id == case_id, models.BlindBidRow.status == "overlap"
+        )
+        row = await self.session.scalar(query)
+        if row is None:
             raise PermissionDenied("only a blind bid that overlapped settles a case without an answer")
-        row = await self.session.get(models.BlindBidRow, bid.id)
-        decided = row.decided_at if row else None
-        if decided is None or await self.session.scalar(later.where(models.Offer.created_at >= decided)):
-            raise PermissionDenied("this blind bid has already been settled")
+        row.status = "settled"
 
     async def answer_offer(self, offer_id: int, accept: bool) -> domain.Offer:
         """Accept or reject a pending offer as one of the sides it waits on."""
@@ -222,6 +222,8 @@ class NegotiationWork(CaseWork):
         row = await self.session.scalar(select(models.Agreement).where(models.Agreement.case_id == case_id))
         if row is None or row.terms_version != version:
             raise StaleVersion(version, row.terms_version if row else None)
+        if await self._pending_row(case_id) is not None:
+            raise PermissionDenied("new terms are on the table: this version can no longer be confirmed")
         if side is Role.BORROWER:
             row.borrower_confirmed_at = row.borrower_confirmed_at or self.now
         else:
@@ -368,7 +370,7 @@ class NegotiationWork(CaseWork):
         row = await self.session.scalar(query)
         if row is None or row.borrower_bound_enc is None or row.lender_bound_enc is None:
             raise PermissionDenied("a blind bid closes when both bounds are in")
-        row.status, row.decided_at = ("settled" if settled else "no_overlap"), self.now
+        row.status, row.decided_at = ("overlap" if settled else "no_overlap"), self.now
         details = {"bid": row.id, "settled": settled}
         cases.append_event(self.session, case, "blind_bid_closed", self.actor, self.now, details)
 

@@ -41,6 +41,7 @@ async def confirm(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
     case = await ctx.turn.case(args[0])
     ctx.conv.case_id = case.id
     await agreement.confirm(ctx, case.id, args[1])
+    await dialogs.reask(ctx)
 
 
 async def report(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
@@ -56,6 +57,7 @@ async def report(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
     report_id = await ctx.turn.report_harassment(case_id, {"how": "relayed_message", "message": message_id})
     ctx.say("negotiate/reported", report=report_id)
     await tell_operators(ctx, case_id, "mediate/harassment_reported", report=report_id)
+    await dialogs.reask(ctx)
 
 
 async def answer_info(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:

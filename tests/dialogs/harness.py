@@ -103,11 +103,12 @@ class Person:
         return await self.deliver(self.inbound(kind, text))
 
     async def press(self, label: str) -> list[Rendered]:
-        """Press the button whose label contains ``label`` on the latest message that has buttons."""
+        """Press the latest button whose label contains ``label``."""
         return await self.deliver(self.inbound(InboundKind.CHOICE, self.button(label)))
 
     def button(self, label: str) -> str:
-        for message in reversed(self.last):
+        """The latest button whose label contains ``label``, in anything this person was sent."""
+        for message in reversed(self.bot.recorder.inbox[self.user]):
             for button in message.buttons:
                 if label in plain(button.label):
                     return button.choice

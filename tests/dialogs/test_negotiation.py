@@ -4,10 +4,14 @@ and forth, both confirm the agreement; and the paths that end elsewhere.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
 
+from bot.channels.terminal import plain
+from dialogs import deadlines
 from dialogs.domain import Channel
 from dialogs.lifecycle import CaseState
+from dialogs.messages import InboundKind
+from tests.conftest import FakeClock
 from tests.dialogs.harness import Bot, Person, lender_staff, operator, submit_application
 
 
@@ -16,7 +20,12 @@ async def _case_state(bot: Bot, user: str = "alice") -> CaseState:
     return (await bot.store.cases_of(account.id))[-1].state
 
 
-async def _approved(bot: Bot) -> tuple[Person, Person, Person]:
+def _all(person: Person) -> str:
+    """Everything this person has been sent so far, as plain text."""
+    return "\n".join(plain(m.text) for m in person.bot.recorder.inbox[person.user])
+
+
+async def approved(bot: Bot) -> tuple[Person, Person, Person]:
     alice = bot.person("alice")
     await submit_application(alice, bot)
     olga = await operator(bot)
@@ -26,17 +35,36 @@ async def _approved(bot: Bot) -> tuple[Person, Person, Person]:
     await olga.press("#1")
     review = olga.texts()
     assert "Borrower: 张*, ID 110***********1239" in review and "110105199003071239" not in review
-    assert "Risk: grade" in review and "Interest check" in review
+    assert "Risk: grade B (30 points)" in review and "annual rate 26.82%" in review
     await olga.press("Approve")
-    assert "approved" in olga.texts()
+    assert "Case #1 approved" in olga.texts()
     assert "sent it to the lender" in alice.received()[0].text
     notice = "\n".join(m.text for m in leo.received())
-    assert "New application, case #1" in notice and "Risk grade" in notice and "Please answer by" in notice
+    assert "New application, case #1" in notice and "Risk grade: B" in notice and "Please answer by" in notice
     return alice, olga, leo
 
 
-async def test_counter_offers_until_agreement(bot: Bot, clock: Any) -> None:
-    alice, olga, leo = await _approved(bot)
+async def counter(
+    person: Person,
+    kind: str,
+    months: str,
+    amount: str,
+    *,
+    opener: str = "View and answer",
+    action: str = "Counter-offer",
+) -> None:
+    person.received()
+    await person.press(opener)
+    await person.press(action)
+    await person.press(kind)
+    await person.send(months)
+    await person.send(amount)
+    await person.press("Send")
+    assert "Offer sent" in person.texts(), person.texts()
+
+
+async def test_counter_offers_until_agreement(bot: Bot) -> None:
+    alice, _, leo = await approved(bot)
     await leo.press("View and answer")
     assert "Pending offer (round 1, from borrower)" in leo.texts()
     await leo.press("Counter-offer")
@@ -51,23 +79,18 @@ async def test_counter_offers_until_agreement(bot: Bot, clock: Any) -> None:
     assert await _case_state(bot) is CaseState.NEGOTIATING
 
     assert "New offer from the lender on case 1" in alice.received()[0].text
-    await alice.press("View and answer")
-    await alice.press("Counter-offer")
-    await alice.press("Interest stopped")
-    await alice.send("12")
-    await alice.send("1200")
-    await alice.press("Send")
-    assert "Offer sent" in alice.texts()
+    await counter(alice, "Interest stopped", "12", "1200")
 
-    leo.received()
     await leo.press("View and answer")
     assert "round 3, from borrower" in leo.texts()
     await leo.press("Accept")
-    both = "\n".join(m.text for m in leo.last)
-    assert "Please read the agreement (version 1" in both
+    assert "Please read the agreement (version 1" in leo.texts()
     document = next(m for m in leo.last if m.file_name)
     assert document.file_name == "agreement-1-v1.txt" and "REPAYMENT AGREEMENT" in document.text
     assert "Content hash (SHA-256)" in document.text and "110***********1239" in document.text
+    assert (
+        "\n12. November 2, 2027 – ¥" in document.text and "\n13. " not in document.text
+    )  # the full schedule, one line per instalment
 
     alice.received()
     await alice.press("Confirm this agreement")
@@ -77,3 +100,184 @@ async def test_counter_offers_until_agreement(bot: Bot, clock: Any) -> None:
     assert await _case_state(bot) is CaseState.ACTIVE
     await alice.send("/agreement")
     assert any(m.file_name == "agreement-1-v1.txt" for m in alice.last)
+    await alice.send("/status")
+    assert "plan running" in alice.texts()
+
+
+async def test_rejection_reason_reaches_the_borrower(bot: Bot) -> None:
+    alice = bot.person("alice")
+    await submit_application(alice, bot)
+    olga = await operator(bot)
+    await olga.send("/queue")
+    await olga.press("#1")
+    await olga.press("Reject")
+    await olga.send("The loan was repaid in full last week.")
+    assert "rejected" in olga.texts()
+    told = alice.received()[0].text
+    assert "was not accepted" in told and "The loan was repaid in full last week." in told
+    assert await _case_state(bot) is CaseState.REJECTED
+
+
+async def test_asking_for_more_takes_the_case_out_of_the_queue_until_answered(bot: Bot) -> None:
+    alice = bot.person("alice")
+    await submit_application(alice, bot)
+    olga = await operator(bot)
+    await olga.send("/queue")
+    await olga.press("#1")
+    await olga.press("Ask for more")
+    await olga.send("Could you send your termination letter?")
+    assert "leaves the queue" in olga.texts()
+    await olga.send("/queue")
+    assert "Nothing waits for review" in olga.texts()
+
+    assert "Could you send your termination letter?" in alice.received()[0].text
+    await alice.press("Answer")
+    await alice.send("I will bring it to the lender's office; the company closed on 3 October.")
+    assert "back with the mediator" in alice.texts()
+    assert "answered the question on case #1" in olga.received()[0].text
+    await olga.send("/queue")
+    await olga.press("#1")
+    assert "the company closed on 3 October" in olga.texts()
+    assert await _case_state(bot) is CaseState.SUBMITTED
+
+
+async def test_a_lender_who_does_not_answer_leaves_the_case_expired_for_a_mediator(
+    bot: Bot, clock: FakeClock
+) -> None:
+    alice, olga, leo = await approved(bot)
+    clock.advance(hours=71)
+    assert await deadlines.sweep(bot.app.engine, bot.store, clock.now()) == 0
+    clock.advance(hours=2)
+    assert await deadlines.sweep(bot.app.engine, bot.store, clock.now()) == 1
+    await bot.app.delivery.drain()
+    assert await _case_state(bot) is CaseState.EXPIRED
+    assert "did not answer case 1 in time" in alice.received()[0].text
+    assert "did not answer case 1 in time" in leo.received()[0].text
+    assert "the lender did not answer in time" in olga.received()[0].text
+    assert await deadlines.sweep(bot.app.engine, bot.store, clock.now()) == 0  # handled once
+
+    await olga.press("Open case 1")
+    await olga.press("Extend the deadline")
+    await olga.send("48")
+    assert "the deadline is now" in olga.texts()
+    assert await _case_state(bot) is CaseState.NEGOTIATING
+    assert "extended the deadline on case 1" in leo.received()[-1].text
+
+
+async def test_round_limit_then_the_mediator_splits_the_difference(bot: Bot) -> None:
+    alice, olga, leo = await approved(bot)  # round 1: the borrower's own plan
+    await counter(leo, "Longer term, equal instalments", "12", "1500")  # round 2
+    await counter(alice, "Interest stopped", "12", "1200")  # round 3
+    await counter(leo, "Longer term, equal instalments", "12", "1490")  # round 4
+    alice.received()
+    await alice.press("View and answer")
+    await alice.press("Counter-offer")
+    await alice.press("Interest stopped")
+    await alice.send("12")
+    await alice.send("1250")
+    await alice.press("Send")
+    assert "has gone to a mediator (the round limit was reached" in alice.texts()
+    assert await _case_state(bot) is CaseState.ESCALATED
+    assert "needs a mediator: the round limit" in olga.received()[-1].text
+
+    await olga.press("Open case 1")
+    assert "round 4, lender" in olga.texts()
+    await olga.press("Split the difference")
+    proposal = olga.texts()
+    assert "→ 12 month(s) at" in proposal
+    await olga.press("Send")
+    assert "Proposed to both sides" in olga.texts()
+    assert await _case_state(bot) is CaseState.NEGOTIATING
+
+    assert "to split the difference" in alice.received()[-1].text
+    await alice.press("Open case 1")
+    await alice.press("Accept")
+    assert "still needs to accept" in alice.texts()
+    assert "accepted the mediator's proposal" in leo.received()[-1].text
+    await leo.press("Open case 1")
+    await leo.press("Accept")
+    await leo.press("Confirm this agreement")
+    alice.received()
+    await alice.press("Confirm this agreement")
+    assert "Agreed" in alice.texts()
+    assert await _case_state(bot) is CaseState.ACTIVE
+
+
+async def test_blind_bid_bounds_never_reach_the_other_side(bot: Bot) -> None:
+    alice, olga, leo = await approved(bot)
+    await alice.press("Open case 1")
+    await alice.press("Propose a blind bid")
+    await alice.send("8500")
+    assert "kept private" in alice.texts()
+    await leo.press("Open case 1")
+    await leo.press("Give my private figure")
+    await leo.send("9000")
+    assert "found no overlap – but the figures are close" in leo.texts()
+    assert "found no overlap – but the figures are close" in alice.received()[-1].text
+
+    await alice.press("Open case 1")
+    await alice.press("Propose a blind bid")
+    await alice.send("9100")
+    await leo.press("Open case 1")
+    await leo.press("Give my private figure")
+    await leo.send("8900")
+    assert "settles at ¥9,000.00 in one payment" in leo.texts()
+    assert "settles at ¥9,000.00 in one payment" in "\n".join(m.text for m in alice.received())
+
+    for bound in ("9,100", "9100", "8,900", "8900"):
+        assert bound not in _all(leo) if bound.startswith("9") else bound not in _all(alice)
+    for bound in ("8,500", "8500"):
+        assert bound not in _all(leo)
+    assert "9,000" not in _all(olga)
+    account = await bot.store.ensure_account(Channel.TERMINAL, "alice")
+    (case,) = await bot.store.cases_of(account.id)
+    logged = str([(e.kind, e.details) for e in await bot.store.events(case.id)])
+    for bound in ("8500", "9000.00", "9100", "8900"):
+        assert bound not in logged or bound == "9000.00"  # the settlement itself is no secret
+    await alice.send("/status")
+    assert "9,100" not in alice.texts() and "8,900" not in alice.texts()
+
+
+async def test_confirming_an_older_version_is_refused(bot: Bot) -> None:
+    alice, _, leo = await approved(bot)
+    await leo.press("View and answer")
+    await leo.press("Accept")
+    alice.received()
+    old = alice.button("Confirm this agreement")
+    # She changes her mind before confirming and proposes other terms.
+    await counter(alice, "Interest stopped", "12", "1250", opener="Open case 1", action="Make an offer")
+    await leo.press("View and answer")
+    await leo.press("Accept")
+    assert "version 2" in leo.texts()
+    await alice.deliver(alice.inbound(InboundKind.CHOICE, old))
+    assert "was for version 1, but the terms have changed: version 2" in alice.texts()
+    await alice.press("Confirm this agreement")
+    assert "waiting for the other side" in alice.texts()
+
+
+async def test_lender_words_at_night_wait_for_the_morning(bot: Bot, clock: FakeClock) -> None:
+    alice, olga, leo = await approved(bot)
+    clock.current = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai
+    await leo.press("View and answer")
+    await leo.press("Write to the other side")
+    await leo.send("Please call our office tomorrow.")
+    assert "passed on" in leo.texts()
+    assert alice.received() == []
+    await bot.app.delivery.release_due()
+    await bot.app.delivery.drain()
+    assert alice.received() == []
+    clock.current = datetime(2026, 11, 3, 0, 1, tzinfo=UTC)  # 08:01 in Shanghai
+    assert await bot.app.delivery.release_due() == 1
+    await bot.app.delivery.drain()
+    relayed = alice.received()
+    assert "from the lender (their own words)" in relayed[0].text
+    assert "Please call our office tomorrow." in relayed[0].text
+
+    await alice.press("Report as harassment")
+    assert "reported as harassment" in alice.texts()
+    assert "reported a message from the lender" in olga.received()[-1].text
+    clock.current = datetime(2026, 11, 3, 15, 0, tzinfo=UTC)  # 23:00: the borrower's words go at once
+    await alice.press("Offers and negotiation")
+    await alice.press("Write to the other side")
+    await alice.send("I will call at 10.")
+    assert "I will call at 10." in leo.received()[-1].text
