@@ -45,7 +45,7 @@ async def on_list(ctx: Ctx, picked: Picked) -> str:
 async def ask_case(ctx: Ctx) -> None:
     case = await ctx.case()
     offers = await ctx.turn.offers(case.id)
-    words = [
+    said = [
         {
             "kind": m.kind.value,
             "sender": m.sender_role.value if m.sender_role else None,
@@ -72,7 +72,7 @@ async def ask_case(ctx: Ctx) -> None:
         *choices,
         case=view,
         offers=[offer_view(o) for o in offers[-4:]],
-        words=words,
+        said=said,
         deadline_at=await _deadline(ctx, case),
     )
 

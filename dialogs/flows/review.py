@@ -24,7 +24,7 @@ async def ask_queue(ctx: Ctx) -> None:
         "review/queue",
         *choices,
         Choice("menu", "menu"),
-        cases=[{"id": c.id, "since": c.updated_at} for c in cases],
+        queued=[{"id": c.id, "since": c.updated_at} for c in cases],
     )
 
 
