@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 from bot.app import opened_store
@@ -29,6 +30,14 @@ async def lender_add(args: argparse.Namespace, settings: Settings) -> int:
     async with opened_store(settings) as store:
         lender = await store.add_lender(args.name, compliance_contact=args.compliance_contact)
     print(f"lender {lender.name!r} added (id {lender.id})")
+    return 0
+
+
+async def lender_invite(args: argparse.Namespace, settings: Settings) -> int:
+    async with opened_store(settings) as store:
+        code = await store.create_invite(args.name, timedelta(hours=args.hours))
+    print(f"invite for {args.name!r}: {code}")
+    print(f"valid once, for {args.hours} hours: the staff member sends /start {code} to the bot")
     return 0
 
 
@@ -91,6 +100,12 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--compliance-contact", help="where harassment reports about this lender go")
     add.set_defaults(run=lender_add)
+    invite = lender.add_parser(
+        "invite", help="a one-time code that lets a person join as this lender's staff"
+    )
+    invite.add_argument("name")
+    invite.add_argument("--hours", type=int, default=72, choices=range(1, 24 * 30 + 1), metavar="HOURS")
+    invite.set_defaults(run=lender_invite)
 
     operator = commands.add_parser("operator", help="operators").add_subparsers(dest="action", required=True)
     grant = operator.add_parser("add", help="grant the operator role to a channel user")

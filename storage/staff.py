@@ -5,15 +5,17 @@ from __future__ import annotations
 import secrets
 import statistics
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import domain
 from dialogs.domain import Role
 from dialogs.errors import NotFound, PermissionDenied
 from dialogs.lifecycle import CaseState
 from storage import accounts, cases, models
+from storage.crypto import FieldCipher
 from storage.negotiation import NegotiationWork
 
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud or typed from a screen
@@ -34,6 +36,29 @@ def normalise_invite(code: str) -> str:
     return code.strip().upper().replace("-", "").replace(" ", "")[:32]
 
 
+async def add_invite(
+    session: AsyncSession,
+    cipher: FieldCipher,
+    lender_id: int,
+    created_by: int | None,
+    now: datetime,
+    valid_for: timedelta,
+) -> str:
+    """A new one-time code; only its keyed hash is stored, so the database alone cannot use it."""
+    code = new_invite_code()
+    session.add(
+        models.Invite(
+            code_hash=cipher.lookup_hash("invite", code),
+            lender_id=lender_id,
+            created_by_account_id=created_by,
+            created_at=now,
+            expires_at=now + valid_for,
+        )
+    )
+    await session.flush()
+    return code
+
+
 class StaffWork(NegotiationWork):
     """See the module docstring."""
 
@@ -43,18 +68,9 @@ class StaffWork(NegotiationWork):
         if self.role is not Role.OPERATOR:
             raise PermissionDenied("only a mediator invites lender staff")
         await self.lender(lender_id)
-        code = new_invite_code()
-        self.session.add(
-            models.Invite(
-                code_hash=self.cipher.lookup_hash("invite", code),
-                lender_id=lender_id,
-                created_by_account_id=self.actor.account_id,
-                created_at=self.now,
-                expires_at=self.now + valid_for,
-            )
+        return await add_invite(
+            self.session, self.cipher, lender_id, self.actor.account_id, self.now, valid_for
         )
-        await self.session.flush()
-        return code
 
     async def lender_by_name(self, name: str) -> domain.Lender:
         return accounts.to_lender(await accounts.lender_row(self.session, name))

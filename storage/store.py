@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -22,6 +22,7 @@ from dialogs.ports import Clock, SystemClock
 from dialogs.rules.affordability import Finances
 from storage import accounts, cases, loans, models, personal
 from storage.crypto import FieldCipher
+from storage.staff import add_invite
 from storage.turns import SqlBatch, stored_outbound
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
@@ -172,6 +173,12 @@ class SqlStore:
                 session, channel, channel_user_id, locale, time_zone or self._time_zone, self._clock.now()
             )
             return accounts.to_account(row)
+
+    async def create_invite(self, lender_name: str, valid_for: timedelta) -> str:
+        """A one-time code for a lender's staff, issued from the command line."""
+        async with self.unit() as session:
+            lender = await accounts.lender_row(session, lender_name)
+            return await add_invite(session, self._cipher, lender.id, None, self._clock.now(), valid_for)
 
     async def grant_role(
         self, channel: Channel, channel_user_id: str, role: Role, *, lender_name: str | None = None

@@ -125,3 +125,19 @@ def test_settings_come_from_a_dot_env_file(workdir: Path, capsys: pytest.Capture
     (workdir / ".env").write_text("LOANBRIDGE_DATABASE_URL=sqlite:///other.db\n", encoding="utf-8")
     assert run(capsys, "db", "upgrade")[0] == 0
     assert (workdir / "other.db").exists() and not (workdir / "loanbridge.db").exists()
+
+
+def test_lender_invite_issues_a_code_that_works_once(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "db", "upgrade")[0] == 0
+    assert run(capsys, "lender", "add", "Quick Cash Ltd")[0] == 0
+    code, out, _ = run(capsys, "lender", "invite", "Quick Cash Ltd", "--hours", "24")
+    assert code == 0 and "valid once, for 24 hours" in out
+    invite = out.split("\n")[0].rsplit(" ", 1)[1]
+    database = workdir / "loanbridge.db"
+    with sqlite3.connect(database) as connection:
+        stored = connection.execute("SELECT code_hash, expires_at FROM invites").fetchall()
+    assert len(stored) == 1 and invite not in str(stored)  # only a keyed hash of the code is kept
+    code, _, err = run(capsys, "lender", "invite", "Nobody Ltd")
+    assert code == 1 and "Nobody Ltd" in err
