@@ -86,6 +86,9 @@ class Codes:
 class NullChannel:
     """Accepts every rendered message: delivery renders and records as in production, nothing leaves."""
 
+    def serves(self, recipient: Any) -> bool:
+        return True
+
     async def send(self, recipient: Any, message: Any) -> None:
         return None
 

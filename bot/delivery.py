@@ -32,6 +32,10 @@ class Unreachable(Exception):
 class Sender(Protocol):
     """A channel's outgoing side."""
 
+    def serves(self, recipient: Account) -> bool:
+        """Whether this process can reach ``recipient`` now (a terminal reaches only its own user)."""
+        ...
+
     async def send(self, recipient: Account, message: Rendered) -> None: ...
 
 
@@ -81,9 +85,9 @@ class Delivery:
 
     async def _deliver(self, item: Queued) -> None:
         sender = self._senders.get(item.recipient.channel)
-        if sender is None or not item.recipient.reachable:
+        if sender is None or not item.recipient.reachable or not sender.serves(item.recipient):
             self._in_hand.discard(item.key)
-            return  # stays unsent in the outbox until that channel runs again
+            return  # stays unsent in the outbox until a process that reaches them runs
         try:
             await sender.send(item.recipient, self._renderer.render(item.message, item.recipient))
         except Unreachable:

@@ -38,9 +38,11 @@ class TerminalChannel:
         self._session = uuid.uuid4().hex[:12]
         self._count = 0
 
+    def serves(self, recipient: Account) -> bool:
+        # Someone else's terminal: their messages stay in the outbox until they open theirs.
+        return recipient.channel_user_id == self.user
+
     async def send(self, recipient: Account, message: Rendered) -> None:
-        if recipient.channel_user_id != self.user:
-            return  # someone else's terminal: it stays in the outbox until they open theirs
         text = plain(message.text)
         if message.file_name:
             text = f"--- {message.file_name} ---\n{text}\n--- end of {message.file_name} ---"

@@ -27,9 +27,11 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def chat(env: dict[str, str], cwd: Path, lines: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+def chat(
+    env: dict[str, str], cwd: Path, lines: list[str], *args: str, user: str = "alice"
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat", "--user", "alice", *args],
+        [sys.executable, "-m", "bot.cli", "chat", "--user", user, *args],
         input="".join(line + "\n" for line in lines),
         capture_output=True,
         text=True,
@@ -91,3 +93,19 @@ def test_without_a_loan_book_the_chat_says_how_to_get_the_demo(env: dict[str, st
     result = chat(env, tmp_path, [])
     assert "loanbridge chat --demo" in result.stdout
     assert "Hello, I am LoanBridge" in result.stdout
+
+
+def test_two_terminals_on_one_database_share_a_case(env: dict[str, str], tmp_path: Path) -> None:
+    """A borrower and a mediator in two `loanbridge chat` processes: each terminal shows only its own
+    person's messages; what one causes for the other waits in the outbox until the other's terminal opens."""
+    verify = [DEMO_BORROWER.loan_ref, DEMO_BORROWER.name, DEMO_BORROWER.id_number, DEMO_BORROWER.phone]
+    first = chat(env, tmp_path, ["1", "1", *verify], "--demo")
+    (code,) = CODE.findall(first.stderr)
+    finances = ["6500", "1800", "1200", "300", "200", "800", "0", "150", "0", "2000"]
+    submitted = chat(env, tmp_path, [code, "1", "1", "I lost my job.", "1", *finances, "1", "1", "1"])
+    assert "Submitted. Your application number is 1." in submitted.stdout
+    mediator = chat(env, tmp_path, ["/queue", "1", "1"], "--as", "operator", user="olga")
+    assert "Case #1 approved" in mediator.stdout
+    assert "sent it to the lender" not in mediator.stdout  # the borrower's news is not for this terminal
+    later = chat(env, tmp_path, [])
+    assert "sent it to the lender" in later.stdout

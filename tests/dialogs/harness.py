@@ -33,6 +33,9 @@ class Recorder:
     def __init__(self) -> None:
         self.inbox: dict[str, list[Rendered]] = defaultdict(list)
 
+    def serves(self, _recipient: Account) -> bool:
+        return True
+
     async def send(self, recipient: Account, message: Rendered) -> None:
         self.inbox[recipient.channel_user_id].append(message)
 
