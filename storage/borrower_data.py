@@ -16,7 +16,7 @@ from storage.cases import to_case
 from storage.loans import to_loan
 
 if TYPE_CHECKING:
-    from storage.case_work import CaseWork
+    from storage.staff import StaffWork as CaseWork
 
 # An agreement binds both sides: its parties' details stay while it runs (PIPL art. 47: a contract in force).
 KEEP_FOR_AGREEMENT = frozenset({CaseState.AGREED, CaseState.ACTIVE})
@@ -54,6 +54,15 @@ async def erase(work: CaseWork) -> domain.Erasure:
         for table in (models.Hardship, models.Finances, models.EvidenceFile):
             if await work.delete_rows(table, table.case_id == case.id):
                 erased.append(table.__tablename__)
+        words = models.CaseMessage
+        if await work.delete_rows(
+            words, words.case_id == case.id, words.sender_account_id == work.account.id
+        ):
+            erased.append(words.__tablename__)
+        bids = models.BlindBidRow
+        await work.session.execute(
+            update(bids).where(bids.case_id == case.id).values(borrower_bound_enc=None)
+        )
         case.chosen_plan = None
     reports = models.HarassmentReport
     if await work.delete_rows(reports, reports.account_id == work.account.id):
@@ -82,6 +91,9 @@ async def _case_export(work: CaseWork, case: models.Case) -> dict[str, Any]:
         "finances": dataclasses.asdict(finances) if finances else None,
         "chosen_plan": case.chosen_plan,
         "evidence": [dataclasses.asdict(ref) for ref in await work.evidence(case.id)],
+        "offers": [dataclasses.asdict(offer) for offer in await work.offers(case.id)],
+        "agreement": dataclasses.asdict(agreement) if (agreement := await work.agreement(case.id)) else None,
+        "messages": [dataclasses.asdict(message) for message in await work.messages(case.id)],
         "events": [
             {"at": e.at, "kind": e.kind, "to_state": e.to_state, "details": e.details}
             for e in await work.events(case.id)

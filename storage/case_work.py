@@ -199,20 +199,6 @@ class CaseWork:
             )
         return row.id
 
-    async def personal_data(self) -> dict[str, Any]:
-        from storage.borrower_data import export  # noqa: PLC0415 - the export is rare and large
-
-        return await export(self)
-
-    async def erase_personal_data(self) -> domain.Erasure:
-        await self.writing()
-        from storage.borrower_data import erase  # noqa: PLC0415 - as above
-
-        erasure = await erase(self)
-        self._hardships.clear()
-        self._finances.clear()
-        return erasure
-
     async def _own_case(self, case_id: int) -> models.Case:
         row = self._cases.get(case_id)
         if row is None:

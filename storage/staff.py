@@ -6,6 +6,7 @@ import secrets
 import statistics
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -158,6 +159,20 @@ class StaffWork(NegotiationWork):
         table = models.Account
         query = select(table).where(table.role == Role.OPERATOR.value).order_by(table.id)
         return [accounts.to_account(row) for row in await self.session.scalars(query)]
+
+    async def personal_data(self) -> dict[str, Any]:
+        from storage.borrower_data import export  # noqa: PLC0415 - the export is rare and large
+
+        return await export(self)
+
+    async def erase_personal_data(self) -> domain.Erasure:
+        await self.writing()
+        from storage.borrower_data import erase  # noqa: PLC0415 - as above
+
+        erasure = await erase(self)
+        self._hardships.clear()
+        self._finances.clear()
+        return erasure
 
     # Statistics
 

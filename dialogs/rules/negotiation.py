@@ -64,12 +64,15 @@ def split_difference(older: dict[str, Any], newer: dict[str, Any]) -> Split:
     first = require_money("the first total", Decimal(str(older["total_repaid"])), allow_zero=False)
     second = require_money("the second total", Decimal(str(newer["total_repaid"])), allow_zero=False)
     total = ((first + second) / 2).quantize(FEN, ROUND_HALF_UP)
+    months = min(months, int(total / FEN))  # every instalment is at least a fen
     return Split(months, *_equal(total, months))
 
 
 def _equal(total: Decimal, months: int) -> tuple[Decimal, Decimal, tuple[Decimal, ...]]:
     if months < 1:
         raise InvalidInput("a plan has at least one instalment")
+    if total < FEN * months:
+        raise InvalidInput(f"{total} cannot be paid in {months} instalments of at least a fen")
     monthly = (total / months).quantize(FEN, ROUND_CEILING)
     last = total - monthly * (months - 1)
     while last <= 0:  # rounding up overshot (tiny totals over many months): fewer cents each

@@ -63,3 +63,59 @@ def test_anything_at_any_step_gets_a_kind_reply(
         database = Path(directory) / "fuzz.db"
         shutil.copy(migrated, database)
         asyncio.run(_scenario(database, step, messages))
+
+
+# Where staff and parties are mid-negotiation: (who, what they did to get there)
+NEGOTIATION_STEPS = {
+    "lender at the offer": ("leo", [("press", "View and answer")]),
+    "lender choosing months": (
+        "leo",
+        [
+            ("press", "View and answer"),
+            ("press", "Counter-offer"),
+            ("press", "Longer term, equal instalments"),
+        ],
+    ),
+    "lender giving an amount": (
+        "leo",
+        [
+            ("press", "View and answer"),
+            ("press", "Counter-offer"),
+            ("press", "Longer term, equal instalments"),
+            ("send", "12"),
+        ],
+    ),
+    "lender writing": ("leo", [("press", "View and answer"), ("press", "Write to the other side")]),
+    "lender's blind bound": ("leo", [("press", "View and answer"), ("press", "Propose a blind bid")]),
+    "borrower at the offer": ("alice", [("press", "Open case 1")]),
+    "mediator's queue": ("olga", [("send", "/queue")]),
+    "mediator's escalations": ("olga", [("send", "/escalations")]),
+    "mediator closing": ("olga", [("send", "/invite Demo Lender"), ("send", "/stats")]),
+}
+
+
+async def _negotiation_scenario(database: Path, step: str, messages: list[tuple[InboundKind, str]]) -> None:
+    from tests.dialogs.test_negotiation import approved
+
+    async with running_bot(f"sqlite:///{database}", FakeClock()) as bot:
+        alice, olga, leo = await approved(bot)
+        who, path = NEGOTIATION_STEPS[step]
+        person = {"alice": alice, "olga": olga, "leo": leo}[who]
+        for action, value in path:
+            await (person.press(value) if action == "press" else person.send(value))
+        for kind, payload in messages:
+            replies = await person.deliver(person.inbound(kind, payload))
+            assert replies, f"no reply to {kind.value} {payload[:40]!r} at {step}"
+            assert not any("went wrong on our side" in plain(r.text) for r in replies), person.texts()
+            assert all(len(r.text) < 20_000 for r in replies)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(step=st.sampled_from(sorted(NEGOTIATION_STEPS)), messages=st.lists(MESSAGES, min_size=1, max_size=3))
+def test_anything_mid_negotiation_gets_a_kind_reply(
+    migrated: Path, step: str, messages: list[tuple[InboundKind, str]]
+) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        database = Path(directory) / "fuzz.db"
+        shutil.copy(migrated, database)
+        asyncio.run(_negotiation_scenario(database, step, messages))
