@@ -18,7 +18,7 @@ from dialogs.rules.negotiation import split_difference
 
 S = CaseState
 STUCK = frozenset({S.EXPIRED, S.ESCALATED})
-CLOSABLE = frozenset({S.EXPIRED, S.ESCALATED, S.DISPUTED, S.NEGOTIATING})
+CLOSABLE = frozenset({S.APPROVED, S.NEGOTIATING, S.EXPIRED, S.ESCALATED, S.DISPUTED})
 _AUDIENCES = {
     "to_borrower": (Role.BORROWER,),
     "to_lender": (Role.LENDER,),
@@ -192,6 +192,9 @@ async def on_close(ctx: Ctx, reason: str) -> str:
     case = await ctx.case()
     if case.state not in CLOSABLE:
         raise Invalid("mediate/cannot_close", state=case.state.value)
+    # The lifecycle closes a case from the mediator's hands: a live one is taken over first, on the record.
+    if case.state is S.APPROVED:
+        case = await ctx.turn.transition(case.id, S.NEGOTIATING, {"by": "mediator"})
     if case.state is S.NEGOTIATING:
         await ctx.turn.transition(case.id, S.ESCALATED, {"why": "closing"})
     await ctx.turn.transition(case.id, S.CLOSED, {})

@@ -13,6 +13,7 @@ from dialogs.lifecycle import CaseState
 from dialogs.messages import InboundKind
 from tests.conftest import FakeClock
 from tests.dialogs.harness import Bot, Person, lender_staff, operator, submit_application
+from tests.dialogs.test_navigation import reach
 
 
 async def _case_state(bot: Bot, user: str = "alice") -> CaseState:
@@ -281,3 +282,107 @@ async def test_lender_words_at_night_wait_for_the_morning(bot: Bot, clock: FakeC
     await alice.press("Write to the other side")
     await alice.send("I will call at 10.")
     assert "I will call at 10." in leo.received()[-1].text
+
+
+async def test_the_lender_rejects_with_a_reason_and_the_borrower_answers(bot: Bot) -> None:
+    alice, _, leo = await approved(bot)
+    await leo.press("View and answer")
+    await leo.press("Reject")
+    await leo.send("We cannot stop the interest for a customer in M2.")
+    assert "You rejected the offer on case 1" in leo.texts()
+    told = alice.received()[-1].text
+    assert "The lender rejected the offer on case 1." in told
+    assert "We cannot stop the interest for a customer in M2." in told
+    assert await _case_state(bot) is CaseState.NEGOTIATING
+    await counter(
+        alice, "Longer term, equal instalments", "24", "850", opener="Open case 1", action="Make an offer"
+    )
+    assert "New offer from the borrower" in leo.received()[-1].text
+
+
+async def test_the_mediator_writes_to_both_and_closes_a_case(bot: Bot) -> None:
+    alice, olga, leo = await approved(bot)
+    await leo.press("View and answer")
+    await leo.press("Write to the other side")
+    await leo.send("Pay now or we call your employer.")
+    await alice.press("Report as harassment")
+    await olga.send("/escalations")
+    assert "1 case(s) need a mediator" in olga.texts()  # a harassment report brings the case here
+    await olga.press("#1")
+    assert "Pay now or we call your employer." in olga.texts()
+    await olga.press("Message both")
+    await olga.send("Contacting an employer is not allowed. Let us keep to the offers.")
+    assert "Sent to 2 person(s)" in olga.texts()
+    assert "Message from the mediator about case 1" in alice.received()[-1].text
+    assert "Contacting an employer is not allowed" in leo.received()[-1].text
+    await olga.press("Close the case")
+    await olga.send("The lender has agreed to review the account with its compliance team.")
+    assert await _case_state(bot) is CaseState.CLOSED
+    closed = alice.received()[-1].text
+    assert "has been closed by the mediator" in closed and "compliance team" in closed
+    await alice.send("/status")
+    assert "Pending offer" not in alice.texts()
+
+
+async def test_stats_count_answers_and_agreements(bot: Bot) -> None:
+    alice, olga, leo = await approved(bot)
+    await leo.press("View and answer")
+    await leo.press("Accept")
+    await leo.press("Confirm this agreement")
+    await alice.press("Confirm this agreement")
+    await olga.send("/stats")
+    stats = olga.texts()
+    assert "• plan running: 1" in stats
+    assert "Median time to the lender's first answer: 0.0 h" in stats
+    assert "Agreement rate (of cases whose negotiation ended): 100%" in stats
+
+
+async def test_export_and_erasure_cover_the_negotiation(bot: Bot) -> None:
+    alice, _, leo = await approved(bot)
+    await leo.press("View and answer")
+    await leo.press("Counter-offer")
+    await leo.press("Discounted one-off settlement")
+    await leo.send("12000")
+    await leo.press("Send")
+    alice.received()
+    await alice.press("View and answer")
+    await alice.press("Write to the other side")
+    await alice.send("My sister may lend me 9000 in December.")
+    await alice.send("/mydata")
+    exported = plain(next(m for m in alice.last if m.file_name).text)
+    assert '"offers"' in exported and "12000" in exported and "My sister may lend me 9000" in exported
+    await alice.send("/delete")
+    await alice.press("Yes, erase my data")
+    assert await _case_state(bot) is CaseState.WITHDRAWN
+    await leo.send("/offer")
+    assert "No offer is waiting" in leo.texts()
+    async with bot.store.unit() as session:
+        from sqlalchemy import select
+
+        from storage import models
+
+        senders = list(await session.scalars(select(models.CaseMessage.sender_role)))
+    assert senders == []
+
+
+async def test_no_affordable_plan_reaches_the_mediator_and_the_lender_proposes(bot: Bot) -> None:
+    alice = bot.person("alice")
+    await reach(alice, bot, "finances:net_monthly_income")
+    for amount in ("3000", "2000", "1000", "0", "0", "0", "0", "0", "0", "0"):
+        await alice.send(amount)
+    await alice.press("Yes")
+    await alice.press("Ask a mediator")
+    await alice.press("Submit")
+    olga = await operator(bot)
+    await olga.send("/escalations")
+    assert "1 case(s) need a mediator" in olga.texts()
+    await olga.send("/queue")
+    await olga.press("#1")
+    assert "Requested plan: none fits the budget" in olga.texts()
+    leo = await lender_staff(bot, olga)
+    await olga.press("Approve")
+    assert "no plan fits the budget – please propose one" in leo.received()[-1].text
+    await leo.press("View and answer")
+    assert "No offer is waiting for an answer" in leo.texts()
+    await counter(leo, "Interest stopped", "60", "239", opener="View and answer", action="Make an offer")
+    assert "New offer from the lender" in alice.received()[-1].text
