@@ -26,7 +26,7 @@ from dialogs.flows.base import (
     Services,
     Step,
 )
-from dialogs.flows.casework import parse_global
+from dialogs.flows.casework import GLOBAL, parse_global
 from dialogs.messages import Inbound, InboundKind
 from dialogs.ports import Turn
 
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WRONG_ANSWERS_BEFORE_HELP = 3
-GLOBAL = "g:"  # buttons valid at any step: help, the menu, and actions on a named case (re-checked)
 ASK_OPERATOR = Choice(f"{GLOBAL}operator", "talk_to_person")
 GO_HOME = Choice(f"{GLOBAL}menu", "menu")
 

@@ -22,7 +22,7 @@ from dialogs.rules.interest import CashFlows, OverdueCharges, interest_check
 from dialogs.rules.plans import Balance
 from dialogs.rules.risk import HardshipKind, IncomeStability, RiskInputs, assess_risk
 
-GLOBAL = "g:"
+GLOBAL = "g:"  # buttons valid at any step: help, the menu, and actions on a named case (re-checked)
 UNSTEADY_INCOME = frozenset(
     {HardshipReason.JOB_LOSS, HardshipReason.BUSINESS_FAILURE, HardshipReason.INCOME_CUT}
 )
@@ -91,6 +91,7 @@ async def tell_operators(ctx: Ctx, case_id: int, template: str, **context: Any) 
 def terms_view(terms: dict[str, Any]) -> dict[str, Any]:
     """An offer's terms as templates show them (never anything private, such as a blind bid's bounds)."""
     keys = (
+        "affordable",
         "kind",
         "months",
         "monthly_amount",

@@ -5,9 +5,8 @@ offer, write to the other side, settle by blind bid. The side is the sender's ro
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-from dialogs.domain import Case, MessageKind, OfferStatus, Role
+from dialogs.domain import Case, MessageKind, Offer, OfferStatus, Role
 from dialogs.errors import InvalidInput
 from dialogs.flows import agreement
 from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Invalid, Picked, Step, prompt
@@ -76,13 +75,7 @@ async def ask_show(ctx: Ctx) -> None:
         history=history,
         agreement_version=draft.version if draft and not draft.confirmed else None,
         bid_open=bid is not None and bid.status == "open",
-        deadline_at=await _deadline(ctx, case),
     )
-
-
-async def _deadline(ctx: Ctx, case: Case) -> Any:
-    pending = await ctx.turn.pending_offer(case.id)
-    return pending.deadline_at if pending else None
 
 
 async def on_show(ctx: Ctx, picked: Picked) -> str:
@@ -100,7 +93,7 @@ async def on_show(ctx: Ctx, picked: Picked) -> str:
     }[picked.id]
 
 
-async def _pending_for_me(ctx: Ctx) -> tuple[Case, Any]:
+async def _pending_for_me(ctx: Ctx) -> tuple[Case, Offer]:
     case = await ctx.case()
     pending = await ctx.turn.pending_offer(case.id)
     if pending is None:
@@ -229,7 +222,6 @@ async def on_counter_confirm(ctx: Ctx, picked: Picked) -> str:
 async def escalate(ctx: Ctx, case: Case, why: str) -> None:
     """Hand the case to a mediator, and tell everyone involved why."""
     await ctx.turn.transition(case.id, CaseState.ESCALATED, {"why": why})
-    await ctx.turn.set_deadline(case.id, None)
     ctx.say("negotiate/escalated", case_id=case.id, why=why)
     await tell_other_side(ctx, case.id, "negotiate/escalated", why=why)
     await tell_operators(ctx, case.id, "mediate/new_escalation", why=why)

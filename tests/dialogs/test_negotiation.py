@@ -80,6 +80,8 @@ async def test_counter_offers_until_agreement(bot: Bot) -> None:
     assert await _case_state(bot) is CaseState.NEGOTIATING
 
     assert "New offer from the lender on case 1" in alice.received()[0].text
+    await alice.press("View and answer")
+    assert "✗ It is above what your budget can carry." in alice.texts()  # shown, with what it means
     await counter(alice, "Interest stopped", "12", "1200")
 
     await leo.press("View and answer")
