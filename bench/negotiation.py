@@ -1,11 +1,11 @@
 """Benchmark: the staff side and the negotiation through the engine on a SQLite file.
 
-Each case, after its borrower submitted it (not measured): a mediator opens and approves it, the lender's staff
-open it and counter-offer through the guided dialog, the borrower accepts, both confirm the agreement (which
-renders the agreement text and creates the instalments). Every turn also notifies the other people involved.
+Each case, after its borrower submitted it (not measured): a mediator opens and approves it, the lender's
+staff open it and counter-offer through the guided dialog, the borrower accepts, both confirm the agreement
+(which renders the agreement text and creates the instalments). Every turn also notifies the others involved.
 
 Prints turns/s and p50/p99 per turn, and, as the baseline from the same run, the borrower flow's messages/s
-(``bench/dialog_throughput.py``'s flow): the ratio says what a negotiation turn costs against an application one.
+(``bench/dialog_throughput.py``'s flow): the ratio is what a negotiation turn costs against an application one.
 There is no DESIGN target for it; it is here so that changes to the negotiation are measured.
 
 Run ``python bench/negotiation.py`` (``--cases``, ``--workers`` to change the sizes).
@@ -146,7 +146,7 @@ def main() -> None:
     print(f"negotiation: {args.cases} cases, {args.workers} mediators at once, SQLite file (WAL)")
     print(
         f"  ours:             {figures['rate']:.0f} turns/s  p50 {figures['p50_ms']:.1f} ms"
-        f"  p99 {figures['p99_ms']:.1f} ms  ({figures['turns']} turns, {figures['active']} cases active at the end)"
+        f"  p99 {figures['p99_ms']:.1f} ms  ({figures['turns']} turns, {figures['active']} cases active after)"
     )
     print(
         f"  baseline, the borrower flow in the same run: {figures['applied_rate']:.0f} msg/s"

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from dialogs.conversation import HOME_FLOW, HOME_STEP, Conversation
+from dialogs.domain import Role
 from dialogs.errors import DomainError, NotFound, PermissionDenied
 from dialogs.flows.base import (
     BACK,
@@ -231,7 +232,10 @@ class Dialogs:
             await self.reask(ctx)
 
     async def help(self, ctx: Ctx, _argument: str) -> None:
-        ctx.say("help/commands", ASK_OPERATOR, GO_HOME)
+        if ctx.account.role is Role.BORROWER:
+            ctx.say("help/commands", ASK_OPERATOR, GO_HOME)
+        else:
+            ctx.say("help/staff_commands", GO_HOME, role=ctx.account.role.value)
         if not ctx.conv.at_home:
             await self.reask(ctx)
 

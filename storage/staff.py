@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs import domain
 from dialogs.domain import Role
 from dialogs.errors import NotFound, PermissionDenied
-from dialogs.lifecycle import CaseState
+from dialogs.lifecycle import TERMINAL, CaseState
 from storage import accounts, cases, models
 from storage.crypto import FieldCipher
 from storage.negotiation import NegotiationWork
@@ -106,8 +106,11 @@ class StaffWork(NegotiationWork):
         """Cases a mediator must look at: expired, escalated, disputed, no affordable plan, harassment."""
         self.require_operator()
         table = models.Case
-        reported = exists().where(
-            models.HarassmentReport.case_id == table.id, models.HarassmentReport.status == "open"
+        reported = and_(
+            exists().where(
+                models.HarassmentReport.case_id == table.id, models.HarassmentReport.status == "open"
+            ),
+            table.state.not_in([s.value for s in TERMINAL]),
         )
         no_plan = and_(table.state == S.SUBMITTED.value, table.chosen_plan.is_(None))
         query = select(table).where(

@@ -324,6 +324,10 @@ async def test_the_mediator_writes_to_both_and_closes_a_case(bot: Bot) -> None:
     assert "has been closed by the mediator" in closed and "compliance team" in closed
     await alice.send("/status")
     assert "Pending offer" not in alice.texts()
+    await olga.send("/escalations")
+    assert "No case needs mediation" in olga.texts()  # closed, with its report handled there
+    await olga.send("/help")
+    assert "/escalations" in olga.texts() and "/invite" in olga.texts()
 
 
 async def test_stats_count_answers_and_agreements(bot: Bot) -> None:
