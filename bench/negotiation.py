@@ -5,7 +5,7 @@ staff open it and counter-offer through the guided dialog, the borrower accepts,
 (which renders the agreement text and creates the instalments). Every turn also notifies the others involved.
 
 Prints turns/s and p50/p99 per turn, and, as the baseline from the same run, the borrower flow's messages/s
-(``bench/dialog_throughput.py``'s flow): the ratio is what a negotiation turn costs against an application one.
+(the flow of ``bench/dialog_throughput.py``): the ratio is a negotiation turn against an application one.
 There is no DESIGN target for it; it is here so that changes to the negotiation are measured.
 
 Run ``python bench/negotiation.py`` (``--cases``, ``--workers`` to change the sizes).
@@ -146,7 +146,7 @@ def main() -> None:
     print(f"negotiation: {args.cases} cases, {args.workers} mediators at once, SQLite file (WAL)")
     print(
         f"  ours:             {figures['rate']:.0f} turns/s  p50 {figures['p50_ms']:.1f} ms"
-        f"  p99 {figures['p99_ms']:.1f} ms  ({figures['turns']} turns, {figures['active']} cases active after)"
+        f"  p99 {figures['p99_ms']:.1f} ms  ({figures['turns']} turns; {figures['active']} active)"
     )
     print(
         f"  baseline, the borrower flow in the same run: {figures['applied_rate']:.0f} msg/s"
