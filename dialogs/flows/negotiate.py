@@ -39,7 +39,8 @@ def _side(ctx: Ctx) -> Role:
 
 async def ask_show(ctx: Ctx) -> None:
     case = await ctx.case()
-    pending = await ctx.turn.pending_offer(case.id)
+    offers = await ctx.turn.offers(case.id)
+    pending = next((o for o in offers if o.status is OfferStatus.PENDING), None)
     draft = await ctx.turn.agreement(case.id)
     bid = await ctx.turn.blind_bid(case.id)
     side = _side(ctx)
@@ -64,7 +65,7 @@ async def ask_show(ctx: Ctx) -> None:
         elif not (bid.borrower_given if side is Role.BORROWER else bid.lender_given):
             choices.append(Choice("bound", "give_bound"))
     choices.append(Choice("menu", "menu"))
-    history = [offer_view(o) for o in (await ctx.turn.offers(case.id))[-4:]]
+    history = [offer_view(o) for o in offers[-4:]]
     ctx.ask(
         "negotiate/show",
         *choices,
