@@ -3,12 +3,17 @@
 Nothing is sent before its turn committed (the engine hands messages over only after commit), and nothing
 committed is lost: on start, :meth:`Delivery.resume` queues whatever was committed and not yet sent.
 A message is marked sent after the channel accepted it: a crash in between sends it twice, never zero times.
+
+Each recipient has a lane: their messages go out one after another, in order, while other people's lanes run
+at the same time. A channel that must wait for one chat (Telegram's per-chat limit, a 429's ``retry_after``)
+waits in that lane only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -47,10 +52,13 @@ class Delivery:
         self._renderer = renderer
         self._senders = senders
         self._clock = clock or SystemClock()
-        self._queue: asyncio.Queue[Queued] = asyncio.Queue()
+        self._lanes: dict[int, deque[Queued]] = {}
+        self._workers: set[asyncio.Task[None]] = set()
         self._sent: list[str] = []
         self._attempts: dict[str, int] = {}
-        self._in_hand: set[str] = set()  # queued or being retried: not to be released twice
+        self._in_hand: set[str] = set()  # queued, being sent or waiting to retry: not to be released twice
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def submit(self, queued: Sequence[Queued]) -> None:
         """The engine's hand-over: messages whose turn has committed. Held ones wait in the outbox."""
@@ -60,7 +68,18 @@ class Delivery:
             if item.key in self._in_hand or (due is not None and due > now):
                 continue
             self._in_hand.add(item.key)
-            self._queue.put_nowait(item)
+            self._enqueue(item)
+
+    def _enqueue(self, item: Queued) -> None:
+        self._idle.clear()
+        lane = self._lanes.get(item.recipient.id)
+        if lane is not None:
+            lane.append(item)
+            return
+        self._lanes[item.recipient.id] = deque([item])
+        worker = asyncio.get_running_loop().create_task(self._drive(item.recipient.id))
+        self._workers.add(worker)
+        worker.add_done_callback(self._workers.discard)
 
     async def resume(self) -> int:
         """Queue what was committed, is due, and was never sent (after a crash, or held until now)."""
@@ -71,17 +90,29 @@ class Delivery:
     release_due = resume  # the scheduler's minute job: held messages whose time has come
 
     async def run(self) -> None:
-        """Send until cancelled."""
+        """Record what was sent at least every second, until cancelled (lanes record as they empty too)."""
         while True:
-            item = await self._queue.get()
-            await self._deliver(item)
-            if self._queue.empty() or len(self._sent) >= MARK_EVERY:
-                await self._flush()
-            self._queue.task_done()
+            await asyncio.sleep(1)
+            await self._flush()
 
     async def drain(self) -> None:
-        """Wait until everything queued so far has been sent and recorded."""
-        await self._queue.join()
+        """Wait until everything handed over so far has been sent (or given up) and recorded."""
+        await self._idle.wait()
+        await self._flush()
+
+    async def _drive(self, recipient_id: int) -> None:
+        lane = self._lanes[recipient_id]
+        try:
+            while lane:
+                await self._deliver(lane[0])
+                lane.popleft()
+                if len(self._sent) >= MARK_EVERY:
+                    await self._flush()
+        finally:
+            del self._lanes[recipient_id]
+            if not self._lanes and not self._attempts:
+                await self._flush()
+                self._idle.set()
 
     async def _deliver(self, item: Queued) -> None:
         sender = self._senders.get(item.recipient.channel)
@@ -109,9 +140,10 @@ class Delivery:
             self._attempts.pop(item.key, None)
             self._in_hand.discard(item.key)
             return
-        asyncio.get_running_loop().call_later(RETRY_BASE_SECONDS * 2**attempts, self._queue.put_nowait, item)
+        asyncio.get_running_loop().call_later(RETRY_BASE_SECONDS * 2**attempts, self._enqueue, item)
 
     async def _flush(self) -> None:
         sent, self._sent = self._sent, []
-        await self._store.mark_sent(sent)
-        self._in_hand.difference_update(sent)
+        if sent:
+            await self._store.mark_sent(sent)
+            self._in_hand.difference_update(sent)
