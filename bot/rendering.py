@@ -42,6 +42,7 @@ class Rendered:
     buttons: tuple[RenderedButton, ...] = ()
     file_name: str | None = None
     request_contact: bool = False  # the question asks for a phone number: offer "share my contact"
+    contact_label: str = ""  # the label of that offer, in the recipient's language
 
 
 MONEY = parse_pattern("#,##0.00")
@@ -103,7 +104,8 @@ class Renderer:
             for b in message.buttons
         )
         request_contact = bool(message.context.get("request_contact"))
-        return Rendered(text, buttons, message.file_name, request_contact)
+        contact_label = self.label(locale, "share_contact") if request_contact else ""
+        return Rendered(text, buttons, message.file_name, request_contact, contact_label)
 
     def document(self, template: str, context: dict[str, Any], locale: str, time_zone: str) -> str:
         """Plain text (a file, not a chat message): rendered, then unescaped."""

@@ -1,0 +1,252 @@
+"""Telegram, whichever library talks to the Bot API: updates in (long polling or a webhook) become
+:class:`Inbound`; rendered messages go out within Telegram's limits.
+
+The libraries (``telegram_ptb``, ``telegram_aiogram``) are used as Bot API clients behind :class:`BotApi`;
+the dialogs engine is the dispatcher, so both libraries run exactly the same flows. An update's
+``update_id`` is its idempotency key: a redelivered update is answered and handled once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import html
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.rendering import Rendered
+from dialogs.domain import Account, Channel
+from dialogs.messages import Inbound, InboundKind
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4096
+MAX_CALLBACK_DATA = 64
+MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's own limit for getFile
+POLL_TIMEOUT = 25
+Handle = Callable[[Inbound], Awaitable[None]]
+
+
+class RetryAfter(Exception):
+    """Telegram said "too many requests" for this chat: wait ``seconds`` before sending to it again."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds} s")
+        self.seconds = seconds
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingButton:
+    label: str
+    data: str
+
+
+class BotApi(Protocol):
+    """The Bot API methods the product uses, as a library offers them. Raises :class:`RetryAfter` on a 429,
+    :class:`~bot.delivery.Unreachable` on a 403 (the user blocked the bot), anything else when transient."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def get_updates(self, offset: int | None, wait_seconds: int) -> list[dict[str, Any]]: ...
+
+    async def send_text(
+        self, chat_id: int, text: str, buttons: list[OutgoingButton], contact_label: str | None
+    ) -> None:
+        """A message with inline buttons, or with a one-tap "share my phone number" keyboard."""
+        ...
+
+    async def send_document(self, chat_id: int, file_name: str, content: bytes, caption: str) -> None: ...
+
+    async def answer_callback(self, callback_id: str) -> None: ...
+
+    async def download(self, file_id: str) -> bytes: ...
+
+    async def set_webhook(self, url: str, secret: str) -> None: ...
+
+    async def delete_webhook(self) -> None: ...
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Pieces of at most ``limit`` characters, cut at a paragraph, else a line, else a space, else anywhere
+    outside an HTML entity (``&amp;`` is never cut in two)."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = next((c for sep in ("\n\n", "\n", " ") if (c := window.rfind(sep)) > limit // 2), 0)
+        if cut <= 0:
+            cut = limit
+            amp = window.rfind("&")
+            if amp > limit - 10 and ";" not in window[amp:]:
+                cut = amp
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n ")
+    if rest.strip() or not pieces:
+        pieces.append(rest)
+    return pieces
+
+
+class Pace:
+    """Telegram's sending limits: about ``per_second`` messages a second overall, one a ``chat_interval``
+    per chat, and a chat told to wait (429 ``retry_after``) waits alone."""
+
+    def __init__(self, per_second: float = 30.0, chat_interval: float = 1.0) -> None:
+        self._gap = 1.0 / per_second
+        self._chat_interval = chat_interval
+        self._next_any = 0.0
+        self._next_chat: dict[int, float] = {}
+
+    async def turn(self, chat_id: int) -> None:
+        """Wait until a message may go to ``chat_id``, and claim that moment."""
+        now = time.monotonic()
+        moment = max(now, self._next_any, self._next_chat.get(chat_id, 0.0))
+        self._next_any = moment + self._gap
+        self._next_chat[chat_id] = moment + self._chat_interval
+        if len(self._next_chat) > 10_000:  # forget chats whose interval is long past
+            self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
+        if moment > now:
+            await asyncio.sleep(moment - now)
+
+    def hold(self, chat_id: int, seconds: float) -> None:
+        self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), time.monotonic() + seconds)
+
+
+class TelegramChannel:
+    """Both directions of the Telegram channel over one :class:`BotApi`."""
+
+    def __init__(self, api: BotApi, pace: Pace | None = None, *, max_retry_after: float = 300.0) -> None:
+        self.api = api
+        self.pace = pace or Pace()
+        self.max_retry_after = max_retry_after
+        self._offset: int | None = None
+
+    # Out
+
+    def serves(self, recipient: Account) -> bool:
+        return recipient.channel is Channel.TELEGRAM
+
+    async def send(self, recipient: Account, message: Rendered) -> None:
+        chat_id = int(recipient.channel_user_id)
+        if message.file_name:
+            content = html.unescape(message.text).encode()
+            name = message.file_name
+            await self._paced(chat_id, lambda: self.api.send_document(chat_id, name, content, ""))
+            return
+        buttons = [OutgoingButton(b.label, b.choice) for b in message.buttons if _fits(b.choice)]
+        pieces = split_text(message.text)
+        for number, piece in enumerate(pieces, start=1):
+            last = number == len(pieces)  # the buttons belong under the end of the message
+            shown = buttons if last else []
+            contact = message.contact_label if message.request_contact and last else None
+            await self._paced(
+                chat_id, lambda p=piece, b=shown, c=contact: self.api.send_text(chat_id, p, b, c)
+            )
+
+    async def _paced(self, chat_id: int, call: Callable[[], Awaitable[None]]) -> None:
+        """One Bot API call within the limits; a 429 holds this chat (only) and the call is made again."""
+        while True:
+            await self.pace.turn(chat_id)
+            try:
+                await call()
+                return
+            except RetryAfter as wait:
+                if wait.seconds > self.max_retry_after:
+                    raise
+                log.info("telegram asked to wait %.1f s for one chat", wait.seconds)
+                self.pace.hold(chat_id, wait.seconds)
+
+    # In
+
+    async def poll(self, handle: Handle) -> None:
+        """Long polling until cancelled: each batch handled (and committed) before it is acknowledged."""
+        await self.api.delete_webhook()
+        while True:
+            try:
+                updates = await self.api.get_updates(self._offset, POLL_TIMEOUT)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the network comes back; polling must too
+                log.warning("getUpdates failed (%s); retrying", type(error).__name__)
+                await asyncio.sleep(1)
+                continue
+            await asyncio.gather(*(self.handle_update(update, handle) for update in updates))
+            if updates:
+                self._offset = max(int(u["update_id"]) for u in updates) + 1
+
+    async def handle_update(self, update: dict[str, Any], handle: Handle) -> None:
+        inbound = await self.inbound(update)
+        if inbound is None:
+            return
+        await handle(inbound)
+        callback = update.get("callback_query")
+        if callback:
+            with contextlib.suppress(Exception):  # only stops the button's spinner
+                await self.api.answer_callback(str(callback["id"]))
+
+    async def inbound(self, update: dict[str, Any]) -> Inbound | None:
+        """An update in the core's terms, or ``None`` for updates the product does not use."""
+        key = str(update.get("update_id", ""))
+        callback = update.get("callback_query")
+        if callback:
+            user = callback.get("from") or {}
+            chat = (callback.get("message") or {}).get("chat") or {"id": user.get("id")}
+            return _inbound(key, user, chat, InboundKind.CHOICE, str(callback.get("data") or ""))
+        message = update.get("message")
+        if not message or not message.get("from") or (message.get("chat") or {}).get("type") != "private":
+            return None
+        user, chat = message["from"], message["chat"]
+        if "text" in message:
+            text = str(message["text"])
+            kind = InboundKind.COMMAND if text.startswith("/") else InboundKind.TEXT
+            return _inbound(key, user, chat, kind, text)
+        if "contact" in message:
+            contact = message["contact"]
+            own = contact.get("user_id") == user.get("id")
+            return _inbound(
+                key, user, chat, InboundKind.CONTACT, str(contact.get("phone_number", "")), own=own
+            )
+        document = message.get("document") or (message.get("photo") or [None])[-1]
+        if document:
+            return _inbound(key, user, chat, InboundKind.FILE, "", **await self._file(document))
+        return _inbound(key, user, chat, InboundKind.UNSUPPORTED, "")
+
+    async def _file(self, document: dict[str, Any]) -> dict[str, Any]:
+        size = int(document.get("file_size") or 0)
+        facts: dict[str, Any] = {
+            "name": document.get("file_name") or "photo.jpg",
+            "mime": document.get("mime_type") or "image/jpeg",
+            "ref": f"telegram:{document['file_id']}",
+            "size": size,
+        }
+        if size > MAX_DOWNLOAD:
+            return facts | {"sha256": "0" * 64}  # refused as too big by the flow, without downloading
+        content = await self.api.download(str(document["file_id"]))
+        return facts | {"size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+
+
+def _inbound(
+    key: str, user: dict[str, Any], chat: dict[str, Any], kind: InboundKind, payload: str, **extra: Any
+) -> Inbound:
+    return Inbound(
+        channel=Channel.TELEGRAM,
+        user_id=str(user.get("id", "")),
+        chat_id=str(chat.get("id", "")),
+        key=key,
+        kind=kind,
+        payload=payload,
+        locale_hint=user.get("language_code"),
+        extra=extra,
+    )
+
+
+def _fits(data: str) -> bool:
+    if len(data.encode()) <= MAX_CALLBACK_DATA:
+        return True
+    log.error("a button's data is over Telegram's 64 bytes and was left out: %r", data[:80])
+    return False

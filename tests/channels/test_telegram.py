@@ -1,0 +1,195 @@
+"""The Telegram channel end to end over real HTTP: the library under test talks to a Bot API server on
+127.0.0.1 (``fake_telegram``); updates go through the real engine, store and templates."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.app import App, build_app
+from bot.channels.telegram import Pace, TelegramChannel
+from bot.channels.telegram_ptb import PtbApi
+from bot.demo import DEMO_BORROWER, seed
+from bot.settings import load_settings
+from dialogs.domain import Channel
+from storage.crypto import FieldCipher
+from storage.db import create_engine
+from storage.store import SqlStore
+from tests.channels.fake_telegram import TOKEN, FakeTelegram
+from tests.conftest import TEST_SECRET
+from tests.dialogs.harness import FIGURES, Codes
+
+ALICE = 7001
+
+
+@dataclass
+class Tg:
+    fake: FakeTelegram
+    app: App
+    channel: TelegramChannel
+    codes: Codes
+
+    async def settle(self, update: dict[str, Any]) -> None:
+        """Wait until ``update`` was handled and acknowledged, and its replies were sent."""
+        deadline = time.monotonic() + 10
+        while not any(
+            c.method == "getUpdates" and int(c.params.get("offset") or 0) > update["update_id"]
+            for c in self.fake.calls
+        ):
+            assert time.monotonic() < deadline, f"update {update['update_id']} was not acknowledged"
+            await asyncio.sleep(0.01)
+        await self.app.delivery.drain()
+
+    async def say(self, user: int, text: str) -> list[str]:
+        before = len(self.fake.texts(user))
+        await self.settle(self.fake.text(user, text))
+        return self.fake.texts(user)[before:]
+
+    async def press(self, user: int, label: str) -> list[str]:
+        before = len(self.fake.texts(user))
+        await self.settle(self.fake.press(user, self.fake.data(user, label)))
+        return self.fake.texts(user)[before:]
+
+
+def _api(lib: str, url: str) -> Any:
+    if lib == "ptb":
+        return PtbApi(TOKEN, url)
+    raise AssertionError(lib)
+
+
+@pytest.fixture(params=["ptb"])
+async def tg(request: pytest.FixtureRequest, database_url: str, clock: Any) -> AsyncIterator[Tg]:
+    fake = await FakeTelegram().start()
+    api = _api(request.param, fake.url)
+    channel = TelegramChannel(api, Pace(per_second=1000, chat_interval=0))
+    store = SqlStore(create_engine(database_url), FieldCipher(TEST_SECRET), clock=clock)
+    codes = Codes()
+    settings = load_settings(database_url=database_url)
+    app = build_app(
+        settings, {Channel.TELEGRAM: channel}, code_sender=codes, store=store, clock=clock, scheduled=False
+    )
+    async with app.running():
+        await seed(store)
+        await api.start()
+        polling = asyncio.create_task(channel.poll(app.engine.handle))
+        try:
+            yield Tg(fake, app, channel, codes)
+        finally:
+            polling.cancel()
+            await asyncio.gather(polling, return_exceptions=True)
+            await api.close()
+            await fake.stop()
+
+
+async def _apply(tg: Tg, user: int = ALICE) -> None:
+    await tg.say(user, "/start")
+    await tg.press(user, "begin")
+    await tg.press(user, "I consent")
+    for answer in (DEMO_BORROWER.loan_ref, DEMO_BORROWER.name, DEMO_BORROWER.id_number, DEMO_BORROWER.phone):
+        await tg.say(user, answer)
+    await tg.say(user, tg.codes.last)
+    await tg.press(user, "Lost my job")
+    await tg.press(user, "It will pass")
+    await tg.say(user, "I lost my job in October.")
+    await tg.press(user, "Skip")
+    for amount in FIGURES:
+        await tg.say(user, amount)
+    await tg.press(user, "Yes")
+    await tg.press(user, "Interest stopped")
+
+
+async def test_a_borrower_applies_on_telegram(tg: Tg) -> None:
+    await _apply(tg)
+    replies = await tg.press(ALICE, "Submit")
+    assert any("Submitted. Your application number is 1." in r for r in replies)
+    sent = tg.fake.sent(ALICE)
+    assert all(p.get("parse_mode") == "HTML" for p in sent)
+    assert all(len(p["text"]) <= 4096 for p in sent)
+    answered = [c for c in tg.fake.calls if c.method == "answerCallbackQuery"]
+    assert answered  # every pressed button's spinner is stopped
+
+
+async def test_the_phone_question_offers_the_contact_button_and_only_an_own_contact_counts(tg: Tg) -> None:
+    await tg.say(ALICE, "/start")
+    await tg.press(ALICE, "begin")
+    await tg.press(ALICE, "I consent")
+    for answer in (DEMO_BORROWER.loan_ref, DEMO_BORROWER.name, DEMO_BORROWER.id_number):
+        await tg.say(ALICE, answer)
+    markup = tg.fake.sent(ALICE)[-1]["reply_markup"]
+    assert markup["keyboard"][0][0]["request_contact"] is True
+    await tg.settle(tg.fake.contact(ALICE, DEMO_BORROWER.phone, owner=9999))
+    assert "not your own" in tg.fake.texts(ALICE)[-2] or "own" in " ".join(tg.fake.texts(ALICE)[-2:])
+    await tg.settle(tg.fake.contact(ALICE, DEMO_BORROWER.phone, owner=ALICE))
+    assert any("6-digit code" in t for t in tg.fake.texts(ALICE)[-2:])
+
+
+async def test_an_evidence_photo_is_downloaded_and_hashed(tg: Tg) -> None:
+    await tg.say(ALICE, "/start")
+    await tg.press(ALICE, "begin")
+    await tg.press(ALICE, "I consent")
+    for answer in (DEMO_BORROWER.loan_ref, DEMO_BORROWER.name, DEMO_BORROWER.id_number, DEMO_BORROWER.phone):
+        await tg.say(ALICE, answer)
+    await tg.say(ALICE, tg.codes.last)
+    await tg.press(ALICE, "Lost my job")
+    await tg.press(ALICE, "It will pass")
+    await tg.say(ALICE, "I lost my job in October.")
+    picture = b"\xff\xd8\xff" + b"termination letter" * 100
+    await tg.settle(tg.fake.photo(ALICE, picture))
+    account = await tg.app.store.ensure_account(Channel.TELEGRAM, str(ALICE))
+    (case,) = await tg.app.store.cases_of(account.id)
+    export = await _evidence(tg, case.id)
+    assert export == [hashlib.sha256(picture).hexdigest()]
+
+
+async def _evidence(tg: Tg, case_id: int) -> list[str]:
+    from sqlalchemy import select
+
+    from storage import models
+
+    async with tg.app.store.unit() as session:
+        return list(
+            await session.scalars(
+                select(models.EvidenceFile.sha256).where(models.EvidenceFile.case_id == case_id)
+            )
+        )
+
+
+async def test_a_redelivered_update_is_handled_once(tg: Tg) -> None:
+    update = tg.fake.text(ALICE, "/start")
+    await tg.settle(update)
+    await tg.say(7003, "/start")  # someone in the same place, for comparison
+    helped = await tg.say(7003, "/help")
+    count = len(tg.fake.texts(ALICE))
+    tg.fake.updates.append(update)  # Telegram sends it again (it never saw the acknowledgement)
+    await tg.settle(tg.fake.text(ALICE, "/help"))
+    assert len(tg.fake.texts(ALICE)[count:]) == len(helped)  # only /help was answered
+
+
+async def test_a_429_holds_that_chat_only_and_a_403_marks_the_person_unreachable(tg: Tg) -> None:
+    tg.fake.failures[ALICE].append((429, 1))
+    started = time.monotonic()
+    await tg.say(ALICE, "/start")
+    sends = [c.at for c in tg.fake.calls if c.method == "sendMessage" and int(c.params["chat_id"]) == ALICE]
+    assert sends[-1] - sends[0] >= 1.0 and time.monotonic() - started >= 1.0  # retry_after was honoured
+    assert tg.fake.texts(ALICE)  # and the message arrived
+    tg.fake.failures[7002].append((403, 0))
+    await tg.say(7002, "/start")
+    account = await tg.app.store.ensure_account(Channel.TELEGRAM, "7002")
+    assert not account.reachable
+
+
+async def test_a_long_reply_arrives_split(tg: Tg) -> None:
+    from bot.rendering import Rendered
+
+    account = await tg.app.store.ensure_account(Channel.TELEGRAM, str(ALICE))
+    text = "\n".join(f"line {n}: " + "x" * 90 for n in range(55))  # about 5,000 characters
+    await tg.channel.send(account, Rendered(text))
+    pieces = tg.fake.texts(ALICE)
+    assert len(pieces) == 2 and all(len(p) <= 4096 for p in pieces)
+    assert "\n".join(pieces) == text
