@@ -71,6 +71,15 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+async def serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.serve import serve as run_serve  # noqa: PLC0415 - only this command needs the channels
+
+    if args.telegram_lib:
+        settings = settings.model_copy(update={"telegram_lib": args.telegram_lib})
+    await run_serve(settings)
+    return 0
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url  # noqa: PLC0415 - only for this message
 
@@ -89,6 +98,10 @@ def parser() -> argparse.ArgumentParser:
     talk.add_argument("--lender", help="with --as lender: whose staff you are (default: the demo lender)")
     talk.add_argument("--demo", action="store_true", help="load a demo lender and loan book first")
     talk.set_defaults(run=chat)
+
+    run = commands.add_parser("serve", help="run the configured channels, delivery and the scheduler")
+    run.add_argument("--telegram-lib", choices=["ptb", "aiogram"], help="overrides LOANBRIDGE_TELEGRAM_LIB")
+    run.set_defaults(run=serve)
 
     db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
     up = db.add_parser("upgrade", help="apply the migrations (creates the database if needed)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialogs.errors import DomainError
@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_listen: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    # Telegram's limits: messages a second for the whole bot, and for one chat (after a short burst).
+    telegram_rate: float = Field(default=30.0, gt=0, le=1000)
+    telegram_chat_rate: float = Field(default=1.0, gt=0, le=1000)
 
     wechat_app_id: str | None = None
     wechat_app_secret: SecretStr | None = None

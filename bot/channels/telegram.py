@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
 import html
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from aiohttp import web
 
 from bot.rendering import Rendered
 from dialogs.domain import Account, Channel
@@ -28,6 +31,7 @@ MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's own limit for getFile
 POLL_TIMEOUT = 25
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 Handle = Callable[[Inbound], Awaitable[None]]
 
 
@@ -93,28 +97,35 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
 
 
 class Pace:
-    """Telegram's sending limits: about ``per_second`` messages a second overall, one a ``chat_interval``
-    per chat, and a chat told to wait (429 ``retry_after``) waits alone."""
+    """Telegram's sending limits: about ``per_second`` messages a second overall; per chat a burst of
+    ``chat_burst`` (one reply's few messages go at once), then ``chat_per_second``; a chat told to wait (429
+    ``retry_after``) waits alone."""
 
-    def __init__(self, per_second: float = 30.0, chat_interval: float = 1.0) -> None:
+    def __init__(self, per_second: float = 30.0, chat_per_second: float = 1.0, chat_burst: int = 3) -> None:
         self._gap = 1.0 / per_second
-        self._chat_interval = chat_interval
+        self._chat_gap = 1.0 / chat_per_second
+        self._tolerance = self._chat_gap * (chat_burst - 1)
         self._next_any = 0.0
-        self._next_chat: dict[int, float] = {}
+        self._chats: dict[int, float] = {}
 
     async def turn(self, chat_id: int) -> None:
         """Wait until a message may go to ``chat_id``, and claim that moment."""
         now = time.monotonic()
-        moment = max(now, self._next_any, self._next_chat.get(chat_id, 0.0))
+        # GCRA: each chat has a theoretical arrival time that moves a gap per message; a message may go
+        # up to a burst's worth of gaps ahead of it.
+        theoretical = max(self._chats.get(chat_id, now), now)
+        moment = max(now, self._next_any, theoretical - self._tolerance)
         self._next_any = moment + self._gap
-        self._next_chat[chat_id] = moment + self._chat_interval
-        if len(self._next_chat) > 10_000:  # forget chats whose interval is long past
-            self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
+        self._chats[chat_id] = theoretical + self._chat_gap
+        if len(self._chats) > 10_000:  # forget chats that are idle again
+            self._chats = {c: t for c, t in self._chats.items() if t > now}
         if moment > now:
             await asyncio.sleep(moment - now)
 
     def hold(self, chat_id: int, seconds: float) -> None:
-        self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), time.monotonic() + seconds)
+        """Nothing to this chat for ``seconds``, then one message at a time again."""
+        until = time.monotonic() + seconds + self._tolerance
+        self._chats[chat_id] = max(self._chats.get(chat_id, 0.0), until)
 
 
 class TelegramChannel:
@@ -163,14 +174,21 @@ class TelegramChannel:
 
     # In
 
-    async def poll(self, handle: Handle) -> None:
-        """Long polling until cancelled: each batch handled (and committed) before it is acknowledged."""
+    async def poll(self, handle: Handle, stop: asyncio.Event) -> None:
+        """Long polling until ``stop`` is set: each batch is handled (and committed) before it is
+        acknowledged, and a batch in hand is finished before polling ends."""
         await self.api.delete_webhook()
-        while True:
+        while not stop.is_set():
+            fetch = asyncio.ensure_future(self.api.get_updates(self._offset, POLL_TIMEOUT))
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not fetch.done():
+                fetch.cancel()  # nothing fetched yet: Telegram keeps the updates for the next poll
+                await asyncio.gather(fetch, return_exceptions=True)
+                return
             try:
-                updates = await self.api.get_updates(self._offset, POLL_TIMEOUT)
-            except asyncio.CancelledError:
-                raise
+                updates = fetch.result()
             except Exception as error:  # the network comes back; polling must too
                 log.warning("getUpdates failed (%s); retrying", type(error).__name__)
                 await asyncio.sleep(1)
@@ -178,6 +196,27 @@ class TelegramChannel:
             await asyncio.gather(*(self.handle_update(update, handle) for update in updates))
             if updates:
                 self._offset = max(int(u["update_id"]) for u in updates) + 1
+
+    def webhook(self, handle: Handle, path: str, secret: str) -> web.Application:
+        """The webhook endpoint: Telegram's secret-token header checked first (wrong or missing: 401,
+        nothing handled); a 200 only once the update's turn has committed (else Telegram redelivers)."""
+
+        async def receive(request: web.Request) -> web.Response:
+            given = request.headers.get(SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode(), secret.encode()):
+                return web.Response(status=401)
+            try:
+                update = await request.json()
+            except ValueError:
+                return web.Response(status=400)
+            if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+                return web.Response(status=400)
+            await self.handle_update(update, handle)
+            return web.Response(status=200)
+
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_post(path or "/", receive)
+        return app
 
     async def handle_update(self, update: dict[str, Any], handle: Handle) -> None:
         inbound = await self.inbound(update)

@@ -14,6 +14,7 @@ import pytest
 
 from bot.app import App, build_app
 from bot.channels.telegram import Pace, TelegramChannel
+from bot.channels.telegram_aiogram import AiogramApi
 from bot.channels.telegram_ptb import PtbApi
 from bot.demo import DEMO_BORROWER, seed
 from bot.settings import load_settings
@@ -26,6 +27,7 @@ from tests.conftest import TEST_SECRET
 from tests.dialogs.harness import FIGURES, Codes
 
 ALICE = 7001
+WEBHOOK_SECRET = "s3cret-token"  # noqa: S105 - the test server's
 
 
 @dataclass
@@ -58,16 +60,14 @@ class Tg:
 
 
 def _api(lib: str, url: str) -> Any:
-    if lib == "ptb":
-        return PtbApi(TOKEN, url)
-    raise AssertionError(lib)
+    return PtbApi(TOKEN, url) if lib == "ptb" else AiogramApi(TOKEN, url)
 
 
-@pytest.fixture(params=["ptb"])
+@pytest.fixture(params=["ptb", "aiogram"])
 async def tg(request: pytest.FixtureRequest, database_url: str, clock: Any) -> AsyncIterator[Tg]:
     fake = await FakeTelegram().start()
     api = _api(request.param, fake.url)
-    channel = TelegramChannel(api, Pace(per_second=1000, chat_interval=0))
+    channel = TelegramChannel(api, Pace(per_second=1000, chat_per_second=1000))
     store = SqlStore(create_engine(database_url), FieldCipher(TEST_SECRET), clock=clock)
     codes = Codes()
     settings = load_settings(database_url=database_url)
@@ -77,12 +77,13 @@ async def tg(request: pytest.FixtureRequest, database_url: str, clock: Any) -> A
     async with app.running():
         await seed(store)
         await api.start()
-        polling = asyncio.create_task(channel.poll(app.engine.handle))
+        stop = asyncio.Event()
+        polling = asyncio.create_task(channel.poll(app.engine.handle, stop))
         try:
             yield Tg(fake, app, channel, codes)
         finally:
-            polling.cancel()
-            await asyncio.gather(polling, return_exceptions=True)
+            stop.set()
+            await polling
             await api.close()
             await fake.stop()
 
@@ -193,3 +194,120 @@ async def test_a_long_reply_arrives_split(tg: Tg) -> None:
     pieces = tg.fake.texts(ALICE)
     assert len(pieces) == 2 and all(len(p) <= 4096 for p in pieces)
     assert "\n".join(pieces) == text
+
+
+# Webhook mode, through `loanbridge serve`'s own code path
+
+
+@dataclass
+class Hook:
+    fake: FakeTelegram
+    app: App
+    url: str
+    codes: Codes
+
+    async def post(self, update: dict[str, Any], secret: str | None = WEBHOOK_SECRET) -> int:
+        import aiohttp
+
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.url, json=update, headers=headers) as answer,
+        ):
+            status = answer.status
+        await self.app.delivery.drain()
+        return status
+
+
+@pytest.fixture(params=["ptb", "aiogram"])
+async def hook(
+    request: pytest.FixtureRequest, database_url: str, clock: Any, unused_port: int
+) -> AsyncIterator[Hook]:
+    from bot.serve import serve
+    from storage.migrate import upgrade
+
+    fake = await FakeTelegram().start()
+    url = f"http://127.0.0.1:{unused_port}/telegram/hook"
+    settings = load_settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET.decode(),
+        telegram_token=TOKEN,
+        telegram_lib=request.param,
+        telegram_api_url=fake.url,
+        telegram_webhook_url=url,
+        telegram_webhook_listen=f"127.0.0.1:{unused_port}",
+        telegram_webhook_secret=WEBHOOK_SECRET,
+        telegram_rate=1000,
+        telegram_chat_rate=1000,
+    )
+    await upgrade(database_url)
+    codes, stop = Codes(), asyncio.Event()
+    ready: asyncio.Future[App] = asyncio.get_running_loop().create_future()
+    serving = asyncio.create_task(serve(settings, stop=stop, code_sender=codes, clock=clock, ready=ready))
+    app = await asyncio.wait_for(ready, 10)
+    await seed(app.store)
+    try:
+        yield Hook(fake, app, url, codes)
+    finally:
+        stop.set()
+        await serving
+        await fake.stop()
+
+
+@pytest.fixture
+def unused_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_the_webhook_is_registered_with_its_secret_and_checks_it(hook: Hook) -> None:
+    assert hook.fake.webhook["url"] == hook.url and hook.fake.webhook["secret_token"] == "s3cret-token"
+    start = hook.fake.message(ALICE, text="/start") | {"update_id": 1}
+    assert await hook.post(start, secret="wrong") == 401
+    assert await hook.post(start, secret=None) == 401
+    assert hook.fake.texts(ALICE) == []  # nothing handled
+    assert await hook.post(start) == 200
+    assert any("Hello, I am LoanBridge" in t for t in hook.fake.texts(ALICE))
+    count = len(hook.fake.texts(ALICE))
+    assert await hook.post(start) == 200  # Telegram redelivers: answered, handled once
+    assert len(hook.fake.texts(ALICE)) == count
+
+
+async def test_a_borrower_applies_through_the_webhook(hook: Hook) -> None:
+    number = iter(range(100, 1000))
+
+    async def say(text: str) -> None:
+        assert await hook.post(hook.fake.message(ALICE, text=text) | {"update_id": next(number)}) == 200
+
+    async def press(label: str) -> None:
+        update = {
+            "update_id": next(number),
+            "callback_query": {
+                "id": "cb",
+                "from": hook.fake.user(ALICE),
+                "chat_instance": "1",
+                "data": hook.fake.data(ALICE, label),
+                "message": {"message_id": 1, "date": 0, "chat": {"id": ALICE, "type": "private"}},
+            },
+        }
+        assert await hook.post(update) == 200
+
+    await say("/start")
+    await press("begin")
+    await press("I consent")
+    for answer in (DEMO_BORROWER.loan_ref, DEMO_BORROWER.name, DEMO_BORROWER.id_number, DEMO_BORROWER.phone):
+        await say(answer)
+    await say(hook.codes.last)
+    await press("Lost my job")
+    await press("It will pass")
+    await say("I lost my job in October.")
+    await press("Skip")
+    for amount in FIGURES:
+        await say(amount)
+    await press("Yes")
+    await press("Interest stopped")
+    await press("Submit")
+    assert any("Submitted. Your application number is 1." in t for t in hook.fake.texts(ALICE))

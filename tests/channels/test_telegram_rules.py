@@ -1,0 +1,51 @@
+"""The Telegram channel's own rules, without a server: clean splitting and pacing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.channels.telegram import MAX_TEXT, Pace, split_text
+
+TEXT = st.text(alphabet=st.sampled_from(list("ab \n&;<>é名")), max_size=12_000)
+
+
+@given(TEXT)
+def test_pieces_fit_and_lose_nothing_but_the_whitespace_at_cuts(text: str) -> None:
+    pieces = split_text(text)
+    assert all(len(piece) <= MAX_TEXT for piece in pieces)
+    assert "".join(pieces).replace(" ", "").replace("\n", "") == text.replace(" ", "").replace("\n", "")
+
+
+def test_a_split_prefers_paragraphs_then_lines_and_never_cuts_an_entity() -> None:
+    text = "a" * 3000 + "\n\n" + "b" * 3000
+    assert split_text(text) == ["a" * 3000, "b" * 3000]
+    entity = "x" * 4093 + "&amp;" + "y" * 10  # the limit falls inside "&amp;"
+    first, second = split_text(entity)
+    assert first == "x" * 4093 and second.startswith("&amp;")
+
+
+async def test_a_chat_gets_a_short_burst_then_one_message_a_second() -> None:
+    pace = Pace(per_second=1000, chat_per_second=4, chat_burst=3)
+    started = time.monotonic()
+    moments = []
+    for _ in range(5):
+        await pace.turn(1)
+        moments.append(time.monotonic() - started)
+    assert moments[2] < 0.1 and moments[3] >= 0.24 and moments[4] >= 0.49
+    other = time.monotonic()
+    await pace.turn(2)  # another chat is not held by the first one's pace
+    assert time.monotonic() - other < 0.05
+
+
+async def test_a_chat_told_to_wait_waits_alone() -> None:
+    pace = Pace(per_second=1000, chat_per_second=1000)
+    pace.hold(1, 0.3)
+    started = time.monotonic()
+    await asyncio.gather(pace.turn(2), pace.turn(3))
+    assert time.monotonic() - started < 0.1
+    await pace.turn(1)
+    assert time.monotonic() - started >= 0.29
