@@ -27,7 +27,7 @@ from tests.conftest import TEST_SECRET
 from tests.dialogs.harness import FIGURES, Codes
 
 ALICE = 7001
-WEBHOOK_SECRET = "s3cret-token"  # noqa: S105 - the test server's
+WEBHOOK_SECRET = "s3cret-token"
 
 
 @dataclass
