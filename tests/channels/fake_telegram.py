@@ -131,17 +131,23 @@ class FakeTelegram:
 
     def buttons(self, chat_id: int) -> list[dict[str, str]]:
         """The inline buttons of the latest message to ``chat_id`` that had any."""
+        return next(iter(self._keyboards(chat_id)), [])
+
+    def _keyboards(self, chat_id: int) -> list[list[dict[str, str]]]:
+        found = []
         for params in reversed(self.sent(chat_id)):
             markup = params.get("reply_markup") or {}
             rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
             if rows:
-                return [button for row in rows for button in row]
-        return []
+                found.append([button for row in rows for button in row])
+        return found
 
     def data(self, chat_id: int, label: str) -> str:
-        for button in self.buttons(chat_id):
-            if label in button["text"]:
-                return str(button["callback_data"])
+        """The latest button whose label contains ``label``, in anything sent to ``chat_id``."""
+        for keyboard in self._keyboards(chat_id):
+            for button in keyboard:
+                if label in button["text"]:
+                    return str(button["callback_data"])
         raise AssertionError(f"no button {label!r} in {[b['text'] for b in self.buttons(chat_id)]}")
 
     # The protocol
@@ -235,6 +241,10 @@ async def _params(request: web.Request) -> dict[str, Any]:
             continue
         text = str(value)
         params[name] = json.loads(text) if text[:1] in "{[" else text
+    for name, value in list(params.items()):  # aiogram names its upload "attach://<field>"
+        if isinstance(value, str) and value.startswith("attach://"):
+            field_name = value.removeprefix("attach://")
+            params[name], params[name + "_name"] = params.pop(field_name), params.pop(field_name + "_name")
     return params
 
 

@@ -311,3 +311,43 @@ async def test_a_borrower_applies_through_the_webhook(hook: Hook) -> None:
     await press("Interest stopped")
     await press("Submit")
     assert any("Submitted. Your application number is 1." in t for t in hook.fake.texts(ALICE))
+
+
+async def test_three_people_on_their_own_telegram_accounts_reach_an_agreement(tg: Tg) -> None:
+    olga, leo = 8001, 8002
+    await tg.app.store.ensure_account(Channel.TELEGRAM, str(olga), locale="en")
+    from dialogs.domain import Role
+
+    await tg.app.store.grant_role(Channel.TELEGRAM, str(olga), Role.OPERATOR)
+    await _apply(tg)
+    await tg.press(ALICE, "Submit")
+    replies = await tg.say(olga, "/invite Demo Lender")
+    code = next(r for r in replies if "Invite for Demo Lender" in r).split("\n")[0].rsplit(" ", 1)[1]
+    joined = await tg.say(leo, f"/start {code}")  # the deep link t.me/<bot>?start=<code> sends this
+    assert any("now acts for Demo Lender" in r for r in joined)
+    await tg.say(olga, "/queue")
+    await tg.press(olga, "#1")
+    await tg.press(olga, "Approve")
+    assert any("New application, case #1" in t for t in tg.fake.texts(leo))
+    await tg.press(leo, "View and answer")
+    await tg.press(leo, "Counter-offer")
+    await tg.press(leo, "Longer term, equal instalments")
+    await tg.say(leo, "12")
+    await tg.say(leo, "1500")
+    await tg.press(leo, "Send")
+    assert any("New offer from the lender" in t for t in tg.fake.texts(ALICE))
+    await tg.press(ALICE, "View and answer")
+    await tg.press(ALICE, "Accept")
+    documents = tg.fake.sent(ALICE, "sendDocument")
+    assert documents and documents[-1]["document_name"] == "agreement-1-v1.txt"
+    assert b"REPAYMENT AGREEMENT" in documents[-1]["document"]
+    await tg.press(ALICE, "Confirm this agreement")
+    await tg.press(leo, "Confirm this agreement")
+    assert any("Agreed: both sides confirmed version 1" in t for t in tg.fake.texts(ALICE))
+
+
+async def test_the_telegram_language_is_the_first_guess(tg: Tg) -> None:
+    update = tg.fake.text(7004, "/start")
+    update["message"]["from"]["language_code"] = "zh-hans"
+    await tg.settle(update)
+    assert "本服务完全免费" in tg.fake.texts(7004)[0]
