@@ -141,7 +141,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for chatty in ("alembic.runtime.migration", "apscheduler"):
+    # httpx logs every request's URL, and a Bot API URL carries the bot's token: never at INFO.
+    for chatty in ("alembic.runtime.migration", "apscheduler", "httpx", "httpcore", "aiogram"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         settings = load_settings()

@@ -351,3 +351,52 @@ async def test_the_telegram_language_is_the_first_guess(tg: Tg) -> None:
     update["message"]["from"]["language_code"] = "zh-hans"
     await tg.settle(update)
     assert "本服务完全免费" in tg.fake.texts(7004)[0]
+
+
+@pytest.mark.parametrize("lib", ["ptb", "aiogram"])
+async def test_serve_polls_answers_and_stops_cleanly_on_sigterm(tmp_path: Any, lib: str) -> None:
+    import os
+    import signal
+    import sys
+
+    from storage.migrate import upgrade
+
+    fake = await FakeTelegram().start()
+    database = f"sqlite:///{tmp_path / 'serve.db'}"
+    await upgrade(database)
+    env = {
+        **os.environ,
+        "LOANBRIDGE_DATABASE_URL": database,
+        "LOANBRIDGE_SECRET_KEY": TEST_SECRET.decode(),
+        "LOANBRIDGE_TELEGRAM_TOKEN": TOKEN,
+        "LOANBRIDGE_TELEGRAM_API_URL": fake.url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "serve",
+        "--telegram-lib",
+        "aiogram",
+        env=env,
+        cwd=tmp_path,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not any(c.method == "getUpdates" for c in fake.calls):
+            assert time.monotonic() < deadline and process.returncode is None, "serve did not start polling"
+            await asyncio.sleep(0.05)
+        fake.text(ALICE, "/start")
+        while not fake.texts(ALICE):
+            assert time.monotonic() < deadline, "no answer"
+            await asyncio.sleep(0.05)
+        assert "Hello, I am LoanBridge" in fake.texts(ALICE)[0]
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await fake.stop()
+    _, log = await process.communicate()
+    assert b"stopping" in log and TOKEN.encode() not in log  # the token never reaches the log
