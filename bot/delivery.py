@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from bot.rendering import Rendered, Renderer
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 MARK_EVERY = 100
 RETRY_BASE_SECONDS = 0.5
+MAX_JOINED = 4
 
 
 class Unreachable(Exception):
@@ -104,8 +106,10 @@ class Delivery:
         lane = self._lanes[recipient_id]
         try:
             while lane:
-                await self._deliver(lane[0])
-                lane.popleft()
+                items = self._run(lane)
+                await self._deliver(items)
+                for _ in items:
+                    lane.popleft()
                 if len(self._sent) >= MARK_EVERY:
                     await self._flush()
         finally:
@@ -114,22 +118,44 @@ class Delivery:
                 await self._flush()
                 self._idle.set()
 
-    async def _deliver(self, item: Queued) -> None:
-        sender = self._senders.get(item.recipient.channel)
-        if sender is None or not item.recipient.reachable or not sender.serves(item.recipient):
-            self._in_hand.discard(item.key)
+    def _run(self, lane: deque[Queued]) -> list[Queued]:
+        """The next message, or, for a channel that joins them, the plain messages before one with
+        buttons or a file joined to it: one turn's "saved" and "next question" become one message."""
+        first = lane[0]
+        sender = self._senders.get(first.recipient.channel)
+        if not getattr(sender, "joins_messages", False):
+            return [first]
+        run: list[Queued] = []
+        for item in lane:
+            if item.message.file_name or len(run) == MAX_JOINED:
+                break
+            run.append(item)
+            if item.message.buttons or item.message.context.get("request_contact"):
+                break
+        return run or [first]
+
+    async def _deliver(self, items: list[Queued]) -> None:
+        recipient = items[-1].recipient
+        sender = self._senders.get(recipient.channel)
+        if sender is None or not recipient.reachable or not sender.serves(recipient):
+            self._in_hand.difference_update(item.key for item in items)
             return  # stays unsent in the outbox until a process that reaches them runs
+        rendered = [self._renderer.render(item.message, recipient) for item in items]
+        joined = replace(rendered[-1], text="\n\n".join(r.text for r in rendered))
         try:
-            await sender.send(item.recipient, self._renderer.render(item.message, item.recipient))
+            await sender.send(recipient, joined)
         except Unreachable:
-            await self._store.mark_unreachable(item.recipient.id)
-            await self._store.mark_failed(item.key, "recipient unreachable", give_up=True)
-            self._in_hand.discard(item.key)
+            await self._store.mark_unreachable(recipient.id)
+            for item in items:
+                await self._store.mark_failed(item.key, "recipient unreachable", give_up=True)
+                self._in_hand.discard(item.key)
         except Exception as error:  # a channel failure must not stop delivery to everyone else
-            await self._retry_later(item, type(error).__name__)
+            for item in items:
+                await self._retry_later(item, type(error).__name__)
         else:
-            self._attempts.pop(item.key, None)
-            self._sent.append(item.key)
+            for item in items:
+                self._attempts.pop(item.key, None)
+                self._sent.append(item.key)
 
     async def _retry_later(self, item: Queued, error: str) -> None:
         attempts = self._attempts[item.key] = self._attempts.get(item.key, 0) + 1

@@ -35,6 +35,7 @@ class FakeTelegram:
     failures: dict[int, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
     webhook: dict[str, Any] = field(default_factory=dict)
     url: str = ""
+    acknowledged: int = 0  # the highest update_id a getUpdates offset has confirmed
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _update_ids: Any = field(default_factory=lambda: itertools.count(1000))
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -174,6 +175,7 @@ class FakeTelegram:
 
     async def _getUpdates(self, params: dict[str, Any]) -> Any:  # noqa: N802
         offset = int(params.get("offset") or 0)
+        self.acknowledged = max(self.acknowledged, offset - 1)
         timeout = min(float(params.get("timeout") or 0), 0.5)
         if offset:
             self.updates = [u for u in self.updates if u["update_id"] >= offset]

@@ -400,3 +400,14 @@ async def test_serve_polls_answers_and_stops_cleanly_on_sigterm(tmp_path: Any, l
         await fake.stop()
     _, log = await process.communicate()
     assert b"stopping" in log and TOKEN.encode() not in log  # the token never reaches the log
+
+
+async def test_one_turns_messages_arrive_as_one(tg: Tg) -> None:
+    await tg.say(ALICE, "/start")
+    await tg.press(ALICE, "begin")
+    await tg.press(ALICE, "I consent")
+    await tg.say(ALICE, DEMO_BORROWER.loan_ref)
+    await tg.say(ALICE, DEMO_BORROWER.name)
+    replies = await tg.say(ALICE, "110105199003071230")  # a wrong check digit: why, then the question again
+    assert len(replies) == 1
+    assert "ID" in replies[0] and replies[0].count("\n\n") >= 1
