@@ -62,6 +62,9 @@ class Delivery:
         self._idle = asyncio.Event()
         self._idle.set()
 
+    def sender(self, channel: Channel) -> Sender | None:
+        return self._senders.get(channel)
+
     def submit(self, queued: Sequence[Queued]) -> None:
         """The engine's hand-over: messages whose turn has committed. Held ones wait in the outbox."""
         now = self._clock.now()
