@@ -197,7 +197,15 @@ class TelegramChannel:
                 log.warning("getUpdates failed (%s); retrying", type(error).__name__)
                 await asyncio.sleep(1)
                 continue
-            await asyncio.gather(*(self.handle_update(update, handle) for update in updates))
+            outcomes = await asyncio.gather(
+                *(self.handle_update(update, handle) for update in updates), return_exceptions=True
+            )
+            failed = [o for o in outcomes if isinstance(o, BaseException)]
+            if failed:
+                # Not acknowledged: the batch comes again, and what did commit is recognised by its key.
+                log.error("updates could not be handled (%s); retrying the batch", type(failed[0]).__name__)
+                await asyncio.sleep(1)
+                continue
             if updates:
                 self._offset = max(int(u["update_id"]) for u in updates) + 1
 
@@ -272,7 +280,11 @@ class TelegramChannel:
         }
         if size > MAX_DOWNLOAD:
             return facts | {"sha256": "0" * 64}  # refused as too big by the flow, without downloading
-        content = await self.api.download(str(document["file_id"]))
+        try:
+            content = await self.api.download(str(document["file_id"]))
+        except Exception as error:  # a file Telegram cannot give us: the person is asked to send it again
+            log.warning("a file could not be downloaded (%s)", type(error).__name__)
+            return facts | {"sha256": ""}
         return facts | {"size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
 
 

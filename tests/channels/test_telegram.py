@@ -223,6 +223,23 @@ async def test_an_evidence_photo_is_downloaded_and_hashed(tg: Tg) -> None:
     assert export == [hashlib.sha256(picture).hexdigest()]
 
 
+async def test_a_file_telegram_cannot_give_is_asked_for_again(tg: Tg) -> None:
+    await tg.say(ALICE, "/start")
+    await tg.press(ALICE, "begin")
+    await tg.press(ALICE, "I consent")
+    for answer in (DEMO_BORROWER.loan_ref, DEMO_BORROWER.name, DEMO_BORROWER.id_number, DEMO_BORROWER.phone):
+        await tg.say(ALICE, answer)
+    await tg.say(ALICE, tg.codes.last)
+    await tg.press(ALICE, "Lost my job")
+    await tg.press(ALICE, "It will pass")
+    await tg.say(ALICE, "I lost my job in October.")
+    update = tg.fake.photo(ALICE, b"gone")
+    tg.fake.files.clear()  # the file server no longer has it
+    before = len(tg.fake.texts(ALICE))
+    await tg.settle(update)
+    assert any("could not read" in t or "again" in t for t in tg.fake.texts(ALICE)[before:])
+
+
 async def _evidence(tg: Tg, case_id: int) -> list[str]:
     from sqlalchemy import select
 

@@ -49,3 +49,48 @@ async def test_a_chat_told_to_wait_waits_alone() -> None:
     assert time.monotonic() - started < 0.1
     await pace.turn(1)
     assert time.monotonic() - started >= 0.29
+
+
+class _Api:
+    """Just enough of a Bot API for polling: one batch of updates until it is acknowledged."""
+
+    def __init__(self) -> None:
+        self.offsets: list[int | None] = []
+        self.acknowledged = asyncio.Event()
+        self.batch = [
+            {
+                "update_id": 5,
+                "message": {"chat": {"id": 1, "type": "private"}, "from": {"id": 1}, "text": "hi"},
+            }
+        ]
+
+    async def delete_webhook(self) -> None:
+        return None
+
+    async def get_updates(self, offset: int | None, wait_seconds: int) -> list[dict[str, object]]:
+        self.offsets.append(offset)
+        if offset == 6:
+            self.acknowledged.set()
+        await asyncio.sleep(0)
+        return [] if offset == 6 else self.batch
+
+
+async def test_a_batch_that_could_not_be_handled_is_not_acknowledged() -> None:
+    from bot.channels.telegram import TelegramChannel
+
+    api = _Api()
+    channel = TelegramChannel(api)  # type: ignore[arg-type]
+    handled: list[str] = []
+
+    async def handle(inbound: object) -> None:
+        handled.append(inbound.key)  # type: ignore[attr-defined]
+        if len(handled) == 1:
+            raise ConnectionError("the database is restarting")
+
+    stop = asyncio.Event()
+    polling = asyncio.create_task(channel.poll(handle, stop))
+    await asyncio.wait_for(api.acknowledged.wait(), 10)
+    stop.set()
+    await polling
+    assert handled == ["5", "5"]  # handled again after the failure, then acknowledged
+    assert api.offsets[:2] == [None, None]
