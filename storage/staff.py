@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import statistics
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import domain
@@ -143,6 +144,38 @@ class StaffWork(NegotiationWork):
 
     async def waiting_for(self, case_id: int) -> str | None:
         return (await self._own_case(case_id)).waiting_for
+
+    # Harassment reports, for the mediator
+
+    async def open_reports(self, case_id: int) -> list[dict[str, Any]]:
+        """The case's harassment reports not yet reviewed, decrypted (for a mediator only)."""
+        self.require_operator()
+        await self._own_case(case_id)
+        table = models.HarassmentReport
+        query = select(table).where(table.case_id == case_id, table.status == "open").order_by(table.id)
+        return [
+            {
+                "id": row.id,
+                "at": row.created_at,
+                **json.loads(self.cipher.decrypt("harassment_reports.details", row.details_enc)),
+            }
+            for row in await self.session.scalars(query)
+        ]
+
+    async def review_reports(self, case_id: int) -> int:
+        """Mark the case's open reports reviewed (the mediator has acted on them); returns how many."""
+        await self.writing()
+        self.require_operator()
+        case = await self._own_case(case_id)
+        table = models.HarassmentReport
+        result = await self.session.execute(
+            update(table).where(table.case_id == case_id, table.status == "open").values(status="reviewed")
+        )
+        count = int(getattr(result, "rowcount", 0) or 0)
+        cases.append_event(
+            self.session, case, "harassment_reviewed", self.actor, self.now, {"reports": count}
+        )
+        return count
 
     # Who to tell
 

@@ -161,6 +161,28 @@ SAMPLES: dict[str, Any] = {
     "grace_days": 15,
     "void_if_missed": True,
     "settlement": False,
+    "reports": [
+        {
+            "id": 1,
+            "at": "2026-11-02T09:30:00+00:00",
+            "how": "threats",
+            "who": "a collector",
+            "when": "Monday",
+            "details": "He said <things>.",
+            "message": None,
+            "evidence": True,
+        },
+        {
+            "id": 2,
+            "at": "2026-11-02T09:30:00+00:00",
+            "how": "relayed_message",
+            "who": None,
+            "when": None,
+            "details": None,
+            "message": 4,
+            "evidence": False,
+        },
+    ],
     "queued": [{"id": 7, "since": "2026-11-02T09:30:00+00:00"}],
     "said": [{"kind": "relay", "sender": "lender", "at": "2026-11-02T09:30:00+00:00", "text": "Hello"}],
 }

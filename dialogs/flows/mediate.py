@@ -54,7 +54,10 @@ async def ask_case(ctx: Ctx) -> None:
         }
         for m in (await ctx.turn.messages(case.id))[-6:]
     ]
+    reports = await ctx.turn.open_reports(case.id)
     choices = [Choice(audience, audience) for audience in _AUDIENCES]
+    if reports:
+        choices.append(Choice("reviewed", "reports_reviewed"))
     if len(offers) >= 2 and case.state in STUCK | {S.NEGOTIATING}:
         choices.append(Choice("split", "split_difference"))
     if case.state in {S.APPROVED, S.NEGOTIATING} | STUCK:
@@ -73,8 +76,14 @@ async def ask_case(ctx: Ctx) -> None:
         case=view,
         offers=[offer_view(o) for o in offers[-4:]],
         said=said,
+        reports=[_report_view(r) for r in reports],
         deadline_at=await _deadline(ctx, case),
     )
+
+
+def _report_view(report: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "at", "how", "who", "when", "details", "message")
+    return {key: report.get(key) for key in keys} | {"evidence": bool(report.get("evidence"))}
 
 
 async def _deadline(ctx: Ctx, case: Case) -> object:
@@ -86,6 +95,10 @@ async def on_case(ctx: Ctx, picked: Picked) -> str:
     if picked.id in _AUDIENCES:
         ctx.data["m_to"] = picked.id
         return "message_text"
+    if picked.id == "reviewed":
+        count = await ctx.turn.review_reports((await ctx.case()).id)
+        ctx.say("mediate/reports_reviewed", count=count)
+        return "case"
     if picked.id == "resume":
         await _resume(ctx, await ctx.case())
         return "case"

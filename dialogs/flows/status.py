@@ -20,6 +20,7 @@ MILESTONES = frozenset(
         "plan_chosen",
         "evidence_added",
         "harassment_reported",
+        "harassment_reviewed",
         "operator_requested",
         "offer_made",
         "offer_accepted",

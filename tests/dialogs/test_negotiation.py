@@ -312,9 +312,15 @@ async def test_the_mediator_writes_to_both_and_closes_a_case(bot: Bot) -> None:
     assert "1 case(s) need a mediator" in olga.texts()  # a harassment report brings the case here
     await olga.press("#1")
     assert "Pay now or we call your employer." in olga.texts()
+    assert (
+        "Harassment reports (1 open)" in olga.texts() and "a message from the lender's side" in olga.texts()
+    )
     await olga.press("Message both")
     await olga.send("Contacting an employer is not allowed. Let us keep to the offers.")
     assert "Sent to 2 person(s)" in olga.texts()
+    await olga.press("Mark the reports reviewed")
+    assert "1 report(s) marked reviewed" in olga.texts()
+    assert "Harassment reports" not in olga.texts()
     assert "Message from the mediator about case 1" in alice.received()[-1].text
     assert "Contacting an employer is not allowed" in leo.received()[-1].text
     await olga.press("Close the case")
@@ -324,8 +330,9 @@ async def test_the_mediator_writes_to_both_and_closes_a_case(bot: Bot) -> None:
     assert "has been closed by the mediator" in closed and "compliance team" in closed
     await alice.send("/status")
     assert "Pending offer" not in alice.texts()
+    assert "the mediator reviewed the harassment report" in alice.texts()
     await olga.send("/escalations")
-    assert "No case needs mediation" in olga.texts()  # closed, with its report handled there
+    assert "No case needs mediation" in olga.texts()  # closed: its report no longer keeps it there
     await olga.send("/help")
     assert "/escalations" in olga.texts() and "/invite" in olga.texts()
 
