@@ -28,6 +28,7 @@ ESCALATED_STATES = (S.EXPIRED, S.ESCALATED, S.DISPUTED)
 LENDER_STATES = (S.APPROVED, S.NEGOTIATING, S.AGREED, S.ACTIVE, S.EXPIRED, S.ESCALATED)
 AGREED_STATES = (S.AGREED, S.ACTIVE, S.COMPLETED, S.DEFAULTED)
 ENDED_WITHOUT = (S.REJECTED, S.CLOSED)
+LENDER_WORDS = ("offer_made", "offer_rejected", "message_relay")
 
 
 def new_invite_code() -> str:
@@ -176,6 +177,20 @@ class StaffWork(NegotiationWork):
             self.session, case, "harassment_reviewed", self.actor, self.now, {"reports": count}
         )
         return count
+
+    async def lender_words_since(self, case_id: int, since: datetime) -> int:
+        """How many times the lender's side wrote to the borrower on this case since ``since`` (offers,
+        rejections, relayed messages): the collection-conduct daily cap counts them."""
+        await self._own_case(case_id)
+        events = models.CaseEvent
+        query = select(func.count()).where(
+            events.case_id == case_id,
+            events.actor_role == Role.LENDER.value,
+            events.kind.in_(LENDER_WORDS),
+            events.at >= since,
+            events.at < self.now,  # earlier turns only: this turn's own words are the ones being sent
+        )
+        return int(await self.session.scalar(query) or 0)
 
     # Who to tell
 

@@ -7,7 +7,8 @@ who may see that case, so a stale or forged one changes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 from typing import Any
 
@@ -58,9 +59,13 @@ def notify(
         ctx.turn.send(Outbound(account.id, template, context, buttons, not_before=not_before))
 
 
-def conduct_time(ctx: Ctx, borrower: Account) -> datetime:
-    """When words from the lender's side may reach the borrower: inside their local hours (DESIGN §4)."""
-    return ctx.services.conduct.next_allowed_send(ctx.now, borrower.time_zone, 0)
+async def conduct_time(ctx: Ctx, case_id: int, borrower: Account) -> datetime:
+    """When words from the lender's side may reach the borrower: inside their local hours and within the
+    day's cap (DESIGN §4); past the cap they wait for the next day's window."""
+    zone = ZoneInfo(borrower.time_zone)
+    midnight = datetime.combine(ctx.now.astimezone(zone).date(), time(), zone).astimezone(UTC)
+    earlier_today = await ctx.turn.lender_words_since(case_id, midnight)
+    return ctx.services.conduct.next_allowed_send(ctx.now, borrower.time_zone, earlier_today)
 
 
 async def tell_other_side(ctx: Ctx, case_id: int, template: str, *choices: Choice, **context: Any) -> None:
@@ -68,7 +73,7 @@ async def tell_other_side(ctx: Ctx, case_id: int, template: str, *choices: Choic
     role = ctx.account.role
     if role is not Role.BORROWER:
         borrower = await ctx.turn.borrower_of(case_id)
-        held = conduct_time(ctx, borrower) if role is Role.LENDER else None
+        held = await conduct_time(ctx, case_id, borrower) if role is Role.LENDER else None
         notify(
             ctx,
             [borrower],

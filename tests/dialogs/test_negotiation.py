@@ -399,3 +399,22 @@ async def test_no_affordable_plan_reaches_the_mediator_and_the_lender_proposes(b
     assert "No offer is waiting for an answer" in leo.texts()
     await counter(leo, "Interest stopped", "60", "239", opener="View and answer", action="Make an offer")
     assert "New offer from the lender" in alice.received()[-1].text
+
+
+async def test_lender_words_past_the_daily_cap_wait_for_the_next_day(bot: Bot, clock: FakeClock) -> None:
+    alice, _, leo = await approved(bot)
+    clock.current = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    alice.received()
+    for number in range(1, 5):
+        clock.advance(minutes=1)
+        await leo.press("View and answer")
+        await leo.press("Write to the other side")
+        await leo.send(f"Reminder number {number}.")
+    await bot.app.delivery.drain()
+    arrived = "\n".join(m.text for m in alice.received())
+    assert all(f"Reminder number {n}." in arrived for n in (1, 2, 3))
+    assert "Reminder number 4." not in arrived  # three a day (the default cap): the fourth waits
+    clock.current = datetime(2026, 11, 3, 0, 1, tzinfo=UTC)  # 08:01 the next day in Shanghai
+    assert await bot.app.delivery.release_due() == 1
+    await bot.app.delivery.drain()
+    assert "Reminder number 4." in alice.received()[0].text
