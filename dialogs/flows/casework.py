@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, time
-from zoneinfo import ZoneInfo
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dialogs.domain import Account, Case, Hardship, HardshipReason, Offer, Role
 from dialogs.flows.base import Choice, Ctx, Invalid
