@@ -120,28 +120,9 @@ async def run_ours(lib: str, users: int, directory: Path) -> dict[str, float]:
 
 def _update(fake: FakeTelegram, chat: int, kind: str, value: Any, codes: Codes) -> dict[str, Any]:
     if kind == "press":
-        return _press(fake, chat, fake.data(chat, value))
+        return fake.press_update(chat, fake.data(chat, value))
     text = codes.by_phone[value] if kind == "code" else value
-    return _text(fake, chat, text)
-
-
-def _text(fake: FakeTelegram, chat: int, text: str) -> dict[str, Any]:
-    message = fake.message(chat, text=text)
-    if text.startswith("/"):
-        message["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text)}]
-    return message
-
-
-def _press(fake: FakeTelegram, chat: int, data: str) -> dict[str, Any]:
-    return {
-        "callback_query": {
-            "id": str(chat),
-            "from": fake.user(chat),
-            "chat_instance": "1",
-            "data": data,
-            "message": {"message_id": 1, "date": 0, "chat": {"id": chat, "type": "private"}},
-        }
-    }
+    return fake.text_update(chat, text)
 
 
 def _api(lib: str, url: str) -> Any:
@@ -154,7 +135,7 @@ async def run_echo(lib: str, users: int, steps: int) -> dict[str, float]:
     latencies: list[float] = []
     elapsed = 0.0
     for step in range(steps):
-        pushes = {FIRST_USER + n: _text(fake, FIRST_USER + n, f"echo {step}") for n in range(users)}
+        pushes = {FIRST_USER + n: fake.text_update(FIRST_USER + n, f"echo {step}") for n in range(users)}
         elapsed += await wave(fake, pushes, latencies)
     await stopper()
     await fake.stop()

@@ -61,8 +61,7 @@ class NegotiationWork(CaseWork):
 
     async def pending_offer(self, case_id: int) -> domain.Offer | None:
         await self._own_case(case_id)
-        query = select(models.Offer).where(models.Offer.case_id == case_id, models.Offer.status == "pending")
-        row = await self.session.scalar(query)
+        row = await self._pending_row(case_id)
         return _offer(row) if row else None
 
     async def make_offer(
@@ -128,10 +127,7 @@ class NegotiationWork(CaseWork):
 
     async def _require_settled_bid(self, case_id: int) -> None:
         """A blind bid that overlapped settles its case once: its status moves from overlap to settled."""
-        query = select(models.BlindBidRow).where(
-            models.BlindBidRow.case_id == case_id, models.BlindBidRow.status == "overlap"
-        )
-        row = await self.session.scalar(query)
+        row = await self._bid_row(case_id, "overlap")
         if row is None:
             raise PermissionDenied("only a blind bid that overlapped settles a case without an answer")
         row.status = "settled"
@@ -342,10 +338,7 @@ class NegotiationWork(CaseWork):
         await self.writing()
         case = await self._own_case(case_id)
         side = self.require_side()
-        query = select(models.BlindBidRow).where(
-            models.BlindBidRow.case_id == case_id, models.BlindBidRow.status == "open"
-        )
-        row = await self.session.scalar(query)
+        row = await self._bid_row(case_id, "open")
         if row is None:
             raise NotFound("there is no open blind bid on this case")
         column = "borrower_bound_enc" if side is Role.BORROWER else "lender_bound_enc"
@@ -364,15 +357,18 @@ class NegotiationWork(CaseWork):
     async def close_blind_bid(self, case_id: int, settled: bool) -> None:
         await self.writing()
         case = await self._own_case(case_id)
-        query = select(models.BlindBidRow).where(
-            models.BlindBidRow.case_id == case_id, models.BlindBidRow.status == "open"
-        )
-        row = await self.session.scalar(query)
+        row = await self._bid_row(case_id, "open")
         if row is None or row.borrower_bound_enc is None or row.lender_bound_enc is None:
             raise PermissionDenied("a blind bid closes when both bounds are in")
         row.status, row.decided_at = ("overlap" if settled else "no_overlap"), self.now
         details = {"bid": row.id, "settled": settled}
         cases.append_event(self.session, case, "blind_bid_closed", self.actor, self.now, details)
+
+    async def _bid_row(self, case_id: int, status: str) -> models.BlindBidRow | None:
+        table = models.BlindBidRow
+        return await self.session.scalar(
+            select(table).where(table.case_id == case_id, table.status == status)
+        )
 
 
 class StaleVersion(PermissionDenied):

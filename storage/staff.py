@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import domain
@@ -130,8 +130,8 @@ class StaffWork(NegotiationWork):
         )
         return await self._listed(query.order_by(table.updated_at.desc(), table.id.desc()))
 
-    async def _listed(self, query: object) -> list[domain.Case]:
-        rows = await self.session.scalars(query.limit(LIST_LIMIT))  # type: ignore[attr-defined]
+    async def _listed(self, query: Select[Any]) -> list[domain.Case]:
+        rows = await self.session.scalars(query.limit(LIST_LIMIT))
         return [cases.to_case(row) for row in rows]
 
     async def set_waiting(self, case_id: int, waiting_for: str | None) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from dialogs.domain import Account, Agreement, Case, Offer, Role
 from dialogs.errors import PermissionDenied
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Picked, Step
-from dialogs.flows.casework import GLOBAL, brief, notify, open_case_choice, tell_operators, terms_view
+from dialogs.flows.casework import GLOBAL, notify, open_case_choice, parties, tell_operators, terms_view
 from dialogs.flows.inputs import buttons_only
 from dialogs.lifecycle import CaseState
 from dialogs.messages import Outbound
@@ -36,7 +36,7 @@ async def _text(ctx: Ctx, case: Case, offer: Offer, version: int) -> str:
     documents = ctx.services.documents
     if documents is None:
         raise PermissionDenied("agreements cannot be written without a document renderer")
-    facts = await brief(ctx, case)
+    facts = await parties(ctx, case)
     borrower = await ctx.turn.borrower_of(case.id)
     schedule = schedule_of(offer.terms, ctx.now.date())
     context = {

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialogs.domain import Account, Case, Hardship, HardshipReason, Offer, Role
+from dialogs.domain import Account, Case, Hardship, HardshipReason, Loan, Offer, Role
 from dialogs.flows.base import Choice, Ctx, Invalid
 from dialogs.flows.plans import balance_of
 from dialogs.flows.submit import budget
@@ -121,26 +121,20 @@ def offer_view(offer: Offer) -> dict[str, Any]:
 
 
 async def situation(ctx: Ctx, case: Case) -> tuple[Balance, Finances | None, Hardship | None]:
-    if case.loan_id is None:
-        raise Invalid("errors/no_case")
-    balance = balance_of(await ctx.turn.loan(case.loan_id), ctx.now.date())
+    balance = balance_of(await _loan(ctx, case), ctx.now.date())
     return balance, await ctx.turn.finances(case.id), await ctx.turn.hardship(case.id)
 
 
-async def brief(ctx: Ctx, case: Case) -> dict[str, Any]:
-    """Everything staff need to judge a case, personal details masked."""
+async def _loan(ctx: Ctx, case: Case) -> Loan:
     if case.loan_id is None:
         raise Invalid("errors/no_case")
-    loan = await ctx.turn.loan(case.loan_id)
+    return await ctx.turn.loan(case.loan_id)
+
+
+async def parties(ctx: Ctx, case: Case) -> dict[str, Any]:
+    """Who and what a case is about, personal details masked: the head of every staff view and document."""
+    loan = await _loan(ctx, case)
     row = loan.row
-    balance, finances, hardship = await situation(ctx, case)
-    plan = await ctx.turn.chosen_plan(case.id)
-    flows = CashFlows.for_loan(row.principal, row.annual_rate, row.term_months)
-    overdue = OverdueCharges(
-        row.outstanding_principal, row.overdue_days, row.outstanding_interest, row.penalty, row.fees
-    )
-    check = interest_check(row.start_date, flows, ctx.services.lpr, overdue)
-    evidence = await ctx.turn.evidence(case.id)
     return {
         "id": case.id,
         "state": case.state.value,
@@ -149,8 +143,24 @@ async def brief(ctx: Ctx, case: Case) -> dict[str, Any]:
         "phone": mask_phone(row.phone),
         "lender": (await ctx.turn.lender(loan.lender_id)).name,
         "ref": row.loan_ref,
-        "owed": balance.total,
+        "owed": balance_of(loan, ctx.now.date()).total,
         "overdue_days": row.overdue_days,
+    }
+
+
+async def brief(ctx: Ctx, case: Case) -> dict[str, Any]:
+    """Everything staff need to judge a case: the parties, the situation, the plan, risk and interest."""
+    head = await parties(ctx, case)
+    row = (await _loan(ctx, case)).row
+    _, finances, hardship = await situation(ctx, case)
+    plan = await ctx.turn.chosen_plan(case.id)
+    flows = CashFlows.for_loan(row.principal, row.annual_rate, row.term_months)
+    overdue = OverdueCharges(
+        row.outstanding_principal, row.overdue_days, row.outstanding_interest, row.penalty, row.fees
+    )
+    check = interest_check(row.start_date, flows, ctx.services.lpr, overdue)
+    evidence = await ctx.turn.evidence(case.id)
+    return head | {
         "reason": hardship.reason.value if hardship else None,
         "lasting": hardship.lasting if hardship else None,
         "description": hardship.description if hardship else None,

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from dialogs.domain import Case, MessageKind, Offer, Role
+from dialogs.domain import Case, MessageKind, Offer, OfferStatus, Role
 from dialogs.flows.base import Choice, Ctx, Flow, Invalid, Picked, Step, prompt
-from dialogs.flows.casework import brief, notify, offer_view, open_case_choice, terms_view
+from dialogs.flows.casework import brief, notify, offer_view, open_case_choice, situation, terms_view
 from dialogs.flows.inputs import buttons_only, text, whole_number
 from dialogs.flows.review import OPERATORS
 from dialogs.lifecycle import CaseState
@@ -77,18 +77,13 @@ async def ask_case(ctx: Ctx) -> None:
         offers=[offer_view(o) for o in offers[-4:]],
         said=said,
         reports=[_report_view(r) for r in reports],
-        deadline_at=await _deadline(ctx, case),
+        deadline_at=next((o.deadline_at for o in offers if o.status is OfferStatus.PENDING), None),
     )
 
 
 def _report_view(report: dict[str, Any]) -> dict[str, Any]:
     keys = ("id", "at", "how", "who", "when", "details", "message")
     return {key: report.get(key) for key in keys} | {"evidence": bool(report.get("evidence"))}
-
-
-async def _deadline(ctx: Ctx, case: Case) -> object:
-    pending = await ctx.turn.pending_offer(case.id)
-    return pending.deadline_at if pending else None
 
 
 async def on_case(ctx: Ctx, picked: Picked) -> str:
@@ -168,7 +163,7 @@ async def on_split(ctx: Ctx, picked: Picked) -> str:
     case = await _resume(ctx, await ctx.case())
     offers = await ctx.turn.offers(case.id)
     split = split_difference(*_last_two(offers))
-    balance_total = (await brief(ctx, case))["owed"]
+    balance_total = (await situation(ctx, case))[0].total
     terms = {
         "kind": "mediator_split",
         "months": split.months,

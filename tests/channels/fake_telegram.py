@@ -80,28 +80,34 @@ class FakeTelegram:
         }
 
     def text(self, user_id: int, text: str) -> dict[str, Any]:
+        return self.push(self.text_update(user_id, text))
+
+    def text_update(self, user_id: int, text: str) -> dict[str, Any]:
+        """A text message as an update, not yet sent (``push`` sends it)."""
         content: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             command = len(text.split(maxsplit=1)[0])
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": command}]
-        return self.push(self.message(user_id, **content))
+        return self.message(user_id, **content)
 
     def press(self, user_id: int, data: str) -> dict[str, Any]:
-        return self.push(
-            {
-                "callback_query": {
-                    "id": str(next(self._ids)),
-                    "from": self.user(user_id),
-                    "chat_instance": "1",
-                    "data": data,
-                    "message": {
-                        "message_id": next(self._ids),
-                        "date": int(time.time()),
-                        "chat": {"id": user_id, "type": "private"},
-                    },
-                }
+        return self.push(self.press_update(user_id, data))
+
+    def press_update(self, user_id: int, data: str) -> dict[str, Any]:
+        """A button press as an update, not yet sent."""
+        return {
+            "callback_query": {
+                "id": str(next(self._ids)),
+                "from": self.user(user_id),
+                "chat_instance": "1",
+                "data": data,
+                "message": {
+                    "message_id": next(self._ids),
+                    "date": int(time.time()),
+                    "chat": {"id": user_id, "type": "private"},
+                },
             }
-        )
+        }
 
     def contact(self, user_id: int, phone: str, owner: int) -> dict[str, Any]:
         contact = {"phone_number": phone, "first_name": "Somebody", "user_id": owner}

@@ -27,22 +27,27 @@ def _all(person: Person) -> str:
 
 
 async def approved(bot: Bot) -> tuple[Person, Person, Person]:
-    alice = bot.person("alice")
-    await submit_application(alice, bot)
-    olga = await operator(bot)
-    leo = await lender_staff(bot, olga)
-    await olga.send("/queue")
-    assert "#1" in olga.texts()
-    await olga.press("#1")
+    alice, olga = await in_review(bot)
     review = olga.texts()
     assert "Borrower: 张*, ID 110***********1239" in review and "110105199003071239" not in review
     assert "Risk: grade B (30 points)" in review and "annual rate 26.82%" in review
+    leo = await lender_staff(bot, olga)
     await olga.press("Approve")
     assert "Case #1 approved" in olga.texts()
     assert "sent it to the lender" in alice.received()[0].text
     notice = "\n".join(m.text for m in leo.received())
     assert "New application, case #1" in notice and "Risk grade: B" in notice and "Please answer by" in notice
     return alice, olga, leo
+
+
+async def in_review(bot: Bot) -> tuple[Person, Person]:
+    """A submitted application, open in front of the mediator."""
+    alice = bot.person("alice")
+    await submit_application(alice, bot)
+    olga = await operator(bot)
+    await olga.send("/queue")
+    await olga.press("#1")
+    return alice, olga
 
 
 async def counter(
@@ -108,11 +113,7 @@ async def test_counter_offers_until_agreement(bot: Bot) -> None:
 
 
 async def test_rejection_reason_reaches_the_borrower(bot: Bot) -> None:
-    alice = bot.person("alice")
-    await submit_application(alice, bot)
-    olga = await operator(bot)
-    await olga.send("/queue")
-    await olga.press("#1")
+    alice, olga = await in_review(bot)
     await olga.press("Reject")
     await olga.send("The loan was repaid in full last week.")
     assert "rejected" in olga.texts()
@@ -122,11 +123,7 @@ async def test_rejection_reason_reaches_the_borrower(bot: Bot) -> None:
 
 
 async def test_asking_for_more_takes_the_case_out_of_the_queue_until_answered(bot: Bot) -> None:
-    alice = bot.person("alice")
-    await submit_application(alice, bot)
-    olga = await operator(bot)
-    await olga.send("/queue")
-    await olga.press("#1")
+    alice, olga = await in_review(bot)
     await olga.press("Ask for more")
     await olga.send("Could you send your termination letter?")
     assert "leaves the queue" in olga.texts()
