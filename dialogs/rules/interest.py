@@ -4,8 +4,13 @@ the courts protect.
 Since 20 August 2020 the Supreme People's Court's provisions on private lending do not protect interest
 above four times the one-year Loan Prime Rate (LPR) in force when the contract was made, and overdue
 interest, penalties and other fees together may not exceed that level either. Licensed financial
-institutions fall outside those provisions. The LPR is configuration with a dated history
-(:class:`LprHistory`), never a constant in code.
+institutions (microloan and consumer finance companies, banks, trust companies: the funding partners
+of online platforms are among them) fall outside those provisions: the Court's 2017 opinion on
+financial trials (法发〔2017〕22号) supports reducing interest, compound interest, penalties and fees on a
+financial loan above 24 % a year in total, and regulators hold lenders' comprehensive financing cost
+to that line. Which level applies therefore depends on the :class:`LenderKind`; the licensed level is
+configuration (:class:`InterestLaw`), and so is the LPR, with a dated history (:class:`LprHistory`),
+never a constant in code.
 
 The annual rate is computed the way the People's Bank requires lenders to disclose it (announcement
 〔2021〕 No. 3): the internal rate of return ``i`` of the actual cash flows — what the borrower received, net
@@ -58,11 +63,29 @@ _MAX_MONTHLY_IRR = Decimal(10)  # 1000 % a month: beyond it the figures are wron
 _NEWTON_STEPS = 100  # safeguarded Newton converges in a handful; bisection finishes the rare rest
 
 
+DEFAULT_LICENSED_LEVEL = Decimal("0.24")  # the financing-cost line for licensed institutions
+
+
 class Regime(StrEnum):
     """Which court rule the protected level comes from."""
 
     FOUR_TIMES_LPR = "4x-lpr"
     PRE_2020_08_20 = "pre-2020-08-20"
+    LICENSED = "licensed"  # a financial institution: the financing-cost expectation, not the LPR
+
+
+class LenderKind(StrEnum):
+    """Who lent the money, as far as interest law cares: a private lender or a licensed institution."""
+
+    PRIVATE = "private"  # people and ordinary companies: the private-lending provisions (4×LPR)
+    MICROLOAN = "microloan"  # 小额贷款公司
+    CONSUMER_FINANCE = "consumer_finance"  # 消费金融公司
+    BANK = "bank"
+    TRUST = "trust"  # 信托公司, a common funding partner of lending platforms
+
+    @property
+    def licensed(self) -> bool:
+        return self is not LenderKind.PRIVATE
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +139,36 @@ class LprHistory:
 
 @dataclass(frozen=True, slots=True)
 class ProtectedRate:
-    """The annual (nominal) rate the courts protect for a contract, and where it comes from."""
+    """The annual (nominal) rate the courts protect for a contract, and where it comes from.
+
+    ``lpr`` and ``lpr_effective`` are the LPR the level is four times; ``None`` for a licensed lender.
+    """
 
     rate: Decimal
-    lpr: Decimal
-    lpr_effective: date
+    lpr: Decimal | None
+    lpr_effective: date | None
     regime: Regime
+
+
+@dataclass(frozen=True, slots=True)
+class InterestLaw:
+    """The configured figures the protected level is made of: the LPR history and the licensed level."""
+
+    lpr: LprHistory
+    licensed_level: Decimal = DEFAULT_LICENSED_LEVEL
+
+    def __post_init__(self) -> None:
+        _require_history(self.lpr)
+        require_fraction("the licensed level", self.licensed_level, allow_zero=False, allow_one=False)
+
+    def protected(self, kind: LenderKind, contract_date: date) -> ProtectedRate:
+        """The level that binds a lender of ``kind`` on a contract made on ``contract_date``."""
+        if not isinstance(kind, LenderKind):
+            raise InvalidInput(f"unknown lender kind: {kind!r}")
+        if kind.licensed:
+            _require_date("the contract date", contract_date)
+            return ProtectedRate(self.licensed_level, None, None, Regime.LICENSED)
+        return protected_annual_rate(contract_date, self.lpr)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,9 +361,17 @@ def charges_check(charges: OverdueCharges, protected_rate: Decimal) -> ChargesCh
 
 
 def interest_check(
-    contract_date: date, flows: CashFlows, history: LprHistory, overdue: OverdueCharges | None = None
+    contract_date: date,
+    flows: CashFlows,
+    history: LprHistory,
+    overdue: OverdueCharges | None = None,
+    *,
+    protected: ProtectedRate | None = None,
 ) -> InterestCheck:
     """Check a loan's cash flows (and, if given, its overdue charges) against the protected level.
+
+    ``protected`` is the level that binds the lender (:meth:`InterestLaw.protected`); without it, the
+    private-lending level for ``contract_date``.
 
     The protected interest is what the same schedule charges at the protected rate: every repayment
     scaled by one factor so that together they repay ``received`` at exactly ``protected_rate / 12`` a
@@ -327,7 +382,8 @@ def interest_check(
     _require_flows(flows)
     if overdue is not None and not isinstance(overdue, OverdueCharges):
         raise InvalidInput(f"overdue charges must be an OverdueCharges record, not {type(overdue).__name__}")
-    protected = protected_annual_rate(contract_date, history)
+    if protected is None:
+        protected = protected_annual_rate(contract_date, history)
     annual = annual_rate(flows)
     above = _shown(annual.simple) > protected.rate
     total_interest = flows.total_repaid - flows.received

@@ -1,6 +1,6 @@
 """Repayment-plan options (DESIGN §4): each kind of plan a borrower could ask for, judged and ranked.
 
-What each kind repays (P principal, I accrued interest, r the contract rate; "arrears" are I, penalty, fees)::
+What each kind repays (P principal, I accrued interest, r the plan's rate; "arrears" are I, penalty, fees)::
 
     term extension 等额本息 / 等额本金   everything: P amortised at r over more months, the arrears beside it
                                         in interest-free equal parts
@@ -10,6 +10,11 @@ What each kind repays (P principal, I accrued interest, r the contract rate; "ar
     discounted settlement               one lump sum off P + I, penalty and fees waived; void if missed
     payment holiday                     1–3 months with nothing due and nothing accruing, then the term
                                         extension 等额本息 (temporary hardship only)
+
+A plan's rate r is the lower of the contract rate and the level the courts protect for this loan
+(:attr:`Balance.protected_rate`): LoanBridge never proposes a plan that charges more than the law protects.
+Only a lender's own counter-offer may go above it (:func:`validate_proposal` with ``lender=True``), and
+then the option says by how much money (:attr:`PlanOption.above_protected`).
 
 Arrears carry no further interest: interest on interest and on penalties is what a hardship plan stops.
 In a plan's schedule an instalment's ``principal`` is the part of the carried debt (arrears included) it
@@ -60,7 +65,11 @@ _KIND_ORDER = {kind: index for index, kind in enumerate(PlanKind)}
 
 @dataclass(frozen=True, slots=True)
 class Balance:
-    """What is owed on a loan; ``annual_rate`` is the contract rate as a fraction (0.18 is 18 %)."""
+    """What is owed on a loan; ``annual_rate`` is the contract rate as a fraction (0.18 is 18 %).
+
+    ``protected_rate`` is the highest annual rate the law protects for this loan (DESIGN §4), ``None``
+    when unknown; plans charge :attr:`plan_rate`, the lower of the two.
+    """
 
     outstanding_principal: Decimal
     outstanding_interest: Decimal
@@ -68,12 +77,15 @@ class Balance:
     fees: Decimal
     annual_rate: Decimal
     remaining_term_months: int = 0
+    protected_rate: Decimal | None = None
 
     def __post_init__(self) -> None:
         for name in ("outstanding_principal", "outstanding_interest", "penalty", "fees"):
             object.__setattr__(self, name, require_money(name.replace("_", " "), getattr(self, name)))
         rate = require_rate("the annual rate", self.annual_rate, maximum=MAX_MONTHLY_RATE * 12)
         object.__setattr__(self, "annual_rate", rate)
+        if self.protected_rate is not None:
+            require_rate("the protected rate", self.protected_rate, maximum=MAX_MONTHLY_RATE * 12)
         term = self.remaining_term_months
         if isinstance(term, bool) or not isinstance(term, int) or not 0 <= term <= MAX_MONTHS:
             raise InvalidInput(f"the remaining term must be from 0 to {MAX_MONTHS} months, got {term!r}")
@@ -81,6 +93,13 @@ class Balance:
     @property
     def total(self) -> Decimal:
         return self.outstanding_principal + self.outstanding_interest + self.penalty + self.fees
+
+    @property
+    def plan_rate(self) -> Decimal:
+        """The annual rate a plan charges: the contract's, but never above the protected level."""
+        if self.protected_rate is None:
+            return self.annual_rate
+        return min(self.annual_rate, self.protected_rate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +147,15 @@ class PlanOption:
     largest_amount: Decimal  # what affordability is judged on
     total_repaid: Decimal
     amount_waived: Decimal  # balance total − total repaid when positive; future interest is not "waived"
-    annual_rate: Decimal  # the rate the plan charges, 0 when interest is stopped
+    # The rate the plan charges, 0 when interest is stopped; None for a lender's offer above the protected
+    # level, whose payments (not a rate) were proposed: its cost is ``above_protected``.
+    annual_rate: Decimal | None
     holiday_months: int
     affordable: bool
     void_if_missed: bool  # a discounted settlement falls away if its payment is missed
     schedule: Schedule
+    # What the plan repays above the same plan at the protected rate: only a lender's offer has any.
+    above_protected: Decimal = ZERO
 
     @property
     def duration_months(self) -> int:
@@ -241,24 +264,57 @@ def validate_proposal(
     *,
     finances: Finances,
     policy: PlanPolicy = DEFAULT_POLICY,
+    lender: bool = False,
 ) -> PlanOption:
     """Check someone's own terms: ``months`` payments of ``monthly_amount`` must repay what ``kind`` requires.
 
     The plan keeps the total its kind requires over those months; the proposal only reshapes the payments
-    (each pays interest first, the last pays the rest). Too little is refused with the minimum monthly
-    amount; so much that the last month is not needed is refused with the shorter term.
+    (each pays interest first, the last pays the rest). Too little (below :func:`minimum_monthly`, the
+    rule the list is rounded by) is refused with the minimum; so much that the last month is not needed
+    is refused with the shorter term.
+
+    A ``lender`` may ask for more, up to the same plan at the contract rate: its payments are then kept as
+    proposed, and ``above_protected`` says what they repay above the plan at the protected rate.
     """
     reference = option_for(balance, kind, months, finances=finances, policy=policy)
     monthly = require_money("the monthly amount", monthly_amount, allow_zero=False)
     required = reference.total_repaid
+    above = ZERO
     if kind is PlanKind.DISCOUNTED_SETTLEMENT:
         schedule = _settlement_proposal(balance, required, monthly)
     else:
-        _require_covers(kind, months, monthly, required)
-        schedule = _flat_schedule(reference.schedule, monthly, months)
+        ceiling = required
+        if lender:
+            uncapped = replace(balance, protected_rate=None)
+            ceiling = option_for(uncapped, kind, months, finances=finances, policy=policy).total_repaid
+        _require_covers(kind, reference, monthly, ceiling)
+        total = max(required, min(monthly * months, ceiling))
+        above = total - required
+        schedule = _flat_schedule(reference.schedule.principal_total, total, monthly, months)
     limit = _limit(kind, finances, assess(finances, policy.affordable_share))
     terms = _terms(balance, kind, policy)
-    return _option(balance, terms, schedule, affordable=schedule.largest_amount <= limit)
+    option = _option(balance, terms, schedule, affordable=schedule.largest_amount <= limit)
+    return replace(option, annual_rate=None, above_protected=above) if above else option
+
+
+def minimum_monthly(option: PlanOption) -> Decimal:
+    """The least regular instalment accepted for ``option``'s kind and term; the last pays the rest.
+
+    One rule for the list and for own terms: the amount the list shows (the last instalment absorbing the
+    fen rounding left) or the total spread evenly and rounded up to the fen, whichever is lower. So typing
+    a listed amount is always accepted.
+    """
+    even = (option.total_repaid / option.months).quantize(FEN, rounding=ROUND_CEILING)
+    return min(option.monthly_amount, even)
+
+
+def max_months(kind: PlanKind, policy: PlanPolicy = DEFAULT_POLICY) -> int:
+    """The longest term a plan of ``kind`` may run: what to ask for and what is accepted."""
+    if kind is PlanKind.DISCOUNTED_SETTLEMENT:
+        return 1
+    if kind is PlanKind.INTEREST_STOPPED_INSTALMENTS:
+        return policy.interest_stopped_max_months
+    return MAX_MONTHS
 
 
 def candidate_terms(balance: Balance, kind: PlanKind, policy: PlanPolicy = DEFAULT_POLICY) -> tuple[int, ...]:
@@ -280,7 +336,7 @@ def candidate_terms(balance: Balance, kind: PlanKind, policy: PlanPolicy = DEFAU
 def _terms(balance: Balance, kind: PlanKind, policy: PlanPolicy) -> _Terms:
     principal, interest = balance.outstanding_principal, balance.outstanding_interest
     arrears = interest + balance.penalty + balance.fees
-    rate = balance.annual_rate
+    rate = balance.plan_rate
     match kind:
         case PlanKind.TERM_EXTENSION_EQUAL_PRINCIPAL:
             terms = _Terms(kind, principal, arrears, rate, equal_principal=True)
@@ -348,15 +404,15 @@ def _limit(kind: PlanKind, finances: Finances, affordability: Affordability) -> 
     return affordability.affordable_instalment
 
 
-def _require_covers(kind: PlanKind, months: int, monthly: Decimal, required: Decimal) -> None:
-    minimum = (required / months).quantize(FEN, rounding=ROUND_CEILING)
-    if monthly * months < required:
+def _require_covers(kind: PlanKind, reference: PlanOption, monthly: Decimal, ceiling: Decimal) -> None:
+    months, minimum = reference.months, minimum_monthly(reference)
+    if monthly < minimum:
         raise InvalidInput(
-            f"{months} payments of {monthly} do not cover the {required} a {kind.value} plan needs"
-            f" over {months} months: the minimum is {minimum} a month"
+            f"{months} payments of {monthly} do not cover the {reference.total_repaid} a {kind.value}"
+            f" plan needs over {months} months: the minimum is {minimum} a month"
         )
-    if monthly * (months - 1) >= required:
-        needed = int((required / monthly).to_integral_value(rounding=ROUND_CEILING))
+    if monthly * (months - 1) >= ceiling:
+        needed = int((ceiling / monthly).to_integral_value(rounding=ROUND_CEILING))
         raise InvalidInput(
             f"at {monthly} a month the plan is repaid in {needed} months: propose {needed} months"
         )
@@ -370,10 +426,10 @@ def _settlement_proposal(balance: Balance, required: Decimal, amount: Decimal) -
     return equal_parts(amount, 1)
 
 
-def _flat_schedule(reference: Schedule, monthly: Decimal, months: int) -> Schedule:
-    # The reference's principal and interest, paid at ``monthly`` a month, interest first (as 民法典
-    # art. 561 orders a payment that does not cover everything); the last instalment pays what is left.
-    interest_due, remaining = reference.interest_total, reference.principal_total
+def _flat_schedule(principal: Decimal, total: Decimal, monthly: Decimal, months: int) -> Schedule:
+    # ``total`` repaying ``principal``, paid at ``monthly`` a month, interest first (as 民法典 art. 561
+    # orders a payment that does not cover everything); the last instalment pays what is left.
+    interest_due, remaining = total - principal, principal
     rows: list[Row] = []
     for number in range(1, months + 1):
         amount = remaining + interest_due if number == months else monthly
@@ -406,5 +462,5 @@ def _require_term(kind: PlanKind, months: object, policy: PlanPolicy) -> int:
             raise InvalidInput("a settlement is a single payment: its term is 1 month")
         return 1
     if kind is PlanKind.INTEREST_STOPPED_INSTALMENTS:
-        return require_months("a 停息挂账 term", months, maximum=policy.interest_stopped_max_months)
-    return require_months("the term", months)
+        return require_months("a 停息挂账 term", months, maximum=max_months(kind, policy))
+    return require_months("the term", months, maximum=max_months(kind, policy))

@@ -140,7 +140,7 @@ def test_candidate_terms() -> None:
 
 
 def test_proposal_below_the_minimum_is_refused_with_the_minimum() -> None:
-    with pytest.raises(InvalidInput, match=r"the minimum is 2083\.34 a month"):
+    with pytest.raises(InvalidInput, match=r"the minimum is 2083\.33 a month"):
         validate_proposal(BALANCE, K.INTEREST_STOPPED_INSTALMENTS, 24, D("2000.00"), finances=BUDGET)
 
 
