@@ -75,6 +75,16 @@ def _as_datetime(value: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def noun(count: Any, singular: str, plural_form: str | None = None) -> str:
+    """The word that goes with ``count``: "month" for 1, "months" otherwise (Chinese needs no plural)."""
+    return singular if _as_decimal(count) == 1 else (plural_form or singular + "s")
+
+
+def plural(count: Any, singular: str, plural_form: str | None = None) -> str:
+    """``count`` with its word, as a person writes it: "1 month", "24 months", "2 people"."""
+    return f"{count} {noun(count, singular, plural_form)}"
+
+
 class Renderer:
     """Renders messages per recipient locale and time zone."""
 
@@ -89,6 +99,7 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self.env.filters.update(money=self._money, percent=self._percent, day=self._day, moment=self._moment)
+        self.env.filters.update(plural=plural, noun=noun)
         self.env.globals["label"] = self._label_in_template
         self._labels: dict[str, Any] = {}
 

@@ -26,6 +26,35 @@ def test_chinese_calls_the_lender_by_one_name() -> None:
     assert not mixed, f"出借方 still used (the lender is 贷款机构): {mixed}"
 
 
+def _en_names() -> list[str]:
+    root = TEMPLATE_DIR / "en"
+    return sorted(
+        str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.j2") if p.name != "labels.j2"
+    )
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_no_rendered_text_hedges_a_plural_with_s_in_brackets(count: int) -> None:
+    numbers = ("count", "months", "remaining", "limit", "queue", "stuck", "evidence", "tolerance")
+    hedged = []
+    for name in _en_names():
+        overdue = {**SAMPLES["case"], "overdue_days": count}
+        cases = count if name == "mydata/export" else SAMPLES["cases"]  # a count there, a list elsewhere
+        text = _render(name, **dict.fromkeys(numbers, count), case=overdue, kept=[3] * count, cases=cases)
+        if "(s)" in text:
+            hedged.append(name)
+    assert not hedged
+
+
+def test_plurals_read_as_words_for_one_and_for_many() -> None:
+    assert "1 attempt left" in _render("verify/wrong_code", remaining=1)
+    assert "2 attempts left" in _render("verify/wrong_code", remaining=2)
+    assert "Sent to 1 person." in _render("mediate/message_sent", count=1)
+    assert "Sent to 3 people." in _render("mediate/message_sent", count=3)
+    assert "1 case needs a mediator" in _render("mediate/list", count=1)
+    assert "24 months" in _render("plans/own_confirm")
+
+
 _TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}")
 
 
