@@ -6,6 +6,7 @@ Every ``Invalid`` names an ``errors/…`` template; the engine sends it and asks
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from decimal import Decimal
 
@@ -13,12 +14,27 @@ from dialogs.domain import FileRef
 from dialogs.errors import InvalidIdNumber, InvalidInput, InvalidPhone
 from dialogs.flows.base import Accept, Ctx, Invalid
 from dialogs.messages import Inbound, InboundKind
-from dialogs.rules.identity import normalise_phone, validate_resident_id
-from dialogs.rules.money import parse_money
+from dialogs.rules.chinese_numbers import parse_chinese_number
+from dialogs.rules.identity import (
+    InvalidName,
+    check_person_name,
+    normalise_loan_ref,
+    normalise_phone,
+    validate_resident_id,
+)
+from dialogs.rules.money import AmountTooLarge, NegativeAmount, parse_typed_amount
 
 MAX_TEXT = 2000
 MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_NAME = 50
+MAX_COUNT_TEXT = 20  # "12 months", "十二个月": a count is short
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# Examples shown in questions and error messages. Each passes the check it illustrates (a test says so).
+ID_EXAMPLE = "110101199003071233"
+PHONE_EXAMPLE = "13812345678"
+CODE_EXAMPLE = "123456"
+NAME_EXAMPLE = "张三"
+_MONTHS_WORD = re.compile(r"(?:个月|月|months?|mo)$")
 
 
 def _text_of(inbound: Inbound, *, example: str) -> str:
@@ -44,15 +60,19 @@ def text(*, max_len: int = MAX_TEXT, min_len: int = 1, example: str = "") -> Acc
 
 
 def money(*, maximum: Decimal = Decimal(10_000_000), example: str = "3500") -> Accept:
+    """An amount in yuan as people type it (3000, ¥3,000, 三千, 0.5万, 3000块); a wrong one is said why."""
+
     def accept(_ctx: Ctx, inbound: Inbound) -> Decimal:
         raw = _text_of(inbound, example=example)
-        if len(raw) > 40:
-            raise Invalid("errors/money", example=example)
         try:
-            amount = parse_money(raw.replace("¥", "").replace("元", "").replace("，", ","))
+            amount = parse_typed_amount(raw)
+        except NegativeAmount:
+            raise Invalid("errors/money_negative", example=example) from None
+        except AmountTooLarge:
+            raise Invalid("errors/money_range", maximum=maximum, example=example) from None
         except InvalidInput:
             raise Invalid("errors/money", example=example) from None
-        if amount < 0 or amount > maximum:
+        if amount > maximum:
             raise Invalid("errors/money_range", maximum=maximum, example=example)
         return amount
 
@@ -60,42 +80,73 @@ def money(*, maximum: Decimal = Decimal(10_000_000), example: str = "3500") -> A
 
 
 def whole_number(*, minimum: int, maximum: int, example: str) -> Accept:
+    """A count such as months: ``6``, ``６``, ``六``, ``6个月``, ``6 months``."""
+
     def accept(_ctx: Ctx, inbound: Inbound) -> int:
         raw = _text_of(inbound, example=example)
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
-            raise Invalid("errors/number", minimum=minimum, maximum=maximum, example=example)
-        value = int(raw)
-        if not minimum <= value <= maximum:
+        value = _count(raw) if len(raw) <= MAX_COUNT_TEXT else None
+        if value is None or not minimum <= value <= maximum:
             raise Invalid("errors/number", minimum=minimum, maximum=maximum, example=example)
         return value
 
     return accept
 
 
-def id_number(ctx: Ctx, inbound: Inbound) -> str:
-    raw = _text_of(inbound, example="110101199003071234")
+def _count(raw: str) -> int | None:
+    folded = _MONTHS_WORD.sub("", "".join(unicodedata.normalize("NFKC", raw).casefold().split()))
+    if folded.isascii() and folded.isdigit():
+        return int(folded)
     try:
-        return validate_resident_id(raw[:40], today=ctx.now.date()).number
+        value = parse_chinese_number(folded)
+    except InvalidInput:
+        return None
+    return int(value) if value == value.to_integral_value() else None
+
+
+def id_number(ctx: Ctx, inbound: Inbound) -> str:
+    raw = _text_of(inbound, example=ID_EXAMPLE)
+    try:
+        return validate_resident_id(unicodedata.normalize("NFKC", raw[:40]), today=ctx.now.date()).number
     except InvalidIdNumber:
-        raise Invalid("errors/id_number") from None
+        raise Invalid("errors/id_number", example=ID_EXAMPLE) from None
 
 
 def phone(_ctx: Ctx, inbound: Inbound) -> str:
     """A typed number, or a shared contact when it is the sender's own."""
     if inbound.kind is InboundKind.CONTACT and not inbound.extra.get("own", False):
         raise Invalid("errors/contact_not_own")
-    raw = _text_of(inbound, example="13812345678")
+    raw = _text_of(inbound, example=PHONE_EXAMPLE)
     try:
-        return normalise_phone(raw[:40])
+        return normalise_phone(unicodedata.normalize("NFKC", raw[:40]))
     except InvalidPhone:
-        raise Invalid("errors/phone") from None
+        raise Invalid("errors/phone", example=PHONE_EXAMPLE) from None
 
 
 def code(_ctx: Ctx, inbound: Inbound) -> str:
-    raw = _text_of(inbound, example="123456").replace(" ", "")
-    if not (raw.isascii() and raw.isdigit() and len(raw) == 6):
-        raise Invalid("errors/code")
-    return raw
+    """Six digits, however spaced (``123 456``) or typed (full-width ``１２３４５６``)."""
+    raw = _text_of(inbound, example=CODE_EXAMPLE)
+    digits = "".join(unicodedata.normalize("NFKC", raw[:40]).split()).replace("-", "")
+    if not (digits.isascii() and digits.isdigit() and len(digits) == 6):
+        raise Invalid("errors/code", example=CODE_EXAMPLE)
+    return digits
+
+
+def person_name(ctx: Ctx, inbound: Inbound) -> str:
+    """A name as on the ID card: refused before it is compared (and costs an attempt) if it cannot be one.
+
+    The loan reference typed into the name question is the usual slip; it has digits, so it is refused here.
+    """
+    raw = _text_of(inbound, example=NAME_EXAMPLE)
+    if len(raw) > MAX_NAME:
+        raise Invalid("errors/too_long", limit=MAX_NAME, length=len(raw))
+    ref = ctx.data.get("v_ref")
+    try:
+        name = check_person_name(raw, max_len=MAX_NAME)
+    except InvalidName:
+        raise Invalid("errors/name", example=NAME_EXAMPLE) from None
+    if ref and normalise_loan_ref(name) == normalise_loan_ref(ref):
+        raise Invalid("errors/name", example=NAME_EXAMPLE)
+    return name
 
 
 def calendar_date(_ctx: Ctx, inbound: Inbound) -> date:

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from dialogs.domain import Loan
 from dialogs.flows import application
 from dialogs.flows.base import HOME, TRAIL, Choice, Ctx, Flow, Invalid, Picked, Step, prompt
-from dialogs.flows.inputs import buttons_only, code, id_number, phone, text
+from dialogs.flows.inputs import buttons_only, code, id_number, person_name, phone, text
 from dialogs.lifecycle import TERMINAL
 from dialogs.masking import mask_phone
+from dialogs.rules.identity import normalise_loan_ref
 
 LOCK_WINDOW = timedelta(hours=1)
 CODE_LIFETIME = timedelta(minutes=10)
@@ -89,7 +90,8 @@ async def on_phone(ctx: Ctx, number: str) -> str:
 def _same(ctx: Ctx, loan: Loan) -> bool:
     ref = ctx.data.get("v_ref")
     name_matches = " ".join(loan.row.borrower_name.split()) == ctx.data.get("v_name")
-    return name_matches and (ref is None or loan.row.loan_ref == ref)
+    # Both sides normalised at comparison: the loan book keeps the lender's spelling, unmigrated.
+    return name_matches and (ref is None or normalise_loan_ref(loan.row.loan_ref) == normalise_loan_ref(ref))
 
 
 async def _send_code(ctx: Ctx, to: str) -> None:
@@ -170,7 +172,8 @@ VERIFY = Flow(
     "verify",
     {
         "ref": Step(ask_ref, text(max_len=64, example="LB-2024-0001"), on_ref),
-        "name": Step(prompt("verify/name"), text(max_len=50, example="张三"), on_name),
+        # A name that cannot be one (digits, emoji, the loan reference) is refused before it costs an attempt.
+        "name": Step(prompt("verify/name"), person_name, on_name),
         "id_number": Step(prompt("verify/id_number"), id_number, on_id_number),
         # Channels that can ask for the sender's own contact (Telegram) show that button for this question.
         "phone": Step(prompt("verify/phone", request_contact=True), phone, on_phone),

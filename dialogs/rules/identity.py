@@ -1,14 +1,15 @@
-"""Identity checks: Chinese resident ID numbers (GB 11643) and phone numbers (E.164)."""
+"""Identity checks: Chinese resident ID numbers (GB 11643), phone numbers (E.164), names, loan references."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 import phonenumbers
 
-from dialogs.errors import InvalidIdNumber, InvalidPhone
+from dialogs.errors import InvalidIdNumber, InvalidInput, InvalidPhone
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"  # ISO 7064 MOD 11-2, indexed by the weighted sum mod 11
@@ -71,3 +72,44 @@ def normalise_phone(text: str, *, default_region: str = "CN") -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPhone(f"{text!r} is not a valid phone number")
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+class InvalidName(InvalidInput):
+    """Text that cannot be a person's name: digits, emoji or other symbols (often a loan reference)."""
+
+
+# Inside names: the middle dots of transliterated names (阿卜杜·热合曼), hyphens and apostrophes.
+_NAME_MARKS = frozenset("·•・‧.'’-‐ ")
+_REF_NOISE = re.compile(r"[\s\-‐‑‒–—―_]+")
+
+
+def check_person_name(text: str, *, max_len: int = 50) -> str:
+    """The name with its spaces tidied, if it is made of letters (any script) and the marks names carry.
+
+    Checked in NFKC (a full-width ``１`` is a digit too) but returned as typed: the loan book's spelling
+    is compared with what the person typed, not with a folded form of it.
+    """
+    name = " ".join(text.split())
+    folded = unicodedata.normalize("NFKC", name)
+    if not name or len(name) > max_len:
+        raise InvalidName(f"a name has 1 to {max_len} characters")
+    if any(not _in_name(char) for char in folded):
+        raise InvalidName("a name has letters only: no digits, emoji or symbols")
+    if not any(unicodedata.category(char).startswith("L") for char in folded):
+        raise InvalidName("a name has at least one letter")
+    return name
+
+
+def _in_name(char: str) -> bool:
+    return char in _NAME_MARKS or unicodedata.category(char)[0] in "LM"
+
+
+def normalise_loan_ref(text: str) -> str:
+    """A loan reference as compared: full-width folded, upper case, without spaces, dashes or underscores.
+
+    People copy references from apps and contracts with stray spaces, dashes and lower case
+    (``demo-0001``, `` DEMO 0001 ``); none of those tell two loans apart.
+    """
+    # Folded again after the noise goes: a removed space may have carried a combining accent.
+    spaced = unicodedata.normalize("NFKC", text).upper()
+    return unicodedata.normalize("NFKC", _REF_NOISE.sub("", spaced)).upper()
