@@ -106,6 +106,11 @@ def build_services(
     )
 
 
+def channel_commands(senders: dict[Channel, Sender]) -> dict[Channel, tuple[str, ...]]:
+    """The commands each channel handles itself (its ``commands``, like the terminal's /quit), for /help."""
+    return {channel: tuple(getattr(sender, "commands", ())) for channel, sender in senders.items()}
+
+
 def build_app(
     settings: Settings,
     senders: dict[Channel, Sender],
@@ -118,7 +123,7 @@ def build_app(
     """The one composition root."""
     clock = clock or SystemClock()
     store = store or build_store(settings, clock)
-    renderer = Renderer()
+    renderer = Renderer(channel_commands=channel_commands(senders))
     delivery = Delivery(store, renderer, senders, clock)
     dialogs = Dialogs(
         ALL_FLOWS, build_services(settings, code_sender, renderer), actions=ACTIONS, commands=COMMANDS

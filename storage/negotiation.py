@@ -361,6 +361,7 @@ class NegotiationWork(CaseWork):
         if row is None or row.borrower_bound_enc is None or row.lender_bound_enc is None:
             raise PermissionDenied("a blind bid closes when both bounds are in")
         row.status, row.decided_at = ("overlap" if settled else "no_overlap"), self.now
+        await self.session.flush()  # the settlement that follows looks the overlap up (no autoflush here)
         details = {"bid": row.id, "settled": settled}
         cases.append_event(self.session, case, "blind_bid_closed", self.actor, self.now, details)
 

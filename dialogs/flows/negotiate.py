@@ -115,8 +115,8 @@ async def _accept(ctx: Ctx) -> str:
 
 
 async def _start_negotiating(ctx: Ctx, case: Case) -> None:
-    """The lender's first answer of any kind opens the negotiation."""
-    if case.state is CaseState.APPROVED:
+    """The lender's first answer of any kind (taking part in a blind bid too) opens the negotiation."""
+    if case.state is CaseState.APPROVED and _side(ctx) is Role.LENDER:
         await ctx.turn.transition(case.id, CaseState.NEGOTIATING, {"by": _side(ctx).value})
 
 
@@ -178,12 +178,14 @@ async def on_counter_amount(ctx: Ctx, amount: Decimal) -> str:
     if finances is None:
         raise Invalid("plans/situation_missing")
     kind, months = PlanKind(ctx.data["c_kind"]), int(ctx.data["c_months"])
+    # A lender may ask above the protected level (up to the contract); the borrower is told the excess.
+    lender = _side(ctx) is Role.LENDER
     try:
         option = validate_proposal(
-            balance, kind, months, amount, finances=finances, policy=ctx.services.policy
+            balance, kind, months, amount, finances=finances, policy=ctx.services.policy, lender=lender
         )
     except InvalidInput:
-        raise why_not(balance, kind, months, amount, finances, ctx) from None
+        raise why_not(balance, kind, months, amount, finances, ctx, lender=lender) from None
     ctx.data["c_terms"] = terms_record(option, own=_side(ctx) is Role.BORROWER)
     return "counter_confirm"
 
@@ -250,6 +252,7 @@ async def on_message_text(ctx: Ctx, words: str) -> str:
 async def _propose_bid(ctx: Ctx) -> str:
     case = await ctx.case()
     await ctx.turn.open_blind_bid(case.id)
+    await _start_negotiating(ctx, case)
     await tell_other_side(ctx, case.id, "negotiate/bid_proposed", open_case_choice(case.id))
     return "bid_bound"
 
@@ -259,6 +262,7 @@ async def on_bid_bound(ctx: Ctx, bound: Decimal) -> str:
     if bound <= 0:
         raise Invalid("errors/money_range", maximum=Decimal(10_000_000), example="9000")
     pair = await ctx.turn.give_bound(case.id, bound)
+    await _start_negotiating(ctx, case)
     if pair is None:
         ctx.say("negotiate/bound_recorded")
         await tell_other_side(ctx, case.id, "negotiate/bound_waiting", open_case_choice(case.id))
@@ -272,7 +276,6 @@ async def on_bid_bound(ctx: Ctx, bound: Decimal) -> str:
             ctx, case.id, "negotiate/bid_no_overlap", open_case_choice(case.id), close=outcome.close
         )
         return "show"
-    await _start_negotiating(ctx, case)
     await agreement.settle(ctx, case, outcome.amount, balance.total)
     return "show"
 
