@@ -1,0 +1,56 @@
+"""Typed words and numbers that press a button on a text channel, and those that must stay an answer."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.rendering import RenderedButton
+from bot.typed_choices import typed_choice
+
+CONSENT_ZH = (RenderedButton("1.yes", "我同意"), RenderedButton("1.no", "我不同意"))
+CONSENT_EN = (RenderedButton("1.yes", "I consent"), RenderedButton("1.no", "I do not consent"))
+SUMMARY = (RenderedButton("2.ok", "Yes, that&#39;s right"), RenderedButton("2.fix", "Correct a figure"))
+CODE = (RenderedButton("3.resend", "Send a new code"),)
+
+
+@pytest.mark.parametrize(
+    ("typed", "buttons", "choice"),
+    [
+        ("同意", CONSENT_ZH, "1.yes"),
+        ("我同意！", CONSENT_ZH, "1.yes"),
+        ("不同意", CONSENT_ZH, "1.no"),
+        ("i consent", CONSENT_EN, "1.yes"),
+        ("  I CONSENT. ", CONSENT_EN, "1.yes"),
+        ("consent", CONSENT_EN, "1.yes"),
+        ("I don't consent", CONSENT_EN, None),
+        ("I do not consent", CONSENT_EN, "1.no"),
+        ("yes", SUMMARY, "2.ok"),
+        ("yes that's right", SUMMARY, "2.ok"),
+        ("2", SUMMARY, "2.fix"),
+        ("２", SUMMARY, "2.fix"),
+        ("3", SUMMARY, None),
+        ("1", CODE, "3.resend"),
+        ("01", CODE, None),
+        ("000001", CODE, None),
+        ("123456", CODE, None),
+        ("maybe", CONSENT_EN, None),
+    ],
+)
+def test_a_typed_line_presses_the_button_it_names(
+    typed: str, buttons: tuple[RenderedButton, ...], choice: str | None
+) -> None:
+    pressed = typed_choice(typed, buttons)
+    assert (pressed.choice if pressed else None) == choice
+
+
+@given(st.text(alphabet="0123456789 ", min_size=2, max_size=8).filter(lambda t: t.strip().startswith("0")))
+def test_a_number_with_a_leading_zero_is_never_a_button(typed: str) -> None:
+    assert typed_choice(typed, CODE * 10) is None
+
+
+@given(st.text(max_size=200))
+def test_any_line_presses_at_most_an_offered_button(typed: str) -> None:
+    pressed = typed_choice(typed, CONSENT_ZH + SUMMARY)
+    assert pressed is None or pressed in CONSENT_ZH + SUMMARY
