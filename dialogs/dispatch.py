@@ -19,6 +19,7 @@ from dialogs.flows.base import (
     MAX_TRAIL,
     NONCE,
     TRAIL,
+    UNWIND,
     Choice,
     Ctx,
     Flow,
@@ -121,7 +122,12 @@ class Dialogs:
         if target == BACK:
             trail: list[str] = ctx.data.get(TRAIL, [])
             target, remember = (trail.pop() if trail else HOME), False
+        unwind = target.startswith(UNWIND)
+        target = target.removeprefix(UNWIND)
         flow_name, _, step_name = target.rpartition(":") if ":" in target else (conv.flow, "", target)
+        if unwind:
+            _unwind(ctx.data.setdefault(TRAIL, []), f"{flow_name}:{step_name}")
+            remember = False
         flow = self.flows[flow_name]
         if ctx.account.role not in flow.roles:
             ctx.say("errors/not_for_role", role=ctx.account.role.value)
@@ -261,3 +267,9 @@ class Dialogs:
             await self.goto(ctx, target)
 
         return command
+
+
+def _unwind(trail: list[str], to: str) -> None:
+    """Take a finished sub-flow off the trail: everything from the last visit to ``to`` on."""
+    if to in trail:
+        del trail[len(trail) - 1 - trail[::-1].index(to) :]

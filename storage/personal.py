@@ -30,6 +30,19 @@ async def editable_case(session: AsyncSession, case_id: int, actor: Actor) -> mo
     return case
 
 
+def void_plan(session: AsyncSession, case: models.Case, actor: Actor, now: datetime, changed: str) -> None:
+    """A plan was judged on the situation that just changed: it no longer holds, so it is dropped.
+
+    Enforced here rather than only in the dialogs so that no path (an edit after the operator asked for
+    more, a future channel) can leave a plan marked affordable by figures the case no longer has.
+    """
+    if case.chosen_plan is None:
+        return
+    case.chosen_plan = None
+    case.updated_at = now
+    append_event(session, case, "plan_voided", actor, now, {"changed": changed})
+
+
 async def save_hardship(
     session: AsyncSession, case_id: int, hardship: Hardship, actor: Actor, cipher: FieldCipher, now: datetime
 ) -> None:
@@ -45,13 +58,16 @@ async def save_hardship(
     if row is None:
         row = models.Hardship(case_id=case_id, reason="", lasting=False, updated_at=now)
         session.add(row)
+    elif (row.reason, row.lasting) != (HardshipReason(hardship.reason).value, hardship.lasting):
+        void_plan(session, case, actor, now, "hardship")
     row.reason, row.lasting, row.description_enc, row.updated_at = (
         HardshipReason(hardship.reason).value,
         hardship.lasting,
         description,
         now,
     )
-    append_event(session, case, "hardship_saved", actor, now, {"reason": row.reason, "lasting": row.lasting})
+    # The log says that it changed, not what: the reason is personal data, and log rows cannot be erased.
+    append_event(session, case, "hardship_saved", actor, now)
     await session.flush()
 
 
@@ -66,15 +82,17 @@ async def hardship(session: AsyncSession, case_id: int, cipher: FieldCipher) -> 
 
 
 async def save_finances(
-    session: AsyncSession, case_id: int, finances: Finances, actor: Actor, cipher: FieldCipher, now: datetime
+    session: AsyncSession, case_id: int, finances_: Finances, actor: Actor, cipher: FieldCipher, now: datetime
 ) -> None:
     case = await editable_case(session, case_id, actor)
-    figures = {name: str(value) for name, value in dataclasses.asdict(finances).items()}
+    figures = {name: str(value) for name, value in dataclasses.asdict(finances_).items()}
     blob = cipher.encrypt("finances.figures", json.dumps(figures, sort_keys=True))
     row = await session.get(models.Finances, case_id)
     if row is None:
         session.add(models.Finances(case_id=case_id, figures_enc=blob, updated_at=now))
     else:
+        if await finances(session, case_id, cipher) != finances_:
+            void_plan(session, case, actor, now, "finances")
         row.figures_enc, row.updated_at = blob, now
     append_event(session, case, "finances_saved", actor, now)
     await session.flush()

@@ -6,6 +6,8 @@ from dialogs.domain import Case
 from dialogs.flows.base import Ctx
 from dialogs.lifecycle import TERMINAL, CaseState
 
+PLAN_DONE = "plan_done"  # the borrower chose a mediator without a plan (no plan is stored for that)
+
 
 async def open_case(ctx: Ctx) -> Case | None:
     """The case this conversation is about, else the borrower's latest case that is not finished."""
@@ -32,6 +34,22 @@ async def next_target(ctx: Ctx) -> str:  # noqa: PLR0911 - one return per stage 
         return "hardship:reason"
     if await ctx.turn.finances(case.id) is None:
         return "finances:net_monthly_income"
-    if "plan_done" not in ctx.data and await ctx.turn.chosen_plan(case.id) is None:
+    if not await plan_decided(ctx, case.id):
         return "plans:options"
     return "submit:review"
+
+
+async def plan_decided(ctx: Ctx, case_id: int) -> bool:
+    """A plan is chosen, or the borrower chose to go to a mediator without one."""
+    return ctx.data.get(PLAN_DONE) == case_id or await ctx.turn.chosen_plan(case_id) is not None
+
+
+def mediator_chosen(ctx: Ctx, case_id: int) -> None:
+    """Remember that the borrower goes to a mediator without a plan, for this case only."""
+    ctx.data[PLAN_DONE] = case_id
+
+
+def plan_voided(ctx: Ctx) -> None:
+    """The situation a plan was chosen on has changed (the store dropped the plan): say so; choose again."""
+    ctx.data.pop(PLAN_DONE, None)
+    ctx.say("plans/choose_again")

@@ -1,31 +1,92 @@
-"""Hardship: what happened, whether it will pass, in the borrower's words, with evidence if they have it."""
+"""Hardship: what happened, whether it will pass, in the borrower's words, with evidence if they have it.
+
+Each question shows what the store holds for the case (the reason and duration chosen, the words written)
+and keeps it unless the person changes it, however they arrived; nothing is saved until the description
+step, so the answers so far are a working copy seeded from the store.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from dialogs.domain import FileRef, Hardship, HardshipReason
 from dialogs.flows import application
-from dialogs.flows.base import Choice, Ctx, Flow, Picked, Step, prompt
+from dialogs.flows.base import Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.inputs import buttons_only, file, text
 
 MAX_DESCRIPTION = 2000
+ANSWERS = "h"  # the working copy: {"case": case id, "reason": …, "lasting": …, "description": …}
+_REASONS = tuple(Choice(r.value, f"reason_{r.value}") for r in HardshipReason)
+
+
+async def _answers(ctx: Ctx) -> dict[str, Any]:
+    """The answers as last given for this case: chosen since the last save, else as stored."""
+    case_id = (await ctx.case()).id
+    copy = ctx.data.get(ANSWERS)
+    if not isinstance(copy, dict) or copy.get("case") != case_id:
+        stored = await ctx.turn.hardship(case_id)
+        copy = {"case": case_id}
+        if stored is not None:
+            copy |= {
+                "reason": stored.reason.value,
+                "lasting": stored.lasting,
+                "description": stored.description,
+            }
+        ctx.data[ANSWERS] = copy
+    return copy
+
+
+async def ask_reason(ctx: Ctx) -> None:
+    ctx.ask("hardship/reason", *_REASONS, current_reason=(await _answers(ctx)).get("reason"))
 
 
 async def on_reason(ctx: Ctx, picked: Picked) -> str:
-    ctx.data["h_reason"] = HardshipReason(picked.id).value
+    (await _answers(ctx))["reason"] = HardshipReason(picked.id).value
     return "duration"
 
 
+async def ask_duration(ctx: Ctx) -> None:
+    ctx.ask(
+        "hardship/duration",
+        Choice("temporary", "temporary"),
+        Choice("lasting", "lasting"),
+        current_lasting=(await _answers(ctx)).get("lasting"),
+    )
+
+
 async def on_duration(ctx: Ctx, picked: Picked) -> str:
-    ctx.data["h_lasting"] = picked.id == "lasting"
+    (await _answers(ctx))["lasting"] = picked.id == "lasting"
     return "description"
 
 
+async def ask_description(ctx: Ctx) -> None:
+    written = (await _answers(ctx)).get("description")
+    keep = (Choice("keep", "keep_description"),) if written else ()
+    ctx.ask("hardship/description", *keep, Choice("skip", "skip"), current_description=written)
+
+
 async def on_description(ctx: Ctx, answer: str | Picked) -> str:
-    description = None if isinstance(answer, Picked) else answer
-    case = await ctx.case()
-    hardship = Hardship(HardshipReason(ctx.data["h_reason"]), bool(ctx.data["h_lasting"]), description)
-    await ctx.turn.save_hardship(case.id, hardship)
+    answers = await _answers(ctx)
+    if "reason" not in answers or "lasting" not in answers:
+        return "reason" if "reason" not in answers else "duration"
+    if isinstance(answer, str):
+        answers["description"] = answer
+    elif answer.id == "skip":
+        answers["description"] = None
+    case_id = answers["case"]
+    hardship = Hardship(HardshipReason(answers["reason"]), bool(answers["lasting"]), answers["description"])
+    before = await ctx.turn.hardship(case_id)
+    decided = await application.plan_decided(ctx, case_id)
+    await ctx.turn.save_hardship(case_id, hardship)
+    ctx.data.pop(ANSWERS, None)
+    if decided and before is not None and changes_plans(before, hardship):
+        application.plan_voided(ctx)
     return "evidence"
+
+
+def changes_plans(before: Hardship, after: Hardship) -> bool:
+    """Whether the plans offered may differ: the reason and duration shape them, the words do not."""
+    return (before.reason, before.lasting) != (after.reason, after.lasting)
 
 
 async def ask_evidence(ctx: Ctx) -> None:
@@ -44,18 +105,10 @@ async def on_evidence(ctx: Ctx, answer: FileRef | Picked) -> str:
 HARDSHIP = Flow(
     "hardship",
     {
-        "reason": Step(
-            prompt("hardship/reason", *(Choice(r.value, f"reason_{r.value}") for r in HardshipReason)),
-            buttons_only,
-            on_reason,
-        ),
-        "duration": Step(
-            prompt("hardship/duration", Choice("temporary", "temporary"), Choice("lasting", "lasting")),
-            buttons_only,
-            on_duration,
-        ),
+        "reason": Step(ask_reason, buttons_only, on_reason),
+        "duration": Step(ask_duration, buttons_only, on_duration),
         "description": Step(
-            prompt("hardship/description", Choice("skip", "skip")),
+            ask_description,
             text(max_len=MAX_DESCRIPTION, example="I lost my job in October and am looking for work."),
             on_description,
         ),

@@ -6,6 +6,7 @@ import json
 
 from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Picked, Step, prompt
 from dialogs.flows.inputs import buttons_only
+from dialogs.flows.verify import LOCK_WINDOW
 
 EXPORT_FILE = "loanbridge-my-data.json"
 
@@ -25,10 +26,17 @@ async def on_confirm_delete(ctx: Ctx, picked: Picked) -> str:
     if picked.id == "keep":
         ctx.say("mydata/kept")
         return BACK
-    erasure = await ctx.turn.erase_personal_data()
+    # Failed verifications still inside the lock-out window stay: erasing them would reset the lock.
+    erasure = await ctx.turn.erase_personal_data(ctx.now - LOCK_WINDOW)
     ctx.conv.case_id = None
     ctx.data.clear()
-    ctx.say("mydata/deleted", erased=list(erasure.erased), kept=list(erasure.kept_for_agreement))
+    ctx.say(
+        "mydata/deleted",
+        erased=list(erasure.erased),
+        kept=list(erasure.kept_for_agreement),
+        lenders_loans=list(erasure.lenders_loans),
+        lockout_kept=erasure.failed_verifications,
+    )
     return HOME
 
 

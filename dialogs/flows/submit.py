@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from dialogs.flows import application, plans
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step
 from dialogs.flows.inputs import buttons_only
 from dialogs.lifecycle import CaseState
@@ -12,7 +13,7 @@ from dialogs.rules.affordability import Finances
 
 _CHANGE = {
     "hardship": "hardship:reason",
-    "finances": "finances:net_monthly_income",
+    "finances": "finances:summary",  # every figure as stored, each one correctable
     "plan": "plans:options",
 }
 
@@ -53,13 +54,16 @@ async def ask_review(ctx: Ctx) -> None:
 
 async def on_review(ctx: Ctx, picked: Picked) -> str:
     if picked.id.startswith("change_"):
-        ctx.data.pop("plan_done", None)
         return _CHANGE[picked.id.removeprefix("change_")]
     case = await ctx.case()
     plan = await ctx.turn.chosen_plan(case.id)
+    if plan is not None and not await plans.still_holds(ctx, plan):
+        await ctx.turn.choose_plan(case.id, None)
+        application.plan_voided(ctx)
+        return "plans:options"
     details = {"plan": plan["kind"] if plan else None, "no_affordable_plan": plan is None}
     await ctx.turn.transition(case.id, CaseState.SUBMITTED, details)
-    ctx.data.pop("plan_done", None)
+    ctx.data.pop(application.PLAN_DONE, None)
     ctx.say("submit/done", case_id=case.id, no_plan=plan is None)
     return HOME
 
