@@ -102,7 +102,10 @@ def build_services(
     settings: Settings, code_sender: CodeSender | None = None, documents: Documents | None = None
 ) -> Services:
     return Services(
-        code_sender=code_sender or LogCodeSender(), documents=documents or Renderer(), lpr=settings.lpr
+        code_sender=code_sender or LogCodeSender(),
+        documents=documents or Renderer(),
+        lpr=settings.lpr,
+        licensed_level=settings.licensed_rate_level,
     )
 
 

@@ -15,6 +15,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from dialogs.domain import Channel, Role
 from dialogs.errors import DomainError, LoanBookRejected
 from dialogs.loanbook import parse_loan_book
+from dialogs.rules.interest import LenderKind
 from storage.migrate import upgrade
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
@@ -28,8 +29,10 @@ async def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 async def lender_add(args: argparse.Namespace, settings: Settings) -> int:
     async with opened_store(settings) as store:
-        lender = await store.add_lender(args.name, compliance_contact=args.compliance_contact)
-    print(f"lender {lender.name!r} added (id {lender.id})")
+        lender = await store.add_lender(
+            args.name, compliance_contact=args.compliance_contact, kind=LenderKind(args.kind)
+        )
+    print(f"lender {lender.name!r} added (id {lender.id}), a {lender.kind.value} lender")
     return 0
 
 
@@ -112,6 +115,13 @@ def parser() -> argparse.ArgumentParser:
     add = lender.add_parser("add", help="add a lender")
     add.add_argument("name")
     add.add_argument("--compliance-contact", help="where harassment reports about this lender go")
+    add.add_argument(
+        "--kind",
+        choices=[kind.value for kind in LenderKind],
+        default=LenderKind.PRIVATE.value,
+        help="private lenders are held to 4x the LPR, licensed institutions to the financing-cost level"
+        " (LOANBRIDGE_LICENSED_RATE_LEVEL); default: private",
+    )
     add.set_defaults(run=lender_add)
     invite = lender.add_parser(
         "invite", help="a one-time code that lets a person join as this lender's staff"

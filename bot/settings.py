@@ -5,6 +5,7 @@ A bad or missing setting stops start-up with one line naming it (:class:`Setting
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,7 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialogs.errors import DomainError
-from dialogs.rules.interest import DEFAULT_LPR_HISTORY_TEXT, LprHistory
+from dialogs.rules.interest import DEFAULT_LICENSED_LEVEL, DEFAULT_LPR_HISTORY_TEXT, LprHistory
 from storage.crypto import decode_secret
 from storage.db import async_url
 
@@ -39,6 +40,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     timezone: str = "Asia/Shanghai"
     lpr_history: str = DEFAULT_LPR_HISTORY_TEXT
+    # The yearly financing-cost level licensed lenders are held to (DESIGN §4), a fraction: 0.24 is 24 %.
+    licensed_rate_level: Decimal = Field(default=DEFAULT_LICENSED_LEVEL, gt=0, lt=1)
 
     telegram_token: SecretStr | None = None
     telegram_lib: Literal["ptb", "aiogram"] = "ptb"

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from dialogs.lifecycle import CaseState
+from dialogs.rules.interest import LenderKind
 
 
 class Role(StrEnum):
@@ -78,6 +79,7 @@ class Lender:
     id: int
     name: str
     compliance_contact: str | None = None
+    kind: LenderKind = LenderKind.PRIVATE  # which interest rule binds it (DESIGN §4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,8 @@ class LoanRow:
     penalty: Decimal
     fees: Decimal
     overdue_days: int
+    # Who funded this loan, when not the lender itself: a platform lends for several (optional column).
+    lender_kind: LenderKind | None = None
 
     @property
     def outstanding_total(self) -> Decimal:
@@ -114,6 +118,7 @@ class Loan:
     id: int
     lender_id: int
     row: LoanRow
+    lender_kind: LenderKind = LenderKind.PRIVATE  # the loan's own kind, else its lender's: the one that binds
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from typing import Any
 from dialogs.domain import LoanRow
 from dialogs.errors import DomainError, InvalidInput, LoanBookRejected, Problem
 from dialogs.rules.identity import normalise_phone, validate_resident_id
+from dialogs.rules.interest import LenderKind
 from dialogs.rules.money import FEN
 
 COLUMNS = (
@@ -29,6 +30,9 @@ COLUMNS = (
     "fees",
     "overdue_days",
 )
+# A platform lending for several funders names each loan's funder kind (private, microloan, bank…);
+# empty, or no column, means the importing lender's own kind.
+OPTIONAL = ("lender_kind",)
 MAX_ROWS = 200_000
 MAX_TEXT = 200
 MAX_AMOUNT = Decimal("100000000")  # a hundred million yuan: far above any consumer loan
@@ -61,7 +65,7 @@ def _numbered(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
 
 
 def _header_problems(header: list[str]) -> list[Problem]:
-    problems = [Problem(1, f"unknown column {name!r}") for name in header if name not in COLUMNS]
+    problems = [Problem(1, f"unknown column {name!r}") for name in header if name not in COLUMNS + OPTIONAL]
     problems += [Problem(1, f"missing column {name!r}") for name in COLUMNS if name not in header]
     problems += [
         Problem(1, f"column {name!r} appears twice") for name in set(header) if header.count(name) > 1
@@ -101,7 +105,7 @@ def _parse_rows(
 def _parse_row(cells: dict[str, str], today: date | None) -> tuple[LoanRow | None, list[str]]:
     values: dict[str, Any] = {}
     problems: list[str] = []
-    for name in COLUMNS:
+    for name in (*COLUMNS, *(column for column in OPTIONAL if column in cells)):
         try:
             values[name] = _PARSERS[name](cells[name].strip(), today)
         except DomainError as error:
@@ -164,6 +168,16 @@ def _start_date(value: str, today: date | None) -> date:
     return start
 
 
+def _lender_kind(value: str, _today: date | None) -> LenderKind | None:
+    if not value:
+        return None
+    try:
+        return LenderKind(value.lower())
+    except ValueError:
+        kinds = ", ".join(kind.value for kind in LenderKind)
+        raise InvalidInput(f"{value!r} is not a lender kind (one of {kinds}, or empty)") from None
+
+
 def _count(low: int, high: int) -> Callable[[str, date | None], int]:
     def parse(value: str, _today: date | None) -> int:
         if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
@@ -187,4 +201,5 @@ _PARSERS: dict[str, Callable[[str, date | None], Any]] = {
     "penalty": _amount,
     "fees": _amount,
     "overdue_days": _count(0, 36_500),
+    "lender_kind": _lender_kind,
 }

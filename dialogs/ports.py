@@ -33,6 +33,7 @@ from dialogs.domain import (
 from dialogs.lifecycle import CaseState
 from dialogs.messages import Inbound, Outbound, Queued
 from dialogs.rules.affordability import Finances
+from dialogs.rules.interest import LenderKind
 
 
 class Clock(Protocol):
@@ -49,7 +50,9 @@ class SystemClock:
 class CaseStore(Protocol):
     """The shared case store. Each call is one unit of work: it commits whole or changes nothing."""
 
-    async def add_lender(self, name: str, *, compliance_contact: str | None = None) -> Lender: ...
+    async def add_lender(
+        self, name: str, *, compliance_contact: str | None = None, kind: LenderKind = LenderKind.PRIVATE
+    ) -> Lender: ...
 
     async def lender_by_name(self, name: str) -> Lender: ...
 

@@ -11,13 +11,16 @@ from dialogs import domain
 from dialogs.domain import Channel, Role
 from dialogs.errors import AlreadyExists, InvalidInput, NotFound
 from dialogs.locales import DEFAULT_LOCALE
+from dialogs.rules.interest import LenderKind
 from storage import models
 
 MAX_USER_ID = 128
 
 
 def to_lender(row: models.Lender) -> domain.Lender:
-    return domain.Lender(id=row.id, name=row.name, compliance_contact=row.compliance_contact)
+    return domain.Lender(
+        id=row.id, name=row.name, compliance_contact=row.compliance_contact, kind=LenderKind(row.kind)
+    )
 
 
 def to_account(row: models.Account) -> domain.Account:
@@ -34,11 +37,17 @@ def to_account(row: models.Account) -> domain.Account:
     )
 
 
-async def add_lender(session: AsyncSession, name: str, contact: str | None, now: datetime) -> domain.Lender:
+async def add_lender(
+    session: AsyncSession,
+    name: str,
+    contact: str | None,
+    now: datetime,
+    kind: LenderKind = LenderKind.PRIVATE,
+) -> domain.Lender:
     name = _clean_name(name)
     if await session.scalar(select(models.Lender.id).where(models.Lender.name == name)) is not None:
         raise AlreadyExists(f"a lender named {name!r} already exists")
-    row = models.Lender(name=name, compliance_contact=contact, created_at=now)
+    row = models.Lender(name=name, compliance_contact=contact, kind=LenderKind(kind).value, created_at=now)
     session.add(row)
     await session.flush()
     return to_lender(row)

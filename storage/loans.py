@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs import domain
 from dialogs.errors import InvalidInput, NotFound
 from dialogs.rules.identity import normalise_phone, validate_resident_id
+from dialogs.rules.interest import LenderKind
 from storage import models
 from storage.crypto import FieldCipher
 
@@ -36,17 +37,21 @@ def _columns(row: domain.LoanRow, cipher: FieldCipher) -> dict[str, Any]:
         values[f"{field}_enc"] = cipher.encrypt(column, getattr(row, field))
     values["id_number_hash"] = cipher.lookup_hash("id_number", row.id_number)
     values["phone_hash"] = cipher.lookup_hash("phone", row.phone)
+    # A book without the column says nothing of a funder: the lender's own kind applies again.
+    values["lender_kind"] = row.lender_kind.value if row.lender_kind else None
     return values
 
 
-def to_loan(row: models.Loan, cipher: FieldCipher) -> domain.Loan:
+def to_loan(row: models.Loan, cipher: FieldCipher, lender_kind: str | None = None) -> domain.Loan:
+    """The stored loan; ``lender_kind`` is its lender's, which binds unless the loan names its funder."""
     plain: dict[str, Any] = {name: getattr(row, name) for name in _PLAIN}
     secret: dict[str, Any] = {
         field: cipher.decrypt(column, getattr(row, f"{field}_enc")) for field, column in _ENCRYPTED.items()
     }
-    return domain.Loan(
-        id=row.id, lender_id=row.lender_id, row=domain.LoanRow(loan_ref=row.loan_ref, **plain, **secret)
-    )
+    own = LenderKind(row.lender_kind) if row.lender_kind else None
+    loan_row = domain.LoanRow(loan_ref=row.loan_ref, **plain, **secret, lender_kind=own)
+    binding = own or LenderKind(lender_kind or LenderKind.PRIVATE)
+    return domain.Loan(id=row.id, lender_id=row.lender_id, row=loan_row, lender_kind=binding)
 
 
 async def import_rows(
@@ -88,7 +93,7 @@ async def find(
     lender_id: int | None,
 ) -> list[domain.Loan]:
     """Loans matching every criterion given; personal data is matched by keyed hash, never by plaintext."""
-    query = select(models.Loan).order_by(models.Loan.id)
+    query = select(models.Loan, models.Lender.kind).join(models.Lender).order_by(models.Loan.id)
     if id_number is not None:
         number = validate_resident_id(id_number).number
         query = query.where(models.Loan.id_number_hash == cipher.lookup_hash("id_number", number))
@@ -100,11 +105,12 @@ async def find(
         query = query.where(models.Loan.lender_id == lender_id)
     if id_number is phone is loan_ref is None:
         raise InvalidInput("look a loan up by its reference, ID number or phone")
-    return [to_loan(row, cipher) for row in await session.scalars(query)]
+    return [to_loan(row, cipher, kind) for row, kind in (await session.execute(query)).all()]
 
 
 async def get(session: AsyncSession, cipher: FieldCipher, loan_id: int) -> domain.Loan:
-    row = await session.get(models.Loan, loan_id)
-    if row is None:
+    query = select(models.Loan, models.Lender.kind).join(models.Lender).where(models.Loan.id == loan_id)
+    found = (await session.execute(query)).first()
+    if found is None:
         raise NotFound(f"no loan {loan_id}")
-    return to_loan(row, cipher)
+    return to_loan(found[0], cipher, found[1])

@@ -30,10 +30,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from dialogs.domain import Channel, Role
 from dialogs.lifecycle import CaseState
+from dialogs.rules.interest import LenderKind
 from storage.types import Money, Rate, UTCDateTime
 
 
-def _in(column: str, values: type[Channel] | type[Role] | type[CaseState]) -> str:
+def _in(column: str, values: type[Channel] | type[Role] | type[CaseState] | type[LenderKind]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
@@ -56,9 +57,12 @@ class Base(DeclarativeBase):
 
 class Lender(Base):
     __tablename__ = "lenders"
+    __table_args__ = (CheckConstraint(_in("kind", LenderKind), name="kind"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     compliance_contact: Mapped[str | None] = mapped_column(String(200))
+    # Which interest rule binds it (dialogs.rules.interest.LenderKind); private, the stricter, by default.
+    kind: Mapped[str] = mapped_column(String(32), default=LenderKind.PRIVATE.value)
     created_at: Mapped[datetime]
 
 
@@ -89,7 +93,10 @@ class Loan(Base):
     """One loan of a lender's imported loan book."""
 
     __tablename__ = "loans"
-    __table_args__ = (UniqueConstraint("lender_id", "loan_ref"),)
+    __table_args__ = (
+        UniqueConstraint("lender_id", "loan_ref"),
+        CheckConstraint(_in("lender_kind", LenderKind), name="lender_kind"),  # NULL passes: the lender's
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     lender_id: Mapped[int] = mapped_column(ForeignKey("lenders.id"))
     loan_ref: Mapped[str] = mapped_column(String(200))
@@ -107,6 +114,7 @@ class Loan(Base):
     penalty: Mapped[Decimal] = mapped_column(Money())
     fees: Mapped[Decimal] = mapped_column(Money())
     overdue_days: Mapped[int] = mapped_column(Integer)
+    lender_kind: Mapped[str | None] = mapped_column(String(32))  # the funder's kind, when not the lender's
     imported_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

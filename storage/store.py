@@ -20,6 +20,7 @@ from dialogs.lifecycle import CaseState
 from dialogs.messages import Queued
 from dialogs.ports import Clock, SystemClock
 from dialogs.rules.affordability import Finances
+from dialogs.rules.interest import LenderKind
 from storage import accounts, cases, loans, models, personal
 from storage.crypto import FieldCipher
 from storage.staff import add_invite
@@ -144,9 +145,11 @@ class SqlStore:
 
     # Lenders and accounts
 
-    async def add_lender(self, name: str, *, compliance_contact: str | None = None) -> domain.Lender:
+    async def add_lender(
+        self, name: str, *, compliance_contact: str | None = None, kind: LenderKind = LenderKind.PRIVATE
+    ) -> domain.Lender:
         async with self.unit() as session:
-            return await accounts.add_lender(session, name, compliance_contact, self._clock.now())
+            return await accounts.add_lender(session, name, compliance_contact, self._clock.now(), kind)
 
     async def lender_by_name(self, name: str) -> domain.Lender:
         async with self.unit() as session:

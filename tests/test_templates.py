@@ -28,6 +28,20 @@ PLAN = {
     "affordable": True,
     "void_if_missed": True,
     "own_terms": False,
+    "annual_rate": "0.138",
+    "above_protected": "1234.56",
+}
+INTEREST = {
+    "rule": "private",
+    "lender_kind": "private",
+    "protected": "0.138",
+    "lpr": "0.0345",
+    "indicative": False,
+    "simple": "0.24",
+    "apr": "0.2682",
+    "above": True,
+    "over_cap": "1234.56",
+    "charges_over_cap": "10.00",
 }
 FIGURES = dict.fromkeys(FIELD_NAMES, "100.00")
 CASE = {
@@ -66,6 +80,7 @@ BRIEF = {
     "apr": "0.2682",
     "protected": "0.138",
     "above": True,
+    "interest": INTEREST,
 }
 SAMPLES: dict[str, Any] = {
     "state": "draft",
@@ -116,6 +131,11 @@ SAMPLES: dict[str, Any] = {
     "over_cap": "1234.56",
     "charges_over_cap": "10.00",
     "indicative": False,
+    "rule": "private",
+    "lender_kind": "private",
+    "plan_rate": "0.138",
+    "waiver_share": "0.5",
+    "licensed_level": "0.24",
     "number": 3,
     "document": '{"account": {}}',
     "erased": ["finances"],
@@ -196,6 +216,12 @@ LABEL_ARGUMENTS = {
     "count": 3,
     "case_id": 7,
     "state": "negotiating",
+    "amount": "6500.00",
+    "rule": "licensed",
+    "protected": "0.24",
+    "lpr": "0.0345",
+    "o": PLAN,
+    "i": INTEREST,
 }
 
 

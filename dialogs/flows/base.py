@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from dialogs.conversation import HOME_FLOW, HOME_STEP, Conversation
@@ -17,7 +18,12 @@ from dialogs.errors import DomainError
 from dialogs.messages import Button, Inbound, Outbound
 from dialogs.ports import CodeSender, Documents, Turn
 from dialogs.rules.conduct import ConductPolicy
-from dialogs.rules.interest import DEFAULT_LPR_HISTORY_TEXT, LprHistory
+from dialogs.rules.interest import (
+    DEFAULT_LICENSED_LEVEL,
+    DEFAULT_LPR_HISTORY_TEXT,
+    InterestLaw,
+    LprHistory,
+)
 from dialogs.rules.negotiation import DEFAULT_NEGOTIATION, NegotiationPolicy
 from dialogs.rules.plans import DEFAULT_POLICY, PlanPolicy
 
@@ -60,10 +66,15 @@ class Services:
     documents: Documents | None = None  # renders the agreement; required once cases reach agreement
     policy: PlanPolicy = DEFAULT_POLICY
     lpr: LprHistory = field(default_factory=lambda: LprHistory.parse(DEFAULT_LPR_HISTORY_TEXT))
+    licensed_level: Decimal = DEFAULT_LICENSED_LEVEL  # what licensed lenders are held to (DESIGN §4)
     lock_failures: int = 5  # failed verifications in an hour that lock verification for an hour
     negotiation: NegotiationPolicy = DEFAULT_NEGOTIATION
     conduct: ConductPolicy = field(default_factory=ConductPolicy)
     invite_hours: int = 72  # how long a lender-staff invite stays valid
+
+    @property
+    def interest_law(self) -> InterestLaw:
+        return InterestLaw(self.lpr, self.licensed_level)
 
 
 @dataclass(slots=True)

@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 from dialogs.domain import Account, Case, Hardship, HardshipReason, Loan, Offer, Role
 from dialogs.flows.base import Choice, Ctx, Invalid
 from dialogs.flows.plans import balance_of
+from dialogs.flows.rates import check_loan, check_view
 from dialogs.flows.submit import budget
 from dialogs.masking import mask_id_number, mask_name, mask_phone
 from dialogs.messages import Button, Outbound
 from dialogs.rules.affordability import Finances, assess
-from dialogs.rules.interest import CashFlows, OverdueCharges, interest_check
 from dialogs.rules.plans import Balance
 from dialogs.rules.risk import HardshipKind, IncomeStability, RiskInputs, assess_risk
 
@@ -104,6 +104,8 @@ def terms_view(terms: dict[str, Any]) -> dict[str, Any]:
         "total_repaid",
         "amount_waived",
         "holiday_months",
+        "annual_rate",
+        "above_protected",  # a lender's offer above the protected level: the excess in money
     )
     return {key: terms.get(key) for key in keys} | {"void_if_missed": bool(terms.get("void_if_missed"))}
 
@@ -121,7 +123,7 @@ def offer_view(offer: Offer) -> dict[str, Any]:
 
 
 async def situation(ctx: Ctx, case: Case) -> tuple[Balance, Finances | None, Hardship | None]:
-    balance = balance_of(await _loan(ctx, case), ctx.now.date())
+    balance = balance_of(await _loan(ctx, case), ctx.now.date(), ctx.services.interest_law)
     return balance, await ctx.turn.finances(case.id), await ctx.turn.hardship(case.id)
 
 
@@ -143,7 +145,7 @@ async def parties(ctx: Ctx, case: Case) -> dict[str, Any]:
         "phone": mask_phone(row.phone),
         "lender": (await ctx.turn.lender(loan.lender_id)).name,
         "ref": row.loan_ref,
-        "owed": balance_of(loan, ctx.now.date()).total,
+        "owed": balance_of(loan, ctx.now.date(), ctx.services.interest_law).total,
         "overdue_days": row.overdue_days,
     }
 
@@ -151,14 +153,11 @@ async def parties(ctx: Ctx, case: Case) -> dict[str, Any]:
 async def brief(ctx: Ctx, case: Case) -> dict[str, Any]:
     """Everything staff need to judge a case: the parties, the situation, the plan, risk and interest."""
     head = await parties(ctx, case)
-    row = (await _loan(ctx, case)).row
+    loan = await _loan(ctx, case)
+    row = loan.row
     _, finances, hardship = await situation(ctx, case)
     plan = await ctx.turn.chosen_plan(case.id)
-    flows = CashFlows.for_loan(row.principal, row.annual_rate, row.term_months)
-    overdue = OverdueCharges(
-        row.outstanding_principal, row.overdue_days, row.outstanding_interest, row.penalty, row.fees
-    )
-    check = interest_check(row.start_date, flows, ctx.services.lpr, overdue)
+    check = check_loan(ctx, loan)
     evidence = await ctx.turn.evidence(case.id)
     return head | {
         "reason": hardship.reason.value if hardship else None,
@@ -168,6 +167,7 @@ async def brief(ctx: Ctx, case: Case) -> dict[str, Any]:
         "evidence": [{"name": f.file_name or "", "sha256": f.sha256[:12]} for f in evidence],
         "plan": plan,
         "risk": _risk(row.overdue_days, finances, hardship, plan, ctx),
+        "interest": check_view(loan, check),
         "apr": check.apr_compound,
         "protected": check.protected_rate,
         "above": check.above_protected,

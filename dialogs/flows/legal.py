@@ -10,8 +10,8 @@ from dialogs.domain import FileRef
 from dialogs.flows import application
 from dialogs.flows.base import BACK, Choice, Ctx, Flow, Picked, Step, prompt
 from dialogs.flows.inputs import buttons_only, file, text
+from dialogs.flows.rates import check_loan, check_view
 from dialogs.lifecycle import CaseState
-from dialogs.rules.interest import CashFlows, OverdueCharges, Regime, interest_check
 
 HOW = ("calls", "messages", "contacts", "threats", "shaming", "visits", "other")
 DISPUTE_REASONS = ("not_mine", "wrong_amount", "already_paid")
@@ -29,8 +29,11 @@ _MENU = (
 async def on_menu(ctx: Ctx, picked: Picked) -> str:
     if picked.id == "back":
         return BACK
-    if picked.id in ("collectors", "rights"):
-        ctx.say(f"legal/{picked.id}")
+    if picked.id == "collectors":
+        ctx.say("legal/collectors")
+        return "menu"
+    if picked.id == "rights":
+        ctx.say("legal/rights", licensed_level=ctx.services.licensed_level)
         return "menu"
     if picked.id == "apr":
         await _say_apr(ctx)
@@ -45,25 +48,8 @@ async def _say_apr(ctx: Ctx) -> None:
     if case is None or case.loan_id is None:
         ctx.say("legal/apr_needs_loan")
         return
-    row = (await ctx.turn.loan(case.loan_id)).row
-    flows = CashFlows.for_loan(row.principal, row.annual_rate, row.term_months)
-    overdue = OverdueCharges(
-        row.outstanding_principal, row.overdue_days, row.outstanding_interest, row.penalty, row.fees
-    )
-    check = interest_check(row.start_date, flows, ctx.services.lpr, overdue)
-    ctx.say(
-        "legal/apr",
-        ref=row.loan_ref,
-        contract_rate=row.annual_rate,
-        apr=check.apr_compound,
-        simple=check.apr_simple,
-        protected=check.protected_rate,
-        lpr=check.protected.lpr,
-        above=check.above_protected,
-        over_cap=check.over_cap_amount,
-        charges_over_cap=check.penalties_and_fees_over_cap,
-        indicative=check.protected.regime is Regime.PRE_2020_08_20,
-    )
+    loan = await ctx.turn.loan(case.loan_id)
+    ctx.say("legal/apr", **check_view(loan, check_loan(ctx, loan)))
 
 
 async def _dispute_entry(ctx: Ctx) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
@@ -11,9 +12,19 @@ from dialogs.errors import InvalidInput
 from dialogs.flows import application
 from dialogs.flows.base import Choice, Ctx, Flow, Invalid, Picked, Step, prompt
 from dialogs.flows.inputs import buttons_only, money, whole_number
+from dialogs.flows.rates import protection, rule_view
 from dialogs.rules.affordability import Finances
-from dialogs.rules.money import FEN
-from dialogs.rules.plans import Balance, PlanKind, PlanOption, option_for, plan_options, validate_proposal
+from dialogs.rules.interest import InterestLaw, ProtectedRate
+from dialogs.rules.plans import (
+    Balance,
+    PlanKind,
+    PlanOption,
+    max_months,
+    minimum_monthly,
+    option_for,
+    plan_options,
+    validate_proposal,
+)
 from dialogs.rules.schedules import MAX_MONTHS
 
 # The shapes a borrower can propose themselves; the others are the lender's to offer.
@@ -24,7 +35,8 @@ OWN_KINDS = (
 )
 
 
-def balance_of(loan: Loan, today: date) -> Balance:
+def balance_of(loan: Loan, today: date, law: InterestLaw) -> Balance:
+    """What is owed, with the level that binds the loan's lender: no plan charges more (DESIGN §4)."""
     row = loan.row
     elapsed = (today.year - row.start_date.year) * 12 + today.month - row.start_date.month
     return Balance(
@@ -34,6 +46,7 @@ def balance_of(loan: Loan, today: date) -> Balance:
         fees=row.fees,
         annual_rate=row.annual_rate,
         remaining_term_months=min(max(row.term_months - elapsed, 0), MAX_MONTHS),
+        protected_rate=law.protected(loan.lender_kind, row.start_date).rate,
     )
 
 
@@ -46,6 +59,8 @@ def plan_record(option: PlanOption, *, own: bool = False) -> dict[str, Any]:
         "last_amount": option.last_amount,
         "total_repaid": option.total_repaid,
         "amount_waived": option.amount_waived,
+        "annual_rate": option.annual_rate,  # None for a lender's offer above the protected level
+        "above_protected": option.above_protected,
         "holiday_months": option.holiday_months,
         "affordable": option.affordable,
         "void_if_missed": option.void_if_missed,
@@ -66,7 +81,7 @@ async def _situation(ctx: Ctx) -> tuple[int, Balance, Finances, bool]:
     hardship = await ctx.turn.hardship(case.id)
     if finances is None or hardship is None:
         raise Invalid("plans/situation_missing")
-    balance = balance_of(await ctx.turn.loan(case.loan_id), ctx.now.date())
+    balance = balance_of(await ctx.turn.loan(case.loan_id), ctx.now.date(), ctx.services.interest_law)
     return case.id, balance, finances, not hardship.lasting
 
 
@@ -89,7 +104,18 @@ async def ask_options(ctx: Ctx) -> None:
         owed=balance.total,
         affordable=plans.affordability.affordable_instalment,
         nothing_affordable=plans.nothing_affordable,
+        plan_rate=balance.plan_rate,
+        contract_rate=balance.annual_rate,
+        waiver_share=ctx.services.policy.partial_interest_waiver_share,
+        **rule_view(await _level(ctx)),
     )
+
+
+async def _level(ctx: Ctx) -> ProtectedRate:
+    case = await ctx.case()
+    if case.loan_id is None:
+        raise Invalid("errors/no_case")
+    return protection(ctx, await ctx.turn.loan(case.loan_id))
 
 
 async def on_options(ctx: Ctx, picked: Picked) -> str:
@@ -115,7 +141,20 @@ async def on_own_kind(ctx: Ctx, picked: Picked) -> str:
     return "own_months"
 
 
+async def ask_own_months(ctx: Ctx) -> None:
+    kind = ctx.data.get("o_kind")
+    ctx.ask("plans/own_months", maximum=_months_limit(ctx, kind))
+
+
+def _months_limit(ctx: Ctx, kind: str | None) -> int:
+    # Asked and checked within the kind's own limit (停息挂账 runs at most 60 months), not the 360 of any.
+    return max_months(PlanKind(kind), ctx.services.policy) if kind else MAX_MONTHS
+
+
 async def on_own_months(ctx: Ctx, months: int) -> str:
+    limit = _months_limit(ctx, ctx.data.get("o_kind"))
+    if months > limit:
+        raise Invalid("errors/number", minimum=1, maximum=limit, example=str(min(24, limit)))
     ctx.data["o_months"] = months
     return "own_amount"
 
@@ -133,20 +172,33 @@ async def on_own_amount(ctx: Ctx, amount: Decimal) -> str:
 
 
 def why_not(
-    balance: Balance, kind: PlanKind, months: int, amount: Decimal, finances: Finances, ctx: Ctx
+    balance: Balance,
+    kind: PlanKind,
+    months: int,
+    amount: Decimal,
+    finances: Finances,
+    ctx: Ctx,
+    *,
+    lender: bool = False,
 ) -> Invalid:
-    """A refused proposal, explained: too little (with what is needed) or more months than needed."""
+    """A refused proposal, explained: too little (with what is needed) or more months than needed.
+
+    The minimum is the rules' own (:func:`minimum_monthly`), so what is said needed is what is accepted.
+    A lender may ask up to the contract rate, so their "too much" is counted against that.
+    """
+    policy = ctx.services.policy
     try:
-        required = option_for(
-            balance, kind, months, finances=finances, policy=ctx.services.policy
-        ).total_repaid
+        reference = option_for(balance, kind, months, finances=finances, policy=policy)
+        ceiling = reference.total_repaid
+        if lender:
+            uncapped = replace(balance, protected_rate=None)
+            ceiling = option_for(uncapped, kind, months, finances=finances, policy=policy).total_repaid
     except InvalidInput:
         return Invalid("plans/own_not_possible")
-    if amount * months < required:
-        return Invalid(
-            "plans/own_refused", needed=(required / months).quantize(FEN, ROUND_CEILING), months=months
-        )
-    return Invalid("plans/own_too_much", months=int((required / amount).to_integral_value(ROUND_CEILING)))
+    needed = minimum_monthly(reference)
+    if amount < needed:
+        return Invalid("plans/own_refused", needed=needed, months=months)
+    return Invalid("plans/own_too_much", months=int((ceiling / amount).to_integral_value(ROUND_CEILING)))
 
 
 async def ask_own_confirm(ctx: Ctx) -> None:
@@ -176,7 +228,7 @@ PLANS = Flow(
             on_own_kind,
         ),
         "own_months": Step(
-            prompt("plans/own_months", maximum=MAX_MONTHS),
+            ask_own_months,
             whole_number(minimum=1, maximum=MAX_MONTHS, example="24"),
             on_own_months,
         ),

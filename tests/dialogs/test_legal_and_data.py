@@ -31,8 +31,9 @@ async def test_the_loans_real_rate_is_compared_with_the_protected_level(bot: Bot
     await alice.press("real interest rate")
     text = alice.texts()
     assert "Loan DEMO-0001: contract rate 24.00% a year" in text
-    assert "Real annual rate (IRR, as lenders must disclose it): 26.82%" in text
-    assert "The courts protect up to 13.80% a year (four times the LPR of 3.45%)" in text  # LPR of March 2024
+    assert "24.00% simple (the monthly rate × 12, the figure the law compares), 26.82% compound" in text
+    assert "Your lender is a private lender, so the private-lending rules apply" in text
+    assert "up to 13.80% a year, four times the one-year LPR of 3.45%" in text  # LPR of March 2024
     assert "above that level" in text
     assert "12348" in text
     await alice.press("Back")

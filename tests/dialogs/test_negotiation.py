@@ -30,7 +30,7 @@ async def approved(bot: Bot) -> tuple[Person, Person, Person]:
     alice, olga = await in_review(bot)
     review = olga.texts()
     assert "Borrower: 张*, ID 110***********1239" in review and "110105199003071239" not in review
-    assert "Risk: grade B (30 points)" in review and "annual rate 26.82%" in review
+    assert "Risk: grade B (30 points)" in review and "compound 26.82%" in review
     leo = await lender_staff(bot, olga)
     await olga.press("Approve")
     assert "Case #1 approved" in olga.texts()
@@ -77,7 +77,7 @@ async def test_counter_offers_until_agreement(bot: Bot) -> None:
     await leo.press("Longer term, equal instalments")
     await leo.send("12")
     await leo.send("1400")
-    assert "It needs about ¥1,480.94 a month" in leo.texts()
+    assert "It needs about ¥1,411.24 a month" in leo.texts()  # at the protected 13.80 %, not 24 %
     await leo.send("1500")
     assert "Your offer:" in leo.texts()
     await leo.press("Send")
