@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+from bot import logs
 from bot.app import opened_store
 from bot.settings import Settings, SettingsError, load_settings
 from dialogs.domain import Channel, Role
@@ -19,6 +20,7 @@ from dialogs.rules.interest import LenderKind
 from storage.migrate import upgrade
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+log = logging.getLogger("loanbridge.cli")
 
 
 async def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -69,9 +71,20 @@ async def loans_import(args: argparse.Namespace, settings: Settings) -> int:
 async def chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.terminal_chat import run_chat  # noqa: PLC0415 - only this command needs the whole app
 
-    return await run_chat(
-        settings, user=args.user, role=Role(args.role), lender=args.lender, demo_data=args.demo
-    )
+    try:
+        return await run_chat(
+            settings,
+            user=args.user,
+            role=Role(args.role),
+            lender=args.lender,
+            demo_data=args.demo,
+            show_codes=args.log_to is not None,  # the log is out of sight: the one-time code is shown here
+        )
+    except Exception:  # the traceback goes to the log, never into the conversation
+        log.exception("the chat stopped on an unexpected error")
+        where = args.log_to or "standard error"
+        print(f"\nSorry, the chat stopped on an error; the details are in {where}.", file=sys.stderr)
+        return 1
 
 
 async def serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -81,6 +94,15 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"telegram_lib": args.telegram_lib})
     await run_serve(settings)
     return 0
+
+
+def _log_file(args: argparse.Namespace, settings: Settings) -> Path | None:
+    """A file for the log of a chat whose standard error is the conversation's terminal; else None."""
+    if args.command != "chat":
+        return None
+    if args.log_file:
+        return Path(args.log_file).expanduser()
+    return logs.default_log_file(settings.database_url) if logs.stderr_joins_the_conversation() else None
 
 
 def _safe_url(url: str) -> str:
@@ -100,6 +122,11 @@ def parser() -> argparse.ArgumentParser:
     talk.add_argument("--user", default="me", help="who you are on the terminal channel (default: me)")
     talk.add_argument("--lender", help="with --as lender: whose staff you are (default: the demo lender)")
     talk.add_argument("--demo", action="store_true", help="load a demo lender and loan book first")
+    talk.add_argument(
+        "--log-file",
+        help=f"where the log goes (default: standard error, or {logs.LOG_NAME} beside the database when"
+        " standard error is this terminal)",
+    )
     talk.set_defaults(run=chat)
 
     run = commands.add_parser("serve", help="run the configured channels, delivery and the scheduler")
@@ -150,14 +177,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    # httpx logs every request's URL, and a Bot API URL carries the bot's token: never at INFO.
-    for chatty in ("alembic.runtime.migration", "apscheduler", "httpx", "httpcore", "aiogram"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         settings = load_settings()
+        args.log_to = _log_file(args, settings)
+        logs.configure(args.log_to)
         run: Command = args.run
         return asyncio.run(run(args, settings))
+    except KeyboardInterrupt:  # Ctrl-C before a chat began listening for it: stop, without a traceback
+        return 130
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import html
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -22,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pas
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from dialogs.domain import Account
+from dialogs.domain import Account, Channel
 from dialogs.locales import DEFAULT_LOCALE, LOCALES
 from dialogs.messages import Outbound
 from templates import TEMPLATE_DIR
@@ -88,8 +89,12 @@ def plural(count: Any, singular: str, plural_form: str | None = None) -> str:
 class Renderer:
     """Renders messages per recipient locale and time zone."""
 
-    def __init__(self, directory: Path = TEMPLATE_DIR) -> None:
+    def __init__(
+        self, directory: Path = TEMPLATE_DIR, channel_commands: Mapping[Channel, Sequence[str]] | None = None
+    ) -> None:
         self.directory = directory
+        # A channel's own commands (the terminal's /file and /quit): the help lists them only there.
+        self.channel_commands = {channel: tuple(names) for channel, names in (channel_commands or {}).items()}
         self.env = Environment(
             loader=FileSystemLoader(directory),
             autoescape=True,
@@ -108,7 +113,12 @@ class Renderer:
 
     def render(self, message: Outbound, recipient: Account) -> Rendered:
         locale = recipient.locale if recipient.locale in LOCALES else DEFAULT_LOCALE
-        context = {**message.context, "_locale": locale, "_tz": recipient.time_zone}
+        context = {
+            "channel_commands": self.channel_commands.get(recipient.channel, ()),
+            **message.context,
+            "_locale": locale,
+            "_tz": recipient.time_zone,
+        }
         text = self.template(locale, message.template).render(context).strip()
         buttons = tuple(
             RenderedButton(b.choice, self.label(locale, b.label_template, **b.context))

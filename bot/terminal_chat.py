@@ -1,41 +1,149 @@
-"""``loanbridge chat``: the terminal channel on the configured store, interactive or scripted from stdin."""
+"""``loanbridge chat``: the terminal channel on the configured store, interactive or scripted from stdin.
+
+Leaving is always one line: ``/quit``, the end of input and Ctrl-C (even while a reply is being worked out)
+all end the conversation, let what was committed be delivered, and say goodbye.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
+from typing import Any
 
 from bot import demo
-from bot.app import build_app
+from bot.app import App, build_app
 from bot.channels.terminal import TerminalChannel, run_lines
+from bot.channels.terminal_input import LineReader
+from bot.codes import LogCodeSender
+from bot.rendering import Rendered, Renderer
 from bot.settings import Settings
-from dialogs.domain import Channel, Role
+from dialogs.domain import Account, Channel, Role
 from dialogs.locales import pick_locale
-from dialogs.messages import Inbound, InboundKind
+from dialogs.masking import mask_phone
+from dialogs.messages import Inbound, InboundKind, Outbound
 from storage.migrate import upgrade
 from storage.store import SqlStore
 
+INTERRUPTED = 130  # the shell's code for "ended by Ctrl-C"
 
-async def run_chat(settings: Settings, *, user: str, role: Role, lender: str | None, demo_data: bool) -> int:
+
+class TerminalCodes:
+    """Development codes: to the log as ever, and shown here too when the log goes to a file."""
+
+    def __init__(self, channel: TerminalChannel) -> None:
+        self._channel = channel
+        # Who sees them, read once at the start: a code is sent inside a turn, with no session to spare.
+        self.shown_to: tuple[Renderer, Account] | None = None
+
+    async def send_code(self, phone: str, code: str) -> None:
+        await LogCodeSender().send_code(phone, code)
+        if self.shown_to is not None:
+            renderer, account = self.shown_to
+            context = {"phone": mask_phone(phone), "code": code}
+            await self._channel.send(
+                account, renderer.render(Outbound(account.id, "terminal/dev_code", context), account)
+            )
+
+
+async def run_chat(
+    settings: Settings,
+    *,
+    user: str,
+    role: Role,
+    lender: str | None,
+    demo_data: bool,
+    show_codes: bool = False,
+) -> int:
+    """Talk on this terminal until ``/quit``, the end of input or Ctrl-C; the exit status."""
     await upgrade(settings.database_url)  # the embedded default needs no separate setup step
     # The terminal's own language (LANG=en_US.UTF-8, zh_CN.UTF-8) is the first guess for a new user.
     language = os.environ.get("LC_ALL") or os.environ.get("LANG")
     channel = TerminalChannel(user, sys.stdout, language)
-    app = build_app(settings, {Channel.TERMINAL: channel})
+    reader = LineReader(sys.stdin.buffer, sys.stdin.encoding or "utf-8")
+    codes = TerminalCodes(channel) if show_codes else None
+    app = build_app(settings, {Channel.TERMINAL: channel}, code_sender=codes)
     interactive = sys.stdin.isatty()
     async with app.running():
-        await _offer_demo(app.store, demo_data, interactive)
-        await app.store.ensure_account(Channel.TERMINAL, user, locale=pick_locale(language))
+        await _offer_demo(app.store, demo_data, interactive, reader)
+        account = await app.store.ensure_account(Channel.TERMINAL, user, locale=pick_locale(language))
+        if codes is not None:
+            codes.shown_to = (app.renderer, account)
         await _play_as(app.store, user, role, lender)
+        interrupted = await _converse(app, channel, reader, interactive)
+        goodbye = await _render(app, user, "help/goodbye", {})
+    # Said after the app stopped, so a reply committed before Ctrl-C is delivered above it, not below.
+    if interactive or interrupted:
+        sys.stdout.write("\n")  # after the prompt, or the ^C the terminal echoed
+    await channel.send(account, goodbye)
+    return INTERRUPTED if interrupted else 0
 
-        async def handle(inbound: Inbound) -> None:
-            await app.engine.handle(inbound)
-            await app.delivery.drain()
 
+async def _converse(app: App, channel: TerminalChannel, reader: LineReader, interactive: bool) -> bool:
+    """The conversation, until it ends; True when Ctrl-C ended it."""
+    in_hand: set[asyncio.Future[None]] = set()
+
+    async def turn(inbound: Inbound) -> None:
+        await app.engine.handle(inbound)
+        await app.delivery.drain()
+
+    async def handle(inbound: Inbound) -> None:
+        # Ctrl-C stops the reading, not a message in hand: its turn commits and its answer is shown.
+        running = asyncio.ensure_future(turn(inbound))
+        in_hand.add(running)
+        running.add_done_callback(in_hand.discard)
+        await asyncio.shield(running)
+
+    async def notice(template: str, context: dict[str, Any]) -> None:
+        await channel.send(
+            await _account(app, channel.user), await _render(app, channel.user, template, context)
+        )
+
+    async def lines() -> str | None:
+        if interactive:
+            sys.stdout.write("> ")
+            sys.stdout.flush()
+        return await reader.next()
+
+    async def talk() -> None:
         await handle(_start(channel))
-        await run_lines(channel, lambda: _read_line(interactive), handle)
-    return 0
+        await run_lines(channel, lines, handle, notice)
+
+    interrupted = await _until_interrupted(asyncio.ensure_future(talk()))
+    await asyncio.gather(*in_hand, return_exceptions=True)
+    return interrupted
+
+
+async def _until_interrupted(conversation: asyncio.Future[None]) -> bool:
+    loop = asyncio.get_running_loop()
+    interrupted: list[bool] = []
+
+    def interrupt() -> None:
+        interrupted.append(True)
+        conversation.cancel()
+        # A second Ctrl-C while we close: the default action, which ends the process without a traceback.
+        loop.remove_signal_handler(signal.SIGINT)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    loop.add_signal_handler(signal.SIGINT, interrupt)
+    try:
+        await conversation
+    except asyncio.CancelledError:
+        if not interrupted:
+            raise
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+    return bool(interrupted)
+
+
+async def _account(app: App, user: str) -> Account:
+    return await app.store.ensure_account(Channel.TERMINAL, user)
+
+
+async def _render(app: App, user: str, template: str, context: dict[str, Any]) -> Rendered:
+    account = await _account(app, user)
+    return app.renderer.render(Outbound(account.id, template, context), account)
 
 
 def _start(channel: TerminalChannel) -> Inbound:
@@ -44,24 +152,17 @@ def _start(channel: TerminalChannel) -> Inbound:
     return start
 
 
-async def _read_line(interactive: bool) -> str:
-    if interactive:
-        sys.stdout.write("> ")
-        sys.stdout.flush()
-    return await asyncio.to_thread(sys.stdin.readline)
-
-
-async def _offer_demo(store: SqlStore, requested: bool, interactive: bool) -> None:
+async def _offer_demo(store: SqlStore, requested: bool, interactive: bool, reader: LineReader) -> None:
     if not requested and await store.any_loans():
         return
     if not requested:
         if not interactive:
             print("The database has no loans yet. Run `loanbridge chat --demo` to load a demo loan book.\n")
             return
-        answer = await asyncio.to_thread(
-            input, "The database has no loans yet. Load a demo loan book? [Y/n] "
-        )
-        if answer.strip().lower() not in ("", "y", "yes", "是"):
+        sys.stdout.write("The database has no loans yet. Load a demo loan book? [Y/n] ")
+        sys.stdout.flush()
+        answer = await reader.next()
+        if answer is None or answer.strip().lower() not in ("", "y", "yes", "是"):
             return
     borrower = await demo.seed(store)
     print(

@@ -93,6 +93,8 @@ SAMPLES: dict[str, Any] = {
     "maximum": 360,
     "minimum": 1,
     "limit_mb": 20,
+    "channel_commands": ("file", "quit"),
+    "path": "~/Documents/letter.pdf",
     "remaining": 2,
     "phone": "138****5678",
     "lender": "Demo Lender",

@@ -1,25 +1,33 @@
 """The terminal channel: a first-class channel on the same store, for trying the product and for scripts.
 
 Buttons are shown as numbered choices; typing the number presses the button. ``/file PATH`` sends a file
-(as evidence). Text from standard input is read line by line, so a script can drive a whole conversation.
+(as evidence) and ``/quit`` leaves. Text from standard input is read line by line, so a script can drive a
+whole conversation. What is printed carries other people's words (a borrower's story on the mediator's
+screen, relayed messages): control characters and direction overrides in it are shown, never obeyed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+from bot.channels.terminal_files import FileRefused, file_facts
 from bot.rendering import Rendered, RenderedButton
 from dialogs.domain import Account, Channel
 from dialogs.messages import Inbound, InboundKind
 
 _TAGS = re.compile(r"</?[a-z][^>]*>")
 MAX_LINE = 100_000
+COMMANDS = ("file", "quit")  # the terminal's own commands, which /help lists here and nowhere else
+QUIT = ("/quit", "/exit")
+# C0 controls but tab and newline, DEL, C1 controls (a lone CSI is as good as ESC [ to some terminals),
+# and the marks that reorder text: a story could otherwise move the cursor, retitle the window, hide a link
+# (OSC 8) or make "¥3000" read "0003¥".
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_REPLACEMENT = "\ufffd"
 
 
 def plain(text: str) -> str:
@@ -27,8 +35,27 @@ def plain(text: str) -> str:
     return html.unescape(_TAGS.sub("", text))
 
 
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # the control picture: ESC shows as ␛, so the mediator sees it was there
+    return "\u2421" if code == 0x7F else _REPLACEMENT
+
+
+def neutralised(text: str) -> str:
+    """``text`` safe to print: every control or reordering mark is replaced by a visible sign."""
+    return _UNSAFE.sub(_visible, text)
+
+
+def for_terminal(text: str) -> str:
+    """Rendered HTML as terminal text that cannot drive the terminal."""
+    return neutralised(plain(text))
+
+
 class TerminalChannel:
     """Turns typed lines into :class:`Inbound` and prints what delivery sends."""
+
+    commands = COMMANDS
 
     def __init__(self, user: str, out: TextIO, locale_hint: str | None = None) -> None:
         self.user = user
@@ -43,19 +70,23 @@ class TerminalChannel:
         return recipient.channel_user_id == self.user
 
     async def send(self, recipient: Account, message: Rendered) -> None:
-        text = plain(message.text)
+        text = for_terminal(message.text)
         if message.file_name:
-            text = f"--- {message.file_name} ---\n{text}\n--- end of {message.file_name} ---"
+            name = neutralised(message.file_name)
+            text = f"--- {name} ---\n{text}\n--- end of {name} ---"
         self._out.write(text + "\n")
         if message.buttons:
             self._buttons = message.buttons
             for number, button in enumerate(message.buttons, 1):
-                self._out.write(f"  {number}) {plain(button.label)}\n")
+                self._out.write(f"  {number}) {for_terminal(button.label)}\n")
         self._out.write("\n")
         self._out.flush()
 
     def inbound(self, line: str) -> Inbound | None:
-        """One typed line as a message, or None for an empty line."""
+        """One typed line as a message, or None for an empty line.
+
+        Raises :class:`FileRefused` for a ``/file`` that names no regular file: the terminal answers that.
+        """
         line = line.rstrip("\r\n")[:MAX_LINE]
         stripped = line.strip()
         if not stripped:
@@ -70,7 +101,7 @@ class TerminalChannel:
             "locale_hint": self._locale_hint,
         }
         if stripped.startswith("/file"):
-            return Inbound(**base, kind=InboundKind.FILE, extra=_file_extra(stripped[5:].strip()))
+            return Inbound(**base, kind=InboundKind.FILE, extra=file_facts(stripped[5:].strip()))
         if stripped.startswith("/"):
             return Inbound(**base, kind=InboundKind.COMMAND, payload=stripped)
         if stripped.isdigit() and 1 <= int(stripped) <= len(self._buttons):
@@ -78,30 +109,24 @@ class TerminalChannel:
         return Inbound(**base, kind=InboundKind.TEXT, payload=line)
 
 
-def _file_extra(path_text: str) -> dict[str, object]:
-    path = Path(path_text).expanduser()
-    try:
-        content = path.read_bytes()
-    except OSError:
-        return {}
-    return {
-        "ref": str(path.resolve()),
-        "name": path.name,
-        "size": len(content),
-        "sha256": hashlib.sha256(content).hexdigest(),
-    }
+Notice = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
 async def run_lines(
     channel: TerminalChannel,
-    lines: Callable[[], Awaitable[str]],
+    lines: Callable[[], Awaitable[str | None]],
     handle: Callable[[Inbound], Awaitable[None]],
+    notice: Notice,
 ) -> None:
-    """Feed lines to the engine until end of input (or ``/quit``)."""
+    """Feed lines to the engine until end of input (None) or ``/quit``; ``notice`` answers a refused file."""
     while True:
         line = await lines()
-        if not line or line.strip() in ("/quit", "/exit"):
+        if line is None or line.strip().lower() in QUIT:
             return
-        inbound = channel.inbound(line)
+        try:
+            inbound = channel.inbound(line)
+        except FileRefused as refused:
+            await notice(refused.template, refused.context)
+            continue
         if inbound is not None:
             await handle(inbound)
