@@ -172,6 +172,8 @@ class Erasure:
 
     erased: tuple[str, ...]
     kept_for_agreement: tuple[int, ...]  # cases whose agreement still needs the borrower's details
+    lenders_loans: tuple[str, ...] = ()  # loan refs: the lender's own records, not ours to erase
+    failed_verifications: bool = False  # recent failures kept so a lock-out against guessing still holds
 
 
 class OfferStatus(StrEnum):

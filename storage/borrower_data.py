@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
 from dialogs import domain
 from dialogs.lifecycle import CaseState, can_transition
+from dialogs.masking import mask_id_number, mask_name, mask_phone
 from storage import models, personal
 from storage.accounts import account_row
-from storage.cases import to_case
+from storage.cases import append_event, to_case
 from storage.loans import to_loan
 
 if TYPE_CHECKING:
     from storage.staff import StaffWork as CaseWork
 
+ERASED = "personal_data_erased"  # logged on each case whose personal data was erased
 # An agreement binds both sides: its parties' details stay while it runs (PIPL art. 47: a contract in force).
 KEEP_FOR_AGREEMENT = frozenset({CaseState.AGREED, CaseState.ACTIVE})
 
@@ -37,13 +40,20 @@ async def export(work: CaseWork) -> dict[str, Any]:
         },
         "cases": [await _case_export(work, case) for case in await _cases(work)],
         "harassment_reports": await _reports(work),
+        "failed_verifications": await _failures(work),
     }
 
 
-async def erase(work: CaseWork) -> domain.Erasure:
-    """Withdraw open applications and delete the situation behind them; keep what an agreement needs."""
+async def erase(work: CaseWork, keep_failures_since: datetime) -> domain.Erasure:
+    """Withdraw open applications and delete the situation behind them; keep what an agreement needs.
+
+    Kept, and said so: the lender's loan record (the loan book row is the lender's, not ours to erase),
+    the bare log of each case (its rows refuse deletion; no personal details are logged), and failed
+    verifications since ``keep_failures_since`` (erasing them would lift a lock-out against guessing).
+    """
     erased: list[str] = []
     kept: list[int] = []
+    loans: set[str] = set()
     for case in await _cases(work):
         state = CaseState(case.state)
         if state in KEEP_FOR_AGREEMENT:
@@ -51,6 +61,8 @@ async def erase(work: CaseWork) -> domain.Erasure:
             continue
         if can_transition(state, CaseState.WITHDRAWN):
             await work.transition(case.id, CaseState.WITHDRAWN, {"reason": "erasure_requested"})
+        if case.loan_id is not None:
+            loans.add((await work.loan(case.loan_id)).row.loan_ref)
         for table in (models.Hardship, models.Finances, models.EvidenceFile):
             if await work.delete_rows(table, table.case_id == case.id):
                 erased.append(table.__tablename__)
@@ -63,16 +75,31 @@ async def erase(work: CaseWork) -> domain.Erasure:
         await work.session.execute(
             update(bids).where(bids.case_id == case.id).values(borrower_bound_enc=None)
         )
+        if case.chosen_plan is not None:
+            erased.append("chosen_plan")
         case.chosen_plan = None
+        append_event(work.session, case, ERASED, work.actor, work.now)
     reports = models.HarassmentReport
     if await work.delete_rows(reports, reports.account_id == work.account.id):
         erased.append(reports.__tablename__)
+    # What was sent to them (an export, their situation) and what still waits: this reply is written after.
+    outbox = models.OutboxMessage
+    if await work.delete_rows(outbox, outbox.account_id == work.account.id):
+        erased.append("outbox_messages")
     failures = models.VerificationFailure
-    await work.delete_rows(failures, failures.account_id == work.account.id)
+    await work.delete_rows(
+        failures, failures.account_id == work.account.id, failures.at < keep_failures_since
+    )
+    lockout_kept = bool(await _failures(work))
     await work.session.execute(
         update(models.Account).where(models.Account.id == work.account.id).values(consented_at=None)
     )
-    return domain.Erasure(erased=tuple(sorted(set(erased))), kept_for_agreement=tuple(kept))
+    return domain.Erasure(
+        erased=tuple(sorted(set(erased))),
+        kept_for_agreement=tuple(kept),
+        lenders_loans=tuple(sorted(loans)),
+        failed_verifications=lockout_kept,
+    )
 
 
 async def _cases(work: CaseWork) -> list[models.Case]:
@@ -80,7 +107,16 @@ async def _cases(work: CaseWork) -> list[models.Case]:
     return list(await work.session.scalars(query.order_by(models.Case.id)))
 
 
+async def _failures(work: CaseWork) -> list[datetime]:
+    table = models.VerificationFailure
+    query = select(table.at).where(table.account_id == work.account.id).order_by(table.at)
+    return list(await work.session.scalars(query))
+
+
 async def _case_export(work: CaseWork, case: models.Case) -> dict[str, Any]:
+    events = await work.events(case.id)
+    if any(event.kind == ERASED for event in events):
+        return await _erased_case_export(work, case, events)
     loan = await work.session.get(models.Loan, case.loan_id) if case.loan_id else None
     hardship = await personal.hardship(work.session, case.id, work.cipher)
     finances = await personal.finances(work.session, case.id, work.cipher)
@@ -94,11 +130,34 @@ async def _case_export(work: CaseWork, case: models.Case) -> dict[str, Any]:
         "offers": [dataclasses.asdict(offer) for offer in await work.offers(case.id)],
         "agreement": dataclasses.asdict(agreement) if (agreement := await work.agreement(case.id)) else None,
         "messages": [dataclasses.asdict(message) for message in await work.messages(case.id)],
-        "events": [
-            {"at": e.at, "kind": e.kind, "to_state": e.to_state, "details": e.details}
-            for e in await work.events(case.id)
-        ],
+        "events": [_event(e) for e in events],
     }
+
+
+async def _erased_case_export(
+    work: CaseWork, case: models.Case, events: list[domain.CaseEvent]
+) -> dict[str, Any]:
+    """A case whose personal data was erased: what is left of it, and the lender's record, labelled."""
+    lenders: dict[str, Any] | None = None
+    if case.loan_id is not None:
+        row = (await work.loan(case.loan_id)).row
+        lenders = {
+            "note": "the lender's own record of the loan, imported from their loan book; not ours to erase",
+            "loan_ref": row.loan_ref,
+            "borrower_name": mask_name(row.borrower_name),
+            "id_number": mask_id_number(row.id_number),
+            "phone": mask_phone(row.phone),
+        }
+    return {
+        "case": dataclasses.asdict(to_case(case)),
+        "personal_data_erased": True,
+        "lenders_loan_record": lenders,
+        "events": [_event(e) for e in events],
+    }
+
+
+def _event(event: domain.CaseEvent) -> dict[str, Any]:
+    return {"at": event.at, "kind": event.kind, "to_state": event.to_state, "details": event.details}
 
 
 async def _reports(work: CaseWork) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from dialogs.rules.plans import DEFAULT_POLICY, PlanPolicy
 
 HOME = f"{HOME_FLOW}:{HOME_STEP}"
 BACK = "<back>"  # a target: the step before this one (the menu when there is none)
+UNWIND = "<unwind>"  # prefix of a target that ends a sub-flow: see :func:`back_to`
 OFFER = "_offer"  # the choices the current step's question offered: {"s": step, "c": [ids]}
 NONCE = "_n"
 TRAIL = "_trail"
@@ -142,6 +143,14 @@ class Flow:
     steps: Mapping[str, Step]
     roles: frozenset[Role] = frozenset({Role.BORROWER})
     sensitive: bool = False  # asks for personal information: only after explicit consent
+
+
+def back_to(target: str) -> str:
+    """A target for the end of a finished sub-flow (a report filed, a dispute opened): ``target``, with the
+    sub-flow's steps taken off the /back trail, so Back from there returns to where the person was before
+    and never into a question already acted on.
+    """
+    return UNWIND + target
 
 
 def prompt(template: str, *choices: Choice, **context: Any) -> Ask:

@@ -8,7 +8,7 @@ from typing import Any
 
 from dialogs.domain import FileRef
 from dialogs.flows import application
-from dialogs.flows.base import BACK, Choice, Ctx, Flow, Picked, Step, prompt
+from dialogs.flows.base import BACK, Choice, Ctx, Flow, Picked, Step, back_to, prompt
 from dialogs.flows.inputs import buttons_only, file, text
 from dialogs.flows.rates import check_loan, check_view
 from dialogs.lifecycle import CaseState
@@ -39,6 +39,7 @@ async def on_menu(ctx: Ctx, picked: Picked) -> str:
         await _say_apr(ctx)
         return "menu"
     if picked.id == "harassment":
+        ctx.data[REPORT] = {}  # a new report starts empty
         return "harassment_who"
     return await _dispute_entry(ctx)
 
@@ -65,41 +66,51 @@ async def _dispute_entry(ctx: Ctx) -> str:
 
 async def on_dispute_reason(ctx: Ctx, picked: Picked) -> str:
     if picked.id == "back":
-        return "menu"
+        return back_to("menu")
     case = await ctx.case()
     await ctx.turn.transition(case.id, CaseState.DISPUTED, {"reason": picked.id})
     ctx.say("legal/dispute_opened", dispute=picked.id)
-    return "menu"
+    return back_to("menu")
+
+
+# The report being written is kept in REPORT until it is filed, so /back within it keeps what was typed.
+REPORT = "r"
+REQUIRED = ("who", "when", "how")  # without these a report tells the mediator nothing to act on
 
 
 async def on_who(ctx: Ctx, who: str) -> str:
-    ctx.data["r"] = {"who": who}
+    ctx.data.setdefault(REPORT, {})["who"] = who
     return "harassment_when"
 
 
 async def on_when(ctx: Ctx, when: str) -> str:
-    ctx.data.setdefault("r", {})["when"] = when
+    ctx.data.setdefault(REPORT, {})["when"] = when
     return "harassment_how"
 
 
 async def on_how(ctx: Ctx, picked: Picked) -> str:
-    ctx.data.setdefault("r", {})["how"] = picked.id
+    ctx.data.setdefault(REPORT, {})["how"] = picked.id
     return "harassment_details"
 
 
 async def on_details(ctx: Ctx, answer: str | Picked) -> str:
-    ctx.data.setdefault("r", {})["details"] = None if isinstance(answer, Picked) else answer
+    ctx.data.setdefault(REPORT, {})["details"] = None if isinstance(answer, Picked) else answer
     return "harassment_evidence"
 
 
 async def on_evidence(ctx: Ctx, answer: FileRef | Picked) -> str:
-    report: dict[str, Any] = ctx.data.pop("r", {})
+    report: dict[str, Any] = ctx.data.get(REPORT, {})
+    if not all(report.get(part) for part in REQUIRED):
+        # Filing it would send the mediator and the lender's compliance contact an empty report.
+        ctx.say("legal/harassment_incomplete")
+        return "harassment_who"
     if isinstance(answer, FileRef):
         report["evidence"] = {"ref": answer.storage_ref, "sha256": answer.sha256, "name": answer.file_name}
     case = await application.open_case(ctx) if ctx.account.consented_at else None
     number = await ctx.turn.report_harassment(case.id if case else None, report)
+    ctx.data.pop(REPORT, None)
     ctx.say("legal/harassment_recorded", number=number)
-    return "menu"
+    return back_to("menu")
 
 
 LEGAL = Flow(

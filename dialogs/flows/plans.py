@@ -15,6 +15,7 @@ from dialogs.flows.inputs import buttons_only, money, whole_number
 from dialogs.flows.rates import protection, rule_view
 from dialogs.rules.affordability import Finances
 from dialogs.rules.interest import InterestLaw, ProtectedRate
+from dialogs.rules.money import ZERO
 from dialogs.rules.plans import (
     Balance,
     PlanKind,
@@ -104,6 +105,7 @@ async def ask_options(ctx: Ctx) -> None:
         owed=balance.total,
         affordable=plans.affordability.affordable_instalment,
         nothing_affordable=plans.nothing_affordable,
+        shortfall=max(-plans.affordability.disposable, ZERO),  # a short budget is said as the shortfall
         plan_rate=balance.plan_rate,
         contract_rate=balance.annual_rate,
         waiver_share=ctx.services.policy.partial_interest_waiver_share,
@@ -124,25 +126,31 @@ async def on_options(ctx: Ctx, picked: Picked) -> str:
     case_id, balance, finances, _ = await _situation(ctx)
     if picked.id == "operator":
         await ctx.turn.choose_plan(case_id, None)
-        ctx.data["plan_done"] = True
+        application.mediator_chosen(ctx, case_id)
         return "submit:review"
     kind, months = ctx.data["p_opts"][int(picked.id.removeprefix("p"))]
     option = option_for(balance, PlanKind(kind), months, finances=finances, policy=ctx.services.policy)
     await ctx.turn.choose_plan(case_id, terms_record(option))
-    ctx.data["plan_done"] = True
     return "submit:review"
 
 
+# Own terms: what the person typed (kind, months, amount) stays in OWN until they propose something else,
+# and each step computes the plan from it and the stored situation, so /back or a restart at any of these
+# steps finds what it needs (a plan computed once and handed on can be gone, or stale, by then).
+OWN = "o"
+
+
 async def on_own_kind(ctx: Ctx, picked: Picked) -> str:
-    ctx.data["o_kind"] = PlanKind(picked.id).value
-    if picked.id == PlanKind.DISCOUNTED_SETTLEMENT:
-        ctx.data["o_months"] = 1
+    kind = PlanKind(picked.id)
+    ctx.data[OWN] = {"kind": kind.value}
+    if kind is PlanKind.DISCOUNTED_SETTLEMENT:
+        ctx.data[OWN]["months"] = 1
         return "own_amount"
     return "own_months"
 
 
 async def ask_own_months(ctx: Ctx) -> None:
-    kind = ctx.data.get("o_kind")
+    kind = ctx.data.get(OWN, {}).get("kind")
     ctx.ask("plans/own_months", maximum=_months_limit(ctx, kind))
 
 
@@ -152,23 +160,45 @@ def _months_limit(ctx: Ctx, kind: str | None) -> int:
 
 
 async def on_own_months(ctx: Ctx, months: int) -> str:
-    limit = _months_limit(ctx, ctx.data.get("o_kind"))
+    if "kind" not in ctx.data.get(OWN, {}):
+        return "own_kind"
+    limit = _months_limit(ctx, ctx.data[OWN]["kind"])
     if months > limit:
         raise Invalid("errors/number", minimum=1, maximum=limit, example=str(min(24, limit)))
-    ctx.data["o_months"] = months
+    ctx.data[OWN] = {"kind": ctx.data[OWN]["kind"], "months": months}
     return "own_amount"
 
 
 async def on_own_amount(ctx: Ctx, amount: Decimal) -> str:
+    own = ctx.data.get(OWN, {})
+    if "kind" not in own or "months" not in own:
+        return "own_kind"
     _, balance, finances, _ = await _situation(ctx)
-    kind, months = PlanKind(ctx.data["o_kind"]), int(ctx.data["o_months"])
+    kind, months = PlanKind(own["kind"]), int(own["months"])
     policy = ctx.services.policy
     try:
-        option = validate_proposal(balance, kind, months, amount, finances=finances, policy=policy)
+        validate_proposal(balance, kind, months, amount, finances=finances, policy=policy)
     except InvalidInput:
         raise why_not(balance, kind, months, amount, finances, ctx) from None
-    ctx.data["o_plan"] = terms_record(option, own=True)
+    own["amount"] = str(amount)
     return "own_confirm"
+
+
+async def own_proposal(ctx: Ctx) -> dict[str, Any] | None:
+    """The own terms to confirm: as last typed, judged by the stored situation, else the stored own plan."""
+    own = ctx.data.get(OWN, {})
+    if {"kind", "months", "amount"} <= own.keys():
+        _, balance, finances, _ = await _situation(ctx)
+        kind, months, amount = PlanKind(own["kind"]), int(own["months"]), Decimal(own["amount"])
+        try:
+            option = validate_proposal(
+                balance, kind, months, amount, finances=finances, policy=ctx.services.policy
+            )
+        except InvalidInput:
+            return None  # the loan or the situation changed so that these terms no longer repay it
+        return terms_record(option, own=True)
+    stored = await ctx.turn.chosen_plan((await ctx.case()).id)
+    return stored if stored and stored.get("own_terms") else None
 
 
 def why_not(
@@ -202,20 +232,43 @@ def why_not(
 
 
 async def ask_own_confirm(ctx: Ctx) -> None:
-    ctx.ask(
-        "plans/own_confirm",
-        Choice("choose", "choose_plan"),
-        Choice("change", "change"),
-        plan=ctx.data["o_plan"],
-    )
+    plan = await own_proposal(ctx)
+    if plan is None:  # nothing left to confirm: ask for the terms again rather than confirm nothing
+        ctx.conv.step = "own_kind"
+        await PLANS.steps["own_kind"].ask(ctx)
+        return
+    ctx.ask("plans/own_confirm", Choice("choose", "choose_plan"), Choice("change", "change"), plan=plan)
 
 
 async def on_own_confirm(ctx: Ctx, picked: Picked) -> str:
-    if picked.id == "change":
+    plan = await own_proposal(ctx)
+    if picked.id == "change" or plan is None:
         return "own_kind"
-    await ctx.turn.choose_plan((await ctx.case()).id, ctx.data.pop("o_plan"))
-    ctx.data["plan_done"] = True
+    await ctx.turn.choose_plan((await ctx.case()).id, plan)
     return await application.next_target(ctx)
+
+
+async def still_holds(ctx: Ctx, plan: dict[str, Any]) -> bool:
+    """Whether a chosen plan is still what the rules give for the stored loan and situation.
+
+    Saving hardship or finances drops a plan in the store; this catches what changes elsewhere (the
+    lender re-imports the loan), so nothing is submitted with terms or an "affordable" mark gone stale.
+    """
+    _, balance, finances, _ = await _situation(ctx)
+    kind, months, policy = PlanKind(plan["kind"]), int(plan["months"]), ctx.services.policy
+    try:
+        if plan.get("own_terms"):
+            amount = Decimal(str(plan["monthly_amount"]))
+            option = validate_proposal(balance, kind, months, amount, finances=finances, policy=policy)
+        else:
+            option = option_for(balance, kind, months, finances=finances, policy=policy)
+    except InvalidInput:
+        return False
+    now = terms_record(option, own=bool(plan.get("own_terms")))
+    return all(str(now[key]) == str(plan.get(key)) for key in _JUDGED)
+
+
+_JUDGED = ("monthly_amount", "last_amount", "total_repaid", "amount_waived", "affordable")
 
 
 PLANS = Flow(

@@ -114,7 +114,7 @@ async def test_delete_withdraws_the_draft_and_erases_the_situation(bot: Bot) -> 
     assert await _cases(bot, "alice") == [CaseState.DRAFT]
     await alice.send("/delete")
     await alice.press("Yes, erase my data")
-    assert "personal data was erased" in alice.texts()
+    assert "Erased: your monthly budget, your hardship" in alice.texts()
     assert await _cases(bot, "alice") == [CaseState.WITHDRAWN]
     async with bot.store.unit() as session:
         for table in (models.Hardship, models.Finances, models.EvidenceFile):
