@@ -216,11 +216,11 @@ class StaffWork(NegotiationWork):
 
         return await export(self)
 
-    async def erase_personal_data(self) -> domain.Erasure:
+    async def erase_personal_data(self, keep_failures_since: datetime) -> domain.Erasure:
         await self.writing()
         from storage.borrower_data import erase  # noqa: PLC0415 - as above
 
-        erasure = await erase(self)
+        erasure = await erase(self, keep_failures_since)
         self._hardships.clear()
         self._finances.clear()
         return erasure
