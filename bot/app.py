@@ -23,6 +23,7 @@ from dialogs.flows.base import Services
 from dialogs.ports import Clock, CodeSender, Documents, SystemClock
 from storage.crypto import FieldCipher, load_or_create_key
 from storage.db import create_engine, sqlite_file
+from storage.keys import check_key, seal_legacy_rows, sqlite_holds_keyed_data
 from storage.migrate import require_current
 from storage.store import SqlStore
 
@@ -35,7 +36,24 @@ def key_file_for(settings: Settings) -> Path | None:
 
 def build_cipher(settings: Settings) -> FieldCipher:
     configured = settings.secret_key.get_secret_value() if settings.secret_key else None
-    return FieldCipher(load_or_create_key(configured, key_file_for(settings)))
+    key_file = key_file_for(settings)
+    # Never generate a key beside data that another key sealed (a database copied without its key file).
+    may_create = configured is not None or key_file is None or key_file.exists() or not _holds_data(settings)
+    secret = load_or_create_key(configured, key_file, may_create=may_create)
+    return FieldCipher(secret, settings.old_secrets)
+
+
+def _holds_data(settings: Settings) -> bool:
+    database = sqlite_file(settings.database_url)
+    return database is not None and sqlite_holds_keyed_data(database)
+
+
+async def check_store(store: SqlStore) -> None:
+    """Before any turn: the schema is current, the keys open the data, and no plain personal data is left."""
+    await require_current(store.engine)
+    async with store.unit() as session:
+        await check_key(session, store.cipher)
+        await seal_legacy_rows(session, store.cipher)
 
 
 def build_store(settings: Settings, clock: Clock | None = None) -> SqlStore:
@@ -52,7 +70,7 @@ async def opened_store(settings: Settings) -> AsyncIterator[SqlStore]:
     """A store on an up-to-date database, closed when the block ends."""
     store = build_store(settings)
     try:
-        await require_current(store.engine)
+        await check_store(store)
         yield store
     finally:
         await store.close()
@@ -72,8 +90,8 @@ class App:
     _scheduler: AsyncIOScheduler | None = None
 
     async def start(self) -> None:
-        """Check the schema, queue what a previous run committed but did not send, start delivering."""
-        await require_current(self.store.engine)
+        """Check the schema and keys, queue what a previous run committed but did not send, deliver."""
+        await check_store(self.store)
         await self.delivery.resume()
         self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
         if self.scheduled:

@@ -105,6 +105,21 @@ def _log_file(args: argparse.Namespace, settings: Settings) -> Path | None:
     return logs.default_log_file(settings.database_url) if logs.stderr_joins_the_conversation() else None
 
 
+async def keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.rotation import rotate  # noqa: PLC0415 - only this command rotates
+
+    async with opened_store(settings) as store:
+        result = await rotate(store, batch_size=args.batch)
+    if result.already_current:
+        print("nothing to rotate: the data is already under LOANBRIDGE_SECRET_KEY")
+        return 0
+    print(f"re-encrypted {result.values} values in {result.rows} rows under the new key")
+    if result.invites_expired:
+        print(f"{result.invites_expired} unused invites made under the old key were expired: issue new ones")
+    print("done: remove LOANBRIDGE_OLD_SECRET_KEYS")
+    return 0
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url  # noqa: PLC0415 - only for this message
 
@@ -172,6 +187,15 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("file")
     load.add_argument("--lender", required=True)
     load.set_defaults(run=loans_import)
+
+    keys = commands.add_parser("keys", help="the secret key").add_subparsers(dest="action", required=True)
+    rotate = keys.add_parser(
+        "rotate",
+        help="re-encrypt everything under LOANBRIDGE_SECRET_KEY, reading with LOANBRIDGE_OLD_SECRET_KEYS "
+        "(resumable: run it again after an interruption)",
+    )
+    rotate.add_argument("--batch", type=int, default=200, choices=range(1, 10_001), metavar="ROWS")
+    rotate.set_defaults(run=keys_rotate)
     return root
 
 

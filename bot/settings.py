@@ -38,6 +38,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///loanbridge.db"
     secret_key: SecretStr | None = None
+    # During a key rotation: the previous key(s), comma-separated, still accepted for reading.
+    old_secret_keys: SecretStr | None = None
     timezone: str = "Asia/Shanghai"
     lpr_history: str = DEFAULT_LPR_HISTORY_TEXT
     # The yearly financing-cost level licensed lenders are held to (DESIGN §4), a fraction: 0.24 is 24 %.
@@ -79,6 +81,16 @@ class Settings(BaseSettings):
                 raise ValueError(str(error).removeprefix(PREFIX + "SECRET_KEY ")) from None
         return value
 
+    @field_validator("old_secret_keys")
+    @classmethod
+    def _old_secret_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                _old_secrets(value)
+            except DomainError as error:
+                raise ValueError(str(error).removeprefix(PREFIX + "OLD_SECRET_KEYS ")) from None
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
@@ -107,6 +119,16 @@ class Settings(BaseSettings):
     @property
     def lpr(self) -> LprHistory:
         return LprHistory.parse(self.lpr_history)
+
+    @property
+    def old_secrets(self) -> list[bytes]:
+        return _old_secrets(self.old_secret_keys) if self.old_secret_keys else []
+
+
+def _old_secrets(value: SecretStr) -> list[bytes]:
+    # Keys being retired may be weak (that can be why they go): only their length is checked.
+    texts = [part for part in value.get_secret_value().split(",") if part.strip()]
+    return [decode_secret(text, name=PREFIX + "OLD_SECRET_KEYS", strong=False) for text in texts]
 
 
 def load_settings(**overrides: object) -> Settings:

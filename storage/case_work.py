@@ -147,11 +147,10 @@ class CaseWork:
                 case_id=case_id,
                 account_id=self.account.id,
                 purpose=purpose,
-                file_name=file.file_name,
+                file_enc=seal_file(self.cipher, file),
                 mime_type=file.mime_type,
                 size_bytes=file.size_bytes,
                 sha256=file.sha256,
-                storage_ref=file.storage_ref,
                 created_at=self.now,
             )
         )
@@ -161,7 +160,8 @@ class CaseWork:
     async def evidence(self, case_id: int) -> list[FileRef]:
         await self._own_case(case_id)
         query = select(models.EvidenceFile).where(models.EvidenceFile.case_id == case_id)
-        return [_file_ref(row) for row in await self.session.scalars(query.order_by(models.EvidenceFile.id))]
+        rows = await self.session.scalars(query.order_by(models.EvidenceFile.id))
+        return [open_file(self.cipher, row) for row in rows]
 
     async def choose_plan(self, case_id: int, plan: dict[str, Any] | None) -> None:
         await self.writing()
@@ -212,11 +212,23 @@ class CaseWork:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _file_ref(row: models.EvidenceFile) -> FileRef:
+_FILE = "evidence_files.file"
+
+
+def seal_file(cipher: FieldCipher, file: FileRef) -> bytes:
+    # A name as sent is often "name_ID-number.pdf", and a terminal path carries it too.
+    return cipher.encrypt(
+        _FILE, json.dumps({"name": file.file_name, "ref": file.storage_ref}, ensure_ascii=False)
+    )
+
+
+def open_file(cipher: FieldCipher, row: models.EvidenceFile) -> FileRef:
+    """An evidence row's reference; a row from before 0004 not yet sealed still has plain columns."""
+    if row.file_enc is not None:
+        sealed = json.loads(cipher.decrypt(_FILE, row.file_enc))
+        name, ref = sealed["name"], sealed["ref"]
+    else:
+        name, ref = row.file_name, row.storage_ref or ""
     return FileRef(
-        storage_ref=row.storage_ref,
-        sha256=row.sha256,
-        size_bytes=row.size_bytes,
-        file_name=row.file_name,
-        mime_type=row.mime_type,
+        storage_ref=ref, sha256=row.sha256, size_bytes=row.size_bytes, file_name=name, mime_type=row.mime_type
     )

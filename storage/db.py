@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +47,7 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         return create_async_engine(parsed, pool_pre_ping=True, **options)
     database = sqlite_file(url)
     if database is not None:
-        options.setdefault("async_creator", inline_creator(database))
+        options.setdefault("async_creator", _owner_only(database, inline_creator(database)))
         # The store queues its units of work on SQLite (one writer at a time), so one connection serves
         # them all; each extra connection would only add its own page cache to the process.
         options.setdefault("pool_size", 1)
@@ -54,6 +56,26 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     event.listen(engine.sync_engine, "connect", _configure_sqlite)
     event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
+
+
+def _owner_only(database: Path, connect: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
+    """Creates a new database file readable by its owner only (0600), as the key file is, before SQLite
+    opens it: SQLite gives the -wal and -shm files the mode of the database file, so they follow."""
+
+    async def owner_only_connect() -> Any:
+        create_private_file(database)
+        return await connect()
+
+    return owner_only_connect
+
+
+def create_private_file(path: Path) -> None:
+    """An empty file (an empty SQLite database) with mode 0600, unless one is there already."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -96,9 +96,9 @@ async def find(
     query = select(models.Loan, models.Lender.kind).join(models.Lender).order_by(models.Loan.id)
     if id_number is not None:
         number = validate_resident_id(id_number).number
-        query = query.where(models.Loan.id_number_hash == cipher.lookup_hash("id_number", number))
+        query = query.where(models.Loan.id_number_hash.in_(cipher.lookup_hashes("id_number", number)))
     if phone is not None:
-        query = query.where(models.Loan.phone_hash == cipher.lookup_hash("phone", normalise_phone(phone)))
+        query = query.where(models.Loan.phone_hash.in_(cipher.lookup_hashes("phone", normalise_phone(phone))))
     if loan_ref is not None:
         query = query.where(models.Loan.loan_ref == loan_ref.strip())
     if lender_id is not None:

@@ -178,13 +178,15 @@ class EvidenceFile(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     purpose: Mapped[str] = mapped_column(String(32))  # hardship, harassment, payment
+    # The name as sent (often the person's name and ID number) and where the file is (a path carries the
+    # name too), encrypted together as JSON {"name", "ref"}. The two plain columns below are only read
+    # for rows written before 0004 until start-up seals them (storage.keys).
+    file_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     file_name: Mapped[str | None] = mapped_column(String(255))
     mime_type: Mapped[str | None] = mapped_column(String(100))
     size_bytes: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    storage_ref: Mapped[str] = mapped_column(
-        String(500)
-    )  # channel file id or a path under the data directory
+    storage_ref: Mapped[str | None] = mapped_column(String(500))  # legacy: now inside file_enc
     created_at: Mapped[datetime]
 
 
@@ -353,8 +355,12 @@ class OutboxMessage(Base):
     key: Mapped[str] = mapped_column(String(200), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     template: Mapped[str] = mapped_column(String(200))
-    context: Mapped[dict[str, Any]]
-    buttons: Mapped[list[Any]]
+    # What the template is rendered from (an export, a case summary, an invite code) and the buttons,
+    # encrypted as one JSON document. The plain columns are only read for rows written before 0004
+    # until start-up seals them (storage.keys).
+    message_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    context: Mapped[dict[str, Any] | None]
+    buttons: Mapped[list[Any] | None]
     created_at: Mapped[datetime]
     not_before: Mapped[datetime]  # collection-conduct windows push lender messages and reminders here
     sent_at: Mapped[datetime | None]
@@ -412,3 +418,11 @@ class BlindBidRow(Base):
     status: Mapped[str] = mapped_column(String(16))  # open, then no_overlap or overlap, then settled
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
+
+
+class StoreMeta(Base):
+    """Facts about the store itself: which key its data is under, and a key rotation's progress."""
+
+    __tablename__ = "store_meta"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

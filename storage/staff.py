@@ -81,8 +81,9 @@ class StaffWork(NegotiationWork):
     async def redeem_invite(self, code: str) -> domain.Lender:
         """Make the sender their lender's staff; the code works once and before it expires."""
         await self.writing()
-        digest = self.cipher.lookup_hash("invite", normalise_invite(code))
-        invite = await self.session.scalar(select(models.Invite).where(models.Invite.code_hash == digest))
+        # Under every configured key: an invite issued before a key rotation began still works during it.
+        digests = self.cipher.lookup_hashes("invite", normalise_invite(code))
+        invite = await self.session.scalar(select(models.Invite).where(models.Invite.code_hash.in_(digests)))
         if invite is None or invite.used_at is not None or invite.expires_at <= self.now:
             raise NotFound("no such invite, or it was used or has expired")
         if self.account.role is not Role.BORROWER or await self.my_cases():

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -24,7 +24,7 @@ from dialogs.rules.interest import LenderKind
 from storage import accounts, cases, loans, models, personal
 from storage.crypto import FieldCipher
 from storage.staff import add_invite
-from storage.turns import SqlBatch, stored_outbound
+from storage.turns import SqlBatch, open_message, stored_outbound
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
@@ -48,6 +48,14 @@ class SqlStore:
         # SQLite has one writer at a time: queue writers here, in order, instead of letting them poll the
         # busy timeout, where a writer that commits back to back can starve the others into "locked".
         self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+
+    @property
+    def cipher(self) -> FieldCipher:
+        return self._cipher
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[AsyncSession]:
@@ -116,7 +124,12 @@ class SqlStore:
         )
         async with self.unit() as session:
             rows = (await session.execute(query)).all()
-            return [_queued(message, accounts.to_account(account)) for message, account in rows]
+            return [self._queued(message, accounts.to_account(account)) for message, account in rows]
+
+    def _queued(self, row: models.OutboxMessage, recipient: domain.Account) -> Queued:
+        document = open_message(self._cipher, row)
+        message = stored_outbound(row.account_id, row.key, row.template, document)
+        return Queued(key=row.key, recipient=recipient, message=message)
 
     async def mark_sent(self, keys: Sequence[str]) -> None:
         if keys:
@@ -131,11 +144,15 @@ class SqlStore:
             await session.execute(update(box).where(box.key == key).values(**values))
 
     async def prune(self, *, keys_before: datetime, sent_before: datetime) -> tuple[int, int]:
-        """Forget idempotency keys older than any redelivery, and sent replies past their use."""
+        """Forget idempotency keys older than any redelivery, and sent replies past their use.
+
+        Replies delivery gave up on go after as long as sent ones: they hold the same personal data.
+        """
         keys, box = models.InboundKey, models.OutboxMessage
+        given_up = and_(box.failed.is_(True), box.created_at < sent_before)
         async with self.unit() as session:
             forgotten = await session.execute(delete(keys).where(keys.processed_at < keys_before))
-            sent = await session.execute(delete(box).where(box.sent_at < sent_before))
+            sent = await session.execute(delete(box).where(or_(box.sent_at < sent_before, given_up)))
         return int(getattr(forgotten, "rowcount", 0) or 0), int(getattr(sent, "rowcount", 0) or 0)
 
     async def mark_unreachable(self, account_id: int) -> None:
@@ -280,8 +297,3 @@ class SqlStore:
     async def finances(self, case_id: int) -> Finances | None:
         async with self.unit() as session:
             return await personal.finances(session, case_id, self._cipher)
-
-
-def _queued(row: models.OutboxMessage, recipient: domain.Account) -> Queued:
-    columns = {"key": row.key, "template": row.template, "context": row.context, "buttons": row.buttons}
-    return Queued(key=row.key, recipient=recipient, message=stored_outbound(row.account_id, columns))

@@ -33,6 +33,7 @@ _KEYS = cast(Table, models.InboundKey.__table__)
 _OUTBOX = cast(Table, models.OutboxMessage.__table__)
 _ACCOUNTS = cast(Table, models.Account.__table__)
 _DATA = "conversations.data"
+_MESSAGE = "outbox.message"
 MAX_KEY = 128
 _CONVERSATION_COLUMNS = (
     _C.c.account_id,
@@ -190,13 +191,22 @@ class SqlBatch:
             recipient = (
                 turn.account if message.account_id == turn.account.id else await _recipient(turn, message)
             )
-            columns = outbox_columns(message, message.key or f"{prefix}:{number}")
+            outbox_key = message.key or f"{prefix}:{number}"
+            document = message_document(message)
             not_before = max(message.not_before or turn.now, turn.now)
             self._outbox.append(
-                {**columns, "account_id": recipient.id, "created_at": turn.now, "not_before": not_before}
+                {
+                    "key": outbox_key,
+                    "template": message.template,
+                    "message_enc": seal_message(self._cipher, document),
+                    "account_id": recipient.id,
+                    "created_at": turn.now,
+                    "not_before": not_before,
+                }
             )
-            stored = stored_outbound(recipient.id, columns, not_before if not_before > turn.now else None)
-            self._queued.append(Queued(columns["key"], recipient, stored))
+            held = not_before if not_before > turn.now else None
+            stored = stored_outbound(recipient.id, outbox_key, message.template, document, held)
+            self._queued.append(Queued(outbox_key, recipient, stored))
 
     def _state(self, c: Conversation) -> dict[str, Any]:
         return {
@@ -315,12 +325,11 @@ async def _recipient(turn: SqlTurn, message: Outbound) -> Account:
     return accounts.to_account(await accounts.account_row(turn.session, message.account_id))
 
 
-def outbox_columns(message: Outbound, key: str) -> dict[str, Any]:
-    """An outbound message as outbox columns: JSON only (money as exact strings, dates as ISO text)."""
+def message_document(message: Outbound) -> dict[str, Any]:
+    """What an outbound message is rendered from, as JSON (money as exact strings, dates as ISO text)."""
     return {
-        "key": key,
-        "template": message.template,
-        "context": {"values": plain_json(message.context), "file_name": message.file_name},
+        "values": plain_json(message.context),
+        "file_name": message.file_name,
         "buttons": [
             {"choice": b.choice, "label": b.label_template, "context": plain_json(b.context)}
             for b in message.buttons
@@ -328,14 +337,36 @@ def outbox_columns(message: Outbound, key: str) -> dict[str, Any]:
     }
 
 
-def stored_outbound(account_id: int, columns: dict[str, Any], not_before: datetime | None = None) -> Outbound:
-    context = columns["context"] or {}
+def seal_message(cipher: FieldCipher, document: dict[str, Any]) -> bytes:
+    # The context can be a whole /mydata export or an invite code: never at rest in plain text.
+    return cipher.encrypt(_MESSAGE, json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+
+
+def open_message(cipher: FieldCipher, row: Any) -> dict[str, Any]:
+    """An outbox row's document: sealed, or (a row from before 0004 not yet sealed) its plain columns."""
+    if row.message_enc is not None:
+        return cast(dict[str, Any], json.loads(cipher.decrypt(_MESSAGE, row.message_enc)))
+    return legacy_document(row.context, row.buttons)
+
+
+def legacy_document(context: dict[str, Any] | None, buttons: list[Any] | None) -> dict[str, Any]:
+    context = context or {}
+    return {
+        "values": context.get("values") or {},
+        "file_name": context.get("file_name"),
+        "buttons": buttons or [],
+    }
+
+
+def stored_outbound(
+    account_id: int, key: str, template: str, document: dict[str, Any], not_before: datetime | None = None
+) -> Outbound:
     return Outbound(
         account_id=account_id,
-        template=columns["template"],
-        context=context.get("values") or {},
-        buttons=tuple(Button(b["choice"], b["label"], b.get("context") or {}) for b in columns["buttons"]),
-        key=columns["key"],
-        file_name=context.get("file_name"),
+        template=template,
+        context=document.get("values") or {},
+        buttons=tuple(Button(b["choice"], b["label"], b.get("context") or {}) for b in document["buttons"]),
+        key=key,
+        file_name=document.get("file_name"),
         not_before=not_before,
     )
