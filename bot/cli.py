@@ -96,15 +96,6 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _log_file(args: argparse.Namespace, settings: Settings) -> Path | None:
-    """A file for the log of a chat whose standard error is the conversation's terminal; else None."""
-    if args.command != "chat":
-        return None
-    if args.log_file:
-        return Path(args.log_file).expanduser()
-    return logs.default_log_file(settings.database_url) if logs.stderr_joins_the_conversation() else None
-
-
 async def keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     from storage.rotation import rotate  # noqa: PLC0415 - only this command rotates
 
@@ -118,6 +109,15 @@ async def keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{result.invites_expired} unused invites made under the old key were expired: issue new ones")
     print("done: remove LOANBRIDGE_OLD_SECRET_KEYS")
     return 0
+
+
+def _log_file(args: argparse.Namespace, settings: Settings) -> Path | None:
+    """A file for the log of a chat whose standard error is the conversation's terminal; else None."""
+    if args.command != "chat":
+        return None
+    if args.log_file:
+        return Path(args.log_file).expanduser()
+    return logs.default_log_file(settings.database_url) if logs.stderr_joins_the_conversation() else None
 
 
 def _safe_url(url: str) -> str:
