@@ -13,6 +13,7 @@ from dialogs.domain import FileRef, Hardship, HardshipReason
 from dialogs.flows import application
 from dialogs.flows.base import Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.inputs import buttons_only, file, text
+from dialogs.rules.harassment_words import describes_harassment
 
 MAX_DESCRIPTION = 2000
 ANSWERS = "h"  # the working copy: {"case": case id, "reason": …, "lasting": …, "description": …}
@@ -62,7 +63,13 @@ async def on_duration(ctx: Ctx, picked: Picked) -> str:
 async def ask_description(ctx: Ctx) -> None:
     written = (await _answers(ctx)).get("description")
     keep = (Choice("keep", "keep_description"),) if written else ()
-    ctx.ask("hardship/description", *keep, Choice("skip", "skip"), current_description=written)
+    ctx.ask(
+        "hardship/description",
+        *keep,
+        Choice("skip", "skip"),
+        current_description=written,
+        limit=MAX_DESCRIPTION,  # said before it is asked: a long story is not cut off by surprise
+    )
 
 
 async def on_description(ctx: Ctx, answer: str | Picked) -> str:
@@ -81,7 +88,16 @@ async def on_description(ctx: Ctx, answer: str | Picked) -> str:
     ctx.data.pop(ANSWERS, None)
     if decided and before is not None and changes_plans(before, hardship):
         application.plan_voided(ctx)
+    if isinstance(answer, str):
+        acknowledge(ctx, answer)
     return "evidence"
+
+
+def acknowledge(ctx: Ctx, story: str) -> None:
+    """Say the story was received; if it tells of harassment, say how to report it (it is not allowed)."""
+    ctx.say("hardship/received")
+    if describes_harassment(story):
+        ctx.say("hardship/harassment")
 
 
 def changes_plans(before: Hardship, after: Hardship) -> bool:

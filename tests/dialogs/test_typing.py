@@ -216,3 +216,59 @@ async def test_a_number_typed_at_a_question_without_buttons_is_its_answer(bot: B
     assert await where(bot, "alice") == "plans:own_months"
     await typist.type("3")  # the kind question before had three buttons: this is three months
     assert await where(bot, "alice") == "plans:own_amount", typist.person.texts()
+
+
+async def _at_description(bot: Bot, locale: str) -> Person:
+    alice = bot.person("alice")
+    await reach(alice, bot, "hardship:description")
+    if locale != "en":
+        await alice.send("/lang")
+        await alice.press("中文")
+        assert await where(bot, "alice") == "hardship:description"
+    return alice
+
+
+@pytest.mark.parametrize(
+    ("locale", "limit"), [("en", "up to 2,000 characters"), ("zh_CN", "最多可以写 2,000 个字")]
+)
+async def test_the_story_question_says_its_limit_before_it_is_asked(
+    bot: Bot, locale: str, limit: str
+) -> None:
+    alice = await _at_description(bot, locale)
+    assert limit in plain(alice.last[-1].text)
+
+
+@pytest.mark.parametrize(
+    ("locale", "story", "received"),
+    [
+        ("en", "I lost my job in October and am looking for work.", "Thank you for telling me"),
+        ("zh_CN", "我十月份失业了，正在找工作。", "谢谢您愿意告诉我这些"),
+    ],
+)
+async def test_a_story_is_acknowledged(bot: Bot, locale: str, story: str, received: str) -> None:
+    alice = await _at_description(bot, locale)
+    await alice.send(story)
+    assert received in alice.texts()
+    assert "/legal" not in alice.texts()  # nothing in it speaks of harassment
+    assert await where(bot, "alice") == "hardship:evidence"
+
+
+@pytest.mark.parametrize(
+    ("locale", "story", "report"),
+    [
+        ("en", "They called my mother and my employer, and threatened me.", "Report harassment"),
+        ("en", "The collector keeps phoning my colleagues.", "Report harassment"),
+        ("zh_CN", "催收爆通讯录，还打电话给我家人和单位，威胁我。", "举报骚扰"),
+        ("zh_CN", "他们天天骚扰我。", "举报骚扰"),
+    ],
+)
+async def test_a_story_of_harassment_points_to_the_report(
+    bot: Bot, locale: str, story: str, report: str
+) -> None:
+    alice = await _at_description(bot, locale)
+    await alice.send(story)
+    assert "/legal" in alice.texts() and report in alice.texts()
+    assert await where(bot, "alice") == "hardship:evidence"  # the application goes on where it was
+    await alice.send("/legal")
+    await alice.press(report)
+    assert await where(bot, "alice") == "legal:harassment_who"
