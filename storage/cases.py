@@ -149,6 +149,26 @@ async def check_party(session: AsyncSession, case: models.Case, actor: Actor) ->
         staff = await account_row(session, actor.account_id)
         if staff.role != Role.LENDER.value or staff.lender_id != case.lender_id:
             raise PermissionDenied("this case is with another lender")
+        if not await reached_lender(session, case):
+            raise PermissionDenied("the lender sees a case once a mediator approved it")
+
+
+async def reached_lender(session: AsyncSession, case: models.Case) -> bool:
+    """Whether a mediator ever approved the case: only then is it the lender's to see."""
+    state = CaseState(case.state)
+    if state in _BEFORE_THE_LENDER:
+        return False
+    if state not in _MAYBE_BEFORE_THE_LENDER:
+        return True
+    approved = select(models.CaseEvent.id).where(
+        models.CaseEvent.case_id == case.id, models.CaseEvent.to_state == CaseState.APPROVED.value
+    )
+    return await session.scalar(approved.limit(1)) is not None
+
+
+_BEFORE_THE_LENDER = frozenset({CaseState.DRAFT, CaseState.SUBMITTED, CaseState.REJECTED, CaseState.DISPUTED})
+# Cases that may end before or after approval: the case log tells which.
+_MAYBE_BEFORE_THE_LENDER = frozenset({CaseState.WITHDRAWN, CaseState.CLOSED})
 
 
 async def events(session: AsyncSession, case_id: int) -> list[domain.CaseEvent]:

@@ -88,6 +88,8 @@ class NegotiationWork(CaseWork):
         allowed = _OPEN_FOR_MEDIATOR if self.role is Role.OPERATOR else _OPEN_FOR_PARTIES
         if side is None or CaseState(case.state) not in allowed:
             raise PermissionDenied(f"no offers can be made on a case that is {case.state}")
+        if self.role is not Role.OPERATOR and not settled:
+            await self._refuse_while_agreeing(case_id)
         pending = await self._pending_row(case_id)
         if pending is not None:
             if pending.proposer_role == side.value and side is not Role.OPERATOR and not settled:
@@ -124,6 +126,12 @@ class NegotiationWork(CaseWork):
             self.session, case, "offer_made", self.actor, self.now, {"offer": row.id, "round": row.round}
         )
         return _offer(row)
+
+    async def _refuse_while_agreeing(self, case_id: int) -> None:
+        """Terms both sides accepted (a draft agreement) are confirmed, or a mediator reopens them."""
+        row = await self.session.scalar(select(models.Agreement).where(models.Agreement.case_id == case_id))
+        if row is not None and not (row.borrower_confirmed_at and row.lender_confirmed_at):
+            raise PermissionDenied("both sides accepted terms: they are to be confirmed, not bargained over")
 
     async def _require_settled_bid(self, case_id: int) -> None:
         """A blind bid that overlapped settles its case once: its status moves from overlap to settled."""
@@ -167,6 +175,23 @@ class NegotiationWork(CaseWork):
             .where(models.Offer.id == offer_id, models.Offer.status == OfferStatus.PENDING.value)
             .values(status=OfferStatus.EXPIRED.value, decided_at=self.now)
         )
+
+    async def revive_offer(self, case_id: int, deadline: datetime) -> domain.Offer | None:
+        """The mediator's: the latest offer, if it lapsed unanswered, waits for its answer again."""
+        await self.writing()
+        if self.role is not Role.OPERATOR:
+            raise PermissionDenied("only a mediator revives an offer")
+        case = await self._own_case(case_id)
+        if await self._pending_row(case_id) is not None:
+            return None
+        query = select(models.Offer).where(models.Offer.case_id == case_id)
+        latest = await self.session.scalar(query.order_by(models.Offer.id.desc()).limit(1))
+        if latest is None or latest.status != OfferStatus.EXPIRED.value:
+            return None
+        latest.status, latest.decided_at, latest.deadline_at = OfferStatus.PENDING.value, None, deadline
+        await self.session.flush()
+        cases.append_event(self.session, case, "offer_revived", self.actor, self.now, {"offer": latest.id})
+        return _offer(latest)
 
     async def set_deadline(self, case_id: int, deadline: datetime | None) -> None:
         """By when the side whose turn it is must act (the pending offer's deadline moves with it)."""
@@ -215,6 +240,8 @@ class NegotiationWork(CaseWork):
         await self.writing()
         case = await self._own_case(case_id)
         side = self.require_side()
+        if CaseState(case.state) is not CaseState.NEGOTIATING:
+            raise PermissionDenied(f"no agreement is confirmed on a case that is {case.state}")
         row = await self.session.scalar(select(models.Agreement).where(models.Agreement.case_id == case_id))
         if row is None or row.terms_version != version:
             raise StaleVersion(version, row.terms_version if row else None)
@@ -322,6 +349,7 @@ class NegotiationWork(CaseWork):
         side = self.require_side()
         if CaseState(case.state) not in _OPEN_FOR_PARTIES:
             raise PermissionDenied(f"no blind bid on a case that is {case.state}")
+        await self._refuse_while_agreeing(case_id)
         current = await self.blind_bid(case_id)
         if current is not None and current.status == "open":
             raise AlreadyExists("a blind bid is already open on this case")

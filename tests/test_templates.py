@@ -213,6 +213,7 @@ SAMPLES: dict[str, Any] = {
     ],
     "queued": [{"id": 7, "since": "2026-11-02T09:30:00+00:00"}],
     "said": [{"kind": "relay", "sender": "lender", "at": "2026-11-02T09:30:00+00:00", "text": "Hello"}],
+    "last_offer": "mine",
 }
 LABEL_ARGUMENTS = {
     "lender": "Demo Lender",

@@ -98,6 +98,26 @@ async def show_agreement(dialogs: Dialogs, ctx: Ctx, _argument: str) -> None:
     await dialogs.goto(ctx, "agreement:show")
 
 
+async def case(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
+    """``/case N``: a case the sender may see, in the view their role works in."""
+    number = argument.strip().lstrip("#")
+    if not number.isdigit() or len(number) > 9:
+        ctx.say("errors/case_number", command="case")
+        await dialogs.reask(ctx)
+        return
+    await open_case(dialogs, ctx, [int(number)])
+
+
+async def offer(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
+    """``/offer [N]``: the negotiation on case N, or on the case in hand (staff without one pick it)."""
+    if argument:
+        await case(dialogs, ctx, argument)
+    elif ctx.conv.case_id is None and ctx.account.role is Role.LENDER:
+        await dialogs.goto(ctx, "staff:lender_cases")
+    else:
+        await dialogs.goto(ctx, "negotiate:show")
+
+
 def enter(target: str) -> Command:
     async def command(dialogs: Dialogs, ctx: Ctx, _argument: str) -> None:
         await dialogs.goto(ctx, target)
@@ -113,5 +133,6 @@ COMMANDS: dict[str, Command] = {
     "queue": enter("review:queue"),
     "escalations": enter("mediate:list"),
     "cases": enter("staff:lender_cases"),
-    "offer": enter("negotiate:show"),
+    "offer": offer,
+    "case": case,
 }

@@ -109,6 +109,8 @@ async def settle(ctx: Ctx, case: Case, amount: Decimal, owed: Decimal) -> None:
 
 async def confirm(ctx: Ctx, case_id: int, version: int) -> None:
     """A press of "confirm" on version ``version`` of the case's agreement."""
+    if await _confirmation_not_needed(ctx, case_id, version):
+        return
     try:
         made = await ctx.turn.confirm_agreement(case_id, version)
     except PermissionDenied:
@@ -135,6 +137,25 @@ async def confirm(ctx: Ctx, case_id: int, version: int) -> None:
     notify(ctx, recipients, "agreement/agreed", case_id=case_id, version=made.version)
     _send_document(ctx, recipients, made)
     await tell_operators(ctx, case_id, "agreement/agreed_for_operator", version=made.version)
+
+
+async def _confirmation_not_needed(ctx: Ctx, case_id: int, version: int) -> bool:
+    """An old or repeated "confirm" press is answered with what is true now, not with a refusal."""
+    case = await ctx.turn.case(case_id)
+    current = await ctx.turn.agreement(case_id)
+    if current is not None and current.confirmed:
+        ctx.say("agreement/already_agreed", case_id=case_id, version=current.version)
+        return True
+    if case.state is not CaseState.NEGOTIATING:
+        ctx.say("agreement/not_open", case_id=case_id, state=case.state.value)
+        return True
+    if current is None or current.version != version:
+        return False
+    mine = current.borrower_confirmed_at if ctx.account.role is Role.BORROWER else current.lender_confirmed_at
+    if mine is not None:
+        ctx.say("agreement/confirmed_waiting", case_id=case_id)
+        return True
+    return False
 
 
 async def ask_show(ctx: Ctx) -> None:

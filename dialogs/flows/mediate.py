@@ -191,8 +191,10 @@ async def on_extend(ctx: Ctx, hours: int) -> str:
     if case.state in STUCK:
         case = await _resume(ctx, case)
     await ctx.turn.set_deadline(case.id, deadline)
-    ctx.say("mediate/extended", case_id=case.id, deadline_at=deadline)
-    await _tell_both(ctx, case.id, "mediate/extended_parties", deadline_at=deadline)
+    revived = await ctx.turn.revive_offer(case.id, deadline)
+    offer = offer_view(revived) if revived else None
+    ctx.say("mediate/extended", case_id=case.id, deadline_at=deadline, offer=offer)
+    await _tell_both(ctx, case.id, "mediate/extended_parties", deadline_at=deadline, offer=offer)
     return "case"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from dialogs.domain import Case, MessageKind, Offer, OfferStatus, Role
+from dialogs.domain import BlindBid, Case, MessageKind, Offer, OfferStatus, Role
 from dialogs.errors import InvalidInput
 from dialogs.flows import agreement
 from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Invalid, Picked, Step, prompt
@@ -45,8 +45,13 @@ async def ask_show(ctx: Ctx) -> None:
     bid = await ctx.turn.blind_bid(case.id)
     side = _side(ctx)
     choices: list[Choice] = []
-    awaiting_me = pending is not None and side in pending.answerers and side not in pending.accepted_by
-    if draft is not None and not draft.confirmed and case.state is CaseState.NEGOTIATING:
+    live = case.state in OPEN
+    awaiting_me = (
+        live and pending is not None and side in pending.answerers and side not in pending.accepted_by
+    )
+    # Terms both accepted are confirmed (or reopened by a mediator), not bargained over again.
+    agreeing = draft is not None and not draft.confirmed and case.state is CaseState.NEGOTIATING
+    if agreeing and draft is not None:
         mine = draft.borrower_confirmed_at if side is Role.BORROWER else draft.lender_confirmed_at
         if mine is None:
             choices.append(Choice(f"{GLOBAL}confirm:{case.id}:{draft.version}", "confirm_agreement"))
@@ -56,14 +61,12 @@ async def ask_show(ctx: Ctx) -> None:
             Choice("reject", "reject_offer"),
             Choice("counter", "counter_offer"),
         ]
-    elif case.state in OPEN and (pending is None or pending.proposer is not side):
+    elif live and not agreeing and (pending is None or pending.proposer is not side):
         choices.append(Choice("counter", "make_offer"))
-    if case.state in OPEN:
+    if live:
         choices.append(Choice("message", "message_other"))
-        if bid is None or bid.status != "open":
-            choices.append(Choice("bid", "propose_blind_bid"))
-        elif not (bid.borrower_given if side is Role.BORROWER else bid.lender_given):
-            choices.append(Choice("bound", "give_bound"))
+    if live and not agreeing:
+        choices += _bid_choices(bid, side)
     choices.append(Choice("menu", "menu"))
     history = [offer_view(o) for o in offers[-4:]]
     ctx.ask(
@@ -77,6 +80,14 @@ async def ask_show(ctx: Ctx) -> None:
         agreement_version=draft.version if draft and not draft.confirmed else None,
         bid_open=bid is not None and bid.status == "open",
     )
+
+
+def _bid_choices(bid: BlindBid | None, side: Role) -> list[Choice]:
+    if bid is None or bid.status != "open":
+        return [Choice("bid", "propose_blind_bid")]
+    if not (bid.borrower_given if side is Role.BORROWER else bid.lender_given):
+        return [Choice("bound", "give_bound")]
+    return []
 
 
 async def on_show(ctx: Ctx, picked: Picked) -> str:
@@ -205,11 +216,13 @@ async def on_counter_confirm(ctx: Ctx, picked: Picked) -> str:
         return "counter_kind"
     case = await ctx.case()
     terms = ctx.data.pop("c_terms")
-    if rounds_exhausted(len(await ctx.turn.offers(case.id)), ctx.services.negotiation):
-        await escalate(ctx, case, "round_limit")
-        return HOME
+    exhausted = rounds_exhausted(len(await ctx.turn.offers(case.id)), ctx.services.negotiation)
     await _start_negotiating(ctx, case)
     offer = await ctx.turn.make_offer(case.id, terms, ctx.services.negotiation.deadline(ctx.now))
+    if exhausted:
+        # The last word is kept: it waits, with the case, for the mediator to take it up.
+        await escalate(ctx, case, "round_limit", last_offer=True)
+        return HOME
     ctx.say("negotiate/offer_sent", case_id=case.id, deadline_at=offer.deadline_at)
     await tell_other_side(
         ctx,
@@ -222,11 +235,13 @@ async def on_counter_confirm(ctx: Ctx, picked: Picked) -> str:
     return "show"
 
 
-async def escalate(ctx: Ctx, case: Case, why: str) -> None:
+async def escalate(ctx: Ctx, case: Case, why: str, *, last_offer: bool = False) -> None:
     """Hand the case to a mediator, and tell everyone involved why."""
     await ctx.turn.transition(case.id, CaseState.ESCALATED, {"why": why})
-    ctx.say("negotiate/escalated", case_id=case.id, why=why)
-    await tell_other_side(ctx, case.id, "negotiate/escalated", why=why)
+    ctx.say("negotiate/escalated", case_id=case.id, why=why, last_offer="mine" if last_offer else None)
+    await tell_other_side(
+        ctx, case.id, "negotiate/escalated", why=why, last_offer="theirs" if last_offer else None
+    )
     await tell_operators(ctx, case.id, "mediate/new_escalation", why=why)
 
 

@@ -239,14 +239,18 @@ async def test_blind_bid_bounds_never_reach_the_other_side(bot: Bot) -> None:
 
 
 async def test_confirming_an_older_version_is_refused(bot: Bot) -> None:
-    alice, _, leo = await approved(bot)
-    await leo.press("View and answer")
-    await leo.press("Accept")
-    alice.received()
+    alice, olga, leo = await approved(bot)
+    await counter(leo, "Longer term, equal instalments", "12", "1500")
+    await alice.press("View and answer")
+    await alice.press("Accept")
     old = alice.button("Confirm this agreement")
-    # She changes her mind before confirming and proposes other terms.
-    await counter(alice, "Interest stopped", "12", "1250", opener="Open case 1", action="Make an offer")
-    await leo.press("View and answer")
+    # Before anyone confirms, the mediator reopens the terms: both accepted terms change only that way.
+    await olga.send("/case 1")
+    await olga.press("Split the difference")
+    await olga.press("Send")
+    await alice.press("Open case 1")
+    await alice.press("Accept")
+    await leo.press("Open case 1")
     await leo.press("Accept")
     assert "version 2" in leo.texts()
     await alice.deliver(alice.inbound(InboundKind.CHOICE, old))

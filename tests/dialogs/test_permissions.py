@@ -27,6 +27,8 @@ ACTIONS = {
     "queue": (InboundKind.COMMAND, "/queue"),
     "escalations": (InboundKind.COMMAND, "/escalations"),
     "cases": (InboundKind.COMMAND, "/cases"),
+    "case": (InboundKind.COMMAND, "/case {case}"),
+    "offer": (InboundKind.COMMAND, "/offer {case}"),
 }
 # Who may do what on their own (or, for a mediator, any) case: everyone else is refused.
 ALLOWED = {
@@ -39,8 +41,10 @@ ALLOWED = {
     "queue": {"operator"},
     "escalations": {"operator"},
     "cases": {"lender", "other_lender"},
+    "case": {"borrower", "lender", "operator"},
+    "offer": {"borrower", "lender", "operator"},
 }
-CASE_ACTIONS = frozenset({"open", "confirm", "report", "info"})
+CASE_ACTIONS = frozenset({"open", "confirm", "report", "info", "case", "offer"})
 
 
 async def snapshot(bot: Bot) -> dict[str, Any]:
