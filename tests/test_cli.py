@@ -43,7 +43,8 @@ def loans_in(database: Path) -> list[tuple[str, str]]:
 def test_upgrade_import_and_reimport(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "db", "upgrade")[0] == 0
     assert (workdir / "loanbridge.db").exists()
-    assert run(capsys, "lender", "add", "Quick Cash Ltd")[1] == "lender 'Quick Cash Ltd' added (id 1)\n"
+    added = run(capsys, "lender", "add", "Quick Cash Ltd")[1]
+    assert added == "lender 'Quick Cash Ltd' added (id 1), a private lender\n"
 
     book = write_book(workdir / "book.csv", GOOD, GOOD.replace("L-1", "L-2"))
     code, out, _ = run(capsys, "loans", "import", book, "--lender", "Quick Cash Ltd")
