@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from bot.channels.terminal_files import FileRefused, file_facts
 from bot.rendering import Rendered, RenderedButton
+from bot.typed_choices import typed_choice
 from dialogs.domain import Account, Channel
 from dialogs.messages import Inbound, InboundKind
 
@@ -62,6 +63,9 @@ class TerminalChannel:
         self._locale_hint = locale_hint
         self._out = out
         self._buttons: tuple[RenderedButton, ...] = ()
+        # The buttons that count are those of the latest message with buttons since the person last typed:
+        # a question without buttons (an amount, the months) leaves none, so a typed "6" is its answer.
+        self._since_typed = False
         self._session = uuid.uuid4().hex[:12]
         self._count = 0
 
@@ -75,8 +79,9 @@ class TerminalChannel:
             name = neutralised(message.file_name)
             text = f"--- {name} ---\n{text}\n--- end of {name} ---"
         self._out.write(text + "\n")
+        if message.buttons or self._since_typed:
+            self._buttons, self._since_typed = message.buttons, False
         if message.buttons:
-            self._buttons = message.buttons
             for number, button in enumerate(message.buttons, 1):
                 self._out.write(f"  {number}) {for_terminal(button.label)}\n")
         self._out.write("\n")
@@ -92,6 +97,7 @@ class TerminalChannel:
         if not stripped:
             return None
         self._count += 1
+        self._since_typed = True
         key = f"{self._session}-{self._count}"
         base = {
             "channel": Channel.TERMINAL,
@@ -104,8 +110,9 @@ class TerminalChannel:
             return Inbound(**base, kind=InboundKind.FILE, extra=file_facts(stripped[5:].strip()))
         if stripped.startswith("/"):
             return Inbound(**base, kind=InboundKind.COMMAND, payload=stripped)
-        if stripped.isdigit() and 1 <= int(stripped) <= len(self._buttons):
-            return Inbound(**base, kind=InboundKind.CHOICE, payload=self._buttons[int(stripped) - 1].choice)
+        pressed = typed_choice(stripped, self._buttons)  # its number or its words; "000001" is text
+        if pressed is not None:
+            return Inbound(**base, kind=InboundKind.CHOICE, payload=pressed.choice)
         return Inbound(**base, kind=InboundKind.TEXT, payload=line)
 
 
