@@ -46,17 +46,6 @@ def require_money(name: str, value: object, *, allow_zero: bool = True) -> Decim
     return amount.quantize(FEN)
 
 
-def parse_money(text: str) -> Decimal:
-    """Parse a yuan amount typed by a person or found in a file ("1,234.50", "¥800", "800元")."""
-    cleaned = text.strip().replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥")
-    cleaned = cleaned.removesuffix("元").strip()
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise InvalidInput(f"not an amount: {text!r}") from None
-    return require_money("amount", amount)
-
-
 class NegativeAmount(InvalidInput):
     """An amount typed with a minus sign: a figure here is never below zero."""
 
