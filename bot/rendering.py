@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_skeleton, format_time, get_timezone_location
 from babel.numbers import NumberPattern, parse_pattern
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pass_context
 from jinja2.runtime import Context
@@ -159,7 +159,16 @@ class Renderer:
 
     @pass_context
     def _moment(self, context: Context, value: Any) -> str:
-        zone = ZoneInfo(context["_tz"])
-        return format_datetime(
-            _as_datetime(value).astimezone(zone), format="medium", locale=context["_locale"]
+        """A moment as the reader's clock shows it, always naming the zone: people in different zones
+        read the same deadline ("Dec 4, 21:00 Beijing time" / "12月4日 21:00（北京时间）")."""
+        locale, zone_name = context["_locale"], context["_tz"]
+        zone = ZoneInfo(zone_name)
+        local = _as_datetime(value).astimezone(zone)
+        return self.label(
+            locale,
+            "moment",
+            day=format_skeleton("MMMd", local, locale=locale),
+            time=format_time(local, "HH:mm", locale=locale),
+            zone=zone_name,
+            place=get_timezone_location(zone, locale=locale),
         )
