@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import IntegrityError
 
 from bot.codes import LogCodeSender
 from bot.delivery import Delivery, Sender
@@ -51,6 +52,13 @@ def _holds_data(settings: Settings) -> bool:
 async def check_store(store: SqlStore) -> None:
     """Before any turn: the schema is current, the keys open the data, and no plain personal data is left."""
     await require_current(store.engine)
+    try:
+        await _check_keys(store)
+    except IntegrityError:  # another process recorded the first key check at the same moment: check again
+        await _check_keys(store)
+
+
+async def _check_keys(store: SqlStore) -> None:
     async with store.unit() as session:
         await check_key(session, store.cipher)
         await seal_legacy_rows(session, store.cipher)
