@@ -62,3 +62,15 @@ class Queued:
     key: str  # the outbox row's unique key
     recipient: Account
     message: Outbound
+
+
+@dataclass(frozen=True, slots=True)
+class HeldMessage:
+    """A message to a case's borrower that the conduct window holds in the outbox until ``not_before``."""
+
+    id: int  # the outbox row, as a mediator's "cancel" button names it
+    case_id: int
+    recipient_id: int
+    template: str
+    not_before: datetime
+    context: dict[str, Any]  # what it will say (the relayed words, the offer's terms)

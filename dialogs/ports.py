@@ -31,7 +31,7 @@ from dialogs.domain import (
     Role,
 )
 from dialogs.lifecycle import CaseState
-from dialogs.messages import Inbound, Outbound, Queued
+from dialogs.messages import HeldMessage, Inbound, Outbound, Queued
 from dialogs.rules.affordability import Finances
 from dialogs.rules.interest import LenderKind
 
@@ -246,6 +246,19 @@ class Turn(Protocol):
     async def open_reports(self, case_id: int) -> list[dict[str, Any]]: ...
 
     async def lender_words_since(self, case_id: int, since: datetime) -> int: ...
+
+    async def held_for_case(self, case_id: int) -> list[HeldMessage]:
+        """What the conduct window holds for the case's borrower, not yet sent, oldest first.
+
+        Mediators only. A mediator's case view lists these (template, when due, the words) each with a
+        "cancel" button that calls :meth:`cancel_held`; a move to agreed or closed cancels them itself.
+        (Unlike a count of the borrower's held rows, this reads each row and keeps this case's alone.)
+        """
+        ...
+
+    async def cancel_held(self, message_id: int, reason: str = "mediator") -> HeldMessage:
+        """Cancel one held message so it is never sent (mediators only); NotFound once sent or cancelled."""
+        ...
 
     async def review_reports(self, case_id: int) -> int: ...
 

@@ -19,13 +19,14 @@ from sqlalchemy import Table, and_, bindparam, event, insert, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 from dialogs.conversation import Conversation
-from dialogs.domain import Account, Actor, Channel, Role
+from dialogs.domain import Account, Actor, Case, Channel, Role
+from dialogs.lifecycle import CaseState
 from dialogs.locales import pick_locale
 from dialogs.messages import Button, Inbound, Outbound, Queued
 from dialogs.ports import Clock
 from storage import accounts, models
 from storage.crypto import FieldCipher
-from storage.staff import StaffWork
+from storage.held import HeldWork
 from storage.types import plain_json
 
 _C = cast(Table, models.Conversation.__table__)
@@ -45,7 +46,7 @@ _CONVERSATION_COLUMNS = (
 )
 
 
-class SqlTurn(StaffWork):
+class SqlTurn(HeldWork):
     """A turn on an open session; see :class:`dialogs.ports.Turn`."""
 
     def __init__(
@@ -75,6 +76,17 @@ class SqlTurn(StaffWork):
             stored.case_id,
             stored.wrong_answers,
         )
+
+    def open_outbox(self, row: models.OutboxMessage) -> dict[str, Any]:
+        return open_message(self.cipher, row)
+
+    async def transition(
+        self, case_id: int, target: CaseState, details: dict[str, Any] | None = None
+    ) -> Case:
+        """Move the case, and cancel the held words the move makes untrue (never sent once stale)."""
+        moved = await super().transition(case_id, target, details)
+        await self.cancel_stale_held(case_id, target)
+        return moved
 
     def save_conversation(self, conversation: Conversation) -> None:
         self.saved = conversation

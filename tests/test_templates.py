@@ -156,6 +156,7 @@ SAMPLES: dict[str, Any] = {
     "agreement_version": 2,
     "bid_open": True,
     "deadline_at": "2026-12-01T10:00:00+00:00",
+    "held_until": "2026-12-02T00:00:00+00:00",  # 08:00 Beijing time: lender words held to the morning
     "terms": PLAN,
     "older": PLAN,
     "newer": PLAN,
@@ -213,6 +214,9 @@ SAMPLES: dict[str, Any] = {
     ],
     "queued": [{"id": 7, "since": "2026-11-02T09:30:00+00:00"}],
     "said": [{"kind": "relay", "sender": "lender", "at": "2026-11-02T09:30:00+00:00", "text": "Hello"}],
+    "held": [
+        {"id": 12, "template": "negotiate/relayed", "at": "2026-11-03T00:00:00+00:00", "words": "Pay now"}
+    ],
     "last_offer": "mine",
 }
 LABEL_ARGUMENTS = {

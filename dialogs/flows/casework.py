@@ -68,12 +68,21 @@ async def conduct_time(ctx: Ctx, case_id: int, borrower: Account) -> datetime:
     return ctx.services.conduct.next_allowed_send(ctx.now, borrower.time_zone, earlier_today)
 
 
-async def tell_other_side(ctx: Ctx, case_id: int, template: str, *choices: Choice, **context: Any) -> None:
-    """Tell the side across from the sender (both sides, for a mediator), holding lender words to hours."""
+async def tell_other_side(
+    ctx: Ctx, case_id: int, template: str, *choices: Choice, collection: bool = True, **context: Any
+) -> datetime | None:
+    """Tell the side across from the sender (both sides, for a mediator), holding lender words to hours.
+
+    ``collection``: the lender's words press the borrower (offers, rejections, their own words) and wait
+    for the conduct window; an acceptance or a notice that serves the borrower goes at once. Returns when
+    held words will reach the borrower, ``None`` when they go now.
+    """
     role = ctx.account.role
+    held = None
     if role is not Role.BORROWER:
         borrower = await ctx.turn.borrower_of(case_id)
-        held = await conduct_time(ctx, case_id, borrower) if role is Role.LENDER else None
+        if role is Role.LENDER and collection:
+            held = await held_until(ctx, case_id, borrower)
         notify(
             ctx,
             [borrower],
@@ -87,6 +96,14 @@ async def tell_other_side(ctx: Ctx, case_id: int, template: str, *choices: Choic
     if role is not Role.LENDER:
         staff = await ctx.turn.lender_staff(case_id)
         notify(ctx, staff, template, *choices, sender=role.value, case_id=case_id, **context)
+    return held
+
+
+async def held_until(ctx: Ctx, case_id: int, borrower: Account | None = None) -> datetime | None:
+    """When the lender's words written now would reach the borrower, ``None`` when at once."""
+    borrower = borrower or await ctx.turn.borrower_of(case_id)
+    at = await conduct_time(ctx, case_id, borrower)
+    return at if at > ctx.now else None
 
 
 async def tell_operators(ctx: Ctx, case_id: int, template: str, **context: Any) -> None:

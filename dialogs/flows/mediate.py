@@ -14,6 +14,7 @@ from dialogs.flows.casework import brief, notify, offer_view, open_case_choice, 
 from dialogs.flows.inputs import buttons_only, text, whole_number
 from dialogs.flows.review import OPERATORS
 from dialogs.lifecycle import CaseState
+from dialogs.messages import HeldMessage
 from dialogs.rules.negotiation import split_difference
 
 S = CaseState
@@ -68,6 +69,8 @@ async def ask_case(ctx: Ctx) -> None:
         choices.append(Choice("reopen", "reopen_draft"))
     if case.state in CLOSABLE:
         choices.append(Choice("close", "close_case"))
+    held = await ctx.turn.held_for_case(case.id)
+    choices += [Choice(f"h{m.id}", "cancel_held", {"number": m.id}) for m in held]
     choices.append(Choice("list", "back"))
     view = await brief(ctx, case) if case.loan_id else {"id": case.id, "state": case.state.value}
     ctx.ask(
@@ -78,7 +81,14 @@ async def ask_case(ctx: Ctx) -> None:
         said=said,
         reports=[_report_view(r) for r in reports],
         deadline_at=next((o.deadline_at for o in offers if o.status is OfferStatus.PENDING), None),
+        held=[_held_view(m) for m in held],
     )
+
+
+def _held_view(message: HeldMessage) -> dict[str, Any]:
+    """A held message as the mediator reads it: what it is, when it would arrive, any words in it."""
+    said = message.context.get("words") or message.context.get("reason")
+    return {"id": message.id, "template": message.template, "at": message.not_before, "words": said}
 
 
 def _report_view(report: dict[str, Any]) -> dict[str, Any]:
@@ -96,6 +106,11 @@ async def on_case(ctx: Ctx, picked: Picked) -> str:
         return "case"
     if picked.id == "resume":
         await _resume(ctx, await ctx.case())
+        return "case"
+    if picked.id.startswith("h") and picked.id[1:].isdigit():
+        # A held word the mediator has dealt with (a threat, a stale offer) must never reach the borrower.
+        cancelled = await ctx.turn.cancel_held(int(picked.id[1:]), "cancelled by the mediator")
+        ctx.say("mediate/held_cancelled", number=cancelled.id)
         return "case"
     if picked.id == "reopen":
         case = await ctx.case()

@@ -12,6 +12,7 @@ from dialogs.flows import agreement
 from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Invalid, Picked, Step, prompt
 from dialogs.flows.casework import (
     GLOBAL,
+    held_until,
     offer_view,
     open_case_choice,
     situation,
@@ -121,7 +122,10 @@ async def _accept(ctx: Ctx) -> str:
         await agreement.draft(ctx, case.id, answered)
     else:
         ctx.say("negotiate/accepted_waiting")
-        await tell_other_side(ctx, case.id, "negotiate/other_accepted", open_case_choice(case.id))
+        # An acceptance serves the borrower: not collection contact, so neither held nor counted.
+        await tell_other_side(
+            ctx, case.id, "negotiate/other_accepted", open_case_choice(case.id), collection=False
+        )
     return "show"
 
 
@@ -140,8 +144,10 @@ async def on_reject_reason(ctx: Ctx, answer: str | Picked) -> str:
         await ctx.turn.add_message(case.id, MessageKind.REASON, reason, (_other(ctx),))
     # Someone must move next: the side that rejected, by the usual deadline (then a mediator steps in).
     await ctx.turn.set_deadline(case.id, ctx.services.negotiation.deadline(ctx.now))
-    ctx.say("negotiate/rejected", case_id=case.id)
-    await tell_other_side(ctx, case.id, "negotiate/other_rejected", open_case_choice(case.id), reason=reason)
+    held = await tell_other_side(
+        ctx, case.id, "negotiate/other_rejected", open_case_choice(case.id), reason=reason
+    )
+    ctx.say("negotiate/rejected", case_id=case.id, held_until=held)
     return "show"
 
 
@@ -218,12 +224,15 @@ async def on_counter_confirm(ctx: Ctx, picked: Picked) -> str:
     terms = ctx.data.pop("c_terms")
     exhausted = rounds_exhausted(len(await ctx.turn.offers(case.id)), ctx.services.negotiation)
     await _start_negotiating(ctx, case)
-    offer = await ctx.turn.make_offer(case.id, terms, ctx.services.negotiation.deadline(ctx.now))
+    # The other side's time to answer runs from when the offer reaches them, not from when it was written.
+    arrives = await held_until(ctx, case.id) if _side(ctx) is Role.LENDER and not exhausted else None
+    deadline = ctx.services.negotiation.deadline(arrives or ctx.now)
+    offer = await ctx.turn.make_offer(case.id, terms, deadline)
     if exhausted:
         # The last word is kept: it waits, with the case, for the mediator to take it up.
         await escalate(ctx, case, "round_limit", last_offer=True)
         return HOME
-    ctx.say("negotiate/offer_sent", case_id=case.id, deadline_at=offer.deadline_at)
+    ctx.say("negotiate/offer_sent", case_id=case.id, deadline_at=offer.deadline_at, held_until=arrives)
     await tell_other_side(
         ctx,
         case.id,
@@ -240,7 +249,12 @@ async def escalate(ctx: Ctx, case: Case, why: str, *, last_offer: bool = False) 
     await ctx.turn.transition(case.id, CaseState.ESCALATED, {"why": why})
     ctx.say("negotiate/escalated", case_id=case.id, why=why, last_offer="mine" if last_offer else None)
     await tell_other_side(
-        ctx, case.id, "negotiate/escalated", why=why, last_offer="theirs" if last_offer else None
+        ctx,
+        case.id,
+        "negotiate/escalated",
+        collection=False,
+        why=why,
+        last_offer="theirs" if last_offer else None,
     )
     await tell_operators(ctx, case.id, "mediate/new_escalation", why=why)
 
@@ -251,13 +265,13 @@ async def escalate(ctx: Ctx, case: Case, why: str, *, last_offer: bool = False) 
 async def on_message_text(ctx: Ctx, words: str) -> str:
     case = await ctx.case()
     message_id = await ctx.turn.add_message(case.id, MessageKind.RELAY, words, (_other(ctx),))
-    ctx.say("negotiate/message_sent")
     reply = open_case_choice(case.id, "reply")
     if _side(ctx) is Role.LENDER:
         report = Choice(f"{GLOBAL}report:{case.id}:{message_id}", "report_message")
-        await tell_other_side(ctx, case.id, "negotiate/relayed", reply, report, words=words)
+        held = await tell_other_side(ctx, case.id, "negotiate/relayed", reply, report, words=words)
     else:
-        await tell_other_side(ctx, case.id, "negotiate/relayed", reply, words=words)
+        held = await tell_other_side(ctx, case.id, "negotiate/relayed", reply, words=words)
+    ctx.say("negotiate/message_sent", held_until=held)
     return "show"
 
 
@@ -268,7 +282,7 @@ async def _propose_bid(ctx: Ctx) -> str:
     case = await ctx.case()
     await ctx.turn.open_blind_bid(case.id)
     await _start_negotiating(ctx, case)
-    await tell_other_side(ctx, case.id, "negotiate/bid_proposed", open_case_choice(case.id))
+    await tell_other_side(ctx, case.id, "negotiate/bid_proposed", open_case_choice(case.id), collection=False)
     return "bid_bound"
 
 
@@ -280,7 +294,9 @@ async def on_bid_bound(ctx: Ctx, bound: Decimal) -> str:
     await _start_negotiating(ctx, case)
     if pair is None:
         ctx.say("negotiate/bound_recorded")
-        await tell_other_side(ctx, case.id, "negotiate/bound_waiting", open_case_choice(case.id))
+        await tell_other_side(
+            ctx, case.id, "negotiate/bound_waiting", open_case_choice(case.id), collection=False
+        )
         return "show"
     balance, _, _ = await situation(ctx, case)
     outcome = blind_bid(*pair, balance.total, ctx.services.negotiation)
@@ -288,7 +304,12 @@ async def on_bid_bound(ctx: Ctx, bound: Decimal) -> str:
     if outcome.amount is None:
         ctx.say("negotiate/bid_no_overlap", case_id=case.id, close=outcome.close)
         await tell_other_side(
-            ctx, case.id, "negotiate/bid_no_overlap", open_case_choice(case.id), close=outcome.close
+            ctx,
+            case.id,
+            "negotiate/bid_no_overlap",
+            open_case_choice(case.id),
+            collection=False,
+            close=outcome.close,
         )
         return "show"
     await agreement.settle(ctx, case, outcome.amount, balance.total)
