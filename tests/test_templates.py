@@ -157,6 +157,7 @@ SAMPLES: dict[str, Any] = {
     "bid_open": True,
     "deadline_at": "2026-12-01T10:00:00+00:00",
     "held_until": "2026-12-02T00:00:00+00:00",  # 08:00 Beijing time: lender words held to the morning
+    "confirmations": [{"side": "borrower", "at": "2026-12-01T10:00:00+00:00", "account": 3}],
     "terms": PLAN,
     "older": PLAN,
     "newer": PLAN,

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from dialogs.domain import Account, Agreement, Case, Offer, Role
+from dialogs.domain import Account, Agreement, Case, CaseEvent, Offer, Role
 from dialogs.errors import PermissionDenied
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.casework import GLOBAL, notify, open_case_choice, parties, tell_operators, terms_view
@@ -67,15 +67,44 @@ async def draft(ctx: Ctx, case_id: int, offer: Offer) -> Agreement:
     recipients = [await ctx.turn.borrower_of(case_id), *await ctx.turn.lender_staff(case_id)]
     confirm = Choice(f"{GLOBAL}confirm:{case_id}:{made.version}", "confirm_agreement")
     notify(ctx, recipients, "agreement/confirm_request", confirm, case_id=case_id, version=made.version)
-    _send_document(ctx, recipients, made)
+    await _send_document(ctx, recipients, made)
     return made
 
 
-def _send_document(ctx: Ctx, recipients: list[Account], made: Agreement) -> None:
+async def _send_document(ctx: Ctx, recipients: list[Account], made: Agreement) -> None:
+    """The agreement as a file; once confirmed, with who confirmed it and when (outside the hashed text,
+    which is what both confirmed)."""
+    confirmations = await _confirmations(ctx, made)
     for account in recipients:
-        context = {"document": made.text, "hash": made.content_hash, "version": made.version}
+        context = {
+            "document": made.text,
+            "hash": made.content_hash,
+            "version": made.version,
+            "confirmations": confirmations,
+        }
         name = f"agreement-{made.case_id}-v{made.version}.txt"
         ctx.turn.send(Outbound(account.id, "agreement/document", context, file_name=name))
+
+
+async def _confirmations(ctx: Ctx, made: Agreement) -> list[dict[str, Any]]:
+    """Each side's confirmation of this version: when, and which account pressed "confirm"."""
+    stamps = ((Role.BORROWER, made.borrower_confirmed_at), (Role.LENDER, made.lender_confirmed_at))
+    if all(at is None for _, at in stamps):
+        return []
+    confirmed = [
+        event
+        for event in await ctx.turn.events(made.case_id)
+        if event.kind == "agreement_confirmed" and event.details.get("version") == made.version
+    ]
+    return [
+        {"side": side.value, "at": at, "account": _confirmer(confirmed, side)}
+        for side, at in stamps
+        if at is not None
+    ]
+
+
+def _confirmer(events: list[CaseEvent], side: Role) -> int | None:
+    return next((e.actor_account_id for e in events if e.actor_role is side), None)
 
 
 async def settle(ctx: Ctx, case: Case, amount: Decimal, owed: Decimal) -> None:
@@ -135,7 +164,7 @@ async def confirm(ctx: Ctx, case_id: int, version: int) -> None:
     await ctx.turn.transition(case_id, CaseState.ACTIVE, {"instalments": int(made.terms["months"])})
     recipients = [await ctx.turn.borrower_of(case_id), *await ctx.turn.lender_staff(case_id)]
     notify(ctx, recipients, "agreement/agreed", case_id=case_id, version=made.version)
-    _send_document(ctx, recipients, made)
+    await _send_document(ctx, recipients, made)
     await tell_operators(ctx, case_id, "agreement/agreed_for_operator", version=made.version)
 
 
@@ -164,7 +193,7 @@ async def ask_show(ctx: Ctx) -> None:
     if made is None:
         ctx.ask("agreement/none", Choice("menu", "menu"), case_id=case.id)
         return
-    _send_document(ctx, [ctx.account], made)
+    await _send_document(ctx, [ctx.account], made)
     ctx.ask("agreement/shown", Choice("menu", "menu"), case_id=case.id, confirmed=made.confirmed)
 
 
