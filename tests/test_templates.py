@@ -158,6 +158,9 @@ SAMPLES: dict[str, Any] = {
     "deadline_at": "2026-12-01T10:00:00+00:00",
     "held_until": "2026-12-02T00:00:00+00:00",  # 08:00 Beijing time: lender words held to the morning
     "confirmations": [{"side": "borrower", "at": "2026-12-01T10:00:00+00:00", "account": 3}],
+    "bound": "9000.00",
+    "savings": "2000.00",
+    "hinted": True,
     "terms": PLAN,
     "older": PLAN,
     "newer": PLAN,

@@ -290,6 +290,41 @@ async def on_bid_bound(ctx: Ctx, bound: Decimal) -> str:
     case = await ctx.case()
     if bound <= 0:
         raise Invalid("errors/money_range", maximum=Decimal(10_000_000), example="9000")
+    if await _savings_below(ctx, case, bound) is not None:
+        ctx.data["bid_unsure"] = str(bound)  # asked about before it binds them
+        return "bid_savings"
+    return await _give_bound(ctx, case, bound)
+
+
+async def _savings_below(ctx: Ctx, case: Case, bound: Decimal) -> Decimal | None:
+    """The borrower's stored savings when their one payment would exceed them, else ``None``: an overlap
+    settles at once, so a figure they may not have is questioned first."""
+    if _side(ctx) is not Role.BORROWER:
+        return None
+    finances = await ctx.turn.finances(case.id)
+    return finances.savings if finances is not None and bound > finances.savings else None
+
+
+async def ask_bid_savings(ctx: Ctx) -> None:
+    bound = Decimal(ctx.data["bid_unsure"])
+    savings = await _savings_below(ctx, await ctx.case(), bound)
+    ctx.ask(
+        "negotiate/bid_savings",
+        Choice("keep", "bid_keep"),
+        Choice("change", "bid_change"),
+        bound=bound,
+        savings=savings if savings is not None else Decimal(0),
+    )
+
+
+async def on_bid_savings(ctx: Ctx, picked: Picked) -> str:
+    bound = Decimal(ctx.data.pop("bid_unsure"))
+    if picked.id == "change":
+        return "bid_bound"
+    return await _give_bound(ctx, await ctx.case(), bound)
+
+
+async def _give_bound(ctx: Ctx, case: Case, bound: Decimal) -> str:
     pair = await ctx.turn.give_bound(case.id, bound)
     await _start_negotiating(ctx, case)
     if pair is None:
@@ -299,10 +334,11 @@ async def on_bid_bound(ctx: Ctx, bound: Decimal) -> str:
         )
         return "show"
     balance, _, _ = await situation(ctx, case)
-    outcome = blind_bid(*pair, balance.total, ctx.services.negotiation)
+    hint = await _may_hint(ctx, case)
+    outcome = blind_bid(*pair, balance.total, ctx.services.negotiation, may_hint=hint)
     await ctx.turn.close_blind_bid(case.id, outcome.settled)
     if outcome.amount is None:
-        ctx.say("negotiate/bid_no_overlap", case_id=case.id, close=outcome.close)
+        ctx.say("negotiate/bid_no_overlap", case_id=case.id, close=outcome.close, hinted=hint)
         await tell_other_side(
             ctx,
             case.id,
@@ -310,10 +346,18 @@ async def on_bid_bound(ctx: Ctx, bound: Decimal) -> str:
             open_case_choice(case.id),
             collection=False,
             close=outcome.close,
+            hinted=hint,
         )
         return "show"
     await agreement.settle(ctx, case, outcome.amount, balance.total)
     return "show"
+
+
+async def _may_hint(ctx: Ctx, case: Case) -> bool:
+    """Only the second blind bid on a case may say "close": never the first, and never again, so that the
+    hints cannot be combined to corner the other side's bound (see :func:`blind_bid`)."""
+    closed = [e for e in await ctx.turn.events(case.id) if e.kind == "blind_bid_closed"]
+    return len(closed) == 1 and not closed[0].details.get("settled")
 
 
 NEGOTIATE = Flow(
@@ -339,6 +383,7 @@ NEGOTIATE = Flow(
         "bid_bound": Step(
             prompt("negotiate/bid_bound"), money(example="9000"), on_bid_bound, returnable=False
         ),
+        "bid_savings": Step(ask_bid_savings, buttons_only, on_bid_savings, returnable=False),
     },
     roles=SIDES,
     sensitive=False,

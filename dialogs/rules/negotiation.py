@@ -85,7 +85,7 @@ def _equal(total: Decimal, months: int) -> tuple[Decimal, Decimal, tuple[Decimal
 class BlindBidOutcome:
     settled: bool
     amount: Decimal | None  # the settlement, when the bounds overlapped
-    close: bool  # no overlap, but within the close share of what is owed
+    close: bool  # no overlap, but within the close share of what is owed (only when a hint may be given)
 
 
 def blind_bid(
@@ -93,17 +93,27 @@ def blind_bid(
     lender_least: Decimal,
     owed: Decimal,
     policy: NegotiationPolicy = DEFAULT_NEGOTIATION,
+    *,
+    may_hint: bool = False,
 ) -> BlindBidOutcome:
     """Settle at the midpoint when the borrower's most covers the lender's least; otherwise say only how far.
 
-    The outcome carries no bound: whoever is told about it learns nothing of the other side's figure
-    beyond "overlap" (and then the midpoint both agreed to bracket) or "no overlap" / "close".
+    The outcome carries no bound. "No overlap" tells each side only that the other's bound lies beyond
+    its own. The "close" hint tells a side that the other's bound lies within ``close_share`` of what is
+    owed beyond its own: a band that wide, never narrower. Given at every round, hints from bids moved a
+    little each time would bisect that band, so the flow allows one hint per case, and only after a first
+    bid found no overlap (``may_hint``); the first round says nothing beyond "no overlap".
     """
     most = require_money("the borrower's bound", borrower_most, allow_zero=False)
     least = require_money("the lender's bound", lender_least, allow_zero=False)
     if most >= least:
         return BlindBidOutcome(True, ((most + least) / 2).quantize(FEN, ROUND_HALF_UP), False)
-    return BlindBidOutcome(False, None, least - most <= owed * policy.close_share)
+    return BlindBidOutcome(False, None, may_hint and hint_band(owed, policy) >= least - most)
+
+
+def hint_band(owed: Decimal, policy: NegotiationPolicy = DEFAULT_NEGOTIATION) -> Decimal:
+    """How wide the band is that a "close" hint leaves the other's bound in: the close share of the debt."""
+    return owed * policy.close_share
 
 
 def instalment_dates(agreed_on: date, count: int, holiday_months: int = 0) -> tuple[date, ...]:

@@ -89,12 +89,23 @@ async def _open_case(person: Person) -> None:
 async def _bid(first: Person, second: Person, first_bound: str, second_bound: str) -> None:
     await _open_case(first)
     await first.press("Propose a blind bid")
-    await first.send(first_bound)
+    await _give(first, first_bound)
     assert "kept private" in first.texts(), first.texts()
     second.received()
     await _open_case(second)
     await second.press("Give my private figure")
-    await second.send(second_bound)
+    await _give(second, second_bound)
+
+
+async def _give(person: Person, bound: str) -> None:
+    """A figure above the borrower's savings is questioned first: these borrowers mean it."""
+    await person.send(bound)
+    if "Can you really pay" in person.texts():
+        await person.press("Yes, I can pay it")
+
+
+def _inbox(bot: Bot, user: str) -> str:
+    return "\n".join(plain(m.text) for m in bot.recorder.inbox[user])
 
 
 def _everything(bot: Bot) -> str:
@@ -131,7 +142,8 @@ async def test_an_overlap_settles_at_the_midpoint_whatever_came_before(
         Decimal("8800.00"),
         "discounted_settlement",
     )
-    assert all(bound not in _everything(bot) for bound in ("8,600", "9,000"))
+    # Neither is told the other's figure (the borrower's own is read back to her by the savings question).
+    assert "9,000" not in _inbox(bot, "leo") and "8,600" not in _inbox(bot, "alice")
 
 
 @pytest.mark.parametrize("prelude", PRELUDES.values(), ids=PRELUDES.keys())
@@ -144,3 +156,27 @@ async def test_no_overlap_leaves_the_case_open_for_another_round(
     assert "found no overlap" in leo.texts(), leo.texts()
     await _bid(alice, leo, "9000", "8600")
     assert "settles at ¥8,800.00 in one payment" in leo.texts(), leo.texts()
+
+
+async def test_a_borrowers_figure_above_their_savings_is_questioned_before_it_counts(bot: Bot) -> None:
+    alice, _, leo = await approved(bot)
+    await _open_case(alice)
+    await alice.press("Propose a blind bid")
+    await alice.send("9000")
+    assert "You told us your savings are ¥2,000.00, and ¥9,000.00 is more than that" in alice.texts()
+    await alice.press("Change my figure")
+    await alice.send("1800")  # within the savings: taken as given
+    assert "kept private" in alice.texts()
+    await _open_case(leo)
+    await leo.press("Give my private figure")
+    await leo.send("1500")
+    assert "settles at ¥1,650.00 in one payment" in _everything(bot)  # the midpoint of 1,800 and 1,500
+
+
+async def test_no_close_hint_on_the_first_bid_and_at_most_one_after(bot: Bot) -> None:
+    alice, _, leo = await approved(bot)
+    for _ in range(3):
+        await _bid(alice, leo, "8500", "9000")  # 500 apart: within 5 % of what is owed
+    said = [plain(m.text) for m in bot.recorder.inbox["alice"] if "found no overlap" in plain(m.text)]
+    assert len(said) == 3
+    assert ["close" in text for text in said] == [False, True, False]

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dialogs.errors import InvalidInput
+from dialogs.rules.money import FEN
 from dialogs.rules.negotiation import (
+    BlindBidOutcome,
     NegotiationPolicy,
     blind_bid,
     equal_plan,
+    hint_band,
     instalment_dates,
     rounds_exhausted,
     split_difference,
@@ -50,21 +53,48 @@ def test_blind_bid_overlap_settles_at_the_midpoint() -> None:
 
 
 def test_blind_bid_without_overlap_says_only_whether_close() -> None:
-    assert blind_bid(Decimal("8500"), Decimal("9000"), Decimal("15841.95")).close
+    assert blind_bid(Decimal("8500"), Decimal("9000"), Decimal("15841.95"), may_hint=True).close
+    assert not blind_bid(Decimal("8500"), Decimal("9000"), Decimal("15841.95")).close  # the first round
     far = blind_bid(Decimal("5000"), Decimal("9000"), Decimal("15841.95"))
     assert not far.settled and far.amount is None and not far.close
 
 
-@given(MONEY, MONEY, MONEY)
+@given(MONEY, MONEY, MONEY, st.booleans())
 def test_a_blind_bid_settles_exactly_when_the_bounds_overlap(
-    most: Decimal, least: Decimal, owed: Decimal
+    most: Decimal, least: Decimal, owed: Decimal, may_hint: bool
 ) -> None:
-    outcome = blind_bid(most, least, owed)
+    outcome = blind_bid(most, least, owed, may_hint=may_hint)
     assert outcome.settled == (most >= least)
     if outcome.amount is not None:
         assert least <= outcome.amount <= most  # neither side pays or gets beyond their own bound
     else:
-        assert outcome.close == (least - most <= owed * NegotiationPolicy().close_share)
+        assert outcome.close == (may_hint and least - most <= owed * NegotiationPolicy().close_share)
+
+
+def _told_alike(most: Decimal, least: Decimal, owed: Decimal, told: BlindBidOutcome) -> bool:
+    return least > 0 and most > 0 and blind_bid(most, least, owed, may_hint=True) == told
+
+
+@given(MONEY, MONEY, MONEY)
+def test_what_a_side_is_told_never_corners_the_other_bound_in_a_band_narrower_than_the_hints(
+    most: Decimal, least: Decimal, owed: Decimal
+) -> None:
+    """From its own bound and what it is told, each side can narrow the other's bound to no band tighter
+    than the hint's (the close share of the debt): every figure across that band is told alike."""
+    told = blind_bid(most, least, owed, may_hint=True)
+    if told.settled:
+        return
+    band = hint_band(owed).quantize(FEN, ROUND_DOWN)
+    # The borrower's view: the lender's least, anywhere from just above their own figure to a band above.
+    lenders = [most + FEN, most + band, most + 2 * band + FEN, 10 * (most + band) + FEN]
+    alike = [b for b in lenders if _told_alike(most, b, owed, told)]
+    assert max(alike) - min(alike) >= band - FEN
+    # The lender's view: the borrower's most, from a band below their own figure to just below it (when
+    # there is room below: nobody's figure goes under a fen).
+    if least > 3 * band + 2 * FEN:
+        borrowers = [least - FEN, least - band, least - 2 * band - FEN, FEN]
+        alike = [b for b in borrowers if _told_alike(b, least, owed, told)]
+        assert max(alike) - min(alike) >= band - FEN
 
 
 @pytest.mark.parametrize("bad", [Decimal(0), Decimal("-1"), Decimal("0.001")])
