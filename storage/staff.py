@@ -28,6 +28,8 @@ ESCALATED_STATES = (S.EXPIRED, S.ESCALATED, S.DISPUTED)
 LENDER_STATES = (S.APPROVED, S.NEGOTIATING, S.AGREED, S.ACTIVE, S.EXPIRED, S.ESCALATED)
 AGREED_STATES = (S.AGREED, S.ACTIVE, S.COMPLETED, S.DEFAULTED)
 ENDED_WITHOUT = (S.REJECTED, S.CLOSED)
+LENDER_ENDS = (S.COMPLETED, S.DEFAULTED)  # only ever after the lender took part
+ENDED_EITHER_SIDE = (S.WITHDRAWN, S.CLOSED)  # before or after approval: the case log tells which
 LENDER_WORDS = ("offer_made", "offer_rejected", "message_relay")
 
 
@@ -122,12 +124,18 @@ class StaffWork(NegotiationWork):
         return await self._listed(query.order_by(table.updated_at, table.id))
 
     async def lender_cases(self) -> list[domain.Case]:
-        """The sender's lender's cases that are theirs to act on or follow, latest first."""
+        """Every case of the sender's lender since a mediator approved it, ended ones too, latest first:
+        a case the borrower withdrew (or erased) or a mediator closed stays on the list, not vanishes."""
         if self.role is not Role.LENDER or self.account.lender_id is None:
             raise PermissionDenied("only lender staff have a lender's cases")
-        table = models.Case
+        table, events = models.Case, models.CaseEvent
+        approved = exists().where(events.case_id == table.id, events.to_state == S.APPROVED.value)
         query = select(table).where(
-            table.lender_id == self.account.lender_id, table.state.in_([s.value for s in LENDER_STATES])
+            table.lender_id == self.account.lender_id,
+            or_(
+                table.state.in_([s.value for s in (*LENDER_STATES, *LENDER_ENDS)]),
+                and_(table.state.in_([s.value for s in ENDED_EITHER_SIDE]), approved),
+            ),
         )
         return await self._listed(query.order_by(table.updated_at.desc(), table.id.desc()))
 

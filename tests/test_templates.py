@@ -161,6 +161,10 @@ SAMPLES: dict[str, Any] = {
     "bound": "9000.00",
     "savings": "2000.00",
     "hinted": True,
+    "listed": [
+        {"id": 3, "state": "withdrawn", "why": "erased", "reason": None},
+        {"id": 2, "state": "closed", "why": "closed", "reason": "Paid in full"},
+    ],
     "terms": PLAN,
     "older": PLAN,
     "newer": PLAN,

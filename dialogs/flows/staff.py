@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dialogs.domain import Role
+from dialogs.domain import Case, MessageKind, Role
 from dialogs.errors import NotFound
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step, prompt
 from dialogs.flows.inputs import buttons_only, text
 from dialogs.flows.review import OPERATORS
+from dialogs.lifecycle import CaseState
 
 LENDERS = frozenset({Role.LENDER})
+ERASED = "personal_data_erased"  # the case log's mark of a borrower's erasure (storage.borrower_data)
 _OPERATOR_TARGETS = {
     "queue": "review:queue",
     "escalations": "mediate:list",
@@ -59,7 +61,20 @@ async def on_staff_menu(ctx: Ctx, picked: Picked) -> str:
 async def ask_lender_cases(ctx: Ctx) -> None:
     cases = await ctx.turn.lender_cases()
     choices = [Choice(f"c{c.id}", "case_item", {"case_id": c.id, "state": c.state.value}) for c in cases]
-    ctx.ask("staff/lender_cases", *choices, Choice("menu", "menu"), count=len(cases))
+    listed = [{"id": c.id, "state": c.state.value, **await _why_ended(ctx, c)} for c in cases]
+    ctx.ask("staff/lender_cases", *choices, Choice("menu", "menu"), count=len(cases), listed=listed)
+
+
+async def _why_ended(ctx: Ctx, case: Case) -> dict[str, str | None]:
+    """Why a case left the negotiation: the borrower withdrew (erasing their data, perhaps) or a mediator
+    closed it with a reason; nothing for a case still running or finished by its plan."""
+    if case.state not in (CaseState.WITHDRAWN, CaseState.CLOSED):
+        return {}
+    if case.state is CaseState.CLOSED:
+        reasons = [m.text for m in await ctx.turn.messages(case.id) if m.kind is MessageKind.REASON]
+        return {"why": "closed", "reason": reasons[-1] if reasons else None}
+    erased = any(e.kind == ERASED for e in await ctx.turn.events(case.id))
+    return {"why": "erased" if erased else "withdrawn", "reason": None}
 
 
 async def on_lender_cases(ctx: Ctx, picked: Picked) -> str:
