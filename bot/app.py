@@ -132,6 +132,7 @@ def build_services(
         documents=documents or Renderer(),
         lpr=settings.lpr,
         licensed_level=settings.licensed_rate_level,
+        answer_within_days=settings.mediator_answer_days,
     )
 
 

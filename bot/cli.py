@@ -14,10 +14,12 @@ from bot import logs
 from bot.app import opened_store
 from bot.settings import Settings, SettingsError, load_settings
 from dialogs.domain import Channel, Role
-from dialogs.errors import DomainError, LoanBookRejected
+from dialogs.errors import DomainError, LoanBookRejected, NotFound
 from dialogs.loanbook import parse_loan_book
 from dialogs.rules.interest import LenderKind
+from storage import accounts
 from storage.migrate import upgrade
+from storage.staff import revoke, staff_accounts
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 log = logging.getLogger("loanbridge.cli")
@@ -43,6 +45,27 @@ async def lender_invite(args: argparse.Namespace, settings: Settings) -> int:
         code = await store.create_invite(args.name, timedelta(hours=args.hours))
     print(f"invite for {args.name!r}: {code}")
     print(f"valid once, for {args.hours} hours: the staff member sends /start {code} to the bot")
+    return 0
+
+
+async def lender_staff(args: argparse.Namespace, settings: Settings) -> int:
+    async with opened_store(settings) as store, store.unit() as session:
+        lender = await accounts.lender_row(session, args.name)
+        members = await staff_accounts(session, lender.id)
+    if not members:
+        print(f"no one acts for {lender.name!r} yet: 'loanbridge lender invite {lender.name}' makes a code")
+    for member in members:
+        print(f"account {member.id}: {member.channel.value} user {member.channel_user_id!r}")
+    return 0
+
+
+async def lender_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    async with opened_store(settings) as store, store.unit() as session:
+        lender = await accounts.lender_row(session, args.name)
+        if args.account not in {m.id for m in await staff_accounts(session, lender.id)}:
+            raise NotFound(f"account {args.account} is not staff of {lender.name!r} (see 'lender staff')")
+        await revoke(session, args.account)
+    print(f"account {args.account} no longer acts for {lender.name!r}")
     return 0
 
 
@@ -171,6 +194,13 @@ def parser() -> argparse.ArgumentParser:
     invite.add_argument("name")
     invite.add_argument("--hours", type=int, default=72, choices=range(1, 24 * 30 + 1), metavar="HOURS")
     invite.set_defaults(run=lender_invite)
+    staff = lender.add_parser("staff", help="list the accounts acting for a lender")
+    staff.add_argument("name")
+    staff.set_defaults(run=lender_staff)
+    revoke_member = lender.add_parser("revoke", help="take a staff member's access away")
+    revoke_member.add_argument("name")
+    revoke_member.add_argument("account", type=int, help="the account number 'lender staff' lists")
+    revoke_member.set_defaults(run=lender_revoke)
 
     operator = commands.add_parser("operator", help="operators").add_subparsers(dest="action", required=True)
     grant = operator.add_parser("add", help="grant the operator role to a channel user")

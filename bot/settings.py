@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     lpr_history: str = DEFAULT_LPR_HISTORY_TEXT
     # The yearly financing-cost level licensed lenders are held to (DESIGN §4), a fraction: 0.24 is 24 %.
     licensed_rate_level: Decimal = Field(default=DEFAULT_LICENSED_LEVEL, gt=0, lt=1)
+    # What someone who asks to talk to a person is promised: an answer within this many working days.
+    mediator_answer_days: int = Field(default=1, ge=1, le=30)
 
     telegram_token: SecretStr | None = None
     telegram_lib: Literal["ptb", "aiogram"] = "ptb"

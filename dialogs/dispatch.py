@@ -28,7 +28,8 @@ from dialogs.flows.base import (
     Services,
     Step,
 )
-from dialogs.flows.casework import GLOBAL, parse_global
+from dialogs.flows.casework import ASK_FOR_HELP, GLOBAL, parse_global
+from dialogs.flows.helpdesk import ASKED_FROM
 from dialogs.messages import Inbound, InboundKind
 from dialogs.ports import Turn
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WRONG_ANSWERS_BEFORE_HELP = 3
-ASK_OPERATOR = Choice(f"{GLOBAL}operator", "talk_to_person")
+ASK_OPERATOR = ASK_FOR_HELP
 GO_HOME = Choice(f"{GLOBAL}menu", "menu")
 
 Command = Callable[[Ctx, str], Awaitable[None]]
@@ -209,11 +210,13 @@ class Dialogs:
         return (run, parsed[1]) if len(parsed[1]) == arity else None
 
     async def ask_operator(self, ctx: Ctx) -> None:
-        if ctx.conv.case_id is not None:
-            await ctx.turn.log(ctx.conv.case_id, "operator_requested", {"step": ctx.conv.step})
+        """Talk to a person: ask what they need, then put it before the mediators (flows.helpdesk)."""
+        stuck = ctx.conv.wrong_answers >= WRONG_ANSWERS_BEFORE_HELP
+        here = f"{ctx.conv.flow}:{ctx.conv.step}"
+        if ctx.conv.flow != "helpdesk":  # pressed twice: keep why they first asked
+            ctx.data[ASKED_FROM] = {"step": here, "reason": "stuck" if stuck else "asked"}
         ctx.conv.wrong_answers = 0
-        ctx.say("help/operator_requested")
-        await self.reask(ctx)
+        await self.goto(ctx, "helpdesk:message")
 
     # Global commands
 

@@ -276,6 +276,44 @@ class Turn(Protocol):
 
     async def report_harassment(self, case_id: int | None, details: dict[str, Any]) -> int: ...
 
+    # The mediator's desk: requests for a person, report outcomes, any case, lender staff
+
+    async def ask_for_help(self, case_id: int | None, reason: str, details: dict[str, Any]) -> int:
+        """The sender asks to talk to a person (about ``case_id``, or none); open until handled."""
+        ...
+
+    async def help_requests(self, case_id: int | None = None) -> list[dict[str, Any]]:
+        """Open requests on a case, or (``None``) of people without a case; a mediator's."""
+        ...
+
+    async def help_request(self, request_id: int) -> dict[str, Any]: ...
+
+    async def handle_help(self, request_id: int) -> Account:
+        """Mark a request handled; returns who asked."""
+        ...
+
+    async def write_to(self, account_id: int) -> Account:
+        """Someone with an open request, for a mediator to answer; refused for anyone else."""
+        ...
+
+    async def decide_report(self, report_id: int, outcome: str, note: str) -> int:
+        """Record a harassment report's outcome (upheld, not_upheld, passed_on) and note; returns its case."""
+        ...
+
+    async def deadline_of(self, case_id: int) -> datetime | None: ...
+
+    async def loan_cases(self, loan_id: int) -> list[Case]:
+        """Every case on a loan, oldest first (a mediator's)."""
+        ...
+
+    async def find_cases(self, state: CaseState | None, lender_id: int | None) -> list[Case]: ...
+
+    async def staff_of(self, lender_id: int) -> list[Account]: ...
+
+    async def revoke_staff(self, account_id: int) -> Account:
+        """Take away an account's lender-staff role (a mediator's); returns the account as it was."""
+        ...
+
     async def personal_data(self) -> dict[str, Any]:
         """Everything stored about this account, decrypted for them alone."""
         ...

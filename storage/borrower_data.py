@@ -82,6 +82,9 @@ async def erase(work: CaseWork, keep_failures_since: datetime) -> domain.Erasure
     reports = models.HarassmentReport
     if await work.delete_rows(reports, reports.account_id == work.account.id):
         erased.append(reports.__tablename__)
+    requests = models.HelpRequest  # what they wrote when they asked for a person
+    if await work.delete_rows(requests, requests.account_id == work.account.id):
+        erased.append(requests.__tablename__)
     # What was sent to them (an export, their situation) and what still waits: this reply is written after.
     outbox = models.OutboxMessage
     if await work.delete_rows(outbox, outbox.account_id == work.account.id):

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import domain
 from dialogs.domain import Account, Actor, FileRef, Hardship
-from dialogs.errors import NotFound, PermissionDenied
+from dialogs.errors import AlreadyExists, NotFound, PermissionDenied
 from dialogs.lifecycle import TERMINAL, CaseState
 from dialogs.rules.affordability import Finances
 from storage import accounts, cases, loans, models, personal
@@ -77,6 +77,12 @@ class CaseWork:
         loan = await self.session.get(models.Loan, loan_id)
         if loan is None:
             raise NotFound(f"no loan {loan_id}")
+        # One open case per loan: a second application while one is open (or its plan runs) is refused.
+        live = select(models.Case.id).where(
+            models.Case.loan_id == loan_id, models.Case.state.not_in([s.value for s in TERMINAL])
+        )
+        if await self.session.scalar(live.limit(1)) is not None:
+            raise AlreadyExists(f"loan {loan_id} already has an open case")
         return cases.to_case(await cases.open_case(self.session, self.account.id, loan, self.actor, self.now))
 
     async def case(self, case_id: int) -> domain.Case:

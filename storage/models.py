@@ -333,8 +333,27 @@ class HarassmentReport(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     details_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16))  # open reviewed closed
+    status: Mapped[str] = mapped_column(String(16))  # open, then the outcome (upheld, not_upheld, passed_on)
     created_at: Mapped[datetime]
+    outcome_enc: Mapped[bytes | None] = mapped_column(
+        LargeBinary
+    )  # {"outcome", "note"}: the note may name people
+    decided_at: Mapped[datetime | None]
+
+
+class HelpRequest(Base):
+    """Someone asked to talk to a person: who, on which case (if any), why, and what they wrote (sealed)."""
+
+    __tablename__ = "help_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))  # asked, stuck (wrong answers), unexpected (an error)
+    details_enc: Mapped[bytes] = mapped_column(LargeBinary)  # {"step", "message"}
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open, handled
+    created_at: Mapped[datetime]
+    handled_at: Mapped[datetime | None]
+    handled_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
 
 
 class InboundKey(Base):

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import domain
 from dialogs.domain import Role
-from dialogs.errors import NotFound, PermissionDenied
+from dialogs.errors import InvalidInput, NotFound, PermissionDenied
 from dialogs.lifecycle import TERMINAL, CaseState
 from storage import accounts, cases, models
 from storage.crypto import FieldCipher
@@ -31,6 +31,9 @@ ENDED_WITHOUT = (S.REJECTED, S.CLOSED)
 LENDER_ENDS = (S.COMPLETED, S.DEFAULTED)  # only ever after the lender took part
 ENDED_EITHER_SIDE = (S.WITHDRAWN, S.CLOSED)  # before or after approval: the case log tells which
 LENDER_WORDS = ("offer_made", "offer_rejected", "message_relay")
+REPORT_OUTCOMES = ("upheld", "not_upheld", "passed_on")  # passed on: to the lender's compliance contact
+_OUTCOME = "harassment_reports.outcome"
+_HELP = "help_requests.details"
 
 
 def new_invite_code() -> str:
@@ -62,6 +65,23 @@ async def add_invite(
     )
     await session.flush()
     return code
+
+
+async def staff_accounts(session: AsyncSession, lender_id: int) -> list[domain.Account]:
+    table = models.Account
+    query = select(table).where(table.role == Role.LENDER.value, table.lender_id == lender_id)
+    return [accounts.to_account(row) for row in await session.scalars(query.order_by(table.id))]
+
+
+async def revoke(session: AsyncSession, account_id: int) -> domain.Account:
+    """Make a lender's staff account an ordinary one again: from its next message it sees no case."""
+    row = await session.get(models.Account, account_id)
+    if row is None or row.role != Role.LENDER.value:
+        raise NotFound(f"account {account_id} is not lender staff")
+    before = accounts.to_account(row)
+    row.role, row.lender_id = Role.BORROWER.value, None
+    await session.flush()
+    return before
 
 
 class StaffWork(NegotiationWork):
@@ -118,8 +138,9 @@ class StaffWork(NegotiationWork):
             table.state.not_in([s.value for s in TERMINAL]),
         )
         no_plan = and_(table.state == S.SUBMITTED.value, table.chosen_plan.is_(None))
+        asked = exists().where(models.HelpRequest.case_id == table.id, models.HelpRequest.status == "open")
         query = select(table).where(
-            or_(table.state.in_([s.value for s in ESCALATED_STATES]), reported, no_plan)
+            or_(table.state.in_([s.value for s in ESCALATED_STATES]), reported, no_plan, asked)
         )
         return await self._listed(query.order_by(table.updated_at, table.id))
 
@@ -201,6 +222,135 @@ class StaffWork(NegotiationWork):
         )
         return int(await self.session.scalar(query) or 0)
 
+    async def decide_report(self, report_id: int, outcome: str, note: str) -> int:
+        """Record the mediator's outcome of one open report (and their note, sealed); returns its case."""
+        await self.writing()
+        self.require_operator()
+        if outcome not in REPORT_OUTCOMES:
+            raise InvalidInput(f"a report's outcome is one of {', '.join(REPORT_OUTCOMES)}")
+        row = await self.session.get(models.HarassmentReport, report_id)
+        if row is None or row.case_id is None or row.status != "open":
+            raise NotFound(f"no open report {report_id}")
+        case = await self._own_case(row.case_id)
+        sealed = json.dumps({"outcome": outcome, "note": note}, ensure_ascii=False)
+        row.outcome_enc = self.cipher.encrypt(_OUTCOME, sealed)
+        row.status, row.decided_at = outcome, self.now
+        details = {"report": row.id, "outcome": outcome}
+        cases.append_event(self.session, case, "harassment_decided", self.actor, self.now, details)
+        await self.session.flush()
+        return case.id
+
+    # Requests to talk to a person
+
+    async def ask_for_help(self, case_id: int | None, reason: str, details: dict[str, Any]) -> int:
+        """The sender asks for a mediator; the request stays open until a mediator marks it handled."""
+        await self.writing()
+        case = await self._own_case(case_id) if case_id is not None else None
+        blob = self.cipher.encrypt(_HELP, json.dumps(details, ensure_ascii=False))
+        row = models.HelpRequest(
+            account_id=self.account.id,
+            case_id=case_id,
+            reason=reason[:32],
+            details_enc=blob,
+            status="open",
+            created_at=self.now,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        if case is not None:
+            case.updated_at = self.now  # the queue is oldest first: a new request waits from now
+            cases.append_event(
+                self.session, case, "operator_requested", self.actor, self.now, {"request": row.id}
+            )
+        return row.id
+
+    async def help_requests(self, case_id: int | None = None) -> list[dict[str, Any]]:
+        """Open requests on a case, or (``None``) those of people without a case, oldest first."""
+        self.require_operator()
+        table = models.HelpRequest
+        where = table.case_id == case_id if case_id is not None else table.case_id.is_(None)
+        query = select(table).where(where, table.status == "open").order_by(table.id)
+        return [self._help_view(row) for row in await self.session.scalars(query.limit(LIST_LIMIT))]
+
+    async def help_request(self, request_id: int) -> dict[str, Any]:
+        self.require_operator()
+        row = await self.session.get(models.HelpRequest, request_id)
+        if row is None:
+            raise NotFound(f"no request {request_id}")
+        return self._help_view(row)
+
+    def _help_view(self, row: models.HelpRequest) -> dict[str, Any]:
+        details = json.loads(self.cipher.decrypt(_HELP, row.details_enc))
+        return {
+            "id": row.id,
+            "account_id": row.account_id,
+            "case_id": row.case_id,
+            "reason": row.reason,
+            "status": row.status,
+            "at": row.created_at,
+            "step": details.get("step"),
+            "message": details.get("message"),
+        }
+
+    async def handle_help(self, request_id: int) -> domain.Account:
+        """Mark a request handled; returns who asked (so the mediator can write to them)."""
+        await self.writing()
+        self.require_operator()
+        row = await self.session.get(models.HelpRequest, request_id)
+        if row is None:
+            raise NotFound(f"no request {request_id}")
+        if row.status == "open":
+            row.status, row.handled_at, row.handled_by_account_id = "handled", self.now, self.account.id
+            if row.case_id is not None:
+                case = await self._own_case(row.case_id)
+                details = {"request": row.id}
+                cases.append_event(self.session, case, "help_handled", self.actor, self.now, details)
+        await self.session.flush()
+        return accounts.to_account(await accounts.account_row(self.session, row.account_id))
+
+    async def write_to(self, account_id: int) -> domain.Account:
+        """Someone with an open request, for a mediator to answer (nobody else is reachable this way)."""
+        self.require_operator()
+        table = models.HelpRequest
+        query = select(table.id).where(table.account_id == account_id, table.status == "open")
+        if await self.session.scalar(query.limit(1)) is None:
+            raise PermissionDenied("a mediator writes to people through their case or their request")
+        return accounts.to_account(await accounts.account_row(self.session, account_id))
+
+    # What a mediator sees about a case beyond the case itself
+
+    async def deadline_of(self, case_id: int) -> datetime | None:
+        return (await self._own_case(case_id)).deadline_at
+
+    async def loan_cases(self, loan_id: int) -> list[domain.Case]:
+        """Every case ever opened on a loan, oldest first: the history a mediator reviews against."""
+        self.require_operator()
+        query = select(models.Case).where(models.Case.loan_id == loan_id).order_by(models.Case.id)
+        return [cases.to_case(row) for row in await self.session.scalars(query)]
+
+    async def find_cases(self, state: CaseState | None, lender_id: int | None) -> list[domain.Case]:
+        """Any case, for a mediator: by state and lender when given, those waiting longest first."""
+        self.require_operator()
+        table = models.Case
+        query = select(table).where(table.state != S.DRAFT.value)  # drafts are the borrower's own work
+        if state is not None:
+            query = select(table).where(table.state == state.value)
+        if lender_id is not None:
+            query = query.where(table.lender_id == lender_id)
+        return await self._listed(query.order_by(table.updated_at, table.id))
+
+    # Lender staff: who they are, and revoking one
+
+    async def staff_of(self, lender_id: int) -> list[domain.Account]:
+        self.require_operator()
+        return await staff_accounts(self.session, lender_id)
+
+    async def revoke_staff(self, account_id: int) -> domain.Account:
+        """Take an account's lender role away (a mediator's); returns it as it was."""
+        await self.writing()
+        self.require_operator()
+        return await revoke(self.session, account_id)
+
     # Who to tell
 
     async def borrower_of(self, case_id: int) -> domain.Account:
@@ -211,9 +361,7 @@ class StaffWork(NegotiationWork):
         case = await self._own_case(case_id)
         if case.lender_id is None:
             return []
-        table = models.Account
-        query = select(table).where(table.role == Role.LENDER.value, table.lender_id == case.lender_id)
-        return [accounts.to_account(row) for row in await self.session.scalars(query.order_by(table.id))]
+        return await staff_accounts(self.session, case.lender_id)
 
     async def operators(self) -> list[domain.Account]:
         table = models.Account

@@ -81,6 +81,27 @@ BRIEF = {
     "protected": "0.138",
     "above": True,
     "interest": INTEREST,
+    "contract_rate": "0.24",
+    "balance": {"principal": "12000.00", "interest": "2400.00", "penalty": "1200.00", "fees": "241.95"},
+    "affordable": "1025.00",
+    "questions": [
+        {"kind": "info_request", "at": "2026-11-02T09:30:00+00:00", "text": "Your letter?"},
+        {
+            "kind": "info_reply",
+            "at": "2026-11-02T10:30:00+00:00",
+            "text": "📎 letter.pdf sha256 0123456789ab…",
+        },
+    ],
+    "offers": [CASE["offer"], {**CASE["offer"], "status": "countered"}],
+}
+ENTRY = {
+    "id": 7,
+    "state": "negotiating",
+    "days": 3,
+    "deadline_at": "2026-12-01T10:00:00+00:00",
+    "lender": "Demo Lender",
+    "owed": "15841.95",
+    "grade": "B",
 }
 SAMPLES: dict[str, Any] = {
     "state": "draft",
@@ -221,7 +242,55 @@ SAMPLES: dict[str, Any] = {
         },
     ],
     "queued": [{"id": 7, "since": "2026-11-02T09:30:00+00:00"}],
-    "said": [{"kind": "relay", "sender": "lender", "at": "2026-11-02T09:30:00+00:00", "text": "Hello"}],
+    "said": [
+        {"id": 4, "kind": "relay", "sender": "lender", "at": "2026-11-02T09:30:00+00:00", "text": "Hello"}
+    ],
+    # The mediator's desk (issue 11): lists, requests to talk to a person, report outcomes, staff
+    "entries": [ENTRY, {**ENTRY, "lender": None, "owed": None, "grade": None, "deadline_at": None}],
+    "earlier": [
+        {"id": 3, "state": "active", "at": "2026-10-02T09:30:00+00:00", "ended": False},
+        {"id": 2, "state": "withdrawn", "at": "2026-09-02T09:30:00+00:00", "ended": True},
+    ],
+    "requests": [
+        {"id": 5, "reason": "stuck", "at": "2026-11-02T09:30:00+00:00", "message": "I cannot find my ref"},
+        {"id": 6, "reason": "asked", "at": "2026-11-02T09:30:00+00:00", "message": ""},
+    ],
+    "request": 5,
+    "asked": {
+        "id": 5,
+        "reason": "stuck",
+        "status": "open",
+        "at": "2026-11-02T09:30:00+00:00",
+        "message": "I cannot <find> my ref",
+    },
+    "reasons": ["round_limit", "harassment"],
+    "timeline": [
+        {
+            "at": "2026-11-02T09:30:00+00:00",
+            "kind": "transition",
+            "to_state": "escalated",
+            "role": "lender",
+            "account": 4,
+        },
+        {
+            "at": "2026-11-02T09:30:00+00:00",
+            "kind": "help_handled",
+            "to_state": None,
+            "role": None,
+            "account": None,
+        },
+    ],
+    "actors": [
+        {"role": "borrower", "account": 1, "count": 9, "last": "2026-11-02T09:30:00+00:00"},
+        {"role": "system", "account": None, "count": 1, "last": "2026-11-02T09:30:00+00:00"},
+    ],
+    "budget": {"affordable": "1025.00", "fits": False, "gap": "175.00"},
+    "days": 1,
+    "staff": 2,
+    "account": 12,
+    "members": [{"id": 12, "channel": "telegram", "user": "123456"}],
+    "outcome": "passed_on",
+    "contact": "compliance@demo-lender.example",
     "held": [
         {"id": 12, "template": "negotiate/relayed", "at": "2026-11-03T00:00:00+00:00", "words": "Pay now"}
     ],
@@ -267,12 +336,20 @@ def test_every_locale_has_every_template_and_label(locale: str) -> None:
     assert _macros(renderer, locale) == _macros(renderer, "en")
 
 
+def _variables(renderer: Renderer, path: str) -> set[str]:
+    """What a template reads, with what the templates it includes read (they share its context)."""
+    ast = renderer.env.parse((TEMPLATE_DIR / path).read_text(encoding="utf-8"))
+    found = meta.find_undeclared_variables(ast) - {"label"}
+    for included in meta.find_referenced_templates(ast):
+        found |= _variables(renderer, str(included))
+    return found
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("name", sorted(_names("en")))
 def test_every_template_renders_with_sample_data(locale: str, name: str) -> None:
     renderer = Renderer()
-    source = (TEMPLATE_DIR / locale / f"{name}.j2").read_text(encoding="utf-8")
-    variables = meta.find_undeclared_variables(renderer.env.parse(source)) - {"label"}
+    variables = _variables(renderer, f"{locale}/{name}.j2")
     assert variables <= SAMPLES.keys(), f"no sample for {variables - SAMPLES.keys()}"
     rendered = renderer.render(Outbound(1, name, {v: SAMPLES[v] for v in variables}), _recipient(locale))
     assert rendered.text.strip()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dialogs.flows.actions import ACTIONS, COMMANDS
 from dialogs.flows.agreement import AGREEMENT
 from dialogs.flows.base import Flow
+from dialogs.flows.desk import DESK
 from dialogs.flows.finances import FINANCES
 from dialogs.flows.hardship import HARDSHIP
+from dialogs.flows.helpdesk import HELPDESK
 from dialogs.flows.home import HOME_FLOW_DEF
 from dialogs.flows.language import LANGUAGE
 from dialogs.flows.legal import LEGAL
@@ -36,7 +38,7 @@ BORROWER_FLOWS: tuple[Flow, ...] = (
 )
 
 # The lender's and the mediator's flows; negotiation and the agreement are shared with the borrower.
-STAFF_FLOWS: tuple[Flow, ...] = (STAFF, REVIEW, MEDIATE, NEGOTIATE, AGREEMENT, INFO)
+STAFF_FLOWS: tuple[Flow, ...] = (STAFF, REVIEW, MEDIATE, DESK, NEGOTIATE, AGREEMENT, INFO, HELPDESK)
 ALL_FLOWS = BORROWER_FLOWS + STAFF_FLOWS
 
 __all__ = ["ACTIONS", "ALL_FLOWS", "BORROWER_FLOWS", "COMMANDS", "STAFF_FLOWS", "Flow"]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from dialogs.domain import Role
 from dialogs.errors import PermissionDenied
-from dialogs.flows import agreement, staff
+from dialogs.flows import agreement, desk, staff
 from dialogs.flows.base import Ctx
 from dialogs.flows.casework import tell_operators
 from dialogs.lifecycle import CaseState
@@ -71,6 +71,7 @@ ACTIONS: dict[str, tuple[int, Action]] = {  # verb: (how many numbers, what it d
     "confirm": (2, confirm),
     "report": (2, report),
     "info": (1, answer_info),
+    "request": (1, desk.open_request),
 }
 
 
@@ -98,20 +99,32 @@ async def show_agreement(dialogs: Dialogs, ctx: Ctx, _argument: str) -> None:
     await dialogs.goto(ctx, "agreement:show")
 
 
-async def case(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
-    """``/case N``: a case the sender may see, in the view their role works in."""
+def _case_number(argument: str) -> int | None:
     number = argument.strip().lstrip("#")
-    if not number.isdigit() or len(number) > 9:
+    return int(number) if number.isdigit() and len(number) <= 9 else None
+
+
+async def case(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
+    """``/case N``: a case the sender may see, in the view their role works in (lender staff: the brief)."""
+    number = _case_number(argument)
+    if number is None:
         ctx.say("errors/case_number", command="case")
         await dialogs.reask(ctx)
-        return
-    await open_case(dialogs, ctx, [int(number)])
+    elif ctx.account.role is Role.LENDER:
+        ctx.conv.case_id = (await ctx.turn.case(number)).id
+        await dialogs.goto(ctx, "staff:brief")
+    else:
+        await open_case(dialogs, ctx, [number])
 
 
 async def offer(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
     """``/offer [N]``: the negotiation on case N, or on the case in hand (staff without one pick it)."""
-    if argument:
-        await case(dialogs, ctx, argument)
+    number = _case_number(argument)
+    if argument and number is None:
+        ctx.say("errors/case_number", command="offer")
+        await dialogs.reask(ctx)
+    elif number is not None:
+        await open_case(dialogs, ctx, [number])
     elif ctx.conv.case_id is None and ctx.account.role is Role.LENDER:
         await dialogs.goto(ctx, "staff:lender_cases")
     else:
@@ -130,9 +143,11 @@ COMMANDS: dict[str, Command] = {
     "join": join,
     "agreement": show_agreement,
     "stats": enter("staff:stats"),
-    "queue": enter("review:queue"),
+    "queue": desk.queue_command,
     "escalations": enter("mediate:list"),
-    "cases": enter("staff:lender_cases"),
+    "cases": desk.cases_command,
+    "staff": desk.staff_command,
+    "revoke": desk.revoke_command,
     "offer": offer,
     "case": case,
 }

@@ -72,6 +72,7 @@ class Services:
     negotiation: NegotiationPolicy = DEFAULT_NEGOTIATION
     conduct: ConductPolicy = field(default_factory=ConductPolicy)
     invite_hours: int = 72  # how long a lender-staff invite stays valid
+    answer_within_days: int = 1  # the promise to someone who asks for a person: working days to an answer
 
     @property
     def interest_law(self) -> InterestLaw:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialogs.domain import Account, Case, Hardship, HardshipReason, Loan, Offer, Role
+from dialogs.domain import Account, Case, Hardship, HardshipReason, Loan, LoanRow, MessageKind, Offer, Role
 from dialogs.flows.base import Choice, Ctx, Invalid
 from dialogs.flows.plans import balance_of
 from dialogs.flows.rates import check_loan, check_view
@@ -24,6 +24,7 @@ from dialogs.rules.plans import Balance
 from dialogs.rules.risk import HardshipKind, IncomeStability, RiskInputs, assess_risk
 
 GLOBAL = "g:"  # buttons valid at any step: help, the menu, and actions on a named case (re-checked)
+ASK_FOR_HELP = Choice(f"{GLOBAL}operator", "talk_to_person")
 UNSTEADY_INCOME = frozenset(
     {HardshipReason.JOB_LOSS, HardshipReason.BUSINESS_FAILURE, HardshipReason.INCOME_CUT}
 )
@@ -176,6 +177,7 @@ async def brief(ctx: Ctx, case: Case) -> dict[str, Any]:
     plan = await ctx.turn.chosen_plan(case.id)
     check = check_loan(ctx, loan)
     evidence = await ctx.turn.evidence(case.id)
+    offers = await ctx.turn.offers(case.id)
     return head | {
         "reason": hardship.reason.value if hardship else None,
         "lasting": hardship.lasting if hardship else None,
@@ -188,7 +190,33 @@ async def brief(ctx: Ctx, case: Case) -> dict[str, Any]:
         "apr": check.apr_compound,
         "protected": check.protected_rate,
         "above": check.above_protected,
+        "contract_rate": row.annual_rate,
+        "balance": _balance_view(row),
+        "affordable": assess(finances, ctx.services.policy.affordable_share).affordable_instalment
+        if finances
+        else None,
+        "questions": await questions(ctx, case.id),
+        "offers": [offer_view(o) for o in offers],
     }
+
+
+def _balance_view(row: LoanRow) -> dict[str, Decimal]:
+    return {
+        "principal": row.outstanding_principal,
+        "interest": row.outstanding_interest,
+        "penalty": row.penalty,
+        "fees": row.fees,
+    }
+
+
+async def questions(ctx: Ctx, case_id: int) -> list[dict[str, Any]]:
+    """The mediator's questions to the borrower and the answers, in order (files answered by name)."""
+    asked = (MessageKind.INFO_REQUEST, MessageKind.INFO_REPLY)
+    return [
+        {"kind": m.kind.value, "at": m.created_at, "text": m.text}
+        for m in await ctx.turn.messages(case_id)
+        if m.kind in asked
+    ]
 
 
 def _risk(
@@ -223,4 +251,27 @@ def _risk(
         "grade": assessment.grade.value,
         "score": assessment.score,
         "factors": [{"code": f.code, "value": f.value, "points": f.points} for f in assessment.factors],
+    }
+
+
+async def case_entry(ctx: Ctx, case: Case) -> dict[str, Any]:
+    """One line of a mediator's list: what is owed, the grade, how long it has waited, the next deadline."""
+    entry: dict[str, Any] = {
+        "id": case.id,
+        "state": case.state.value,
+        "days": max((ctx.now - case.updated_at).days, 0),
+        "deadline_at": await ctx.turn.deadline_of(case.id),
+        "lender": None,
+        "owed": None,
+        "grade": None,
+    }
+    if case.loan_id is None:
+        return entry
+    loan = await _loan(ctx, case)
+    _, finances, hardship = await situation(ctx, case)
+    risk = _risk(loan.row.overdue_days, finances, hardship, await ctx.turn.chosen_plan(case.id), ctx)
+    return entry | {
+        "lender": (await ctx.turn.lender(loan.lender_id)).name,
+        "owed": balance_of(loan, ctx.now.date(), ctx.services.interest_law).total,
+        "grade": risk["grade"] if risk else None,
     }

@@ -6,15 +6,19 @@ offers, extend a deadline, resume the negotiation, or close the case with a reas
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
-from dialogs.domain import Case, MessageKind, Offer, OfferStatus, Role
+from dialogs.domain import Case, CaseEvent, MessageKind, Offer, Role
 from dialogs.flows.base import Choice, Ctx, Flow, Invalid, Picked, Step, prompt
 from dialogs.flows.casework import brief, notify, offer_view, open_case_choice, situation, terms_view
 from dialogs.flows.inputs import buttons_only, text, whole_number
 from dialogs.flows.review import OPERATORS
+from dialogs.flows.status import MILESTONES
 from dialogs.lifecycle import CaseState
 from dialogs.messages import HeldMessage
+from dialogs.rules.affordability import assess
+from dialogs.rules.interest import CashFlows, annual_rate
 from dialogs.rules.negotiation import split_difference
 
 S = CaseState
@@ -26,19 +30,30 @@ _AUDIENCES = {
     "to_both": (Role.BORROWER, Role.LENDER),
 }
 MAX_EXTENSION_HOURS = 24 * 14
+SHOWN_MESSAGES = 10
+TIMELINE_LENGTH = 20
+TIMELINE_KINDS = MILESTONES | {"harassment_decided", "help_handled"}
+REPORT_OUTCOMES = ("upheld", "not_upheld", "passed_on")
+# Reasons the case log gives for an escalation that have words of their own (``why_…`` labels).
+KNOWN_WHY = frozenset({"round_limit", "lender_deadline", "offer_deadline", "no_answer", "closing"})
 
 
 async def ask_list(ctx: Ctx) -> None:
     cases = await ctx.turn.escalations()
+    requests = await ctx.turn.help_requests(None)  # people without a case who asked for a person
     choices = [
         Choice(f"c{case.id}", "case_item", {"case_id": case.id, "state": case.state.value}) for case in cases
     ]
-    ctx.ask("mediate/list", *choices, Choice("menu", "menu"), count=len(cases))
+    choices += [Choice(f"q{r['id']}", "open_request", {"request": r["id"]}) for r in requests]
+    ctx.ask("mediate/list", *choices, Choice("menu", "menu"), count=len(cases), requests=requests)
 
 
 async def on_list(ctx: Ctx, picked: Picked) -> str:
     if picked.id == "menu":
         return "home:menu"
+    if picked.id.startswith("q"):
+        ctx.data["d_request"] = int(picked.id[1:])
+        return "desk:request"
     ctx.conv.case_id = (await ctx.turn.case(int(picked.id.removeprefix("c")))).id
     return "case"
 
@@ -46,19 +61,35 @@ async def on_list(ctx: Ctx, picked: Picked) -> str:
 async def ask_case(ctx: Ctx) -> None:
     case = await ctx.case()
     offers = await ctx.turn.offers(case.id)
-    said = [
-        {
-            "kind": m.kind.value,
-            "sender": m.sender_role.value if m.sender_role else None,
-            "at": m.created_at,
-            "text": m.text,
-        }
-        for m in (await ctx.turn.messages(case.id))[-6:]
-    ]
     reports = await ctx.turn.open_reports(case.id)
+    requests = await ctx.turn.help_requests(case.id)
+    events = await ctx.turn.events(case.id)
+    held = await ctx.turn.held_for_case(case.id)
+    ctx.ask(
+        "mediate/case",
+        *_case_choices(case, offers, reports, requests),
+        *[Choice(f"h{m.id}", "cancel_held", {"number": m.id}) for m in held],
+        case=await brief(ctx, case) if case.loan_id else {"id": case.id, "state": case.state.value},
+        said=await _said(ctx, case.id),
+        reports=[_report_view(r) for r in reports],
+        requests=requests,
+        reasons=_why(case, events, reports),
+        bid_open=(bid := await ctx.turn.blind_bid(case.id)) is not None and bid.status == "open",
+        held=[_held_view(m) for m in held],
+        deadline_at=await ctx.turn.deadline_of(case.id),
+        timeline=timeline(events),
+        actors=actors(events),
+    )
+
+
+def _case_choices(
+    case: Case, offers: list[Offer], reports: list[dict[str, Any]], requests: list[dict[str, Any]]
+) -> list[Choice]:
+    """What a mediator can do here, in this state: nothing the case's state refuses is offered."""
     choices = [Choice(audience, audience) for audience in _AUDIENCES]
-    if reports:
-        choices.append(Choice("reviewed", "reports_reviewed"))
+    choices += [Choice(f"r{r['id']}", "decide_report", {"report": r["id"]}) for r in reports]
+    if requests:
+        choices.append(Choice("handled", "mark_handled"))
     if len(offers) >= 2 and case.state in STUCK | {S.NEGOTIATING}:
         choices.append(Choice("split", "split_difference"))
     if case.state in {S.APPROVED, S.NEGOTIATING} | STUCK:
@@ -69,20 +100,63 @@ async def ask_case(ctx: Ctx) -> None:
         choices.append(Choice("reopen", "reopen_draft"))
     if case.state in CLOSABLE:
         choices.append(Choice("close", "close_case"))
-    held = await ctx.turn.held_for_case(case.id)
-    choices += [Choice(f"h{m.id}", "cancel_held", {"number": m.id}) for m in held]
     choices.append(Choice("list", "back"))
-    view = await brief(ctx, case) if case.loan_id else {"id": case.id, "state": case.state.value}
-    ctx.ask(
-        "mediate/case",
-        *choices,
-        case=view,
-        offers=[offer_view(o) for o in offers[-4:]],
-        said=said,
-        reports=[_report_view(r) for r in reports],
-        deadline_at=next((o.deadline_at for o in offers if o.status is OfferStatus.PENDING), None),
-        held=[_held_view(m) for m in held],
-    )
+    return choices
+
+
+async def _said(ctx: Ctx, case_id: int) -> list[dict[str, Any]]:
+    """The latest written words, each with its number: a harassment report names a message by it."""
+    return [
+        {
+            "id": m.id,
+            "kind": m.kind.value,
+            "sender": m.sender_role.value if m.sender_role else None,
+            "at": m.created_at,
+            "text": m.text,
+        }
+        for m in (await ctx.turn.messages(case_id))[-SHOWN_MESSAGES:]
+    ]
+
+
+def _why(case: Case, events: list[CaseEvent], reports: list[dict[str, Any]]) -> list[str]:
+    """Why the case is in front of a mediator, as label codes (``why_…``)."""
+    why: list[str] = []
+    if case.state in STUCK:
+        moves = [e for e in events if e.kind == "transition" and e.to_state is case.state]
+        last = moves[-1] if moves else None
+        said = str(last.details.get("why", "")) if last else ""
+        why.append(said if said in KNOWN_WHY else "escalated")
+    if case.state is S.DISPUTED:
+        why.append("dispute")
+    if reports:
+        why.append("harassment")
+    return why
+
+
+def timeline(events: list[CaseEvent]) -> list[dict[str, Any]]:
+    """The case's log in words (the milestones), with who acted."""
+    return [
+        {
+            "at": e.at,
+            "kind": e.kind,
+            "to_state": e.to_state.value if e.to_state else None,
+            "role": e.actor_role.value if e.actor_role else None,
+            "account": e.actor_account_id,
+        }
+        for e in events
+        if e.kind in TIMELINE_KINDS
+    ][-TIMELINE_LENGTH:]
+
+
+def actors(events: list[CaseEvent]) -> list[dict[str, Any]]:
+    """Everyone who acted on the case, from its log: role, account, how many times, when last."""
+    seen: dict[tuple[str, int | None], dict[str, Any]] = {}
+    for e in events:
+        role = e.actor_role.value if e.actor_role else "system"
+        entry = seen.setdefault((role, e.actor_account_id), {"role": role, "account": e.actor_account_id})
+        entry["count"] = entry.get("count", 0) + 1
+        entry["last"] = e.at
+    return list(seen.values())
 
 
 def _held_view(message: HeldMessage) -> dict[str, Any]:
@@ -100,26 +174,80 @@ async def on_case(ctx: Ctx, picked: Picked) -> str:
     if picked.id in _AUDIENCES:
         ctx.data["m_to"] = picked.id
         return "message_text"
-    if picked.id == "reviewed":
-        count = await ctx.turn.review_reports((await ctx.case()).id)
-        ctx.say("mediate/reports_reviewed", count=count)
-        return "case"
-    if picked.id == "resume":
-        await _resume(ctx, await ctx.case())
-        return "case"
-    if picked.id.startswith("h") and picked.id[1:].isdigit():
-        # A held word the mediator has dealt with (a threat, a stale offer) must never reach the borrower.
-        cancelled = await ctx.turn.cancel_held(int(picked.id[1:]), "cancelled by the mediator")
-        ctx.say("mediate/held_cancelled", number=cancelled.id)
-        return "case"
-    if picked.id == "reopen":
+    if picked.id[:1] in ("r", "h") and picked.id[1:].isdigit():
+        return await _on_numbered(ctx, picked.id[0], int(picked.id[1:]))
+    if picked.id in ("handled", "resume", "reopen"):
         case = await ctx.case()
-        await ctx.turn.transition(case.id, S.DRAFT, {"by": "mediator"})
-        notify(ctx, [await ctx.turn.borrower_of(case.id)], "mediate/reopened", case_id=case.id)
+        await {"handled": _handled, "resume": _resume, "reopen": _reopen}[picked.id](ctx, case)
         return "case"
     return {"split": "split_confirm", "extend": "extend_hours", "close": "close_reason", "list": "list"}[
         picked.id
     ]
+
+
+async def _on_numbered(ctx: Ctx, kind: str, number: int) -> str:
+    """A button naming a report to decide (``r``) or a held message to cancel (``h``)."""
+    if kind == "r":
+        ctx.data["m_report"] = number
+        return "report_outcome"
+    # A held word the mediator has dealt with (a threat, a stale offer) must never reach the borrower.
+    cancelled = await ctx.turn.cancel_held(number, "cancelled by the mediator")
+    ctx.say("mediate/held_cancelled", number=cancelled.id)
+    return "case"
+
+
+async def _reopen(ctx: Ctx, case: Case) -> None:
+    await ctx.turn.transition(case.id, S.DRAFT, {"by": "mediator"})
+    notify(ctx, [await ctx.turn.borrower_of(case.id)], "mediate/reopened", case_id=case.id)
+
+
+async def _handled(ctx: Ctx, case: Case) -> None:
+    """The case's requests for a person are dealt with: they leave the escalations (unless kept there)."""
+    requests = await ctx.turn.help_requests(case.id)
+    for request in requests:
+        await ctx.turn.handle_help(int(request["id"]))
+    ctx.say("mediate/requests_handled", count=len(requests), case_id=case.id)
+
+
+# A harassment report's outcome: upheld, not upheld, or passed to the lender's compliance contact
+
+
+async def ask_report_outcome(ctx: Ctx) -> None:
+    report = int(ctx.data.get("m_report", 0))
+    case = await ctx.case()
+    if not any(r["id"] == report for r in await ctx.turn.open_reports(case.id)):
+        raise Invalid("mediate/report_gone", report=report)
+    lender = await ctx.turn.lender(case.lender_id) if case.lender_id else None
+    choices = [Choice(outcome, f"outcome_{outcome}") for outcome in REPORT_OUTCOMES]
+    ctx.ask(
+        "mediate/report_outcome",
+        *choices,
+        Choice("case", "back"),
+        report=report,
+        contact=lender.compliance_contact if lender else None,
+    )
+
+
+async def on_report_outcome(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "case":
+        return "case"
+    ctx.data["m_outcome"] = picked.id
+    return "report_note"
+
+
+async def on_report_note(ctx: Ctx, note: str) -> str:
+    report, outcome = int(ctx.data.pop("m_report", 0)), str(ctx.data.pop("m_outcome", ""))
+    case_id = await ctx.turn.decide_report(report, outcome, note)
+    ctx.say("mediate/report_decided", report=report, outcome=outcome)
+    notify(
+        ctx,
+        [await ctx.turn.borrower_of(case_id)],
+        "mediate/report_outcome_borrower",
+        case_id=case_id,
+        report=report,
+        outcome=outcome,
+    )
+    return "case"
 
 
 async def _resume(ctx: Ctx, case: Case) -> Case:
@@ -153,20 +281,50 @@ def _last_two(offers: list[Offer]) -> tuple[dict[str, object], dict[str, object]
     return offers[-2].terms, offers[-1].terms
 
 
-async def ask_split(ctx: Ctx) -> None:
-    case = await ctx.case()
+async def _split_terms(ctx: Ctx, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Halfway between the last two offers, in full (kind, months, monthly, total, rate), and how it sits
+    against the borrower's budget (checked before anyone is asked to accept it)."""
     offers = await ctx.turn.offers(case.id)
     if len(offers) < 2:
         raise Invalid("mediate/split_needs_two")
     split = split_difference(*_last_two(offers))
-    ctx.data["m_split"] = {"months": split.months, "total": str(split.total_repaid)}
+    balance, finances, _ = await situation(ctx, case)
+    affordable = (
+        assess(finances, ctx.services.policy.affordable_share).affordable_instalment if finances else None
+    )
+    flows = CashFlows(received=balance.outstanding_principal, repayments=split.amounts)
+    terms = {
+        "kind": "mediator_split",
+        "months": split.months,
+        "monthly_amount": split.monthly_amount,
+        "last_amount": split.amounts[-1],
+        "total_repaid": split.total_repaid,
+        "amount_waived": max(balance.total - split.total_repaid, 0),
+        "holiday_months": 0,
+        "void_if_missed": False,
+        "amounts": list(split.amounts),
+        # What the split charges on the principal still owed (none when it repays less than that).
+        "annual_rate": max(annual_rate(flows).simple, Decimal(0)),
+        "affordable": affordable is not None and split.monthly_amount <= affordable,
+    }
+    budget = {
+        "affordable": affordable,
+        "fits": terms["affordable"],
+        "gap": abs(affordable - split.monthly_amount) if affordable is not None else None,
+    }
+    return terms, budget
+
+
+async def ask_split(ctx: Ctx) -> None:
+    case = await ctx.case()
+    terms, budget = await _split_terms(ctx, case)
+    offers = await ctx.turn.offers(case.id)
     ctx.ask(
         "mediate/split_confirm",
         Choice("propose", "send_offer"),
         Choice("case", "back"),
-        months=split.months,
-        monthly=split.monthly_amount,
-        total=split.total_repaid,
+        terms=terms_view(terms),
+        budget=budget,
         older=terms_view(offers[-2].terms),
         newer=terms_view(offers[-1].terms),
     )
@@ -176,20 +334,7 @@ async def on_split(ctx: Ctx, picked: Picked) -> str:
     if picked.id == "case":
         return "case"
     case = await _resume(ctx, await ctx.case())
-    offers = await ctx.turn.offers(case.id)
-    split = split_difference(*_last_two(offers))
-    balance_total = (await situation(ctx, case))[0].total
-    terms = {
-        "kind": "mediator_split",
-        "months": split.months,
-        "monthly_amount": split.monthly_amount,
-        "last_amount": split.amounts[-1],
-        "total_repaid": split.total_repaid,
-        "amount_waived": max(balance_total - split.total_repaid, 0),
-        "holiday_months": 0,
-        "void_if_missed": False,
-        "amounts": list(split.amounts),
-    }
+    terms, _ = await _split_terms(ctx, case)
     offer = await ctx.turn.make_offer(case.id, terms, ctx.services.negotiation.deadline(ctx.now))
     ctx.say("mediate/split_sent", case_id=case.id)
     await _tell_both(
@@ -243,6 +388,8 @@ MEDIATE = Flow(
             on_extend,
         ),
         "close_reason": Step(prompt("mediate/close_reason"), text(max_len=1000), on_close),
+        "report_outcome": Step(ask_report_outcome, buttons_only, on_report_outcome, returnable=False),
+        "report_note": Step(prompt("mediate/report_note"), text(max_len=1000), on_report_note),
     },
     roles=OPERATORS,
 )

@@ -4,19 +4,34 @@ approve, reject with a reason the borrower reads, or ask the borrower for more.
 
 from __future__ import annotations
 
-from dialogs.domain import Case, MessageKind, Role
+from typing import Any
+
+from dialogs.domain import Case, FileRef, MessageKind, Role
 from dialogs.flows.base import Choice, Ctx, Flow, Invalid, Picked, Step, prompt
-from dialogs.flows.casework import GLOBAL, brief, notify, open_case_choice, terms_view
-from dialogs.flows.inputs import buttons_only, text
-from dialogs.lifecycle import CaseState
+from dialogs.flows.casework import GLOBAL, brief, case_entry, notify, open_case_choice, terms_view
+from dialogs.flows.inputs import buttons_only, file, text
+from dialogs.lifecycle import TERMINAL, CaseState
+from dialogs.messages import Inbound, InboundKind
 
 OPERATORS = frozenset({Role.OPERATOR})
 WAITING_FOR_INFO = "borrower_info"
 MAX_WORDS = 1000
+QUEUE_FILTER = "d_filter"  # set by /queue and /cases (dialogs.flows.desk)
+# The questions and answers are part of the brief the lender's staff read once the case is approved.
+QUESTION_TO = (Role.BORROWER, Role.LENDER)
+ANSWER_TO = (Role.OPERATOR, Role.LENDER)
 
 
 async def ask_queue(ctx: Ctx) -> None:
-    cases = await ctx.turn.review_queue()
+    """Submitted applications, oldest first, each with what is owed, its grade and how long it waited;
+    ``/queue [lender]`` keeps one lender's (``/queue`` alone clears the filter)."""
+    chosen = ctx.data.get(QUEUE_FILTER) or {}
+    cases = [
+        case
+        for case in await ctx.turn.review_queue()
+        if chosen.get("lender_id") in (None, case.lender_id)
+        and chosen.get("state") in (None, case.state.value)
+    ]
     choices = [
         Choice(f"c{case.id}", "case_item", {"case_id": case.id, "state": case.state.value}) for case in cases
     ]
@@ -24,7 +39,8 @@ async def ask_queue(ctx: Ctx) -> None:
         "review/queue",
         *choices,
         Choice("menu", "menu"),
-        queued=[{"id": c.id, "since": c.updated_at} for c in cases],
+        entries=[await case_entry(ctx, case) for case in cases],
+        lender=chosen.get("lender"),
     )
 
 
@@ -46,11 +62,6 @@ async def _submitted(ctx: Ctx) -> Case:
 async def ask_case(ctx: Ctx) -> None:
     case = await ctx.case()
     view = await brief(ctx, case)
-    messages = [
-        {"kind": m.kind.value, "at": m.created_at, "text": m.text}
-        for m in await ctx.turn.messages(case.id)
-        if m.kind in (MessageKind.INFO_REQUEST, MessageKind.INFO_REPLY)
-    ]
     choices = [Choice("queue", "back")]
     if case.state is CaseState.SUBMITTED:
         choices[:0] = [
@@ -58,7 +69,24 @@ async def ask_case(ctx: Ctx) -> None:
             Choice("reject", "reject_application"),
             Choice("more", "ask_more"),
         ]
-    ctx.ask("review/case", *choices, case=view, info=messages, waiting=await ctx.turn.waiting_for(case.id))
+    ctx.ask(
+        "review/case",
+        *choices,
+        case=view,
+        waiting=await ctx.turn.waiting_for(case.id),
+        earlier=await loan_history(ctx, case),
+    )
+
+
+async def loan_history(ctx: Ctx, case: Case) -> list[dict[str, Any]]:
+    """Other cases on the same loan and how each ended (or where it stands): a second application shows."""
+    if case.loan_id is None:
+        return []
+    return [
+        {"id": c.id, "state": c.state.value, "at": c.updated_at, "ended": c.state in TERMINAL}
+        for c in await ctx.turn.loan_cases(case.loan_id)
+        if c.id != case.id
+    ]
 
 
 async def on_case(ctx: Ctx, picked: Picked) -> str:
@@ -80,12 +108,21 @@ async def approve(ctx: Ctx, case: Case) -> None:
         await ctx.turn.make_offer(case.id, plan, deadline, proposer=Role.BORROWER)
     else:
         await ctx.turn.set_deadline(case.id, deadline)
-    ctx.say("review/approved", case_id=case.id)
+    staff = await ctx.turn.lender_staff(case.id)
+    lender = await ctx.turn.lender(case.lender_id) if case.lender_id else None
+    # Told the truth: with no staff yet, nobody at the lender hears of the case until someone is invited.
+    ctx.say(
+        "review/approved",
+        case_id=case.id,
+        staff=len(staff),
+        lender=lender.name if lender else "",
+        hours=round((deadline - ctx.now).total_seconds() / 3600),
+    )
     borrower = await ctx.turn.borrower_of(case.id)
     notify(ctx, [borrower], "review/borrower_approved", open_case_choice(case.id), case_id=case.id)
     notify(
         ctx,
-        await ctx.turn.lender_staff(case.id),
+        staff,
         "review/lender_new_case",
         open_case_choice(case.id, "view_offer"),
         case=await brief(ctx, case),
@@ -107,7 +144,7 @@ async def on_reject_reason(ctx: Ctx, reason: str) -> str:
 
 async def on_more_question(ctx: Ctx, question: str) -> str:
     case = await _submitted(ctx)
-    await ctx.turn.add_message(case.id, MessageKind.INFO_REQUEST, question, (Role.BORROWER,))
+    await ctx.turn.add_message(case.id, MessageKind.INFO_REQUEST, question, QUESTION_TO)
     await ctx.turn.set_waiting(case.id, WAITING_FOR_INFO)
     ctx.say("review/more_asked", case_id=case.id)
     answer = Choice(f"{GLOBAL}info:{case.id}", "answer_question")
@@ -146,13 +183,24 @@ async def ask_info(ctx: Ctx) -> None:
     ctx.ask("review/info_answer", case_id=case.id, question=questions[-1])
 
 
-async def on_info(ctx: Ctx, answer: str | Picked) -> str:
+def text_or_file(ctx: Ctx, inbound: Inbound) -> str | FileRef:
+    """The answer to a mediator's question: words, or a document (a letter, a certificate)."""
+    if inbound.kind is InboundKind.FILE:
+        return file(ctx, inbound)
+    return str(text(max_len=MAX_WORDS)(ctx, inbound))
+
+
+async def on_info(ctx: Ctx, answer: str | FileRef | Picked) -> str:
     if isinstance(answer, Picked):
         return "home:menu"
     case = await ctx.case()
     if await ctx.turn.waiting_for(case.id) != WAITING_FOR_INFO:
         raise Invalid("review/info_nothing", case_id=case.id)
-    await ctx.turn.add_message(case.id, MessageKind.INFO_REPLY, answer, (Role.OPERATOR,))
+    if isinstance(answer, FileRef):
+        # Kept like hardship evidence (hashed, its name sealed); the answer names the file and its hash.
+        await ctx.turn.add_evidence(case.id, "info", answer)
+        answer = f"📎 {answer.file_name or ''} sha256 {answer.sha256[:12]}…".replace("  ", " ")
+    await ctx.turn.add_message(case.id, MessageKind.INFO_REPLY, answer, ANSWER_TO)
     await ctx.turn.set_waiting(case.id, None)
     ctx.say("review/info_thanks", case_id=case.id)
     notify(
@@ -161,4 +209,4 @@ async def on_info(ctx: Ctx, answer: str | Picked) -> str:
     return "home:menu"
 
 
-INFO = Flow("info", {"answer": Step(ask_info, text(max_len=MAX_WORDS), on_info)}, sensitive=True)
+INFO = Flow("info", {"answer": Step(ask_info, text_or_file, on_info)}, sensitive=True)

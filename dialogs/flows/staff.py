@@ -7,6 +7,7 @@ from datetime import timedelta
 from dialogs.domain import Case, MessageKind, Role
 from dialogs.errors import NotFound
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step, prompt
+from dialogs.flows.casework import brief
 from dialogs.flows.inputs import buttons_only, text
 from dialogs.flows.review import OPERATORS
 from dialogs.lifecycle import CaseState
@@ -55,6 +56,7 @@ async def on_staff_menu(ctx: Ctx, picked: Picked) -> str:
         return HOME
     if picked.id == "cases":
         return "staff:lender_cases"
+    ctx.data.pop("d_filter", None)  # the menu's queue is the whole queue, whatever /queue last filtered
     return _OPERATOR_TARGETS[picked.id]
 
 
@@ -81,7 +83,23 @@ async def on_lender_cases(ctx: Ctx, picked: Picked) -> str:
     if picked.id == "menu":
         return HOME
     ctx.conv.case_id = (await ctx.turn.case(int(picked.id.removeprefix("c")))).id
-    return "negotiate:show"
+    return "brief"
+
+
+async def ask_brief(ctx: Ctx) -> None:
+    """The whole case as the lender's staff may see it, however late they joined."""
+    case = await ctx.case()
+    ctx.ask(
+        "staff/case",
+        Choice("negotiate", "view_offer", {"case_id": case.id}),
+        Choice("cases", "back"),
+        Choice("menu", "menu"),
+        case=await brief(ctx, case),
+    )
+
+
+async def on_brief(_ctx: Ctx, picked: Picked) -> str:
+    return {"negotiate": "negotiate:show", "cases": "lender_cases"}.get(picked.id, HOME)
 
 
 async def on_invite_lender(ctx: Ctx, name: str) -> str:
@@ -129,6 +147,7 @@ STAFF = Flow(
     "staff",
     {
         "lender_cases": Step(ask_lender_cases, buttons_only, on_lender_cases),
+        "brief": Step(ask_brief, buttons_only, on_brief),
         "invite_lender": Step(prompt("staff/invite_lender"), text(max_len=200), on_invite_lender),
         "stats": Step(ask_stats, buttons_only, to_home),
     },

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dialogs.domain import Case
+from dialogs.domain import Case, Role
 from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.casework import offer_view
 from dialogs.flows.inputs import buttons_only
@@ -21,6 +21,7 @@ MILESTONES = frozenset(
         "evidence_added",
         "harassment_reported",
         "harassment_reviewed",
+        "harassment_decided",
         "operator_requested",
         "offer_made",
         "offer_accepted",
@@ -55,13 +56,41 @@ async def _case_view(ctx: Ctx, case: Case) -> dict[str, Any]:
 
 
 async def ask_show(ctx: Ctx) -> None:
+    if ctx.account.role is not Role.BORROWER:
+        await _ask_staff(ctx)
+        return
     cases = (await ctx.turn.my_cases())[-SHOWN_CASES:]
     views = [await _case_view(ctx, case) for case in reversed(cases)]
     ctx.ask("status/show", Choice("back", "back"), Choice("menu", "menu"), cases=views)
+
+
+async def _ask_staff(ctx: Ctx) -> None:
+    """Staff: a mediator sees the queues' counts and the cases by state; lender staff their own cases."""
+    if ctx.account.role is Role.OPERATOR:
+        stats = await ctx.turn.stats()
+        context: dict[str, Any] = {
+            "queue": len(await ctx.turn.review_queue()),
+            "stuck": len(await ctx.turn.escalations()),
+            "by_state": dict(sorted(stats.by_state.items())),
+            "cases": [],
+        }
+    else:
+        context = {"queue": None, "stuck": None, "by_state": {}, "cases": await _lender_view(ctx)}
+    ctx.ask("status/staff", Choice("back", "back"), Choice("menu", "menu"), **context)
+
+
+async def _lender_view(ctx: Ctx) -> list[dict[str, Any]]:
+    views = []
+    for case in await ctx.turn.lender_cases():
+        pending = await ctx.turn.pending_offer(case.id)
+        views.append(
+            {"id": case.id, "state": case.state.value, "offer": offer_view(pending) if pending else None}
+        )
+    return views
 
 
 async def on_show(_ctx: Ctx, picked: Picked) -> str:
     return BACK if picked.id == "back" else HOME
 
 
-STATUS = Flow("status", {"show": Step(ask_show, buttons_only, on_show)})
+STATUS = Flow("status", {"show": Step(ask_show, buttons_only, on_show)}, roles=frozenset(Role))

@@ -10,8 +10,10 @@ import secrets
 from datetime import datetime, timedelta
 
 from dialogs.domain import Loan
+from dialogs.errors import AlreadyExists
 from dialogs.flows import application
 from dialogs.flows.base import HOME, TRAIL, Choice, Ctx, Flow, Invalid, Picked, Step, prompt
+from dialogs.flows.casework import ASK_FOR_HELP
 from dialogs.flows.inputs import buttons_only, code, id_number, person_name, phone, text
 from dialogs.lifecycle import TERMINAL
 from dialogs.masking import mask_phone
@@ -153,7 +155,11 @@ async def on_pick(ctx: Ctx, picked: Picked) -> str:
 async def _open(ctx: Ctx, loan_id: int) -> str:
     """Resume the borrower's unfinished case on this loan, or open one."""
     live = [c for c in await ctx.turn.my_cases() if c.loan_id == loan_id and c.state not in TERMINAL]
-    case = live[-1] if live else await ctx.turn.open_case(loan_id)
+    try:
+        case = live[-1] if live else await ctx.turn.open_case(loan_id)
+    except AlreadyExists:  # one open case per loan: another application on it is open, or its plan runs
+        ctx.say("verify/case_open", ASK_FOR_HELP)
+        return HOME
     ctx.conv.case_id = case.id
     ctx.data[TRAIL] = []  # verified: going back must not lead into the identity questions again
     loan = await ctx.turn.loan(loan_id)

@@ -24,8 +24,10 @@ async def test_lender_staff_open_their_case_by_number(bot: Bot) -> None:
     _alice, _olga, leo = await approved(bot)
     await leo.send("/offer 1")
     assert "Pending offer (round 1, from borrower)" in leo.texts(), leo.texts()
-    await leo.send("/case #1")
-    assert "Pending offer (round 1, from borrower)" in leo.texts()
+    await leo.send("/case #1")  # the whole brief, then the negotiation a button away
+    brief = leo.texts()
+    assert "round 1, borrower: Interest stopped" in brief and "waiting for an answer" in brief, brief
+    assert "Hardship: Lost my job" in brief and "[View and answer]" in brief
 
 
 @pytest.mark.parametrize("ask", ["/case 1", "/offer 1", "0.g:open:1"])

@@ -184,7 +184,8 @@ async def test_round_limit_then_the_mediator_splits_the_difference(bot: Bot) -> 
     assert "round 4, lender" in olga.texts()
     await olga.press("Split the difference")
     proposal = olga.texts()
-    assert "→ 12 month(s) at" in proposal
+    assert "→ Mediator's proposal, equal instalments: ¥1,337.21 a month for 12 months" in proposal, proposal
+    assert "✗ It is above the borrower's budget: ¥1,025.00 a month is affordable, ¥312.21 less" in proposal
     await olga.press("Send")
     assert "Proposed to both sides" in olga.texts()
     assert await _case_state(bot) is CaseState.NEGOTIATING
@@ -310,7 +311,7 @@ async def test_the_mediator_writes_to_both_and_closes_a_case(bot: Bot) -> None:
     await leo.send("Pay now or we call your employer.")
     await alice.press("Report as harassment")
     await olga.send("/escalations")
-    assert "1 case(s) need a mediator" in olga.texts()  # a harassment report brings the case here
+    assert "1 case needs a mediator" in olga.texts()  # a harassment report brings the case here
     await olga.press("#1")
     assert "Pay now or we call your employer." in olga.texts()
     assert (
@@ -318,11 +319,14 @@ async def test_the_mediator_writes_to_both_and_closes_a_case(bot: Bot) -> None:
     )
     await olga.press("Message both")
     await olga.send("Contacting an employer is not allowed. Let us keep to the offers.")
-    assert "Sent to 2 person(s)" in olga.texts()
-    await olga.press("Mark the reports reviewed")
-    assert "1 report(s) marked reviewed" in olga.texts()
-    assert "Harassment reports" not in olga.texts()
+    assert "Sent to 2 people" in olga.texts()
     assert "Message from the mediator about case 1" in alice.received()[-1].text
+    await olga.press("Outcome of report #1")
+    await olga.press("Upheld")
+    await olga.send("Called the lender's team lead; the collector is off this account.")
+    assert "Report #1: Upheld – recorded" in olga.texts()
+    assert "Harassment reports" not in olga.texts()
+    assert "found it justified" in alice.received()[-1].text
     assert "Contacting an employer is not allowed" in leo.received()[-1].text
     await olga.press("Close the case")
     await olga.send("The lender has agreed to review the account with its compliance team.")
@@ -331,7 +335,7 @@ async def test_the_mediator_writes_to_both_and_closes_a_case(bot: Bot) -> None:
     assert "has been closed by the mediator" in closed and "compliance team" in closed
     await alice.send("/status")
     assert "Pending offer" not in alice.texts()
-    assert "the mediator reviewed the harassment report" in alice.texts()
+    assert "the mediator recorded the outcome of a harassment report" in alice.texts()
     await olga.send("/escalations")
     assert "No case needs mediation" in olga.texts()  # closed: its report no longer keeps it there
     await olga.send("/help")
@@ -389,7 +393,7 @@ async def test_no_affordable_plan_reaches_the_mediator_and_the_lender_proposes(b
     await alice.press("Submit")
     olga = await operator(bot)
     await olga.send("/escalations")
-    assert "1 case(s) need a mediator" in olga.texts()
+    assert "1 case needs a mediator" in olga.texts()
     await olga.send("/queue")
     await olga.press("#1")
     assert "Requested plan: none fits the budget" in olga.texts()

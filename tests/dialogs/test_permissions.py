@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from dialogs.domain import Channel
 from dialogs.messages import InboundKind
 from storage import models
 from tests.dialogs.harness import Bot, Person, lender_staff, operator
@@ -29,6 +30,9 @@ ACTIONS = {
     "cases": (InboundKind.COMMAND, "/cases"),
     "case": (InboundKind.COMMAND, "/case {case}"),
     "offer": (InboundKind.COMMAND, "/offer {case}"),
+    "status": (InboundKind.COMMAND, "/status"),
+    "staff": (InboundKind.COMMAND, "/staff Other Lender"),
+    "revoke": (InboundKind.COMMAND, "/revoke {staff}"),  # last: the allowed run takes otto's role away
 }
 # Who may do what on their own (or, for a mediator, any) case: everyone else is refused.
 ALLOWED = {
@@ -40,9 +44,12 @@ ALLOWED = {
     "stats": {"operator"},
     "queue": {"operator"},
     "escalations": {"operator"},
-    "cases": {"lender", "other_lender"},
+    "cases": {"lender", "other_lender", "operator"},
     "case": {"borrower", "lender", "operator"},
     "offer": {"borrower", "lender", "operator"},
+    "status": {"borrower", "other_borrower", "lender", "other_lender", "operator"},
+    "staff": {"operator"},
+    "revoke": {"operator"},
 }
 CASE_ACTIONS = frozenset({"open", "confirm", "report", "info", "case", "offer"})
 
@@ -59,6 +66,7 @@ async def snapshot(bot: Bot) -> dict[str, Any]:
                 models.HarassmentReport,
                 models.Invite,
                 models.BlindBidRow,
+                models.HelpRequest,
             )
         }
         states = list((await session.execute(select(models.Case.id, models.Case.state))).all())
@@ -73,7 +81,7 @@ async def snapshot(bot: Bot) -> dict[str, Any]:
     return {"counts": counts, "states": states, "roles": roles, "confirmed": confirmed}
 
 
-async def _people(bot: Bot) -> tuple[dict[str, Person], int]:
+async def _people(bot: Bot) -> tuple[dict[str, Person], int, int]:
     alice, olga, leo = await approved(bot)
     await leo.press("View and answer")
     await leo.press("Write to the other side")
@@ -86,17 +94,19 @@ async def _people(bot: Bot) -> tuple[dict[str, Person], int]:
     async with bot.store.unit() as session:
         message = await session.scalar(select(func.max(models.CaseMessage.id)))
     people = {"borrower": alice, "other_borrower": bob, "lender": leo, "other_lender": otto, "operator": olga}
-    return people, int(message or 0)
+    staff = (await bot.store.ensure_account(Channel.TERMINAL, "otto")).id
+    return people, int(message or 0), staff
 
 
-async def _run(person: Person, action: str, case: int, message: int) -> str:
+async def _run(person: Person, action: str, case: int, message: int, staff: int = 0) -> str:
     kind, payload = ACTIONS[action]
-    replies = await person.deliver(person.inbound(kind, payload.format(case=case, message=message)))
+    text = payload.format(case=case, message=message, staff=staff)
+    replies = await person.deliver(person.inbound(kind, text))
     return "\n".join(m.text for m in replies)
 
 
 async def test_every_action_checks_role_and_ownership(bot: Bot) -> None:
-    people, message = await _people(bot)
+    people, message, staff = await _people(bot)
     allowed_runs: list[tuple[str, str]] = []
     for action in ACTIONS:
         for who, person in people.items():
@@ -107,16 +117,16 @@ async def test_every_action_checks_role_and_ownership(bot: Bot) -> None:
                     allowed_runs.append((action, who))
                     continue
                 before = await snapshot(bot)
-                reply = await _run(person, action, case, FORGED if target == "forged" else message)
+                reply = await _run(person, action, case, FORGED if target == "forged" else message, staff)
                 assert any(refusal in reply for refusal in REFUSALS), (action, who, target, reply)
                 assert await snapshot(bot) == before, (action, who, target)
     for action, who in allowed_runs:  # last: some of them change the case
-        reply = await _run(people[who], action, 1, message)
+        reply = await _run(people[who], action, 1, message, staff)
         assert not any(refusal in reply for refusal in REFUSALS), (action, who, reply)
 
 
 async def test_a_forged_button_that_is_not_ours_is_just_stale(bot: Bot) -> None:
-    people, _ = await _people(bot)
+    people, _, _ = await _people(bot)
     before = await snapshot(bot)
     for payload in (
         "0.g:open:1:2:3",
