@@ -155,6 +155,19 @@ class FieldCipher:
             raise SecretKeyError(f"{column} does not decrypt with this LOANBRIDGE_SECRET_KEY")
         raise SecretKeyError(f"unknown encryption format in {column}")
 
+    def fingerprint_of(self, column: str, blob: bytes) -> str:
+        """The fingerprint of the configured key that opens ``blob`` (SecretKeyError if none does)."""
+        if blob[:1] == _KEYED and (key := self._by_id.get(blob[1 : 1 + _KEY_ID_BYTES])) is not None:
+            self._open(key, column, blob[1 + _KEY_ID_BYTES :])
+            return key.fingerprint
+        for key in self._keys:
+            try:
+                self._open(key, column, blob[1:])
+            except SecretKeyError:
+                continue
+            return key.fingerprint
+        raise SecretKeyError(f"{column} does not decrypt with this LOANBRIDGE_SECRET_KEY")
+
     def is_current(self, blob: bytes) -> bool:
         """Sealed under the current key (nothing left to rotate)."""
         return blob[:1] == _KEYED and blob[1 : 1 + _KEY_ID_BYTES] == self._current.key_id

@@ -58,7 +58,12 @@ SEALED_TABLES = (
     SealedTable("hardships", "case_id", (("description_enc", "hardships.description"),)),
     SealedTable("finances", "case_id", (("figures_enc", "finances.figures"),)),
     SealedTable("conversations", "account_id", (("data_enc", "conversations.data"),)),
-    SealedTable("harassment_reports", "id", (("details_enc", "harassment_reports.details"),)),
+    SealedTable(
+        "harassment_reports",
+        "id",
+        (("details_enc", "harassment_reports.details"), ("outcome_enc", "harassment_reports.outcome")),
+    ),
+    SealedTable("help_requests", "id", (("details_enc", "help_requests.details"),)),
     SealedTable("case_messages", "id", (("text_enc", "case_messages.text"),)),
     SealedTable(
         "blind_bids",
@@ -126,18 +131,24 @@ def _mismatch(recorded: dict[str, str], cipher: FieldCipher, missing: str) -> st
 
 
 async def _first_check(session: AsyncSession, cipher: FieldCipher) -> None:
-    """A database from before key checks may already hold data: record the key only if it opens it."""
+    """A database from before key checks may already hold data: record the key that opens it.
+
+    That may be an old key (a weak key being rotated away at the upgrade): then the data is recorded
+    under it, and the rotation to the current key is recorded as begun.
+    """
     sample = await _any_sealed_value(session)
+    under = cipher.fingerprint
     if sample is not None:
-        column, blob = sample
         try:
-            cipher.decrypt(column, blob)
+            under = cipher.fingerprint_of(*sample)
         except SecretKeyError:
             raise SecretKeyError(
                 "LOANBRIDGE_SECRET_KEY does not open the data already in this database: set the key it "
                 "was encrypted with"
             ) from None
-    await set_meta(session, KEY_CHECK, cipher.fingerprint)
+    await set_meta(session, KEY_CHECK, under)
+    if under != cipher.fingerprint:
+        await set_meta(session, ROTATION_TARGET, cipher.fingerprint)
 
 
 async def _any_sealed_value(session: AsyncSession) -> tuple[str, bytes] | None:

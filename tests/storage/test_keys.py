@@ -121,6 +121,21 @@ async def test_data_from_before_key_checks_is_checked_against_the_key(database_u
         assert len(await store.find_loans(id_number=resident_id())) == 1
 
 
+async def test_data_from_before_key_checks_under_a_retiring_key_is_rotated(
+    database_url: str, clock: Any
+) -> None:
+    """Upgrading with the old (perhaps weak) key listed as old: the data is recorded under it, not the new."""
+    store = SqlStore(create_engine(database_url), FieldCipher(decode_secret(OLD)), clock=clock)
+    await people(store)
+    await store.close()
+    async with opened(database_url, clock, NEW, OLD) as store:
+        result = await rotate(store)
+        assert result.finished and not result.already_current and result.values == 3
+    async with opened(database_url, clock, NEW) as store:
+        assert len(await store.find_loans(id_number=resident_id())) == 1
+        assert await all_current(store)
+
+
 async def seed(url: str, clock: Any) -> tuple[int, str]:
     """Personal data of every kind under the old key; the case and an unused invite code."""
     async with opened(url, clock, OLD) as store:
