@@ -56,11 +56,21 @@ LENDER = "Bench Lender"
 FIGURES = ("6500", "1800", "1200", "300", "200", "800", "0", "150", "0", "2000")
 
 
+def letters(n: int) -> str:
+    """A name part unique to ``n`` in letters only (names with digits are refused as typos)."""
+    word = ""
+    while True:
+        n, rest = divmod(n, 26)
+        word = "abcdefghijklmnopqrstuvwxyz"[rest] + word
+        if n == 0:
+            return word.capitalize()
+
+
 def borrower(n: int) -> LoanRow:
     first17 = f"110105{1960 + n % 40}0101{n % 1000:03d}"
     return LoanRow(
         loan_ref=f"B-{n:06d}",
-        borrower_name=f"Borrower {n}",
+        borrower_name=f"Borrower {letters(n)}",
         id_number=first17 + id_check_char(first17),
         phone=f"+86138{n:08d}",
         principal=Decimal("20000.00"),
