@@ -4,7 +4,7 @@ offer, write to the other side, settle by blind bid. The side is the sender's ro
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from dialogs.domain import BlindBid, Case, MessageKind, Offer, OfferStatus, Role
 from dialogs.errors import InvalidInput
@@ -23,8 +23,9 @@ from dialogs.flows.casework import (
 from dialogs.flows.inputs import buttons_only, money, text, whole_number
 from dialogs.flows.plans import OWN_KINDS, terms_record, why_not
 from dialogs.lifecycle import CaseState
+from dialogs.rules.money import FEN
 from dialogs.rules.negotiation import blind_bid, rounds_exhausted
-from dialogs.rules.plans import PlanKind, validate_proposal
+from dialogs.rules.plans import Balance, PlanKind, validate_proposal
 from dialogs.rules.schedules import MAX_MONTHS
 
 SIDES = frozenset({Role.BORROWER, Role.LENDER})
@@ -173,15 +174,42 @@ async def on_counter_kind(ctx: Ctx, picked: Picked) -> str:
     if kind not in kinds:
         raise Invalid("errors/use_buttons")
     ctx.data["c_kind"] = kind.value
+    ctx.data["c_by"] = MONTHS_MONTHLY
     if kind is PlanKind.DISCOUNTED_SETTLEMENT:
         ctx.data["c_months"] = 1
         return "counter_amount"
-    return "counter_months"
+    return "counter_by" if _side(ctx) is Role.LENDER else "counter_months"
+
+
+# A lender's terms by what lenders negotiate: any two of total, waiver, months and monthly amount (the
+# total and the waiver say the same thing, so one of the two is months or the monthly amount).
+MONTHS_MONTHLY = "months_monthly"
+COUNTER_BY = (MONTHS_MONTHLY, "months_total", "months_waiver", "monthly_total", "monthly_waiver")
+
+
+async def ask_counter_by(ctx: Ctx) -> None:
+    ctx.ask(
+        "negotiate/counter_by", *(Choice(by, f"counter_by_{by}") for by in COUNTER_BY), Choice("back", "back")
+    )
+
+
+async def on_counter_by(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "back":
+        return "counter_kind"
+    if picked.id not in COUNTER_BY:
+        raise Invalid("errors/use_buttons")
+    ctx.data["c_by"] = picked.id
+    return "counter_months" if picked.id.startswith("months_") else "counter_amount"
+
+
+def _then(ctx: Ctx) -> str:
+    """The step asking the second figure of the chosen pair."""
+    return {"total": "counter_total", "waiver": "counter_waiver"}.get(str(ctx.data["c_by"]).split("_")[1], "")
 
 
 async def on_counter_months(ctx: Ctx, months: int) -> str:
     ctx.data["c_months"] = months
-    return "counter_amount"
+    return _then(ctx) or "counter_amount"
 
 
 async def ask_counter_amount(ctx: Ctx) -> None:
@@ -190,11 +218,55 @@ async def ask_counter_amount(ctx: Ctx) -> None:
 
 
 async def on_counter_amount(ctx: Ctx, amount: Decimal) -> str:
+    if ctx.data.get("c_by", MONTHS_MONTHLY).startswith("monthly_"):
+        ctx.data["c_monthly"] = str(amount)
+        return _then(ctx)
+    return await _counter_terms(ctx, int(ctx.data["c_months"]), amount)
+
+
+async def ask_counter_total(ctx: Ctx) -> None:
+    ctx.ask("negotiate/counter_total", owed=(await _balance(ctx)).total)
+
+
+async def on_counter_total(ctx: Ctx, total: Decimal) -> str:
+    return await _counter_from_total(ctx, total)
+
+
+async def ask_counter_waiver(ctx: Ctx) -> None:
+    ctx.ask("negotiate/counter_waiver", owed=(await _balance(ctx)).total)
+
+
+async def on_counter_waiver(ctx: Ctx, waiver: Decimal) -> str:
+    owed = (await _balance(ctx)).total
+    if not Decimal(0) <= waiver < owed:
+        raise Invalid("negotiate/waiver_range", owed=owed)
+    return await _counter_from_total(ctx, owed - waiver)
+
+
+async def _counter_from_total(ctx: Ctx, total: Decimal) -> str:
+    """The total with months gives the monthly amount (rounded up to the fen, the last pays the rest);
+    with the monthly amount it gives the months (the last one shorter)."""
+    if "c_monthly" in ctx.data and ctx.data["c_by"].startswith("monthly_"):
+        monthly = Decimal(ctx.data["c_monthly"])
+        months = int((total / monthly).to_integral_value(ROUND_CEILING))
+        if not 1 <= months <= MAX_MONTHS:
+            raise Invalid("negotiate/counter_months_range", months=months, maximum=MAX_MONTHS)
+        return await _counter_terms(ctx, months, monthly)
+    months = int(ctx.data["c_months"])
+    return await _counter_terms(ctx, months, (total / months).quantize(FEN, ROUND_CEILING))
+
+
+async def _balance(ctx: Ctx) -> Balance:
+    return (await situation(ctx, await ctx.case()))[0]
+
+
+async def _counter_terms(ctx: Ctx, months: int, amount: Decimal) -> str:
+    """Whichever figures were typed, the same rules as any plan (:func:`validate_proposal`) decide."""
     case = await ctx.case()
     balance, finances, _ = await situation(ctx, case)
     if finances is None:
         raise Invalid("plans/situation_missing")
-    kind, months = PlanKind(ctx.data["c_kind"]), int(ctx.data["c_months"])
+    kind = PlanKind(ctx.data["c_kind"])
     # A lender may ask above the protected level (up to the contract); the borrower is told the excess.
     lender = _side(ctx) is Role.LENDER
     try:
@@ -203,6 +275,7 @@ async def on_counter_amount(ctx: Ctx, amount: Decimal) -> str:
         )
     except InvalidInput:
         raise why_not(balance, kind, months, amount, finances, ctx, lender=lender) from None
+    ctx.data.pop("c_monthly", None)
     ctx.data["c_terms"] = terms_record(option, own=_side(ctx) is Role.BORROWER)
     return "counter_confirm"
 
@@ -375,7 +448,10 @@ NEGOTIATE = Flow(
             whole_number(minimum=1, maximum=MAX_MONTHS, example="24"),
             on_counter_months,
         ),
+        "counter_by": Step(ask_counter_by, buttons_only, on_counter_by),
         "counter_amount": Step(ask_counter_amount, money(example="850"), on_counter_amount),
+        "counter_total": Step(ask_counter_total, money(example="14000"), on_counter_total),
+        "counter_waiver": Step(ask_counter_waiver, money(example="1500"), on_counter_waiver),
         "counter_confirm": Step(ask_counter_confirm, buttons_only, on_counter_confirm, returnable=False),
         "message_text": Step(
             prompt("negotiate/message_text"), text(max_len=1000, example=""), on_message_text

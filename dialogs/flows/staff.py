@@ -71,7 +71,7 @@ async def _why_ended(ctx: Ctx, case: Case) -> dict[str, str | None]:
     """Why a case left the negotiation: the borrower withdrew (erasing their data, perhaps) or a mediator
     closed it with a reason; nothing for a case still running or finished by its plan."""
     if case.state not in (CaseState.WITHDRAWN, CaseState.CLOSED):
-        return {}
+        return {"why": None, "reason": None}
     if case.state is CaseState.CLOSED:
         reasons = [m.text for m in await ctx.turn.messages(case.id) if m.kind is MessageKind.REASON]
         return {"why": "closed", "reason": reasons[-1] if reasons else None}

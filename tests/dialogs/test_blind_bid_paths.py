@@ -82,6 +82,7 @@ async def _open_case(person: Person) -> None:
     if person.user == "leo":
         await person.send("/cases")
         await person.press("#1")
+        await person.press("View and answer")  # from the case brief to the negotiation
     else:
         await person.send("/offer")
 

@@ -166,6 +166,7 @@ async def test_a_lender_offer_above_the_level_shows_the_borrower_the_excess(bot:
     await leo.press("View and answer")
     await leo.press("Counter-offer")
     await leo.press("Longer term, equal instalments")
+    await leo.press("Months and monthly amount")
     await leo.send("12")
     await leo.send(str(at_contract.monthly_amount))
     await leo.press("Send")

@@ -74,6 +74,7 @@ NEGOTIATION_STEPS = {
             ("press", "View and answer"),
             ("press", "Counter-offer"),
             ("press", "Longer term, equal instalments"),
+            ("press", "Months and monthly amount"),
         ],
     ),
     "lender giving an amount": (
@@ -82,6 +83,7 @@ NEGOTIATION_STEPS = {
             ("press", "View and answer"),
             ("press", "Counter-offer"),
             ("press", "Longer term, equal instalments"),
+            ("press", "Months and monthly amount"),
             ("send", "12"),
         ],
     ),

@@ -58,6 +58,7 @@ async def test_an_offer_written_at_night_has_its_deadline_from_the_morning(
     await leo.press("View and answer")
     await leo.press("Counter-offer")
     await leo.press("Longer term, equal instalments")
+    await leo.press("Months and monthly amount")
     await leo.send("12")
     await leo.send("1500")
     await leo.press("Send")

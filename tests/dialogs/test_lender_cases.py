@@ -13,7 +13,7 @@ async def test_a_case_the_borrower_erased_stays_on_the_list_as_withdrawn(bot: Bo
     await leo.send("/cases")
     assert "#1 – withdrawn: withdrawn by the borrower, who asked for their data to be erased" in leo.texts()
     await leo.press("#1")
-    assert "Case 1" in leo.texts() or "case 1" in leo.texts()  # still opens, read-only
+    assert "Case #1 – withdrawn" in leo.texts()  # it still opens
 
 
 async def test_a_closed_case_shows_the_mediators_reason_and_a_case_never_approved_is_absent(
@@ -32,3 +32,10 @@ async def test_a_closed_case_shows_the_mediators_reason_and_a_case_never_approve
         '#1 – closed: closed by the mediator – "The borrower repaid through the court settlement."' in listed
     )
     assert "#2" not in listed
+
+
+async def test_a_running_case_is_listed_with_its_state_alone(bot: Bot) -> None:
+    _, _, leo = await approved(bot)
+    await leo.send("/cases")
+    line = next(line for line in leo.texts().splitlines() if line.startswith("• #1"))
+    assert line == "• #1 – approved, waiting for the lender's answer"
