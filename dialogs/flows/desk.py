@@ -147,8 +147,7 @@ async def _filtered(dialogs: Dialogs, ctx: Ctx, argument: str, target: str) -> N
 
 async def staff_command(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
     """``/staff LENDER``: who acts for a lender (a mediator's; anyone else is refused by the flow's roles)."""
-    if ctx.account.role is not Role.OPERATOR:
-        await dialogs.goto(ctx, "desk:staff")
+    if not await _mediator(dialogs, ctx):
         return
     try:
         lender = await ctx.turn.lender_by_name(argument.strip())
@@ -162,6 +161,8 @@ async def staff_command(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
 
 async def revoke_command(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
     """``/revoke ID``: an account stops acting for its lender; they are told."""
+    if not await _mediator(dialogs, ctx):
+        return
     number = argument.strip().lstrip("#")
     if not number.isdigit() or len(number) > 9:
         ctx.say("desk/revoke_usage", account=None)
@@ -178,6 +179,15 @@ async def revoke_command(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
     ctx.say("desk/revoked", account=member.id, lender=name)
     notify(ctx, [member], "desk/revoked_member", lender=name)
     await dialogs.reask(ctx)
+
+
+async def _mediator(dialogs: Dialogs, ctx: Ctx) -> bool:
+    """Staff administration is a mediator's; anyone else is told so, as any flow of another role does."""
+    if ctx.account.role is Role.OPERATOR:
+        return True
+    ctx.say("errors/not_for_role", role=ctx.account.role.value)
+    await dialogs.reask(ctx)
+    return False
 
 
 async def open_request(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
