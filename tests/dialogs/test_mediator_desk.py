@@ -196,3 +196,18 @@ async def test_a_mediator_lists_and_revokes_a_lenders_staff(bot: Bot) -> None:
     await olga.send("/staff Demo Lender")
     assert "No one acts for Demo Lender yet" in olga.texts()
     assert DEMO_BORROWER.name not in olga.texts()
+
+
+async def test_a_person_stuck_on_a_question_is_marked_stuck_for_the_mediator(bot: Bot) -> None:
+    olga = await operator(bot)
+    alice = bot.person("alice")
+    await start_and_consent(alice)
+    await alice.send(DEMO_BORROWER.loan_ref)
+    for _ in range(3):
+        await alice.send("1234")  # not a name: the third miss offers a person
+    await alice.press("Talk to a person")
+    await alice.send("I cannot find my loan reference anywhere.")
+    assert "within 1 working day" in alice.texts()
+    assert "after several answers that were not accepted" in olga.received()[-1].text
+    [request] = await _rows(bot, models.HelpRequest)
+    assert (request.case_id, request.reason, request.status) == (None, "stuck", "open")
