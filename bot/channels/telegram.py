@@ -76,18 +76,34 @@ class BotApi(Protocol):
     async def delete_webhook(self) -> None: ...
 
 
+def utf16_length(text: str) -> int:
+    """Telegram's length of ``text``: UTF-16 code units, so a character outside the BMP (most emoji)
+    counts twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fitting(text: str, limit: int) -> int:
+    """How many characters of ``text`` fit in ``limit`` UTF-16 code units (never half an emoji)."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            return index
+    return len(text)
+
+
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Pieces of at most ``limit`` characters, cut at a paragraph, else a line, else a space, else anywhere
-    outside an HTML entity (``&amp;`` is never cut in two)."""
+    """Pieces of at most ``limit`` UTF-16 code units (as Telegram counts), cut at a paragraph, else a
+    line, else a space, else anywhere outside an HTML entity (``&amp;`` is never cut in two)."""
     pieces: list[str] = []
     rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = next((c for sep in ("\n\n", "\n", " ") if (c := window.rfind(sep)) > limit // 2), 0)
+    while (size := _fitting(rest, limit)) < len(rest):
+        window = rest[:size]
+        cut = next((c for sep in ("\n\n", "\n", " ") if (c := window.rfind(sep)) > size // 2), 0)
         if cut <= 0:
-            cut = limit
+            cut = size
             amp = window.rfind("&")
-            if amp > limit - 10 and ";" not in window[amp:]:
+            if amp > size - 10 and ";" not in window[amp:]:
                 cut = amp
         pieces.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip("\n ")

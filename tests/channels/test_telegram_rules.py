@@ -8,15 +8,15 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.channels.telegram import MAX_TEXT, Pace, split_text
+from bot.channels.telegram import MAX_TEXT, Pace, split_text, utf16_length
 
-TEXT = st.text(alphabet=st.sampled_from(list("ab \n&;<>é名")), max_size=12_000)
+TEXT = st.text(alphabet=st.sampled_from(list("ab \n&;<>é名😀")), max_size=12_000)
 
 
 @given(TEXT)
 def test_pieces_fit_and_lose_nothing_but_the_whitespace_at_cuts(text: str) -> None:
     pieces = split_text(text)
-    assert all(len(piece) <= MAX_TEXT for piece in pieces)
+    assert all(utf16_length(piece) <= MAX_TEXT for piece in pieces)
     assert "".join(pieces).replace(" ", "").replace("\n", "") == text.replace(" ", "").replace("\n", "")
 
 
@@ -26,6 +26,14 @@ def test_a_split_prefers_paragraphs_then_lines_and_never_cuts_an_entity() -> Non
     entity = "x" * 4093 + "&amp;" + "y" * 10  # the limit falls inside "&amp;"
     first, second = split_text(entity)
     assert first == "x" * 4093 and second.startswith("&amp;")
+
+
+def test_emoji_count_twice_as_telegram_counts_them() -> None:
+    text = "😀" * 3000  # 3,000 characters but 6,000 UTF-16 code units: over Telegram's 4,096
+    pieces = split_text(text)
+    assert [utf16_length(p) for p in pieces] == [4096, 1904]
+    assert "".join(pieces) == text  # no emoji cut in half
+    assert split_text("😀" * 2048) == ["😀" * 2048]  # exactly 4,096 units: one message
 
 
 async def test_a_chat_gets_a_short_burst_then_one_message_a_second() -> None:
