@@ -236,9 +236,11 @@ class TelegramChannel:
             try:
                 update = await request.json()
             except ValueError:
-                return web.Response(status=400)
-            if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-                return web.Response(status=400)
+                update = None
+            if not isinstance(update, dict):
+                # Telegram would redeliver anything but a 200, for a day: log it and answer.
+                log.warning("ignored a webhook body that is not an update")
+                return web.Response(status=200)
             await self.handle_update(update, handle)
             return web.Response(status=200)
 
@@ -247,6 +249,12 @@ class TelegramChannel:
         return app
 
     async def handle_update(self, update: dict[str, Any], handle: Handle) -> None:
+        flaw = malformed(update)
+        if flaw is not None:
+            # Answered (200, or acknowledged by the next poll) and dropped: Telegram would only send it
+            # again, and nobody can be answered at an address the update does not hold.
+            log.warning("ignored malformed update %r: %s", update.get("update_id"), flaw)
+            return
         callback = update.get("callback_query")
         # Stopping the button's spinner needs no answer from us: it runs beside the turn.
         spinner = asyncio.ensure_future(self.api.answer_callback(str(callback["id"]))) if callback else None
@@ -302,6 +310,67 @@ class TelegramChannel:
             log.warning("a file could not be downloaded (%s)", type(error).__name__)
             return facts | {"sha256": ""}
         return facts | {"size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+
+
+def malformed(update: dict[str, Any]) -> str | None:
+    """What is wrong with the parts of ``update`` the product reads, or ``None`` when they are sound."""
+    if not _is_int(update.get("update_id")):
+        return "update_id is not a number"
+    if "callback_query" in update:
+        return _bad_callback(update["callback_query"])
+    if "message" in update:
+        return _bad_message(update["message"])
+    return None
+
+
+def _bad_callback(callback: Any) -> str | None:
+    if not isinstance(callback, dict):
+        return "callback_query is not an object"
+    if not isinstance(callback.get("id"), str) or not callback["id"]:
+        return "callback_query has no id"
+    if not isinstance(callback.get("data", ""), str):
+        return "callback_query data is not text"
+    message = callback.get("message")
+    return _bad_user(callback.get("from")) or (_bad_chat(message) if message is not None else None)
+
+
+def _bad_message(message: Any) -> str | None:
+    if not isinstance(message, dict):
+        return "message is not an object"
+    if "from" in message and (flaw := _bad_user(message["from"])):
+        return flaw
+    if flaw := _bad_chat(message):
+        return flaw
+    if not isinstance(message.get("text", ""), str):
+        return "text is not text"
+    contact = message.get("contact", {})
+    if not isinstance(contact, dict) or not isinstance(contact.get("phone_number", ""), str):
+        return "contact is not a contact"
+    photos = message.get("photo", [])
+    files = [message.get("document", {}), *photos] if isinstance(photos, list) else [None]
+    return next((flaw for f in files if (flaw := _bad_file(f))), None)
+
+
+def _bad_user(user: Any) -> str | None:
+    return None if isinstance(user, dict) and _is_int(user.get("id")) else "from.id is not a number"
+
+
+def _bad_chat(message: Any) -> str | None:
+    chat = message.get("chat") if isinstance(message, dict) else None
+    return None if isinstance(chat, dict) and _is_int(chat.get("id")) else "chat.id is not a number"
+
+
+def _bad_file(file: Any) -> str | None:
+    if file == {}:
+        return None
+    if not isinstance(file, dict) or not isinstance(file.get("file_id"), str):
+        return "a file without a file_id"
+    size = file.get("file_size", 0)
+    return None if _is_int(size) and size >= 0 else "file_size is not a number"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _inbound(
