@@ -172,6 +172,7 @@ class StaffWork(NegotiationWork):
             raise PermissionDenied("lender staff do not manage the review queue")
         case.waiting_for = waiting_for
         case.updated_at = self.now
+        await self.session.flush()  # the queue shown next in the same turn must not list it (no autoflush)
 
     async def waiting_for(self, case_id: int) -> str | None:
         return (await self._own_case(case_id)).waiting_for
