@@ -91,6 +91,19 @@ async def loans_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def dead_letters(args: argparse.Namespace, settings: Settings) -> int:
+    """Messages given up on after failed attempts: when, which update, whose, and the error."""
+    async with opened_store(settings) as store:
+        letters = await store.recent_dead_letters(args.limit)
+    if not letters:
+        print("no dead letters: every message was handled")
+    for letter in letters:
+        sender = f"account {letter.account_id}" if letter.account_id else "no account"
+        when = f"{letter.created_at:%Y-%m-%d %H:%M:%S} UTC"
+        print(f"{when}  {letter.channel} update {letter.key}  {sender}: {letter.error}")
+    return 0
+
+
 async def chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.terminal_chat import run_chat  # noqa: PLC0415 - only this command needs the whole app
 
@@ -112,10 +125,12 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
 
 async def serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.serve import serve as run_serve  # noqa: PLC0415 - only this command needs the channels
+    from bot.sms import serve_code_sender  # noqa: PLC0415 - only serving sends codes by SMS
 
     if args.telegram_lib:
         settings = settings.model_copy(update={"telegram_lib": args.telegram_lib})
-    await run_serve(settings)
+    # Before anything starts: the development log sender only when chosen, never by default.
+    await run_serve(settings, code_sender=serve_code_sender(settings))
     return 0
 
 
@@ -217,6 +232,12 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("file")
     load.add_argument("--lender", required=True)
     load.set_defaults(run=loans_import)
+
+    dead = commands.add_parser(
+        "deadletters", help="list the messages given up on after failed attempts (newest first)"
+    )
+    dead.add_argument("--limit", type=int, default=50, choices=range(1, 10_001), metavar="N")
+    dead.set_defaults(run=dead_letters)
 
     keys = commands.add_parser("keys", help="the secret key").add_subparsers(dest="action", required=True)
     rotate = keys.add_parser(

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.app import App, build_app
 from bot.channels.telegram import BotApi, Pace, TelegramChannel
+from bot.dead_letters import DeadLetters
 from bot.settings import Settings, SettingsError
 from dialogs.domain import Channel
 from dialogs.ports import Clock, CodeSender
@@ -65,18 +66,20 @@ async def serve(
     api = api or telegram_api(settings)
     channel = TelegramChannel(api, Pace(settings.telegram_rate, settings.telegram_chat_rate))
     app = build_app(settings, {Channel.TELEGRAM: channel}, code_sender=code_sender, clock=clock)
+    # One message that cannot be committed is given up on after a few attempts, not retried for ever.
+    handle = DeadLetters(app.store, app.delivery).guard(app.engine.handle)
     # Closed in reverse: stop taking updates, then deliver what they committed, then close the Bot API client.
     async with AsyncExitStack() as stack:
         await api.start()
         stack.push_async_callback(api.close)
         await stack.enter_async_context(app.running())
         if webhook is None:
-            polling = asyncio.create_task(channel.poll(app.engine.handle, stop), name="telegram-polling")
+            polling = asyncio.create_task(channel.poll(handle, stop), name="telegram-polling")
             stack.push_async_callback(lambda: polling)  # finished: the batch in hand is handled first
             log.info("telegram: polling (%s)", settings.telegram_lib)
         else:
             url, host, port, secret = webhook
-            runner = web.AppRunner(channel.webhook(app.engine.handle, urlparse(url).path, secret))
+            runner = web.AppRunner(channel.webhook(handle, urlparse(url).path, secret))
             await runner.setup()
             stack.push_async_callback(runner.cleanup)  # waits for requests in hand
             await web.TCPSite(runner, host, port).start()

@@ -263,3 +263,4 @@ class CaseStats:
     median_first_answer_hours: float | None
     median_agreement_hours: float | None
     agreement_rate: float | None  # agreed among cases whose negotiation ended
+    dead_letters: int = 0  # inbound messages given up on (see storage.dead_letters)

@@ -87,9 +87,9 @@ class Engine:
     async def _commit(self, items: list[tuple[Inbound, asyncio.Future[None]]]) -> None:
         try:
             queued = await self._run_batch([inbound for inbound, _ in items])
-        except Exception:
+        except Exception as error:
             if len(items) == 1:
-                items[0][1].set_exception(_failed())
+                items[0][1].set_exception(_failed(error))
                 log.exception("a turn could not be committed (channel %s)", items[0][0].channel)
                 return
             for item in items:  # one bad message must not sink the others: retry each on its own
@@ -135,8 +135,16 @@ class Engine:
 
 
 class TurnFailed(Exception):
-    """The message could not be committed at all (the database is unreachable)."""
+    """The message could not be committed at all (the database is unreachable, or something the turn reads
+    is damaged). ``reason`` names the underlying error for operators without its details: a driver's
+    message can carry the statement's parameters, which can be personal data."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
-def _failed() -> TurnFailed:
-    return TurnFailed("the message could not be handled; it was not recorded and can be sent again")
+def _failed(error: Exception) -> TurnFailed:
+    first_line = (str(error).splitlines() or [""])[0][:200]
+    reason = f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
+    return TurnFailed("the message could not be handled; it was not recorded and can be sent again", reason)

@@ -365,6 +365,20 @@ class InboundKey(Base):
     processed_at: Mapped[datetime]
 
 
+class DeadLetter(Base):
+    """An inbound update that could not be committed after a few attempts: acknowledged so it stops holding
+    everyone else's, its sender apologised to, and kept here for an operator with the error (no content)."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (UniqueConstraint("channel", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    error: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+
+
 class OutboxMessage(Base):
     """A reply or notification committed with the change that caused it, sent after commit."""
 

@@ -16,7 +16,7 @@ from dialogs import domain
 from dialogs.domain import Role
 from dialogs.errors import InvalidInput, NotFound, PermissionDenied
 from dialogs.lifecycle import TERMINAL, CaseState
-from storage import accounts, cases, models
+from storage import accounts, cases, dead_letters, models
 from storage.crypto import FieldCipher
 from storage.negotiation import NegotiationWork
 
@@ -398,6 +398,7 @@ class StaffWork(NegotiationWork):
             median_first_answer_hours=await self._median_hours("approved", Role.LENDER),
             median_agreement_hours=await self._median_hours("submitted", None, to_state=S.AGREED),
             agreement_rate=agreed / ended if ended else None,
+            dead_letters=await dead_letters.count(self.session),
         )
 
     async def _median_hours(

@@ -17,11 +17,11 @@ from dialogs import domain
 from dialogs.domain import Actor, Channel, Hardship, Role
 from dialogs.errors import InvalidInput
 from dialogs.lifecycle import CaseState
-from dialogs.messages import Queued
+from dialogs.messages import Inbound, Queued
 from dialogs.ports import Clock, SystemClock
 from dialogs.rules.affordability import Finances
 from dialogs.rules.interest import LenderKind
-from storage import accounts, cases, loans, models, personal
+from storage import accounts, cases, dead_letters, loans, models, personal
 from storage.crypto import FieldCipher
 from storage.staff import add_invite
 from storage.turns import SqlBatch, open_message, stored_outbound
@@ -154,6 +154,23 @@ class SqlStore:
             forgotten = await session.execute(delete(keys).where(keys.processed_at < keys_before))
             sent = await session.execute(delete(box).where(or_(box.sent_at < sent_before, given_up)))
         return int(getattr(forgotten, "rowcount", 0) or 0), int(getattr(sent, "rowcount", 0) or 0)
+
+    # Dead letters (inbound updates given up on)
+
+    async def record_dead_letter(self, inbound: Inbound, error: str) -> bool:
+        """Record an update given up on; False when it was recorded already (a redelivery)."""
+        async with self.unit() as session:
+            return await dead_letters.record(session, inbound, error, self._clock.now())
+
+    async def apologise_for(self, inbound: Inbound) -> Queued:
+        """The apology to the sender of a dead letter, committed to the outbox."""
+        async with self.unit() as session:
+            now = self._clock.now()
+            return await dead_letters.apologise(session, self._cipher, inbound, self._time_zone, now)
+
+    async def recent_dead_letters(self, limit: int = 50) -> list[dead_letters.DeadLetterView]:
+        async with self.unit() as session:
+            return await dead_letters.recent(session, limit)
 
     async def mark_unreachable(self, account_id: int) -> None:
         async with self.unit() as session:
