@@ -204,6 +204,7 @@ SAMPLES: dict[str, Any] = {
     "question": "Could you send your termination letter?",
     "queue": 2,
     "stuck": 1,
+    "asking": 1,
     "code": "DMKVP59ARU",
     "hours": 72,
     "by_state": {"submitted": 2, "active": 1},

@@ -254,6 +254,22 @@ def _risk(
     }
 
 
+async def waiting_for_mediator(ctx: Ctx) -> tuple[int, int]:
+    """What the escalations list shows: cases that need a mediator, and people without a case who asked for
+    one (a menu's count is the sum, so it matches the list)."""
+    return len(await ctx.turn.escalations()), len(await ctx.turn.help_requests(None))
+
+
+def report_view(report: dict[str, Any]) -> dict[str, Any]:
+    """An open harassment report as a mediator reads it, wherever the case is opened."""
+    keys = ("id", "at", "how", "who", "when", "details", "message")
+    return {key: report.get(key) for key in keys} | {"evidence": bool(report.get("evidence"))}
+
+
+def report_choices(reports: list[dict[str, Any]]) -> list[Choice]:
+    return [Choice(f"r{r['id']}", "decide_report", {"report": r["id"]}) for r in reports]
+
+
 async def case_entry(ctx: Ctx, case: Case) -> dict[str, Any]:
     """One line of a mediator's list: what is owed, the grade, how long it has waited, the next deadline."""
     entry: dict[str, Any] = {

@@ -11,9 +11,18 @@ from typing import Any
 
 from dialogs.domain import Case, CaseEvent, MessageKind, Offer, Role
 from dialogs.flows.base import Choice, Ctx, Flow, Invalid, Picked, Step, prompt
-from dialogs.flows.casework import brief, notify, offer_view, open_case_choice, situation, terms_view
+from dialogs.flows.casework import (
+    brief,
+    notify,
+    offer_view,
+    open_case_choice,
+    report_choices,
+    report_view,
+    situation,
+    terms_view,
+)
 from dialogs.flows.inputs import buttons_only, text, whole_number
-from dialogs.flows.review import OPERATORS
+from dialogs.flows.review import OPERATORS, REVIEW_CHOICES, on_review
 from dialogs.flows.status import MILESTONES
 from dialogs.lifecycle import CaseState
 from dialogs.messages import HeldMessage
@@ -36,6 +45,7 @@ TIMELINE_KINDS = MILESTONES | {"harassment_decided", "help_handled"}
 REPORT_OUTCOMES = ("upheld", "not_upheld", "passed_on")
 # Reasons the case log gives for an escalation that have words of their own (``why_…`` labels).
 KNOWN_WHY = frozenset({"round_limit", "lender_deadline", "offer_deadline", "no_answer", "closing"})
+REVIEW_ACTIONS = frozenset(choice.id for choice in REVIEW_CHOICES)  # a submitted case's review, from here too
 
 
 async def ask_list(ctx: Ctx) -> None:
@@ -71,7 +81,7 @@ async def ask_case(ctx: Ctx) -> None:
         *[Choice(f"h{m.id}", "cancel_held", {"number": m.id}) for m in held],
         case=await brief(ctx, case) if case.loan_id else {"id": case.id, "state": case.state.value},
         said=await _said(ctx, case.id),
-        reports=[_report_view(r) for r in reports],
+        reports=[report_view(r) for r in reports],
         requests=requests,
         reasons=_why(case, events, reports),
         bid_open=(bid := await ctx.turn.blind_bid(case.id)) is not None and bid.status == "open",
@@ -86,8 +96,9 @@ def _case_choices(
     case: Case, offers: list[Offer], reports: list[dict[str, Any]], requests: list[dict[str, Any]]
 ) -> list[Choice]:
     """What a mediator can do here, in this state: nothing the case's state refuses is offered."""
-    choices = [Choice(audience, audience) for audience in _AUDIENCES]
-    choices += [Choice(f"r{r['id']}", "decide_report", {"report": r["id"]}) for r in reports]
+    choices = list(REVIEW_CHOICES) if case.state is S.SUBMITTED else []
+    choices += [Choice(audience, audience) for audience in _AUDIENCES]
+    choices += report_choices(reports)
     if requests:
         choices.append(Choice("handled", "mark_handled"))
     if len(offers) >= 2 and case.state in STUCK | {S.NEGOTIATING}:
@@ -165,15 +176,12 @@ def _held_view(message: HeldMessage) -> dict[str, Any]:
     return {"id": message.id, "template": message.template, "at": message.not_before, "words": said}
 
 
-def _report_view(report: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "at", "how", "who", "when", "details", "message")
-    return {key: report.get(key) for key in keys} | {"evidence": bool(report.get("evidence"))}
-
-
 async def on_case(ctx: Ctx, picked: Picked) -> str:
     if picked.id in _AUDIENCES:
         ctx.data["m_to"] = picked.id
         return "message_text"
+    if picked.id in REVIEW_ACTIONS:
+        return await on_review(ctx, picked.id, after="list")
     if picked.id[:1] in ("r", "h") and picked.id[1:].isdigit():
         return await _on_numbered(ctx, picked.id[0], int(picked.id[1:]))
     if picked.id in ("handled", "resume", "reopen"):

@@ -8,12 +8,26 @@ from typing import Any
 
 from dialogs.domain import Case, FileRef, MessageKind, Role
 from dialogs.flows.base import Choice, Ctx, Flow, Invalid, Picked, Step, prompt
-from dialogs.flows.casework import GLOBAL, brief, case_entry, notify, open_case_choice, terms_view
+from dialogs.flows.casework import (
+    GLOBAL,
+    brief,
+    case_entry,
+    notify,
+    open_case_choice,
+    report_choices,
+    report_view,
+    terms_view,
+)
 from dialogs.flows.inputs import buttons_only, file, text
 from dialogs.lifecycle import TERMINAL, CaseState
 from dialogs.messages import Inbound, InboundKind
 
 OPERATORS = frozenset({Role.OPERATOR})
+REVIEW_CHOICES = (
+    Choice("approve", "approve"),
+    Choice("reject", "reject_application"),
+    Choice("more", "ask_more"),
+)
 WAITING_FOR_INFO = "borrower_info"
 MAX_WORDS = 1000
 QUEUE_FILTER = "d_filter"  # set by /queue and /cases (dialogs.flows.desk)
@@ -62,19 +76,17 @@ async def _submitted(ctx: Ctx) -> Case:
 async def ask_case(ctx: Ctx) -> None:
     case = await ctx.case()
     view = await brief(ctx, case)
-    choices = [Choice("queue", "back")]
-    if case.state is CaseState.SUBMITTED:
-        choices[:0] = [
-            Choice("approve", "approve"),
-            Choice("reject", "reject_application"),
-            Choice("more", "ask_more"),
-        ]
+    reports = await ctx.turn.open_reports(case.id)
+    review = REVIEW_CHOICES if case.state is CaseState.SUBMITTED else ()
     ctx.ask(
         "review/case",
-        *choices,
+        *review,
+        *report_choices(reports),
+        Choice("queue", "back"),
         case=view,
         waiting=await ctx.turn.waiting_for(case.id),
         earlier=await loan_history(ctx, case),
+        reports=[report_view(r) for r in reports],
     )
 
 
@@ -92,11 +104,21 @@ async def loan_history(ctx: Ctx, case: Case) -> list[dict[str, Any]]:
 async def on_case(ctx: Ctx, picked: Picked) -> str:
     if picked.id == "queue":
         return "queue"
-    if picked.id == "approve":
-        await approve(ctx, await _submitted(ctx))
-        return "queue"
-    await _submitted(ctx)
-    return {"reject": "reject_reason", "more": "more_question"}[picked.id]
+    if picked.id.startswith("r") and picked.id[1:].isdigit():
+        # A report is decided as on the mediator's case view (dialogs.flows.mediate).
+        ctx.data["m_report"] = int(picked.id[1:])
+        return "mediate:report_outcome"
+    return await on_review(ctx, picked.id)
+
+
+async def on_review(ctx: Ctx, action: str, after: str = "review:queue") -> str:
+    """Approve, reject or ask for more: a submitted case's review, from whichever view it was opened
+    (``after``: where an approval returns to)."""
+    case = await _submitted(ctx)
+    if action == "approve":
+        await approve(ctx, case)
+        return after
+    return {"reject": "review:reject_reason", "more": "review:more_question"}[action]
 
 
 async def approve(ctx: Ctx, case: Case) -> None:

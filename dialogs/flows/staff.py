@@ -7,7 +7,7 @@ from datetime import timedelta
 from dialogs.domain import Case, MessageKind, Role
 from dialogs.errors import NotFound
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step, prompt
-from dialogs.flows.casework import brief
+from dialogs.flows.casework import brief, waiting_for_mediator
 from dialogs.flows.inputs import buttons_only, text
 from dialogs.flows.review import OPERATORS
 from dialogs.lifecycle import CaseState
@@ -25,17 +25,19 @@ _OPERATOR_TARGETS = {
 
 async def ask_staff_menu(ctx: Ctx) -> None:
     if ctx.account.role is Role.OPERATOR:
-        queue, stuck = len(await ctx.turn.review_queue()), len(await ctx.turn.escalations())
+        queue = len(await ctx.turn.review_queue())
+        stuck, asking = await waiting_for_mediator(ctx)
         ctx.ask(
             "home/operator_menu",
             Choice("queue", "review_queue", {"count": queue}),
-            Choice("escalations", "escalations", {"count": stuck}),
+            Choice("escalations", "escalations", {"count": stuck + asking}),
             Choice("invite", "invite_staff"),
             Choice("stats", "stats"),
             Choice("lang", "lang"),
             Choice("help", "help"),
             queue=queue,
             stuck=stuck,
+            asking=asking,
         )
         return
     lender = await ctx.turn.lender(ctx.account.lender_id) if ctx.account.lender_id else None

@@ -6,7 +6,7 @@ from typing import Any
 
 from dialogs.domain import Case, Role
 from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Picked, Step
-from dialogs.flows.casework import offer_view
+from dialogs.flows.casework import offer_view, waiting_for_mediator
 from dialogs.flows.inputs import buttons_only
 
 TIMELINE_LENGTH = 12
@@ -68,14 +68,22 @@ async def _ask_staff(ctx: Ctx) -> None:
     """Staff: a mediator sees the queues' counts and the cases by state; lender staff their own cases."""
     if ctx.account.role is Role.OPERATOR:
         stats = await ctx.turn.stats()
+        stuck, asking = await waiting_for_mediator(ctx)
         context: dict[str, Any] = {
             "queue": len(await ctx.turn.review_queue()),
-            "stuck": len(await ctx.turn.escalations()),
+            "stuck": stuck,
+            "asking": asking,
             "by_state": dict(sorted(stats.by_state.items())),
             "cases": [],
         }
     else:
-        context = {"queue": None, "stuck": None, "by_state": {}, "cases": await _lender_view(ctx)}
+        context = {
+            "queue": None,
+            "stuck": None,
+            "asking": 0,
+            "by_state": {},
+            "cases": await _lender_view(ctx),
+        }
     ctx.ask("status/staff", Choice("back", "back"), Choice("menu", "menu"), **context)
 
 

@@ -4,7 +4,7 @@ a submitted case offers its review wherever it is opened, names and words read r
 
 from __future__ import annotations
 
-from tests.dialogs.harness import Bot
+from tests.dialogs.harness import Bot, Person
 from tests.dialogs.test_negotiation import in_review
 
 
@@ -15,3 +15,49 @@ async def test_a_case_asked_for_more_is_gone_from_the_queue_shown_next(bot: Bot)
     told = olga.texts()
     assert "leaves the queue" in told and "Nothing waits for review" in told, told
     assert "[#1" not in told, told
+
+
+async def _report_harassment(alice: Person) -> None:
+    await alice.send("/legal")
+    await alice.press("Report harassment")
+    await alice.send("Collector Wang, 13900001111")
+    await alice.send("2026-11-20 22:30")
+    await alice.press("Contacting my family")
+    await alice.send("They called my mother at night.")
+    await alice.press("Skip")
+    assert "is recorded" in alice.texts(), alice.texts()
+
+
+async def test_a_submitted_case_shows_its_reports_and_offers_its_review_wherever_it_is_opened(
+    bot: Bot,
+) -> None:
+    alice, olga = await in_review(bot)
+    await _report_harassment(alice)
+    await olga.send("/queue")
+    await olga.press("#1")
+    view = olga.texts()
+    assert "Harassment reports (1 open)" in view and "Collector Wang" in view, view
+    assert "[Approve]" in view and "[Outcome of report #1]" in view, view
+
+    await olga.send("/escalations")
+    await olga.press("#1")
+    view = olga.texts()
+    assert "Collector Wang" in view, view
+    for action in ("[Approve]", "[Reject (with a reason)]", "[Ask for more information]"):
+        assert action in view, (action, view)
+    await olga.press("Approve")
+    assert "Case #1 approved" in olga.texts(), olga.texts()
+
+
+async def test_the_menu_counts_what_the_escalations_list_shows(bot: Bot) -> None:
+    _alice, olga = await in_review(bot)
+    bob = bot.person("bob")
+    await bob.send("/start")
+    await bob.send("/help")
+    await bob.press("Talk to a person")
+    await bob.press("Send without a message")
+    await olga.send("/menu")
+    assert "[Escalations (1)]" in olga.texts(), olga.texts()  # bob's request; the case waits for review
+    await olga.press("Escalations")
+    listed = olga.texts()
+    assert "No case needs mediation" in listed and "request 1" in listed, listed
