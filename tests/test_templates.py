@@ -137,6 +137,7 @@ SAMPLES: dict[str, Any] = {
     "current_reason": "job_loss",
     "current_lasting": False,
     "current_description": "I lost my job <b>in October</b>.",
+    "written": "张伟 <b>Zhang</b>",
     "needed": "820.55",
     "months": 24,
     "plan": PLAN,

@@ -1,7 +1,8 @@
 """Verification: the borrower proves the loan is theirs (reference, name, ID number, phone, one-time code).
 
-Which detail did not match is never said (that would help someone guess another person's details), and
-the details typed are dropped from the conversation as soon as they have been compared.
+Which detail did not match is never said (that would help someone guess another person's details). The
+details typed stay in the (sealed) conversation only until the loan is opened or an attempt fails: /back
+from the code to correct one detail must not lose the others, nor cost an attempt.
 """
 
 from __future__ import annotations
@@ -61,8 +62,15 @@ async def on_ref(ctx: Ctx, answer: str | Picked) -> str:
     return "name"
 
 
-async def on_name(ctx: Ctx, name: str) -> str:
-    ctx.data["v_name"] = " ".join(name.split())
+async def ask_name(ctx: Ctx) -> None:
+    written = ctx.data.get("v_name")
+    keep = (Choice("keep", "keep_written"),) if written else ()
+    ctx.ask("verify/name", *keep, written=written)
+
+
+async def on_name(ctx: Ctx, name: str | Picked) -> str:
+    if isinstance(name, str):  # a Picked is "Keep": the name typed before stays
+        ctx.data["v_name"] = " ".join(name.split())
     return "id_number"
 
 
@@ -75,18 +83,24 @@ async def on_phone(ctx: Ctx, number: str) -> str:
     if await _locked(ctx):
         ctx.say("verify/locked")
         return HOME
+    if (missing := _unanswered(ctx)) is not None:
+        return missing  # a conversation from before the details were kept: ask again, never guess
     loans = [
         loan
         for loan in await ctx.turn.find_loans(id_number=ctx.data["v_id"], phone=number)
         if _same(ctx, loan)
     ]
-    for key in _TYPED:
-        ctx.data.pop(key, None)
     if not loans:
         return await _fail(ctx)
     ctx.data["v_loans"] = [loan.id for loan in loans]
     await _send_code(ctx, loans[0].row.phone)
     return "code"
+
+
+def _unanswered(ctx: Ctx) -> str | None:
+    """The first identity question with no answer kept (the reference may be None: "I have none")."""
+    asked = (("v_ref", "ref"), ("v_name", "name"), ("v_id", "id_number"))
+    return next((step for key, step in asked if key not in ctx.data), None)
 
 
 def _same(ctx: Ctx, loan: Loan) -> bool:
@@ -162,6 +176,8 @@ async def _open(ctx: Ctx, loan_id: int) -> str:
         return HOME
     ctx.conv.case_id = case.id
     ctx.data[TRAIL] = []  # verified: going back must not lead into the identity questions again
+    for key in _TYPED:  # confirmed: the details typed are needed no longer
+        ctx.data.pop(key, None)
     loan = await ctx.turn.loan(loan_id)
     lender = await ctx.turn.lender(loan.lender_id)
     ctx.say(
@@ -179,7 +195,7 @@ VERIFY = Flow(
     {
         "ref": Step(ask_ref, text(max_len=64, example="LB-2024-0001"), on_ref),
         # A name that cannot be one (digits, emoji, the loan reference) is refused before it costs an attempt.
-        "name": Step(prompt("verify/name"), person_name, on_name),
+        "name": Step(ask_name, person_name, on_name),
         "id_number": Step(prompt("verify/id_number"), id_number, on_id_number),
         # Channels that can ask for the sender's own contact (Telegram) show that button for this question.
         "phone": Step(prompt("verify/phone", request_contact=True), phone, on_phone),
