@@ -11,7 +11,7 @@ from typing import Any
 
 from dialogs.domain import FileRef, Hardship, HardshipReason
 from dialogs.flows import application
-from dialogs.flows.base import Choice, Ctx, Flow, Picked, Step
+from dialogs.flows.base import Choice, Ctx, Flow, Picked, Step, prompt
 from dialogs.flows.inputs import buttons_only, file, text
 from dialogs.rules.harassment_words import describes_harassment
 
@@ -62,11 +62,11 @@ async def on_duration(ctx: Ctx, picked: Picked) -> str:
 
 async def ask_description(ctx: Ctx) -> None:
     written = (await _answers(ctx)).get("description")
-    keep = (Choice("keep", "keep_description"),) if written else ()
+    # Beside a story, "Skip" read as "leave it as it is" and erased it: there, removing says so, and asks.
+    choices = (Choice("keep", "keep_description"), Choice("remove", "remove_description"))
     ctx.ask(
         "hardship/description",
-        *keep,
-        Choice("skip", "skip"),
+        *(choices if written else (Choice("skip", "skip"),)),
         current_description=written,
         limit=MAX_DESCRIPTION,  # said before it is asked: a long story is not cut off by surprise
     )
@@ -74,12 +74,26 @@ async def ask_description(ctx: Ctx) -> None:
 
 async def on_description(ctx: Ctx, answer: str | Picked) -> str:
     answers = await _answers(ctx)
-    if "reason" not in answers or "lasting" not in answers:
-        return "reason" if "reason" not in answers else "duration"
+    if isinstance(answer, Picked) and answer.id == "remove":
+        return "remove_description"
     if isinstance(answer, str):
         answers["description"] = answer
-    elif answer.id == "skip":
+    elif answer.id == "skip":  # offered only when nothing is written: nothing is lost
         answers["description"] = None
+    return await _save(ctx, answers, answer if isinstance(answer, str) else None)
+
+
+async def on_remove_description(ctx: Ctx, picked: Picked) -> str:
+    answers = await _answers(ctx)
+    if picked.id == "remove":
+        answers["description"] = None
+    return await _save(ctx, answers, None)
+
+
+async def _save(ctx: Ctx, answers: dict[str, Any], typed: str | None) -> str:
+    """Save the working copy as the case's hardship (the plan chosen is set aside if it may change)."""
+    if "reason" not in answers or "lasting" not in answers:
+        return "reason" if "reason" not in answers else "duration"
     case_id = answers["case"]
     hardship = Hardship(HardshipReason(answers["reason"]), bool(answers["lasting"]), answers["description"])
     before = await ctx.turn.hardship(case_id)
@@ -88,8 +102,8 @@ async def on_description(ctx: Ctx, answer: str | Picked) -> str:
     ctx.data.pop(ANSWERS, None)
     if decided and before is not None and changes_plans(before, hardship):
         application.plan_voided(ctx)
-    if isinstance(answer, str):
-        acknowledge(ctx, answer)
+    if typed is not None:
+        acknowledge(ctx, typed)
     return "evidence"
 
 
@@ -127,6 +141,17 @@ HARDSHIP = Flow(
             ask_description,
             text(max_len=MAX_DESCRIPTION, example="I lost my job in October and am looking for work."),
             on_description,
+        ),
+        # Not on the /back trail: Back from the evidence returns to the story, not to this question.
+        "remove_description": Step(
+            prompt(
+                "hardship/remove_description",
+                Choice("remove", "remove_description_confirm"),
+                Choice("keep", "delete_keep"),
+            ),
+            buttons_only,
+            on_remove_description,
+            returnable=False,
         ),
         "evidence": Step(ask_evidence, file, on_evidence),
     },

@@ -71,3 +71,43 @@ async def test_back_to_the_name_shows_it_and_keeps_it(bot: Bot) -> None:
     await alice.send(bot.codes.last)
     assert await where(bot, "alice") == "hardship:reason", alice.texts()
     assert await _failures(bot) == 0
+
+
+async def _stored_story(bot: Bot, user: str) -> str | None:
+    account = await bot.store.ensure_account(Channel.TERMINAL, user)
+    case = (await bot.store.cases_of(account.id))[-1]
+    hardship = await bot.store.hardship(case.id)
+    assert hardship is not None
+    return hardship.description
+
+
+async def _change_story(bot: Bot) -> Person:
+    alice = bot.person("alice")
+    await reach(alice, bot, "submit:review")
+    await alice.press("Change hardship")
+    await alice.press("Lost my job")
+    await alice.press("It will pass")
+    assert await where(bot, "alice") == "hardship:description"
+    assert "I lost my job." in alice.texts()
+    return alice
+
+
+async def test_a_stored_story_is_not_erased_by_a_skip_beside_it(bot: Bot) -> None:
+    alice = await _change_story(bot)
+    assert "[Skip]" not in alice.texts()  # "skip" beside a story read as "leave it", and erased it
+    await alice.press("Keep what I wrote")
+    assert await _stored_story(bot, "alice") == "I lost my job."
+
+
+async def test_a_stored_story_is_removed_only_when_confirmed(bot: Bot) -> None:
+    alice = await _change_story(bot)
+    await alice.press("Remove it")
+    assert await _stored_story(bot, "alice") == "I lost my job."
+    await alice.press("No, keep it")
+    assert await _stored_story(bot, "alice") == "I lost my job."
+    assert await where(bot, "alice") == "hardship:evidence"
+    await alice.send("/back")
+    await alice.press("Remove it")
+    await alice.press("Yes, remove it")
+    assert await _stored_story(bot, "alice") is None
+    assert await where(bot, "alice") == "hardship:evidence"
