@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from dialogs.errors import InvalidInput
 from storage.inline_sqlite import inline_creator
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# Short: SQLite sleeps through it with the event loop stopped. Longer waits for another process's write
+# lock happen in storage.inline_sqlite.when_free, with the loop free.
+SQLITE_BUSY_TIMEOUT_MS = 20
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 

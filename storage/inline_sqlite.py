@@ -5,18 +5,51 @@ under 2 µs for the statement itself, which caps a turn of a dozen statements fa
 targets. A local SQLite file answers in microseconds, so this adapter runs the standard ``sqlite3``
 module inline, on the event loop, behind the interface SQLAlchemy's aiosqlite dialect drives.
 
-The one thing that could block the loop is waiting for another *process's* write lock (the busy
-timeout); within a process the store queues its writers (see :class:`storage.store.SqlStore`), and
-deployments that share a database between processes use PostgreSQL.
+The one thing that could block the loop is waiting for another *process's* write lock. SQLite's own busy
+timeout would sleep inside ``sqlite3`` with the loop stopped (a 401 for a wrong webhook secret took seconds
+while a ``loans import`` held the lock), so it is kept short and the waiting happens here, between
+attempts, with the loop free: a busy database delays the units of work that need it, and nothing else.
+Within a process the store queues its writers (see :class:`storage.store.SqlStore`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+BUSY_FIRST_PAUSE = 0.01
+BUSY_MAX_PAUSE = 0.25
+BUSY_PATIENCE = 600.0  # seconds; then the "database is locked" error goes up as before
+
+
+async def when_free(run: Callable[[], T], connection: sqlite3.Connection) -> T:
+    """``run()``, waited for while another process holds the write lock (SQLITE_BUSY).
+
+    Only a statement outside a transaction is tried again (``BEGIN IMMEDIATE``, where our units of work
+    take the lock, or a pragma at connect): inside one, SQLite's answer is to roll back, not to retry.
+    """
+    pause, waited = BUSY_FIRST_PAUSE, 0.0
+    while True:
+        try:
+            return run()
+        except sqlite3.OperationalError as error:
+            if not _busy(error) or connection.in_transaction or waited >= BUSY_PATIENCE:
+                raise
+        if waited == 0.0:
+            log.info("the database is busy (another process is writing): waiting")
+        await asyncio.sleep(pause)
+        waited += pause
+        pause = min(pause * 2, BUSY_MAX_PAUSE)
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
 
 
 class _RunNow:
@@ -64,7 +97,7 @@ class InlineCursor:
         self._cursor.arraysize = value
 
     async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> InlineCursor:
-        self._cursor.execute(sql, parameters)
+        await when_free(lambda: self._cursor.execute(sql, parameters), self._cursor.connection)
         return self
 
     async def executemany(self, sql: str, parameters: Sequence[Any]) -> InlineCursor:

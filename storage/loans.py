@@ -58,7 +58,10 @@ async def import_rows(
     session: AsyncSession, lender_id: int, rows: Sequence[domain.LoanRow], cipher: FieldCipher, now: datetime
 ) -> domain.ImportSummary:
     """Insert new loans and update known ones (by ``loan_ref``) in the caller's transaction."""
-    query = select(models.Loan.loan_ref, models.Loan.id).where(models.Loan.lender_id == lender_id)
+    refs = [row.loan_ref for row in rows]
+    query = select(models.Loan.loan_ref, models.Loan.id).where(
+        models.Loan.lender_id == lender_id, models.Loan.loan_ref.in_(refs)
+    )
     existing: dict[str, int] = {ref: loan_id for ref, loan_id in (await session.execute(query)).all()}  # noqa: C416
     inserts = [
         {

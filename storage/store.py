@@ -27,6 +27,8 @@ from storage.staff import add_invite
 from storage.turns import SqlBatch, open_message, stored_outbound
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
+IMPORT_BATCH = 500
+IMPORT_PAUSE = 0.01
 
 
 class SqlStore:
@@ -235,11 +237,21 @@ class SqlStore:
     async def import_loan_book(
         self, lender_name: str, rows: Sequence[domain.LoanRow]
     ) -> domain.ImportSummary:
+        """The rows, in transactions of :data:`IMPORT_BATCH`: a large book never holds SQLite's write lock
+        for long, and people's turns go between its batches. Rows are checked before any is stored; a book
+        interrupted part-way is completed by importing it again (loans are matched by reference)."""
         if not rows:
             raise InvalidInput("the loan book has no loans")
         async with self.unit() as session:
             lender = await accounts.lender_row(session, lender_name)
-            return await loans.import_rows(session, lender.id, rows, self._cipher, self._clock.now())
+        created = updated = 0
+        for start in range(0, len(rows), IMPORT_BATCH):
+            async with self.unit() as session:
+                batch = rows[start : start + IMPORT_BATCH]
+                done = await loans.import_rows(session, lender.id, batch, self._cipher, self._clock.now())
+            created, updated = created + done.created, updated + done.updated
+            await asyncio.sleep(IMPORT_PAUSE)  # a moment for another process waiting for the lock
+        return domain.ImportSummary(created=created, updated=updated)
 
     async def find_loans(
         self,
