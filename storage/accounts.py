@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import domain
@@ -54,10 +54,21 @@ async def add_lender(
 
 
 async def lender_row(session: AsyncSession, name: str) -> models.Lender:
-    row = await session.scalar(select(models.Lender).where(models.Lender.name == name.strip()))
+    """The lender of that name, exactly or else whatever the letters' case ("demo lender") when only one
+    lender matches so."""
+    table = models.Lender
+    row = await session.scalar(select(table).where(table.name == name.strip()))
+    if row is None:
+        same_letters = func.lower(table.name) == name.strip().lower()
+        alike = list(await session.scalars(select(table).where(same_letters)))
+        row = alike[0] if len(alike) == 1 else None
     if row is None:
         raise NotFound(f"no lender named {name!r}; add it first with `loanbridge lender add NAME`")
     return row
+
+
+async def lender_names(session: AsyncSession) -> list[str]:
+    return list(await session.scalars(select(models.Lender.name).order_by(models.Lender.name)))
 
 
 async def account_row(session: AsyncSession, account_id: int) -> models.Account:

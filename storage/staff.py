@@ -100,6 +100,11 @@ class StaffWork(NegotiationWork):
     async def lender_by_name(self, name: str) -> domain.Lender:
         return accounts.to_lender(await accounts.lender_row(self.session, name))
 
+    async def lender_names(self) -> list[str]:
+        """Every lender's name, for a mediator who mistyped one."""
+        self.require_operator()
+        return await accounts.lender_names(self.session)
+
     async def redeem_invite(self, code: str) -> domain.Lender:
         """Make the sender their lender's staff; the code works once and before it expires."""
         await self.writing()

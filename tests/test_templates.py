@@ -206,6 +206,7 @@ SAMPLES: dict[str, Any] = {
     "queue": 2,
     "stuck": 1,
     "asking": 1,
+    "lenders": ["Demo Lender", "示范贷款公司"],
     "code": "DMKVP59ARU",
     "hours": 72,
     "by_state": {"submitted": 2, "active": 1},

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from dialogs.domain import Role
 from dialogs.errors import PermissionDenied
 from dialogs.flows import agreement, desk, staff
-from dialogs.flows.base import Ctx
+from dialogs.flows.base import Ctx, Invalid
 from dialogs.flows.casework import tell_operators
 from dialogs.lifecycle import CaseState
 
@@ -79,7 +79,10 @@ async def invite(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
     if not argument:
         await dialogs.goto(ctx, "staff:invite_lender")
         return
-    await staff.invite(ctx, argument)
+    try:
+        await staff.invite(ctx, argument)
+    except Invalid as invalid:  # no such lender: said, and the person stays where they were
+        ctx.say(invalid.template, **invalid.context)
     await dialogs.reask(ctx)
 
 

@@ -31,7 +31,8 @@ async def case_filter(ctx: Ctx, argument: str) -> dict[str, Any]:
     try:
         lender = await ctx.turn.lender_by_name(name)
     except NotFound:
-        raise Invalid("staff/no_such_lender", name=name[:100]) from None
+        names = await ctx.turn.lender_names()
+        raise Invalid("staff/no_such_lender", name=name[:100], lenders=names) from None
     return {"state": state, "lender_id": lender.id, "lender": lender.name}
 
 

@@ -114,7 +114,8 @@ async def invite(ctx: Ctx, lender_name: str) -> None:
     try:
         lender = await ctx.turn.lender_by_name(lender_name.strip())
     except NotFound:
-        raise Invalid("staff/no_such_lender", name=lender_name[:100]) from None
+        names = await ctx.turn.lender_names()
+        raise Invalid("staff/no_such_lender", name=lender_name[:100], lenders=names) from None
     hours = ctx.services.invite_hours
     code = await ctx.turn.create_invite(lender.id, timedelta(hours=hours))
     ctx.say("staff/invite_created", code=code, lender=lender.name, hours=hours)

@@ -4,7 +4,7 @@ a submitted case offers its review wherever it is opened, names and words read r
 
 from __future__ import annotations
 
-from tests.dialogs.harness import Bot, Person
+from tests.dialogs.harness import Bot, Person, operator
 from tests.dialogs.test_negotiation import in_review
 
 
@@ -61,3 +61,20 @@ async def test_the_menu_counts_what_the_escalations_list_shows(bot: Bot) -> None
     await olga.press("Escalations")
     listed = olga.texts()
     assert "No case needs mediation" in listed and "request 1" in listed, listed
+
+
+async def test_a_lender_is_found_whatever_the_case_and_the_lenders_are_named_when_none_is(bot: Bot) -> None:
+    olga = await operator(bot)
+    await olga.send("/invite demo lender")
+    assert "Invite for Demo Lender" in olga.texts(), olga.texts()
+    await olga.send("/invite Nobody Ltd")
+    told = olga.texts()
+    assert "No lender is called 'Nobody Ltd'. Lenders: Demo Lender" in told, told
+    assert "could not be done" not in told
+    await olga.send("/cases approved nobody")
+    assert "No lender is called 'nobody'. Lenders: Demo Lender." in olga.texts(), olga.texts()
+
+    bob = bot.person("bob")
+    await bob.send("/start")
+    await bob.send("/invite Nobody Ltd")
+    assert "Demo Lender" not in bob.texts(), bob.texts()  # the list is for mediators
