@@ -8,7 +8,7 @@ from typing import Any
 
 from dialogs.domain import FileRef
 from dialogs.flows import application
-from dialogs.flows.base import BACK, Choice, Ctx, Flow, Picked, Step, back_to, prompt
+from dialogs.flows.base import BACK, Answer, Ask, Choice, Ctx, Flow, Picked, Step, back_to, prompt
 from dialogs.flows.inputs import buttons_only, file, text
 from dialogs.flows.rates import check_loan, check_view
 from dialogs.lifecycle import CaseState
@@ -78,14 +78,33 @@ REPORT = "r"
 REQUIRED = ("who", "when", "how")  # without these a report tells the mediator nothing to act on
 
 
-async def on_who(ctx: Ctx, who: str) -> str:
-    ctx.data.setdefault(REPORT, {})["who"] = who
-    return "harassment_when"
+def _ask_written(template: str, part: str, *, optional: bool = False) -> Ask:
+    """Ask for a part of the report, showing what was typed for it before, with "Keep what I wrote".
+
+    An optional part offers "Skip" only while nothing is written: beside words, skip would read as keep.
+    """
+
+    async def ask(ctx: Ctx) -> None:
+        written = ctx.data.get(REPORT, {}).get(part)
+        keep = Choice("keep", "keep_written")
+        choices = (keep,) if written else (Choice("skip", "skip"),) if optional else ()
+        ctx.ask(template, *choices, written=written)
+
+    return ask
 
 
-async def on_when(ctx: Ctx, when: str) -> str:
-    ctx.data.setdefault(REPORT, {})["when"] = when
-    return "harassment_how"
+def _keep_or(part: str, following: str) -> Answer:
+    """Take the typed words for ``part``; "Keep" leaves what was written, "Skip" leaves it empty."""
+
+    async def answer(ctx: Ctx, typed: str | Picked) -> str:
+        report = ctx.data.setdefault(REPORT, {})
+        if isinstance(typed, str):
+            report[part] = typed
+        elif typed.id == "skip":
+            report[part] = None
+        return following
+
+    return answer
 
 
 async def on_how(ctx: Ctx, picked: Picked) -> str:
@@ -93,19 +112,46 @@ async def on_how(ctx: Ctx, picked: Picked) -> str:
     return "harassment_details"
 
 
-async def on_details(ctx: Ctx, answer: str | Picked) -> str:
-    ctx.data.setdefault(REPORT, {})["details"] = None if isinstance(answer, Picked) else answer
-    return "harassment_evidence"
+def _complete(ctx: Ctx) -> bool:
+    """Whether the report says enough to act on; if not, the person is told and nothing is sent."""
+    report: dict[str, Any] = ctx.data.get(REPORT, {})
+    if all(report.get(part) for part in REQUIRED):
+        return True
+    # Filing it would send the mediator and the lender's compliance contact an empty report.
+    ctx.say("legal/harassment_incomplete")
+    return False
 
 
 async def on_evidence(ctx: Ctx, answer: FileRef | Picked) -> str:
-    report: dict[str, Any] = ctx.data.get(REPORT, {})
-    if not all(report.get(part) for part in REQUIRED):
-        # Filing it would send the mediator and the lender's compliance contact an empty report.
-        ctx.say("legal/harassment_incomplete")
+    if not _complete(ctx):
         return "harassment_who"
-    if isinstance(answer, FileRef):
-        report["evidence"] = {"ref": answer.storage_ref, "sha256": answer.sha256, "name": answer.file_name}
+    if isinstance(answer, FileRef):  # "Skip" leaves a file sent before as it is
+        ctx.data[REPORT]["evidence"] = {
+            "ref": answer.storage_ref,
+            "sha256": answer.sha256,
+            "name": answer.file_name,
+        }
+    return "harassment_review"
+
+
+async def ask_review(ctx: Ctx) -> None:
+    """What will be filed, once more before it goes to the mediator and the lender's compliance contact."""
+    report: dict[str, Any] = ctx.data.get(REPORT, {})
+    filing = {part: report.get(part) for part in (*REQUIRED, "details")}
+    ctx.ask(
+        "legal/harassment_review",
+        Choice("file", "file_report"),
+        Choice("change", "change_report"),
+        filing={**filing, "evidence": bool(report.get("evidence"))},
+    )
+
+
+async def on_review(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "change":
+        return "harassment_who"  # each question shows what was written, with "Keep what I wrote"
+    if not _complete(ctx):
+        return "harassment_who"
+    report: dict[str, Any] = ctx.data[REPORT]
     case = await application.open_case(ctx) if ctx.account.consented_at else None
     number = await ctx.turn.report_harassment(case.id if case else None, report)
     ctx.data.pop(REPORT, None)
@@ -127,19 +173,26 @@ LEGAL = Flow(
             on_dispute_reason,
         ),
         "harassment_who": Step(
-            prompt("legal/harassment_who"), text(max_len=200, example="催收员 王某, 138…"), on_who
+            _ask_written("legal/harassment_who", "who"),
+            text(max_len=200, example="催收员 王某, 138…"),
+            _keep_or("who", "harassment_when"),
         ),
         "harassment_when": Step(
-            prompt("legal/harassment_when"), text(max_len=100, example="2026-11-20 22:30"), on_when
+            _ask_written("legal/harassment_when", "when"),
+            text(max_len=100, example="2026-11-20 22:30"),
+            _keep_or("when", "harassment_how"),
         ),
         "harassment_how": Step(
             prompt("legal/harassment_how", *(Choice(how, f"how_{how}") for how in HOW)), buttons_only, on_how
         ),
         "harassment_details": Step(
-            prompt("legal/harassment_details", Choice("skip", "skip")), text(max_len=2000), on_details
+            _ask_written("legal/harassment_details", "details", optional=True),
+            text(max_len=2000),
+            _keep_or("details", "harassment_evidence"),
         ),
         "harassment_evidence": Step(
             prompt("legal/harassment_evidence", Choice("skip", "skip")), file, on_evidence
         ),
+        "harassment_review": Step(ask_review, buttons_only, on_review),
     },
 )

@@ -6,11 +6,16 @@ it. Each test compares what the store holds (or what reaches the next step) with
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlalchemy import func, select
 
 from bot.demo import DEMO_BORROWER
 from dialogs.domain import Channel
 from storage import models
+from storage.crypto import FieldCipher
+from tests.conftest import TEST_SECRET
 from tests.dialogs.harness import Bot, Person
 from tests.dialogs.test_navigation import reach, where
 
@@ -111,3 +116,47 @@ async def test_a_stored_story_is_removed_only_when_confirmed(bot: Bot) -> None:
     await alice.press("Yes, remove it")
     assert await _stored_story(bot, "alice") is None
     assert await where(bot, "alice") == "hardship:evidence"
+
+
+async def _filed_reports(bot: Bot) -> list[dict[str, Any]]:
+    """The reports filed, opened with the store's own key (what the mediator will read)."""
+    async with bot.store.unit() as session:
+        rows = (await session.scalars(select(models.HarassmentReport))).all()
+    cipher = FieldCipher(TEST_SECRET)
+    return [json.loads(cipher.decrypt("harassment_reports.details", row.details_enc)) for row in rows]
+
+
+async def test_a_report_keeps_what_was_typed_through_back_and_is_reviewed_before_filing(bot: Bot) -> None:
+    alice = bot.person("alice")
+    await reach(alice, bot, "hardship:reason")
+    await alice.send("/legal")
+    await alice.press("Report harassment")
+    await alice.send("Collector Wang, 13900001111")
+    await alice.send("2026-11-20 22:30")
+    await alice.press("Contacting my family")
+    await alice.send("They called my mother at night.")
+    await alice.send("/back")
+    assert await where(bot, "alice") == "legal:harassment_details"
+    assert "You wrote: They called my mother at night." in alice.texts()
+    assert "[Skip]" not in alice.texts()
+    await alice.press("Keep what I wrote")
+    await alice.press("Skip")  # no screenshot
+    assert "File this report?" in alice.texts() and "They called my mother at night." in alice.texts()
+    assert await _filed_reports(bot) == []  # nothing is filed before it is confirmed
+    await alice.press("File this report")
+    (report,) = await _filed_reports(bot)
+    assert report["details"] == "They called my mother at night."
+    assert (report["who"], report["when"]) == ("Collector Wang, 13900001111", "2026-11-20 22:30")
+
+
+async def test_back_to_when_in_a_report_shows_what_was_typed(bot: Bot) -> None:
+    alice = bot.person("alice")
+    await reach(alice, bot, "hardship:reason")
+    await alice.send("/legal")
+    await alice.press("Report harassment")
+    await alice.send("Collector Wang")
+    await alice.send("last night")
+    await alice.send("/back")
+    assert "You wrote: last night" in alice.texts()
+    await alice.press("Keep what I wrote")
+    assert await where(bot, "alice") == "legal:harassment_how"

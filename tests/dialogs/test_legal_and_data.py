@@ -71,6 +71,8 @@ async def test_a_harassment_report_is_recorded_encrypted(bot: Bot) -> None:
     await alice.press("Contacting my family")
     await alice.send("They called my mother at night and threatened to tell my employer.")
     await alice.deliver(alice.inbound(InboundKind.FILE, **EVIDENCE))
+    assert "File this report?" in alice.texts() and "Screenshot or recording: attached" in alice.texts()
+    await alice.press("File this report")
     assert "report (number 1) is recorded" in alice.texts()
     async with bot.store.unit() as session:
         report = (await session.scalars(select(models.HarassmentReport))).one()

@@ -236,6 +236,7 @@ async def test_a_report_filed_then_back_returns_to_where_the_person_was(bot: Bot
     await alice.press("Contacting my family")
     await alice.send("They called my mother at night.")
     await alice.press("Skip")
+    await alice.press("File this report")
     assert "report (number 1) is recorded" in alice.texts()
     await alice.press("Back")
     assert await where(bot, "alice") == "hardship:reason"
