@@ -4,7 +4,7 @@ instalments. A confirmation names the version it saw; any other version is refus
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,29 +32,52 @@ def schedule_of(terms: dict[str, Any], start: date) -> list[tuple[date, Decimal]
     return list(zip(days, amounts, strict=True))
 
 
-async def _text(ctx: Ctx, case: Case, offer: Offer, version: int) -> str:
-    documents = ctx.services.documents
-    if documents is None:
-        raise PermissionDenied("agreements cannot be written without a document renderer")
+async def _context(
+    ctx: Ctx, case: Case, terms: dict[str, Any], version: int, drafted_at: datetime
+) -> dict[str, Any]:
+    """What the agreement text says, whichever language it is written in."""
     facts = await parties(ctx, case)
-    borrower = await ctx.turn.borrower_of(case.id)
-    schedule = schedule_of(offer.terms, ctx.now.date())
-    context = {
+    schedule = schedule_of(terms, drafted_at.date())
+    return {
         "case_id": case.id,
         "version": version,
-        "drafted_at": ctx.now,
+        "drafted_at": drafted_at,
         "name": facts["name"],
         "id_number": facts["id_number"],
         "lender": facts["lender"],
         "ref": facts["ref"],
         "owed": facts["owed"],
-        "terms": terms_view(offer.terms),
+        "terms": terms_view(terms),
         "schedule": [{"number": n, "due": d, "amount": a} for n, (d, a) in enumerate(schedule, start=1)],
         "tolerance": TOLERANCE_MOVES,
         "grace_days": GRACE_DAYS,
-        "void_if_missed": bool(offer.terms.get("void_if_missed")),
+        "void_if_missed": bool(terms.get("void_if_missed")),
     }
+
+
+async def _text(ctx: Ctx, case: Case, offer: Offer, version: int) -> str:
+    """The binding text, hashed and confirmed: written in the borrower's language (the borrower is the
+    party LoanBridge serves, and the one text both sides confirm must be one text)."""
+    documents = ctx.services.documents
+    if documents is None:
+        raise PermissionDenied("agreements cannot be written without a document renderer")
+    borrower = await ctx.turn.borrower_of(case.id)
+    context = await _context(ctx, case, offer.terms, version, ctx.now)
     return documents.document("agreement/text", context, borrower.locale, borrower.time_zone)
+
+
+async def _translation(ctx: Ctx, made: Agreement, account: Account, binding_locale: str) -> str | None:
+    """The same agreement in ``account``'s language when that is not the binding text's, else None.
+
+    Drafted from the same terms and date as the binding text; the hash stays that of the binding text,
+    and the document says which text binds.
+    """
+    documents = ctx.services.documents
+    if documents is None or account.locale == binding_locale:
+        return None
+    case = await ctx.turn.case(made.case_id)
+    context = await _context(ctx, case, made.terms, made.version, made.created_at)
+    return documents.document("agreement/text", context, account.locale, account.time_zone)
 
 
 async def draft(ctx: Ctx, case_id: int, offer: Offer) -> Agreement:
@@ -75,9 +98,12 @@ async def _send_document(ctx: Ctx, recipients: list[Account], made: Agreement) -
     """The agreement as a file; once confirmed, with who confirmed it and when (outside the hashed text,
     which is what both confirmed)."""
     confirmations = await _confirmations(ctx, made)
+    binding_locale = (await ctx.turn.borrower_of(made.case_id)).locale
     for account in recipients:
         context = {
             "document": made.text,
+            "translation": await _translation(ctx, made, account, binding_locale),
+            "binding_locale": binding_locale,
             "hash": made.content_hash,
             "version": made.version,
             "confirmations": confirmations,

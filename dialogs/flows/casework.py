@@ -20,8 +20,8 @@ from dialogs.flows.submit import budget
 from dialogs.masking import mask_id_number, mask_name, mask_phone
 from dialogs.messages import Button, Outbound
 from dialogs.rules.affordability import Finances, assess
-from dialogs.rules.plans import Balance
-from dialogs.rules.risk import HardshipKind, IncomeStability, RiskInputs, assess_risk
+from dialogs.rules.plans import Balance, PlanKind
+from dialogs.rules.risk import HardshipKind, IncomeStability, assess_risk, plan_inputs
 
 GLOBAL = "g:"  # buttons valid at any step: help, the menu, and actions on a named case (re-checked)
 ASK_FOR_HELP = Choice(f"{GLOBAL}operator", "talk_to_person")
@@ -124,6 +124,7 @@ def terms_view(terms: dict[str, Any]) -> dict[str, Any]:
         "holiday_months",
         "annual_rate",
         "above_protected",  # a lender's offer above the protected level: the excess in money
+        "above_limit",  # overdue charges above the legal limit, not charged
     )
     return {key: terms.get(key) for key in keys} | {"void_if_missed": bool(terms.get("void_if_missed"))}
 
@@ -229,6 +230,8 @@ def _risk(
     if finances is None or hardship is None:
         return None
     monthly = Decimal(str(plan["monthly_amount"])) if plan else Decimal(0)
+    # A settlement is one payment from savings, not a monthly one (risk.plan_inputs).
+    lump_sum = plan is not None and plan["kind"] == PlanKind.DISCOUNTED_SETTLEMENT.value
     income = finances.net_monthly_income
     stability = (
         IncomeStability.NONE
@@ -237,14 +240,16 @@ def _risk(
         if hardship.reason in UNSTEADY_INCOME
         else IncomeStability.STABLE
     )
-    inputs = RiskInputs.from_figures(
-        monthly_debt_payments=finances.other_debt_payments + monthly,
+    inputs = plan_inputs(
+        other_debt_payments=finances.other_debt_payments,
         net_monthly_income=income,
+        savings=finances.savings,
         overdue_days=overdue_days,
         hardship=HardshipKind.LASTING if hardship.lasting else HardshipKind.TEMPORARY,
         income_stability=stability,
         affordable_instalment=assess(finances, ctx.services.policy.affordable_share).affordable_instalment,
-        plan_monthly_amount=monthly,
+        plan_amount=monthly,
+        lump_sum=lump_sum,
     )
     assessment = assess_risk(inputs)
     return {

@@ -20,6 +20,7 @@ from dialogs.rules.plans import (
     Balance,
     PlanKind,
     PlanOption,
+    finish_months,
     max_months,
     minimum_monthly,
     option_for,
@@ -48,6 +49,7 @@ def balance_of(loan: Loan, today: date, law: InterestLaw) -> Balance:
         annual_rate=row.annual_rate,
         remaining_term_months=min(max(row.term_months - elapsed, 0), MAX_MONTHS),
         protected_rate=law.protected(loan.lender_kind, row.start_date).rate,
+        overdue_days=row.overdue_days,  # so overdue charges are held to the same cap /legal reports
     )
 
 
@@ -62,6 +64,7 @@ def plan_record(option: PlanOption, *, own: bool = False) -> dict[str, Any]:
         "amount_waived": option.amount_waived,
         "annual_rate": option.annual_rate,  # None for a lender's offer above the protected level
         "above_protected": option.above_protected,
+        "above_limit": option.above_limit,  # overdue charges above the legal limit, not charged
         "holiday_months": option.holiday_months,
         "affordable": option.affordable,
         "void_if_missed": option.void_if_missed,
@@ -103,6 +106,7 @@ async def ask_options(ctx: Ctx) -> None:
         *choices,
         options=[plan_record(option) for option in plans.options],
         owed=balance.total,
+        above_limit=balance.above_limit,
         affordable=plans.affordability.affordable_instalment,
         nothing_affordable=plans.nothing_affordable,
         shortfall=max(-plans.affordability.disposable, ZERO),  # a short budget is said as the shortfall
@@ -227,8 +231,14 @@ def why_not(
         return Invalid("plans/own_not_possible")
     needed = minimum_monthly(reference)
     if amount < needed:
-        return Invalid("plans/own_refused", needed=needed, months=months)
-    return Invalid("plans/own_too_much", months=int((ceiling / amount).to_integral_value(ROUND_CEILING)))
+        return Invalid("plans/own_refused", needed=needed, months=months, settlement=settlement)
+    if settlement:  # one payment: more than is owed, not "sooner"
+        return Invalid("plans/own_too_much", months=1, settlement=True, most=balance.payable_total)
+    if lender:
+        return Invalid("plans/own_too_much", months=int((ceiling / amount).to_integral_value(ROUND_CEILING)))
+    # The list's own rule (finish_months), so the term said is the one the list shows at that amount.
+    finish = finish_months(balance, kind, amount, finances=finances, policy=policy)
+    return Invalid("plans/own_too_much", months=finish or months, settlement=False)
 
 
 async def ask_own_confirm(ctx: Ctx) -> None:
@@ -254,6 +264,7 @@ async def still_holds(ctx: Ctx, plan: dict[str, Any]) -> bool:
     Saving hardship or finances drops a plan in the store; this catches what changes elsewhere (the
     lender re-imports the loan), so nothing is submitted with terms or an "affordable" mark gone stale.
     """
+    settlement = kind is PlanKind.DISCOUNTED_SETTLEMENT
     _, balance, finances, _ = await _situation(ctx)
     kind, months, policy = PlanKind(plan["kind"]), int(plan["months"]), ctx.services.policy
     try:

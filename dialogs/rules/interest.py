@@ -22,7 +22,7 @@ against four times the LPR.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from enum import StrEnum
@@ -358,6 +358,25 @@ def charges_check(charges: OverdueCharges, protected_rate: Decimal) -> ChargesCh
     rate = require_fraction("the protected rate", protected_rate, allow_zero=False, allow_one=False)
     cap = to_fen(charges.outstanding_principal * rate * charges.overdue_days / DAYS_PER_YEAR)
     return ChargesCheck(cap=cap, charged=charges.total, over_cap=max(charges.total - cap, ZERO))
+
+
+def within_cap(charges: OverdueCharges, protected_rate: Decimal) -> OverdueCharges:
+    """``charges`` reduced to their cap (:func:`charges_check`): what a plan may still ask for.
+
+    The law caps the three together and lets the lender choose among them, so the excess has to come off
+    somewhere: fees first, then the penalty, then overdue interest, because the cap itself is measured as
+    interest for the delay at the protected rate (interest up to it is exactly what the courts protect).
+    """
+    over = charges_check(charges, protected_rate).over_cap
+    kept: dict[str, Decimal] = {}
+    for name in ("fees", "penalty", "overdue_interest"):
+        amount: Decimal = getattr(charges, name)
+        dropped = min(amount, over)
+        over -= dropped
+        kept[name] = amount - dropped
+    return replace(
+        charges, overdue_interest=kept["overdue_interest"], penalty=kept["penalty"], fees=kept["fees"]
+    )
 
 
 def interest_check(

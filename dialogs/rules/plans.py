@@ -12,7 +12,9 @@ What each kind repays (P principal, I accrued interest, r the plan's rate; "arre
                                         extension 等额本息 (temporary hardship only)
 
 A plan's rate r is the lower of the contract rate and the level the courts protect for this loan
-(:attr:`Balance.protected_rate`): LoanBridge never proposes a plan that charges more than the law protects.
+(:attr:`Balance.protected_rate`), and its arrears are the overdue interest, penalty and fees the law
+protects (:func:`dialogs.rules.interest.within_cap`; the rest, :attr:`Balance.above_limit`, is not charged):
+LoanBridge never proposes a plan that charges more than the law protects.
 Only a lender's own counter-offer may go above it (:func:`validate_proposal` with ``lender=True``), and
 then the option says by how much money (:attr:`PlanOption.above_protected`).
 
@@ -23,12 +25,13 @@ repays and ``interest`` the new interest the plan charges. Money rounds as in :m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 
 from dialogs.errors import InvalidInput
 from dialogs.rules.affordability import DEFAULT_AFFORDABLE_SHARE, Affordability, Finances, assess
+from dialogs.rules.interest import OverdueCharges, within_cap
 from dialogs.rules.money import FEN, ZERO, floor_fen, require_money, to_fen
 from dialogs.rules.schedules import (
     MAX_MONTHLY_RATE,
@@ -68,7 +71,10 @@ class Balance:
     """What is owed on a loan; ``annual_rate`` is the contract rate as a fraction (0.18 is 18 %).
 
     ``protected_rate`` is the highest annual rate the law protects for this loan (DESIGN §4), ``None``
-    when unknown; plans charge :attr:`plan_rate`, the lower of the two.
+    when unknown; plans charge :attr:`plan_rate`, the lower of the two. With ``overdue_days`` known too,
+    interest, penalty and fees together are held to what that rate gives for the delay (the same cap
+    /legal reports, :func:`~dialogs.rules.interest.charges_check`): plans are made on the ``payable_*``
+    figures and the excess, :attr:`above_limit`, is not charged.
     """
 
     outstanding_principal: Decimal
@@ -78,6 +84,7 @@ class Balance:
     annual_rate: Decimal
     remaining_term_months: int = 0
     protected_rate: Decimal | None = None
+    overdue_days: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("outstanding_principal", "outstanding_interest", "penalty", "fees"):
@@ -89,10 +96,48 @@ class Balance:
         term = self.remaining_term_months
         if isinstance(term, bool) or not isinstance(term, int) or not 0 <= term <= MAX_MONTHS:
             raise InvalidInput(f"the remaining term must be from 0 to {MAX_MONTHS} months, got {term!r}")
+        days = self.overdue_days
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
+            raise InvalidInput(f"overdue days must be a whole number of days, zero or more, got {days!r}")
+        # Worked out once: every plan of a set reads the payable figures.
+        object.__setattr__(self, "_payable", self._within_cap())
+
+    _payable: OverdueCharges | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _within_cap(self) -> OverdueCharges | None:
+        if self.protected_rate is None or self.overdue_days is None or self.protected_rate == 0:
+            return None
+        charges = OverdueCharges(
+            self.outstanding_principal, self.overdue_days, self.outstanding_interest, self.penalty, self.fees
+        )
+        return within_cap(charges, min(self.protected_rate, Decimal(1) - FEN))
 
     @property
     def total(self) -> Decimal:
+        """Everything the lender's records say is owed, the charges above the legal limit included."""
         return self.outstanding_principal + self.outstanding_interest + self.penalty + self.fees
+
+    @property
+    def payable_interest(self) -> Decimal:
+        return self.outstanding_interest if self._payable is None else self._payable.overdue_interest
+
+    @property
+    def payable_penalty(self) -> Decimal:
+        return self.penalty if self._payable is None else self._payable.penalty
+
+    @property
+    def payable_fees(self) -> Decimal:
+        return self.fees if self._payable is None else self._payable.fees
+
+    @property
+    def payable_total(self) -> Decimal:
+        """What plans are made on: the principal and the charges the law protects."""
+        return self.outstanding_principal + self.payable_interest + self.payable_penalty + self.payable_fees
+
+    @property
+    def above_limit(self) -> Decimal:
+        """Overdue interest, penalty and fees above their legal limit: no plan LoanBridge proposes asks it."""
+        return self.total - self.payable_total
 
     @property
     def plan_rate(self) -> Decimal:
@@ -146,7 +191,10 @@ class PlanOption:
     last_amount: Decimal
     largest_amount: Decimal  # what affordability is judged on
     total_repaid: Decimal
-    amount_waived: Decimal  # balance total − total repaid when positive; future interest is not "waived"
+    # What of today's payable balance the plan does not repay (the schedule's principal parts are the
+    # debt it carries); new interest is shown by its rate, not netted against this, and what the law does
+    # not protect is ``above_limit``, not "waived".
+    amount_waived: Decimal
     # The rate the plan charges, 0 when interest is stopped; None for a lender's offer above the protected
     # level, whose payments (not a rate) were proposed: its cost is ``above_protected``.
     annual_rate: Decimal | None
@@ -156,6 +204,8 @@ class PlanOption:
     schedule: Schedule
     # What the plan repays above the same plan at the protected rate: only a lender's offer has any.
     above_protected: Decimal = ZERO
+    # Overdue interest, penalty and fees above their legal limit, not charged (Balance.above_limit).
+    above_limit: Decimal = ZERO
 
     @property
     def duration_months(self) -> int:
@@ -222,7 +272,7 @@ def plan_options(
     _require_inputs(balance, finances, policy)
     if not isinstance(temporary_hardship, bool):
         raise InvalidInput("temporary_hardship must be True or False")
-    if balance.total == 0:
+    if balance.payable_total == 0:
         raise InvalidInput("nothing is owed on this balance: there is no plan to make")
     affordability = assess(finances, policy.affordable_share)
     options = []
@@ -230,6 +280,8 @@ def plan_options(
         terms = _terms(balance, kind, policy)
         if kind is PlanKind.PAYMENT_HOLIDAY or terms.carried == 0:
             continue  # nothing left to repay would be a full waiver: the lender's call, not a plan
+        if kind is PlanKind.PENALTY_FEE_WAIVER and balance.payable_penalty + balance.payable_fees == 0:
+            continue  # nothing of them is payable (none, or all above the legal limit): the term extension
         limit = _limit(kind, finances, affordability)
         option = _best(balance, terms, candidate_terms(balance, kind, policy), limit)
         if option.affordable or kind is not PlanKind.DISCOUNTED_SETTLEMENT:
@@ -294,7 +346,9 @@ def validate_proposal(
     limit = _limit(kind, finances, assess(finances, policy.affordable_share))
     terms = _terms(balance, kind, policy)
     option = _option(balance, terms, schedule, affordable=schedule.largest_amount <= limit)
-    return replace(option, annual_rate=None, above_protected=above) if above else option
+    # A lender's offer above the protected level may ask some of the charges above the limit too: what it
+    # asks above the law is then said as one figure, ``above_protected``.
+    return replace(option, annual_rate=None, above_protected=above, above_limit=ZERO) if above else option
 
 
 def minimum_monthly(option: PlanOption) -> Decimal:
@@ -306,6 +360,38 @@ def minimum_monthly(option: PlanOption) -> Decimal:
     """
     even = (option.total_repaid / option.months).quantize(FEN, rounding=ROUND_CEILING)
     return min(option.monthly_amount, even)
+
+
+def finish_months(
+    balance: Balance,
+    kind: PlanKind,
+    monthly_amount: Decimal,
+    *,
+    finances: Finances,
+    policy: PlanPolicy = DEFAULT_POLICY,
+) -> int | None:
+    """The fewest months in which ``monthly_amount`` is accepted as the regular instalment of ``kind``.
+
+    The same rule as the list and :func:`validate_proposal` (:func:`minimum_monthly`), so the term a
+    refusal suggests is one the list would show at that amount and own terms accept. ``None`` when even
+    the kind's longest term needs more. The minimum never rises with the term, so a bisection finds it.
+    """
+    monthly = require_money("the monthly amount", monthly_amount, allow_zero=False)
+
+    def enough(months: int) -> bool:
+        option = option_for(balance, kind, months, finances=finances, policy=policy)
+        return minimum_monthly(option) <= monthly
+
+    low, high = 1, max_months(kind, policy)
+    if not enough(high):
+        return None
+    while low < high:
+        middle = (low + high) // 2
+        if enough(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def max_months(kind: PlanKind, policy: PlanPolicy = DEFAULT_POLICY) -> int:
@@ -334,8 +420,8 @@ def candidate_terms(balance: Balance, kind: PlanKind, policy: PlanPolicy = DEFAU
 
 
 def _terms(balance: Balance, kind: PlanKind, policy: PlanPolicy) -> _Terms:
-    principal, interest = balance.outstanding_principal, balance.outstanding_interest
-    arrears = interest + balance.penalty + balance.fees
+    principal, interest = balance.outstanding_principal, balance.payable_interest
+    arrears = interest + balance.payable_penalty + balance.payable_fees
     rate = balance.plan_rate
     match kind:
         case PlanKind.TERM_EXTENSION_EQUAL_PRINCIPAL:
@@ -384,7 +470,8 @@ def _option(balance: Balance, terms: _Terms, schedule: Schedule, *, affordable: 
         last_amount=schedule.last_amount,
         largest_amount=schedule.largest_amount,
         total_repaid=total,
-        amount_waived=max(balance.total - total, ZERO),
+        amount_waived=max(balance.payable_total - schedule.principal_total, ZERO),
+        above_limit=balance.above_limit,
         annual_rate=terms.annual_rate,
         holiday_months=terms.holiday_months,
         affordable=affordable,
@@ -421,8 +508,8 @@ def _require_covers(kind: PlanKind, reference: PlanOption, monthly: Decimal, cei
 def _settlement_proposal(balance: Balance, required: Decimal, amount: Decimal) -> Schedule:
     if amount < required:
         raise InvalidInput(f"a settlement needs at least {required} in one payment, not {amount}")
-    if amount > balance.total:
-        raise InvalidInput(f"{amount} is more than the whole balance of {balance.total}")
+    if amount > balance.payable_total:
+        raise InvalidInput(f"{amount} is more than the whole balance of {balance.payable_total}")
     return equal_parts(amount, 1)
 
 

@@ -10,6 +10,7 @@ grade can be explained — and contested — factor by factor::
     hardship_kind          temporary / lasting                          0 / 15
     income_stability       stable / irregular / none                    0 / 10 / 25
     affordability_margin   ≥ 20 % / ≥ 10 % / ≥ 0 / below 0              0 / 5 / 10 / 25
+                           (a settlement: of the savings it is paid from)
 
     grade   A 0–14   B 15–34   C 35–59   D 60–84   E 85 and more (at most 125)
 
@@ -25,7 +26,7 @@ from enum import Enum, StrEnum
 from typing import TypeVar
 
 from dialogs.errors import InvalidInput
-from dialogs.rules.money import require_money
+from dialogs.rules.money import ZERO, require_money
 
 RATIO_PLACES = Decimal("0.0001")  # 0.01 %
 INFINITY = Decimal("Infinity")
@@ -167,6 +168,34 @@ class RiskInputs:
             income_stability=income_stability,
             affordability_margin=affordability_margin(affordable_instalment, plan_monthly_amount),
         )
+
+
+def plan_inputs(
+    *,
+    other_debt_payments: Decimal,
+    net_monthly_income: Decimal,
+    savings: Decimal,
+    overdue_days: int,
+    hardship: HardshipKind,
+    income_stability: IncomeStability,
+    affordable_instalment: Decimal,
+    plan_amount: Decimal,
+    lump_sum: bool,
+) -> RiskInputs:
+    """The inputs for a chosen plan: ``plan_amount`` is its monthly instalment, or with ``lump_sum`` its one
+    payment (a settlement, paid from savings).
+
+    A lump sum is no monthly debt service: the debt-to-income ratio counts the other debts alone, and the
+    margin is what the payment leaves of the savings it comes from, not of the monthly budget.
+    """
+    plan = require_money("the plan's amount", plan_amount)
+    return RiskInputs(
+        dti=debt_to_income(other_debt_payments + (ZERO if lump_sum else plan), net_monthly_income),
+        overdue_days=overdue_days,
+        hardship=hardship,
+        income_stability=income_stability,
+        affordability_margin=affordability_margin(savings if lump_sum else affordable_instalment, plan),
+    )
 
 
 def debt_to_income(monthly_debt_payments: Decimal, net_monthly_income: Decimal) -> Decimal:

@@ -160,7 +160,8 @@ async def test_a_lender_offer_above_the_level_shows_the_borrower_the_excess(bot:
     balance = Balance(D("14321.55"), D("1020.40"), D("380.00"), D("120.00"), D("0.24"))
     at_contract = option_for(balance, kind, 12, finances=BUDGET)
     law = InterestLaw(LprHistory.parse(DEFAULT_LPR_HISTORY_TEXT))
-    capped = replace(balance, protected_rate=law.protected(LenderKind.PRIVATE, date(2024, 3, 15)).rate)
+    protected = law.protected(LenderKind.PRIVATE, date(2024, 3, 15)).rate
+    capped = replace(balance, protected_rate=protected, overdue_days=45)  # the demo loan is 45 days late
     offer = validate_proposal(capped, kind, 12, at_contract.monthly_amount, finances=BUDGET, lender=True)
     assert offer.above_protected > 0
     await leo.press("View and answer")

@@ -79,8 +79,10 @@ async def test_counter_offers_until_agreement(bot: Bot) -> None:
     await leo.press("Longer term, equal instalments")
     await leo.press("Months and monthly amount")
     await leo.send("12")
-    await leo.send("1400")
-    assert "It needs about ¥1,411.24 a month" in leo.texts()  # at the protected 13.80 %, not 24 %
+    await leo.send("1300")
+    # At the protected 13.80 %, not 24 %, and with the overdue charges held to their legal limit
+    # (¥243.66 of ¥1,520.40: 14,321.55 × 13.80 % × 45 / 365), spread over the 12 months.
+    assert "It needs about ¥1,304.84 a month" in leo.texts()
     await leo.send("1500")
     assert "Your offer:" in leo.texts()
     await leo.press("Send")
@@ -305,11 +307,12 @@ async def test_the_lender_rejects_with_a_reason_and_the_borrower_answers(bot: Bo
     assert "We cannot stop the interest for a customer in M2." in told
     assert await _case_state(bot) is CaseState.NEGOTIATING
     await counter(
-        # 24 months at the protected 13.80 % need ¥749.62 a month; ¥850 would repay it sooner.
+        # 24 months at the protected 13.80 %, overdue charges held to their legal limit (¥243.66), need
+        # ¥696.42 a month (¥16,714.04 in all); from ¥726.70 the 24th month would not be needed.
         alice,
         "Longer term, equal instalments",
         "24",
-        "760",
+        "700",
         opener="Open case 1",
         action="Make an offer",
     )
