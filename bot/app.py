@@ -23,7 +23,7 @@ from dialogs.flows import ACTIONS, ALL_FLOWS, COMMANDS
 from dialogs.flows.base import Services
 from dialogs.ports import Clock, CodeSender, Documents, SystemClock
 from storage.crypto import FieldCipher, load_or_create_key
-from storage.db import create_engine, sqlite_file
+from storage.db import check_database_file, create_engine, sqlite_file
 from storage.keys import check_key, seal_legacy_rows, sqlite_holds_keyed_data
 from storage.migrate import require_current
 from storage.store import SqlStore
@@ -65,6 +65,8 @@ async def _check_keys(store: SqlStore) -> None:
 
 
 def build_store(settings: Settings, clock: Clock | None = None) -> SqlStore:
+    # First: a damaged, truncated or read-only file stops here with one line, before the key check reads it.
+    check_database_file(settings.database_url)
     return SqlStore(
         create_engine(settings.database_url),
         build_cipher(settings),

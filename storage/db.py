@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import stat
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from dialogs.errors import InvalidInput
+from dialogs.errors import DomainError, InvalidInput
 from storage.inline_sqlite import inline_creator
 
 # Short: SQLite sleeps through it with the event loop stopped. Longer waits for another process's write
@@ -40,6 +42,67 @@ def sqlite_file(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database).resolve()
+
+
+class UnusableDatabase(DomainError):
+    """The database file cannot be used as it is (damaged, truncated, read-only): start-up stops here,
+    before anything reads or writes it, with one line naming the file and what to do."""
+
+
+_HEADER = b"SQLite format 3\x00"
+_RESTORE = "restore it from a backup (or move it away to start an empty database)"
+
+
+def check_database_file(url: str) -> None:
+    """Stop with :class:`UnusableDatabase` if the SQLite file of ``url`` cannot serve. A missing or empty
+    file is a new database; PostgreSQL checks its own storage."""
+    path = sqlite_file(url)
+    if path is None or not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return
+    problem = _access_problem(path) or _header_problem(path) or _integrity_problem(path)
+    if problem is not None:
+        raise UnusableDatabase(f"database {path}: {problem}")
+
+
+def _access_problem(path: Path) -> str | None:
+    if not path.is_file():
+        return "not a file"
+    mode = path.stat().st_mode
+    # A file nobody may write was made read-only on purpose, even if this user (root) could write it.
+    if not os.access(path, os.R_OK | os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        return f"the file is read-only ({stat.filemode(mode)}): make it writable for this user (chmod u+rw)"
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return "its directory is read-only: SQLite writes its -wal and -shm files beside the database"
+    return None
+
+
+def _header_problem(path: Path) -> str | None:
+    with path.open("rb") as file:
+        header = file.read(100)
+    if not header.startswith(_HEADER) or len(header) < 100:
+        return f"not a SQLite database (damaged, or another kind of file): {_RESTORE}"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages, counter, valid_for = (int.from_bytes(header[at : at + 4], "big") for at in (28, 24, 92))
+    size = path.stat().st_size
+    # The header's page count is to be trusted only when written by the same change as the file.
+    if pages and counter == valid_for and size < pages * page_size:
+        return f"truncated ({size} bytes where its header says {pages * page_size}): {_RESTORE}"
+    return None
+
+
+def _integrity_problem(path: Path) -> str | None:
+    try:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=30)
+        try:
+            found = [row[0] for row in connection.execute("PRAGMA quick_check(3)")]
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        return f"damaged ({error}): {_RESTORE}"
+    if found != ["ok"]:
+        return f"failed its integrity check (PRAGMA quick_check: {'; '.join(found)}): {_RESTORE}"
+    return None
 
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
