@@ -162,6 +162,20 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+MAX_INVITE_HOURS = 24 * 30
+
+
+def invite_hours(text: str) -> int:
+    """An invite's lifetime: whole hours from 1 to 720, refused in one line (not a list of 720 values)."""
+    try:
+        hours = int(text)
+    except ValueError:
+        hours = 0
+    if not 1 <= hours <= MAX_INVITE_HOURS:
+        raise argparse.ArgumentTypeError(f"must be whole hours from 1 to {MAX_INVITE_HOURS}, got {text!r}")
+    return hours
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="loanbridge", description="LoanBridge: repayment negotiation assistant"
@@ -205,7 +219,7 @@ def parser() -> argparse.ArgumentParser:
         "invite", help="a one-time code that lets a person join as this lender's staff"
     )
     invite.add_argument("name")
-    invite.add_argument("--hours", type=int, default=72, choices=range(1, 24 * 30 + 1), metavar="HOURS")
+    invite.add_argument("--hours", type=invite_hours, default=72, metavar="HOURS")
     invite.set_defaults(run=lender_invite)
     staff = lender.add_parser("staff", help="list the accounts acting for a lender")
     staff.add_argument("name")

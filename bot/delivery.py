@@ -12,6 +12,7 @@ waits in that lane only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Sequence
@@ -30,6 +31,8 @@ MAX_ATTEMPTS = 5
 MARK_EVERY = 100
 RETRY_BASE_SECONDS = 0.5
 MAX_JOINED = 4
+POLL_SECONDS = 0.5  # SQLite: how often to look for rows other processes wrote
+NOTIFIED_SECONDS = 1.0  # PostgreSQL: notifications wake at once; this only paces the record of sends
 
 
 class Unreachable(Exception):
@@ -95,10 +98,28 @@ class Delivery:
     release_due = resume  # the scheduler's minute job: held messages whose time has come
 
     async def run(self) -> None:
-        """Record what was sent at least every second, until cancelled (lanes record as they empty too)."""
-        while True:
-            await asyncio.sleep(1)
-            await self._flush()
+        """Until cancelled: record what was sent at least every second (lanes record as they empty too), and
+        deliver what other processes commit for people this one reaches (a notification from another
+        terminal) within about a second: woken by PostgreSQL's notification, or by a quick look at the
+        outbox's newest row id on SQLite."""
+        seen = await self._store.latest_outbox_id()
+        wake = asyncio.Event()
+        async with self._store.outbox_notices(wake.set) as notified:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), NOTIFIED_SECONDS if notified else POLL_SECONDS)
+                wake.clear()
+                await self._flush()
+                seen = await self._others_since(seen)
+
+    async def _others_since(self, seen: int) -> int:
+        """Hand over rows written since ``seen`` (by anyone: ours are in hand or sent already)."""
+        latest = await self._store.latest_outbox_id()
+        if latest > seen:
+            self.submit(
+                [item for item in await self._store.unsent(after=seen) if item.key not in self._in_hand]
+            )
+        return latest
 
     async def drain(self) -> None:
         """Wait until everything handed over so far has been sent (or given up) and recorded."""

@@ -40,13 +40,13 @@ async def sweep_deadlines(engine: Engine, store: TurnStore, clock: Clock) -> Non
 async def release_held(delivery: Delivery) -> None:
     released = await delivery.release_due()
     if released:
-        log.info("released %s held messages", released)
+        log.debug("released %s held messages", released)
 
 
 async def prune(store: SqlStore, clock: Clock) -> None:
     now = clock.now()
     keys, sent = await store.prune(keys_before=now - KEEP_KEYS, sent_before=now - KEEP_SENT)
-    log.info("pruned %s idempotency keys and %s sent replies", keys, sent)
+    log.debug("pruned %s idempotency keys and %s sent replies", keys, sent)
 
 
 def start_scheduler(engine: Engine, store: SqlStore, clock: Clock, delivery: Delivery) -> AsyncIOScheduler:

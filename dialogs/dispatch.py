@@ -168,8 +168,7 @@ class Dialogs:
             return
         step = self.current(ctx)
         if nonce != str(ctx.data.get(NONCE, 0)) or choice not in ctx.offered():
-            ctx.say("errors/stale_button")
-            await step.ask(ctx)
+            await self._refused(ctx)
             return
         await self._advance(ctx, step, Picked(choice))
 
@@ -198,8 +197,15 @@ class Dialogs:
             run, numbers = action
             await run(self, ctx, numbers)
         else:
-            ctx.say("errors/stale_button")
-            await self.reask(ctx)
+            await self._refused(ctx)
+
+    async def _refused(self, ctx: Ctx) -> None:
+        """A stale or forged button: nothing changes; the current choices again, briefly."""
+        ctx.reminding = True
+        try:
+            await self.current(ctx).ask(ctx)
+        finally:
+            ctx.reminding = False
 
     def _action(self, choice: str) -> tuple[Action, list[int]] | None:
         """The case action a global button names, if it is well formed (a forged one is just stale)."""
@@ -232,8 +238,8 @@ class Dialogs:
     async def start(self, ctx: Ctx, argument: str) -> None:
         if argument and "join" in self.commands:  # a deep link: /start <invite code>
             await self.commands["join"](ctx, argument)
-        elif ctx.account.consented_at is None and ctx.conv.at_home:
-            await self.goto(ctx, "welcome:intro")
+        elif ctx.account.consented_at is None and ctx.conv.at_home and ctx.account.role is Role.BORROWER:
+            await self.goto(ctx, "welcome:intro")  # staff give no borrower's consent: their menu
         elif ctx.conv.at_home:
             await self.goto(ctx, HOME)
         else:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from dialogs.messages import Inbound, Queued
 from dialogs.ports import Clock, SystemClock
 from dialogs.rules.affordability import Finances
 from dialogs.rules.interest import LenderKind
-from storage import accounts, cases, dead_letters, loans, models, personal
+from storage import accounts, cases, dead_letters, loans, models, outbox_watch, personal
 from storage.crypto import FieldCipher
 from storage.staff import add_invite
 from storage.turns import SqlBatch, open_message, stored_outbound
@@ -114,19 +114,30 @@ class SqlStore:
         async with self.unit() as session:
             return [(account_id, case_id) for account_id, case_id in (await session.execute(query)).all()]
 
-    async def unsent(self, limit: int = 500) -> list[Queued]:
-        """Committed messages not yet sent and due now, oldest first: what a restart must still send."""
+    async def unsent(self, limit: int = 500, *, after: int = 0) -> list[Queued]:
+        """Committed messages not yet sent and due now, oldest first: what a restart must still send.
+        ``after``: only rows newer than that id (what other processes wrote since it was seen)."""
         box = models.OutboxMessage
         query = (
             select(box, models.Account)
             .join(models.Account, models.Account.id == box.account_id)
             .where(box.sent_at.is_(None), box.failed.is_(False), box.not_before <= self._clock.now())
+            .where(box.id > after)
             .order_by(box.id)
             .limit(limit)
         )
         async with self.unit() as session:
             rows = (await session.execute(query)).all()
             return [self._queued(message, accounts.to_account(account)) for message, account in rows]
+
+    async def latest_outbox_id(self) -> int:
+        """The newest outbox row id: a cheap look for what other processes wrote (see outbox_watch)."""
+        async with self.unit() as session:  # in turn with this process's writers (SQLite: one at a time)
+            return await outbox_watch.latest_id(session)
+
+    def outbox_notices(self, wake: Callable[[], None]) -> AbstractAsyncContextManager[bool]:
+        """Calls ``wake`` when another process commits outbox rows, where the database can say so."""
+        return outbox_watch.notices(self.engine, wake)
 
     def _queued(self, row: models.OutboxMessage, recipient: domain.Account) -> Queued:
         document = open_message(self._cipher, row)

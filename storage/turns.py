@@ -24,7 +24,7 @@ from dialogs.lifecycle import CaseState
 from dialogs.locales import pick_locale
 from dialogs.messages import Button, Inbound, Outbound, Queued
 from dialogs.ports import Clock
-from storage import accounts, models
+from storage import accounts, models, outbox_watch
 from storage.crypto import FieldCipher
 from storage.held import HeldWork
 from storage.types import plain_json
@@ -264,6 +264,7 @@ class SqlBatch:
             await session.execute(
                 insert(_OUTBOX), [{**row, "attempts": 0, "failed": False} for row in self._outbox]
             )
+            await outbox_watch.announce(session)
 
     async def _is_new(self, key: tuple[str, str]) -> bool:
         """Not handled before: neither in this batch nor in the store (prefetched keys need no query)."""

@@ -29,6 +29,12 @@ QUIT = ("/quit", "/exit")
 # (OSC 8) or make "¥3000" read "0003¥".
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _REPLACEMENT = "\ufffd"
+LETTERS = "abcdefgh"
+
+
+def _is_global(button: RenderedButton) -> bool:
+    """A button that names its case and works at any step (``N.g:…``): what notices carry."""
+    return button.choice.partition(".")[2].startswith("g:")
 
 
 def plain(text: str) -> str:
@@ -63,6 +69,7 @@ class TerminalChannel:
         self._locale_hint = locale_hint
         self._out = out
         self._buttons: tuple[RenderedButton, ...] = ()
+        self._aside: tuple[RenderedButton, ...] = ()  # the latest notice's buttons, pressed by letter
         # The buttons that count are those of the latest message with buttons since the person last typed:
         # a question without buttons (an amount, the months) leaves none, so a typed "6" is its answer.
         self._since_typed = False
@@ -79,13 +86,24 @@ class TerminalChannel:
             name = neutralised(message.file_name)
             text = f"--- {name} ---\n{text}\n--- end of {name} ---"
         self._out.write(text + "\n")
-        if message.buttons or self._since_typed:
-            self._buttons, self._since_typed = message.buttons, False
-        if message.buttons:
+        if message.buttons and not self._since_typed and all(_is_global(b) for b in message.buttons):
+            # A notice arriving in the middle of a question (someone else's move): its buttons get
+            # letters, and the numbers keep answering the question on screen.
+            self._aside = message.buttons
+            for letter, button in zip(LETTERS, message.buttons, strict=False):
+                self._out.write(f"  {letter}) {for_terminal(button.label)}\n")
+        else:
+            if message.buttons or self._since_typed:
+                self._buttons, self._since_typed = message.buttons, False
             for number, button in enumerate(message.buttons, 1):
                 self._out.write(f"  {number}) {for_terminal(button.label)}\n")
         self._out.write("\n")
         self._out.flush()
+
+    def _aside_pressed(self, typed: str) -> RenderedButton | None:
+        """A notice's button by its letter (a, b, …); anything else is for the question."""
+        index = LETTERS.find(typed.lower()) if len(typed) == 1 else -1
+        return self._aside[index] if 0 <= index < len(self._aside) else None
 
     def inbound(self, line: str) -> Inbound | None:
         """One typed line as a message, or None for an empty line.
@@ -110,7 +128,7 @@ class TerminalChannel:
             return Inbound(**base, kind=InboundKind.FILE, extra=file_facts(stripped[5:].strip()))
         if stripped.startswith("/"):
             return Inbound(**base, kind=InboundKind.COMMAND, payload=stripped)
-        pressed = typed_choice(stripped, self._buttons)  # its number or its words; "000001" is text
+        pressed = self._aside_pressed(stripped) or typed_choice(stripped, self._buttons)
         if pressed is not None:
             return Inbound(**base, kind=InboundKind.CHOICE, payload=pressed.choice)
         return Inbound(**base, kind=InboundKind.TEXT, payload=line)

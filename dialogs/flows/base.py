@@ -87,6 +87,9 @@ class Ctx:
     conv: Conversation
     services: Services
     inbound: Inbound | None = None
+    # After a refused button: the next question's choices come under a short line, not the whole step
+    # again (a mediator's case view is a page long); a question without choices is asked in full.
+    reminding: bool = False
 
     @property
     def account(self) -> Account:
@@ -108,6 +111,11 @@ class Ctx:
     def ask(self, template: str, *choices: Choice, **context: Any) -> None:
         """Send a question: its choices (and only those) are accepted until the next question."""
         self.data[OFFER] = {"s": self.conv.step, "c": [c.id for c in choices]}
+        if self.reminding and choices:
+            self.say("errors/stale_choices", *choices)
+            return
+        if self.reminding:  # a question answered by typing: said why, then asked in full
+            self.say("errors/stale_button")
         self.say(template, *choices, **context)
 
     def offered(self) -> list[str]:
