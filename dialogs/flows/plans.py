@@ -146,16 +146,31 @@ OWN = "o"
 
 async def on_own_kind(ctx: Ctx, picked: Picked) -> str:
     kind = PlanKind(picked.id)
-    ctx.data[OWN] = {"kind": kind.value}
+    earlier = await _earlier_terms(ctx)
+    # The same kind again ("Change", then a second thought): its months and amount are offered to keep.
+    ctx.data[OWN] = earlier if earlier.get("kind") == kind.value else {"kind": kind.value}
     if kind is PlanKind.DISCOUNTED_SETTLEMENT:
         ctx.data[OWN]["months"] = 1
         return "own_amount"
     return "own_months"
 
 
+async def _earlier_terms(ctx: Ctx) -> dict[str, Any]:
+    """The own terms typed in this conversation, else those of the own plan the store holds, else none."""
+    own: dict[str, Any] = ctx.data.get(OWN) or {}
+    if own:
+        return own
+    stored = await ctx.turn.chosen_plan((await ctx.case()).id)
+    if not stored or not stored.get("own_terms"):
+        return {}
+    return {"kind": stored["kind"], "months": stored["months"], "amount": str(stored["monthly_amount"])}
+
+
 async def ask_own_months(ctx: Ctx) -> None:
-    kind = ctx.data.get(OWN, {}).get("kind")
-    ctx.ask("plans/own_months", maximum=_months_limit(ctx, kind))
+    own = ctx.data.get(OWN, {})
+    months = own.get("months")
+    keep = () if months is None else (Choice("keep", "keep_months", {"months": months}),)
+    ctx.ask("plans/own_months", *keep, maximum=_months_limit(ctx, own.get("kind")))
 
 
 def _months_limit(ctx: Ctx, kind: str | None) -> int:
@@ -163,20 +178,33 @@ def _months_limit(ctx: Ctx, kind: str | None) -> int:
     return max_months(PlanKind(kind), ctx.services.policy) if kind else MAX_MONTHS
 
 
-async def on_own_months(ctx: Ctx, months: int) -> str:
+async def on_own_months(ctx: Ctx, answer: int | Picked) -> str:
     if "kind" not in ctx.data.get(OWN, {}):
         return "own_kind"
+    if isinstance(answer, Picked):  # "Keep": the months typed before
+        return "own_amount" if "months" in ctx.data[OWN] else "own_months"
+    months = answer
     limit = _months_limit(ctx, ctx.data[OWN]["kind"])
     if months > limit:
         raise Invalid("errors/number", minimum=1, maximum=limit, example=str(min(24, limit)))
-    ctx.data[OWN] = {"kind": ctx.data[OWN]["kind"], "months": months}
+    ctx.data[OWN]["months"] = months  # the amount typed before stays on offer, checked when kept
     return "own_amount"
 
 
-async def on_own_amount(ctx: Ctx, amount: Decimal) -> str:
+async def ask_own_amount(ctx: Ctx) -> None:
+    amount = ctx.data.get(OWN, {}).get("amount")
+    keep = () if amount is None else (Choice("keep", "keep_amount", {"amount": amount}),)
+    ctx.ask("plans/own_amount", *keep)
+
+
+async def on_own_amount(ctx: Ctx, answer: Decimal | Picked) -> str:
     own = ctx.data.get(OWN, {})
     if "kind" not in own or "months" not in own:
         return "own_kind"
+    if isinstance(answer, Picked) and "amount" not in own:
+        return "own_amount"
+    # "Keep" is checked like a typed amount: the months may have changed since it was typed.
+    amount = Decimal(own["amount"]) if isinstance(answer, Picked) else answer
     _, balance, finances, _ = await _situation(ctx)
     kind, months = PlanKind(own["kind"]), int(own["months"])
     policy = ctx.services.policy
@@ -296,7 +324,7 @@ PLANS = Flow(
             whole_number(minimum=1, maximum=MAX_MONTHS, example="24"),
             on_own_months,
         ),
-        "own_amount": Step(prompt("plans/own_amount"), money(example="850"), on_own_amount),
+        "own_amount": Step(ask_own_amount, money(example="850"), on_own_amount),
         "own_confirm": Step(ask_own_confirm, buttons_only, on_own_confirm),
     },
     sensitive=True,

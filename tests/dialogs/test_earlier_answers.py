@@ -7,6 +7,8 @@ it. Each test compares what the store holds (or what reaches the next step) with
 from __future__ import annotations
 
 import json
+import re
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -160,3 +162,38 @@ async def test_back_to_when_in_a_report_shows_what_was_typed(bot: Bot) -> None:
     assert "You wrote: last night" in alice.texts()
     await alice.press("Keep what I wrote")
     assert await where(bot, "alice") == "legal:harassment_how"
+
+
+async def _own_plan(bot: Bot) -> dict[str, Any] | None:
+    account = await bot.store.ensure_account(Channel.TERMINAL, "alice")
+    case = (await bot.store.cases_of(account.id))[-1]
+    async with bot.store.unit() as session:
+        row = await session.get(models.Case, case.id)
+        assert row is not None
+        return row.chosen_plan
+
+
+async def test_own_terms_changed_to_the_same_kind_offer_the_months_and_amount_typed(bot: Bot) -> None:
+    alice = bot.person("alice")
+    await reach(alice, bot, "plans:options")
+    await alice.press("Propose my own terms")
+    await alice.press("Interest stopped")
+    await alice.send("24")
+    await alice.send("1")  # too little: the answer says what 24 months need
+    needed = re.findall(r"¥([\d,]+\.\d\d)", alice.texts())[0].replace(",", "")
+    await alice.send(needed)
+    await alice.press("Change")
+    await alice.press("Interest stopped")
+    await alice.press("Keep 24 months")
+    await alice.press(f"Keep ¥{Decimal(needed):,}")
+    await alice.press("Choose this plan")
+    assert await where(bot, "alice") == "submit:review"
+    await alice.press("Change plan")  # from the application's review: the stored own terms are offered
+    await alice.press("Propose my own terms")
+    await alice.press("Interest stopped")
+    await alice.press("Keep 24 months")
+    await alice.press(f"Keep ¥{Decimal(needed):,}")
+    await alice.press("Choose this plan")
+    plan = await _own_plan(bot)
+    assert plan is not None and plan["own_terms"]
+    assert (plan["months"], plan["monthly_amount"]) == (24, needed)
