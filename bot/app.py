@@ -111,7 +111,7 @@ class App:
         """Finish sending what is queued, then close."""
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
-        await self.delivery.drain()
+        await self.delivery.close()  # bounded: what is not sent by then waits in the outbox
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -7,6 +7,11 @@ A message is marked sent after the channel accepted it: a crash in between sends
 Each recipient has a lane: their messages go out one after another, in order, while other people's lanes run
 at the same time. A channel that must wait for one chat (Telegram's per-chat limit, a 429's ``retry_after``)
 waits in that lane only.
+
+What was sent is recorded as soon as possible (one write for everything sent meanwhile, as the engine's group
+commit does), so a crash sends again only what was in flight or being recorded. A storage error while
+recording (a full disk) stops no lane: the keys are kept and recorded at the next attempt. :meth:`close` is
+bounded: what is not sent by then stays in the outbox for the next start.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -28,11 +33,12 @@ from storage.store import SqlStore
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-MARK_EVERY = 100
 RETRY_BASE_SECONDS = 0.5
 MAX_JOINED = 4
 POLL_SECONDS = 0.5  # SQLite: how often to look for rows other processes wrote
 NOTIFIED_SECONDS = 1.0  # PostgreSQL: notifications wake at once; this only paces the record of sends
+CLOSE_SECONDS = 4.0  # closing waits this long for the sends in hand, then as long to record them
+RECORD_ATTEMPTS = 3  # when closing, recording what was sent is tried this often
 
 
 class Unreachable(Exception):
@@ -62,6 +68,7 @@ class Delivery:
         self._sent: list[str] = []
         self._attempts: dict[str, int] = {}
         self._in_hand: set[str] = set()  # queued, being sent or waiting to retry: not to be released twice
+        self._recorder: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -110,7 +117,10 @@ class Delivery:
                     await asyncio.wait_for(wake.wait(), NOTIFIED_SECONDS if notified else POLL_SECONDS)
                 wake.clear()
                 await self._flush()
-                seen = await self._others_since(seen)
+                try:
+                    seen = await self._others_since(seen)
+                except Exception as error:  # a storage error: look again at the next wake
+                    log.warning("the outbox could not be read (%s)", type(error).__name__)
 
     async def _others_since(self, seen: int) -> int:
         """Hand over rows written since ``seen`` (by anyone: ours are in hand or sent already)."""
@@ -124,7 +134,32 @@ class Delivery:
     async def drain(self) -> None:
         """Wait until everything handed over so far has been sent (or given up) and recorded."""
         await self._idle.wait()
-        await self._flush()
+        while not await self._flush():  # noqa: ASYNC110 - a failed write tried again, not a flag awaited
+            await asyncio.sleep(RETRY_BASE_SECONDS)
+
+    async def close(self, within: float = CLOSE_SECONDS) -> None:
+        """Shutting down, in bounded time: the sends in hand get ``within`` seconds, then the lanes stop and
+        what was sent is recorded (``within`` seconds more). Anything unsent stays in the outbox for the
+        next start; a send the channel accepted but that could not be recorded goes again then."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), within)
+        workers = [*self._workers, *([self._recorder] if self._recorder else [])]
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        try:
+            await asyncio.wait_for(self._record_left(), within)
+        except TimeoutError:
+            log.error(
+                "%s sent messages could not be recorded: they go again at the next start", len(self._sent)
+            )
+
+    async def _record_left(self) -> None:
+        for attempt in range(RECORD_ATTEMPTS):
+            if await self._flush():
+                return
+            await asyncio.sleep(RETRY_BASE_SECONDS * 2**attempt)
+        raise TimeoutError
 
     async def _drive(self, recipient_id: int) -> None:
         lane = self._lanes[recipient_id]
@@ -134,12 +169,10 @@ class Delivery:
                 await self._deliver(items)
                 for _ in items:
                     lane.popleft()
-                if len(self._sent) >= MARK_EVERY:
-                    await self._flush()
+                self._record_soon()
         finally:
             del self._lanes[recipient_id]
             if not self._lanes and not self._attempts:
-                await self._flush()
                 self._idle.set()
 
     def _run(self, lane: deque[Queued]) -> list[Queued]:
@@ -169,9 +202,9 @@ class Delivery:
         try:
             await sender.send(recipient, joined)
         except Unreachable:
-            await self._store.mark_unreachable(recipient.id)
+            await self._storing(self._store.mark_unreachable(recipient.id))
             for item in items:
-                await self._store.mark_failed(item.key, "recipient unreachable", give_up=True)
+                await self._storing(self._store.mark_failed(item.key, "recipient unreachable", give_up=True))
                 self._in_hand.discard(item.key)
         except Exception as error:  # a channel failure must not stop delivery to everyone else
             for item in items:
@@ -185,15 +218,47 @@ class Delivery:
         attempts = self._attempts[item.key] = self._attempts.get(item.key, 0) + 1
         give_up = attempts >= MAX_ATTEMPTS
         log.warning("sending outbox message %s failed (%s), attempt %s", item.key, error, attempts)
-        await self._store.mark_failed(item.key, error, give_up=give_up)
+        await self._storing(self._store.mark_failed(item.key, error, give_up=give_up))
         if give_up:
             self._attempts.pop(item.key, None)
             self._in_hand.discard(item.key)
             return
         asyncio.get_running_loop().call_later(RETRY_BASE_SECONDS * 2**attempts, self._enqueue, item)
 
-    async def _flush(self) -> None:
+    def _record_soon(self) -> None:
+        """Record what was sent now, in one write with whatever else is sent meanwhile."""
+        if self._sent and (self._recorder is None or self._recorder.done()):
+            self._recorder = asyncio.get_running_loop().create_task(
+                self._record_all(), name="delivery-record"
+            )
+
+    async def _record_all(self) -> None:
+        while self._sent:
+            if not await self._flush():
+                return  # the storage fails for now: run() tries again at its next wake
+
+    async def _flush(self) -> bool:
+        """Record what was sent; False (the keys kept for the next attempt) when the storage fails."""
         sent, self._sent = self._sent, []
-        if sent:
+        if not sent:
+            return True
+        try:
             await self._store.mark_sent(sent)
-            self._in_hand.difference_update(sent)
+        except asyncio.CancelledError:  # closing: its final attempt records them
+            self._sent[:0] = sent
+            raise
+        except Exception as error:  # a full disk, a lost connection: the sends stay to be recorded
+            self._sent[:0] = sent
+            log.warning("%s sent messages could not be recorded yet (%s)", len(sent), type(error).__name__)
+            return False
+        self._in_hand.difference_update(sent)
+        return True
+
+    async def _storing(self, update: Awaitable[None]) -> None:
+        """An outbox update that may fail without stopping the lane (the row stays as it was)."""
+        try:
+            await update
+        except Exception as error:
+            log.warning(
+                "the outbox could not be updated (%s); the message stays queued", type(error).__name__
+            )
