@@ -15,7 +15,7 @@ from bot.app import opened_store
 from bot.settings import Settings, SettingsError, load_settings
 from dialogs.domain import Channel, Role
 from dialogs.errors import DomainError, LoanBookRejected, NotFound
-from dialogs.loanbook import parse_loan_book
+from dialogs.loanbook import decode_loan_book, parse_loan_book
 from dialogs.rules.interest import LenderKind
 from storage import accounts
 from storage.migrate import upgrade
@@ -80,11 +80,11 @@ async def operator_add(args: argparse.Namespace, settings: Settings) -> int:
 
 async def loans_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        text = await asyncio.to_thread(Path(args.file).read_text, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        print(f"cannot read {args.file}: {error}", file=sys.stderr)
+        data = await asyncio.to_thread(Path(args.file).read_bytes)
+    except OSError as error:
+        print(f"cannot read {args.file}: {error.strerror or error}", file=sys.stderr)
         return 1
-    rows = parse_loan_book(text)
+    rows = parse_loan_book(decode_loan_book(data))  # refused as a whole, by line, before anything is stored
     async with opened_store(settings) as store:
         summary = await store.import_loan_book(args.lender, rows)
     print(f"imported {len(rows)} loans for {args.lender!r}: {summary.created} new, {summary.updated} updated")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -35,13 +36,38 @@ COLUMNS = (
 OPTIONAL = ("lender_kind",)
 MAX_ROWS = 200_000
 MAX_TEXT = 200
+MAX_CELL = 1000  # longer cells are refused without being parsed or quoted back
+SAVE_AS_UTF8 = "save it as UTF-8 (in Excel: Save As, 'CSV UTF-8') and import it again"
 MAX_AMOUNT = Decimal("100000000")  # a hundred million yuan: far above any consumer loan
+
+
+def decode_loan_book(data: bytes) -> str:
+    """The file's text. Only UTF-8 (with or without Excel's byte-order mark) is read: anything else is
+    refused at the line where it stops being UTF-8, with what to do, rather than imported as mojibake."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        guess = " (it looks like GBK, as Excel saves Chinese text by default)" if _is_gbk(data) else ""
+        problem = Problem(line, f"the file is not UTF-8{guess}: {SAVE_AS_UTF8}")
+        raise LoanBookRejected([problem]) from None
+
+
+def _is_gbk(data: bytes) -> bool:
+    try:
+        data.decode("gbk")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def parse_loan_book(text: str, *, today: date | None = None) -> list[LoanRow]:
     """Parse and check a whole loan book; raise :class:`LoanBookRejected` listing every problem."""
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise LoanBookRejected([Problem(1, _csv_problem(error))]) from None
     if header is None:
         raise LoanBookRejected([Problem(1, "the file is empty; it needs a header row: " + ",".join(COLUMNS))])
     problems = _header_problems([h.strip() for h in header])
@@ -56,12 +82,32 @@ def parse_loan_book(text: str, *, today: date | None = None) -> list[LoanRow]:
     return rows
 
 
-def _numbered(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
-    # csv.reader's line_num counts physical lines, which is what a person sees in an editor.
-    line = 1
-    for record in reader:
-        line += 1
-        yield line, record
+def _numbered(reader: Any) -> Iterator[tuple[int, list[str] | str]]:
+    """Each record with the line it starts on, as an editor numbers lines (a quoted cell may span lines:
+    csv's ``line_num`` is where the record ends); a record csv cannot read ends the file, as a problem."""
+    start = reader.line_num + 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield start, _csv_problem(error)
+            return
+        yield start, record
+        start = reader.line_num + 1
+
+
+def _csv_problem(error: csv.Error) -> str:
+    reason = str(error)
+    if "field limit" in reason:
+        return (
+            f'a cell longer than {csv.field_size_limit()} characters, usually a quote (") that is never'
+            " closed: check the quotes on this line"
+        )
+    if "NUL" in reason:
+        return f"a NUL character: the file is damaged or not a text file; {SAVE_AS_UTF8}"
+    return f"not readable as CSV ({reason})"
 
 
 def _header_problems(header: list[str]) -> list[Problem]:
@@ -74,12 +120,15 @@ def _header_problems(header: list[str]) -> list[Problem]:
 
 
 def _parse_rows(
-    records: Iterator[tuple[int, list[str]]], columns: list[str], today: date | None
+    records: Iterator[tuple[int, list[str] | str]], columns: list[str], today: date | None
 ) -> tuple[list[LoanRow], list[Problem]]:
     rows: list[LoanRow] = []
     problems: list[Problem] = []
     first_line_of: dict[str, int] = {}
     for line, record in records:
+        if isinstance(record, str):
+            problems.append(Problem(line, record))
+            break
         if not any(cell.strip() for cell in record):
             continue  # blank lines, often at the end of a file, carry no loan
         if len(rows) + len(problems) >= MAX_ROWS:
@@ -106,6 +155,9 @@ def _parse_row(cells: dict[str, str], today: date | None) -> tuple[LoanRow | Non
     values: dict[str, Any] = {}
     problems: list[str] = []
     for name in (*COLUMNS, *(column for column in OPTIONAL if column in cells)):
+        if len(cells[name]) > MAX_CELL:
+            problems.append(f"{name}: longer than {MAX_CELL} characters")
+            continue
         try:
             values[name] = _PARSERS[name](cells[name].strip(), today)
         except DomainError as error:
@@ -121,6 +173,12 @@ def _parse_row(cells: dict[str, str], today: date | None) -> tuple[LoanRow | Non
 def _text(value: str, _today: date | None) -> str:
     if not value:
         raise InvalidInput("empty")
+    if "\n" in value or "\r" in value:
+        raise InvalidInput(
+            "has a line break inside it (a cell in quotes spanning lines): keep it on one line"
+        )
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise InvalidInput("has a control character (such as NUL) in it: retype it")
     if len(value) > MAX_TEXT:
         raise InvalidInput(f"longer than {MAX_TEXT} characters")
     return value
