@@ -185,8 +185,11 @@ class Dialogs:
         ctx.conv.wrong_answers += 1
         ctx.say(invalid.template, **invalid.context)
         if ctx.conv.wrong_answers >= WRONG_ANSWERS_BEFORE_HELP:
-            ctx.say("errors/stuck", ASK_OPERATOR, GO_HOME)
+            ctx.stuck_help = (ASK_OPERATOR, GO_HOME)  # offered with the question asked again (Ctx.ask)
         await step.ask(ctx)
+        if ctx.stuck_help:  # the step asked nothing: the offer stands on its own
+            ctx.say("errors/stuck", *ctx.stuck_help, below=False)
+            ctx.stuck_help = ()
 
     async def _global_choice(self, ctx: Ctx, choice: str) -> None:
         if choice == GO_HOME.id:

@@ -90,6 +90,8 @@ class Ctx:
     # After a refused button: the next question's choices come under a short line, not the whole step
     # again (a mediator's case view is a page long); a question without choices is asked in full.
     reminding: bool = False
+    # Set after several answers not accepted: the next question offers these (a person, the menu) too.
+    stuck_help: tuple[Choice, ...] = ()
 
     @property
     def account(self) -> Account:
@@ -111,12 +113,26 @@ class Ctx:
     def ask(self, template: str, *choices: Choice, **context: Any) -> None:
         """Send a question: its choices (and only those) are accepted until the next question."""
         self.data[OFFER] = {"s": self.conv.step, "c": [c.id for c in choices]}
+        if self.stuck_help:
+            choices = self._offer_help(choices)
         if self.reminding and choices:
             self.say("errors/stale_choices", *choices)
             return
         if self.reminding:  # a question answered by typing: said why, then asked in full
             self.say("errors/stale_button")
         self.say(template, *choices, **context)
+
+    def _offer_help(self, choices: tuple[Choice, ...]) -> tuple[Choice, ...]:
+        """Say that help is there, keeping one numbered set of buttons: a typed "1" must mean one thing.
+
+        A question with buttons takes the help buttons after its own; one without keeps them on this line.
+        """
+        help_choices, self.stuck_help = self.stuck_help, ()
+        if not choices:
+            self.say("errors/stuck", *help_choices, below=False)
+            return choices
+        self.say("errors/stuck", below=True)
+        return (*choices, *help_choices)
 
     def offered(self) -> list[str]:
         offer = self.data.get(OFFER) or {}

@@ -150,7 +150,7 @@ async def test_three_wrong_answers_in_a_row_offer_a_person(bot: Bot) -> None:
     assert "Talk to a person" in alice.texts()
     await alice.press("Talk to a person")
     assert "mediator" in alice.texts()
-    assert await where(bot, "alice") == "verify:id_number"
+    assert await where(bot, "alice") == "helpdesk:message"
 
 
 async def test_a_sticker_where_text_is_expected_is_answered_kindly(bot: Bot) -> None:
