@@ -317,6 +317,7 @@ async def test_three_people_on_their_own_telegram_accounts_reach_an_agreement(tg
     await tg.press(leo, "View and answer")
     await tg.press(leo, "Counter-offer")
     await tg.press(leo, "Longer term, equal instalments")
+    await tg.press(leo, "Months and monthly amount")
     await tg.say(leo, "12")
     await tg.say(leo, "1500")
     await tg.press(leo, "Send")
