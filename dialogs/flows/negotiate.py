@@ -225,7 +225,7 @@ async def on_counter_amount(ctx: Ctx, amount: Decimal) -> str:
 
 
 async def ask_counter_total(ctx: Ctx) -> None:
-    ctx.ask("negotiate/counter_total", owed=(await _balance(ctx)).total)
+    ctx.ask("negotiate/counter_total", owed=(await _balance(ctx)).payable_total)
 
 
 async def on_counter_total(ctx: Ctx, total: Decimal) -> str:
@@ -233,11 +233,12 @@ async def on_counter_total(ctx: Ctx, total: Decimal) -> str:
 
 
 async def ask_counter_waiver(ctx: Ctx) -> None:
-    ctx.ask("negotiate/counter_waiver", owed=(await _balance(ctx)).total)
+    ctx.ask("negotiate/counter_waiver", owed=(await _balance(ctx)).payable_total)
 
 
 async def on_counter_waiver(ctx: Ctx, waiver: Decimal) -> str:
-    owed = (await _balance(ctx)).total
+    # Waived from what plans are made on (charges above the legal limits are never asked), as plans count it.
+    owed = (await _balance(ctx)).payable_total
     if not Decimal(0) <= waiver < owed:
         raise Invalid("negotiate/waiver_range", owed=owed)
     return await _counter_from_total(ctx, owed - waiver)
