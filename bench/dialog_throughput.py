@@ -89,7 +89,7 @@ class Codes:
     def __init__(self) -> None:
         self.by_phone: dict[str, str] = {}
 
-    async def send_code(self, phone: str, code: str) -> None:
+    async def send_code(self, phone: str, code: str, *, account_id: int = 0) -> None:
         self.by_phone[phone] = code
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import IntegrityError
 
-from bot.codes import LogCodeSender
+from bot.codes import AfterReply, LogCodeSender
 from bot.delivery import Delivery, Sender
 from bot.rendering import Renderer
 from bot.scheduler import start_scheduler
@@ -96,6 +96,7 @@ class App:
     delivery: Delivery
     clock: Clock
     scheduled: bool = True
+    codes: AfterReply | None = None  # codes sent after the reply: finished before closing
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _scheduler: AsyncIOScheduler | None = None
 
@@ -111,6 +112,8 @@ class App:
         """Finish sending what is queued, then close."""
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
+        if self.codes is not None:
+            await self.codes.drain()  # first: a code that could not be sent queues a message saying so
         await self.delivery.close()  # bounded: what is not sent by then waits in the outbox
         for task in self._tasks:
             task.cancel()
@@ -160,5 +163,9 @@ def build_app(
     dialogs = Dialogs(
         ALL_FLOWS, build_services(settings, code_sender, renderer), actions=ACTIONS, commands=COMMANDS
     )
+    if isinstance(code_sender, AfterReply):
+        engine = Engine(store, dialogs, code_sender.after_commit(delivery.submit))
+        code_sender.engine = engine
+        return App(store, renderer, engine, delivery, clock, scheduled, code_sender)
     engine = Engine(store, dialogs, delivery.submit)
     return App(store, renderer, engine, delivery, clock, scheduled)

@@ -125,10 +125,12 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
 
 async def serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.serve import serve as run_serve  # noqa: PLC0415 - only this command needs the channels
+    from bot.sms import serve_code_sender  # noqa: PLC0415 - only serving sends codes by SMS
 
     if args.telegram_lib:
         settings = settings.model_copy(update={"telegram_lib": args.telegram_lib})
-    await run_serve(settings)
+    # Before anything starts: the development log sender only when chosen, never by default.
+    await run_serve(settings, code_sender=serve_code_sender(settings))
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Literal
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -64,6 +65,16 @@ class Settings(BaseSettings):
     wechat_api_url: str = "https://api.weixin.qq.com"
     wechat_listen: str | None = None
 
+    # One-time codes: "log" (development: to the log; serve needs it set explicitly) or "tencent" (SMS).
+    sms: Literal["log", "tencent"] | None = None
+    tencent_secret_id: str | None = None
+    tencent_secret_key: SecretStr | None = None
+    sms_app_id: str | None = None  # the SDK app id (SmsSdkAppId), such as 1400006666
+    sms_sign_name: str | None = None  # the approved signature, such as 腾讯云
+    sms_template_id: str | None = None  # an approved template: {1} the code, {2} its minutes
+    sms_endpoint: str = "sms.tencentcloudapi.com"  # host or URL (the tests' fake: http://127.0.0.1:PORT)
+    sms_region: str = "ap-guangzhou"
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -111,6 +122,23 @@ class Settings(BaseSettings):
             LprHistory.parse(value)
         except DomainError as error:
             raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("sms_app_id", "sms_template_id")
+    @classmethod
+    def _sms_number(cls, value: str | None) -> str | None:
+        if value is not None and value.strip() and not value.strip().isdigit():
+            raise ValueError(f"expected the number the Tencent Cloud SMS console shows, got {value!r}")
+        return value
+
+    @field_validator("sms_endpoint")
+    @classmethod
+    def _sms_endpoint(cls, value: str) -> str:
+        parsed = urlparse(value if "://" in value else f"https://{value}")
+        if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.path not in ("", "/"):
+            raise ValueError(
+                f"expected a host such as sms.tencentcloudapi.com, or an http(s) URL, got {value!r}"
+            )
         return value
 
     @field_validator("telegram_webhook_listen", "wechat_listen")

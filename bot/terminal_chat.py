@@ -37,7 +37,7 @@ class TerminalCodes:
         # Who sees them, read once at the start: a code is sent inside a turn, with no session to spare.
         self.shown_to: tuple[Renderer, Account] | None = None
 
-    async def send_code(self, phone: str, code: str) -> None:
+    async def send_code(self, phone: str, code: str, *, account_id: int = 0) -> None:
         await LogCodeSender().send_code(phone, code)
         if self.shown_to is not None:
             renderer, account = self.shown_to

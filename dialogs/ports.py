@@ -278,6 +278,15 @@ class Turn(Protocol):
 
     async def record_verification_failure(self) -> None: ...
 
+    async def code_requests(
+        self, phone: str, *, account_since: datetime, phone_since: datetime
+    ) -> tuple[int, int]:
+        """One-time codes asked for by this account since ``account_since``, and for ``phone`` (by anyone)
+        since ``phone_since``; requests count whether or not the details matched a loan."""
+        ...
+
+    async def record_code_request(self, phone: str) -> None: ...
+
     async def report_harassment(self, case_id: int | None, details: dict[str, Any]) -> int: ...
 
     # The mediator's desk: requests for a person, report outcomes, any case, lender staff
@@ -373,6 +382,11 @@ class Documents(Protocol):
 
 
 class CodeSender(Protocol):
-    """Sends a one-time verification code to a phone (a log in development, an SMS provider in production)."""
+    """Sends a one-time verification code to a phone (a log in development, an SMS provider in production).
 
-    async def send_code(self, phone: str, code: str) -> None: ...
+    It may return before the code leaves: in production the SMS goes out after the turn's reply, so the reply
+    takes as long whether or not the details matched a loan. A send that fails then reaches the person
+    through a system turn for ``account_id`` (:func:`dialogs.unsent_codes.code_not_sent`).
+    """
+
+    async def send_code(self, phone: str, code: str, *, account_id: int) -> None: ...

@@ -190,6 +190,21 @@ class CaseWork:
         self.session.add(models.VerificationFailure(account_id=self.account.id, at=self.now))
         await self.session.flush()
 
+    async def code_requests(
+        self, phone: str, *, account_since: datetime, phone_since: datetime
+    ) -> tuple[int, int]:
+        table = models.CodeRequest
+        mine = select(func.count()).where(table.account_id == self.account.id, table.at >= account_since)
+        hashes = self.cipher.lookup_hashes("code_phone", phone)
+        theirs = select(func.count()).where(table.phone_hash.in_(hashes), table.at >= phone_since)
+        return int(await self.session.scalar(mine) or 0), int(await self.session.scalar(theirs) or 0)
+
+    async def record_code_request(self, phone: str) -> None:
+        await self.writing()
+        phone_hash = self.cipher.lookup_hash("code_phone", phone)
+        self.session.add(models.CodeRequest(account_id=self.account.id, phone_hash=phone_hash, at=self.now))
+        await self.session.flush()
+
     async def report_harassment(self, case_id: int | None, details: dict[str, Any]) -> int:
         await self.writing()
         case = await self._own_case(case_id) if case_id is not None else None

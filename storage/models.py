@@ -325,6 +325,20 @@ class VerificationFailure(Base):
     at: Mapped[datetime]
 
 
+class CodeRequest(Base):
+    """A one-time code asked for (matching details or not): the rate limits per account and per phone."""
+
+    __tablename__ = "code_requests"
+    __table_args__ = (
+        Index("ix_code_requests_account_at", "account_id", "at"),
+        Index("ix_code_requests_phone_at", "phone_hash", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    phone_hash: Mapped[str] = mapped_column(String(64))  # keyed hash: the number itself is never kept
+    at: Mapped[datetime]
+
+
 class HarassmentReport(Base):
     """Who, when, how (and any evidence), encrypted: it names people and may describe threats."""
 

@@ -19,6 +19,7 @@ from bot.rendering import Rendered
 from bot.settings import load_settings
 from dialogs.domain import Account, Channel
 from dialogs.messages import Inbound, InboundKind
+from dialogs.ports import CodeSender
 from storage.crypto import FieldCipher
 from storage.db import create_engine
 from storage.store import SqlStore
@@ -46,7 +47,7 @@ class Codes:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
 
-    async def send_code(self, phone: str, code: str) -> None:
+    async def send_code(self, phone: str, code: str, *, account_id: int = 0) -> None:
         self.sent.append((phone, code))
 
     @property
@@ -124,12 +125,16 @@ class Person:
 
 
 @asynccontextmanager
-async def running_bot(database_url: str, clock: Any, *, demo: bool = True) -> AsyncIterator[Bot]:
+async def running_bot(
+    database_url: str, clock: Any, *, demo: bool = True, code_sender: CodeSender | None = None
+) -> AsyncIterator[Bot]:
+    """A bot on a migrated database; codes go to ``bot.codes`` unless another ``code_sender`` is given."""
     settings = load_settings(database_url=database_url)
     store = SqlStore(create_engine(database_url), FieldCipher(TEST_SECRET), clock=clock)
     recorder, codes = Recorder(), Codes()
     channels = {Channel.TERMINAL: recorder}
-    app = build_app(settings, channels, code_sender=codes, store=store, clock=clock, scheduled=False)
+    sender = code_sender or codes
+    app = build_app(settings, channels, code_sender=sender, store=store, clock=clock, scheduled=False)
     async with app.running():
         if demo:
             await seed(store)
