@@ -1,31 +1,45 @@
-"""Typed words that mean a button: ``同意``, ``开始吧``, ``失业``, ``I consent``, or the button's number.
+"""Typed words that mean a button: ``同意``, ``失业了``, ``I consent``, ``yes``, or the button's number.
 
 Text channels show buttons as numbered lines (the terminal now, WeChat later); people answer with the
 number or with the words they see. A channel keeps the buttons it last showed and asks :func:`typed_choice`
 which one, if any, a typed line presses. Only the rendered labels are known here, so this lives in ``bot/``.
 
-What counts, and why:
+What counts, tried in this order, and why:
 - a number is a button only when it is exactly that button's number: ``1``, not ``01`` or ``000001``
   (a one-time code or an amount must reach the question that asked for it);
 - words are a button when they are its label, ignoring case, spaces and punctuation (``同意！``), or the
   label without a leading "I"/"我"/"my"; or the head of a label before its comma or colon ("Yes");
-  when two buttons would both match, neither does (the person is asked again rather than guessed for).
+- or words of the same meaning as its label, from a small table per language kept beside the templates
+  (``templates/<locale>/typed_words.txt``: "ok" and "好的" mean "Yes", "none" and "没有" mean "Skip");
+- or, for a short phrase with letters in it, the label inside the phrase (``失业了``) or the phrase a whole
+  word or more of the label (``illness``, ``keep``, ``继续``), unless the phrase says "not" where the label
+  does not (``我不想跳过`` is no "跳过").
+When two buttons would match at one of these, neither does (the person is asked again rather than guessed
+for).
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.rendering import RenderedButton
+from templates import TEMPLATE_DIR
 
 _TAGS = re.compile(r"</?[a-z][^>]*>")
 _BUTTON_NUMBER = re.compile(r"[1-9]\d?")
 _LEADING_SELF = ("我", "i ", "my ")
 _APOSTROPHES = re.compile(r"['’`]")
 _HEAD_END = re.compile(r"[,:：，(（]")
+SYNONYMS_FILE = "typed_words.txt"
+SHORT_PHRASE = 20  # longer lines are answers (a story, a name), not a button named in passing
+_NEGATIONS = frozenset({"not", "no", "dont", "never"})
+_NEGATION_CHARS = frozenset("不没别未无")
+
+Matcher = Callable[[str, set[str]], bool]
 
 
 def typed_choice(typed: str, buttons: Sequence[RenderedButton]) -> RenderedButton | None:
@@ -37,8 +51,57 @@ def typed_choice(typed: str, buttons: Sequence[RenderedButton]) -> RenderedButto
     words = _words(line)
     if not words:
         return None
-    matches = [button for button in buttons if words in _names(button.label)]
-    return matches[0] if len(matches) == 1 else None
+    named = [(button, _names(button.label)) for button in buttons]
+    for matches in (_is_label, _means_label, _within_label):
+        found = [button for button, names in named if matches(words, names)]
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
+
+
+def _is_label(words: str, names: set[str]) -> bool:
+    return words in names
+
+
+def _means_label(words: str, names: set[str]) -> bool:
+    """Whether ``words`` and one of the label's names are on one line of the synonym table."""
+    return any(names & meaning for meaning in _synonyms().get(words, ()))
+
+
+def _within_label(words: str, names: set[str]) -> bool:
+    """A short phrase holding the label, or a whole word or more of it; never across a "not"."""
+    if len(words) > SHORT_PHRASE or not any(char.isalpha() for char in words):
+        return False
+    return any(
+        not _negates(words, name) and (_contains(words, name) or _contains(name, words)) for name in names
+    )
+
+
+def _contains(outer: str, inner: str) -> bool:
+    if not any(char.isalpha() for char in inner):
+        return False  # "850" is an amount, not the "Keep ¥850.00" button
+    if inner.isascii():  # words: whole words only ("no" is not in "not"), and more than a letter or two
+        return len(inner) >= 3 and f" {inner} " in f" {outer} "
+    return len(inner) >= 2 and inner in outer
+
+
+def _negates(words: str, name: str) -> bool:
+    said = set(words.split()) & _NEGATIONS or set(words) & _NEGATION_CHARS
+    return bool(said) and not (set(name.split()) & said or set(name) & said)
+
+
+@functools.cache
+def _synonyms() -> dict[str, tuple[frozenset[str], ...]]:
+    """Each typed phrase to the meanings (lines of the tables of every language) it is on."""
+    table: dict[str, list[frozenset[str]]] = {}
+    for path in sorted(TEMPLATE_DIR.glob(f"*/{SYNONYMS_FILE}")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            meaning = frozenset(filter(None, (_words(phrase) for phrase in line.split("|"))))
+            for phrase in meaning:
+                table.setdefault(phrase, []).append(meaning)
+    return {phrase: tuple(meanings) for phrase, meanings in table.items()}
 
 
 def _names(label: str) -> set[str]:

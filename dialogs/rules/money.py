@@ -59,14 +59,20 @@ _PREFIX = re.compile(r"^(?:¥|rmb|cny|人民币)")
 _SUFFIX = re.compile(r"(?:元整|元|块钱|块|圆|yuan|rmb|cny|人民币)$")
 _MINUS = re.compile(r"^(?:-|\u2212|负)")
 _PLAIN = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+# Asked for savings or a cost they do not have, people answer in words: that is an amount, nothing.
+_NOTHING = frozenset({"none", "nothing", "zero", "nil", "没有", "没", "无", "零", "没有了", "一分没有"})
+_END_PUNCTUATION = ".!。！~～"
 
 
 def parse_typed_amount(text: str) -> Decimal:
     """An amount as a person types it: ``3,000.50``, ``￥3000``, ``3000块``, ``3000 yuan``, ``1.2万元``.
 
-    Full-width characters count as their ordinary forms (``３０００``). Raises :class:`NegativeAmount`,
-    :class:`AmountTooLarge`, or ``InvalidInput`` for anything else that is not an amount in fen.
+    Full-width characters count as their ordinary forms (``３０００``); "none", "没有", "无" are zero.
+    Raises :class:`NegativeAmount`, :class:`AmountTooLarge`, or ``InvalidInput`` for anything else that is
+    not an amount in fen.
     """
+    if _canonical(text).rstrip(_END_PUNCTUATION) in _NOTHING:
+        return ZERO
     cleaned = _strip_currency(_canonical(text))
     negative = bool(_MINUS.match(cleaned))
     amount = _number(_MINUS.sub("", cleaned, count=1) if negative else cleaned, text)

@@ -13,6 +13,11 @@ CONSENT_ZH = (RenderedButton("1.yes", "我同意"), RenderedButton("1.no", "我�
 CONSENT_EN = (RenderedButton("1.yes", "I consent"), RenderedButton("1.no", "I do not consent"))
 SUMMARY = (RenderedButton("2.ok", "Yes, that&#39;s right"), RenderedButton("2.fix", "Correct a figure"))
 CODE = (RenderedButton("3.resend", "Send a new code"),)
+REASONS_ZH = (RenderedButton("4.job", "失业"), RenderedButton("4.ill", "生病或受伤"))
+REASONS_EN = (RenderedButton("4.job", "Lost my job"), RenderedButton("4.ill", "Illness or injury"))
+KEEP = (RenderedButton("5.keep", "Keep ¥850.00"),)
+SKIP = (RenderedButton("6.skip", "跳过"),)
+SKIP_EN = (RenderedButton("6.skip", "Skip"),)
 
 
 @pytest.mark.parametrize(
@@ -24,7 +29,21 @@ CODE = (RenderedButton("3.resend", "Send a new code"),)
         ("i consent", CONSENT_EN, "1.yes"),
         ("  I CONSENT. ", CONSENT_EN, "1.yes"),
         ("consent", CONSENT_EN, "1.yes"),
-        ("I don't consent", CONSENT_EN, None),
+        ("I don't consent", CONSENT_EN, "1.no"),  # the table of words of one meaning says so
+        ("yes", CONSENT_EN, "1.yes"),
+        ("no", CONSENT_EN, "1.no"),
+        ("好的", CONSENT_ZH, "1.yes"),
+        ("no", SUMMARY, "2.fix"),
+        ("ok", SUMMARY, "2.ok"),
+        ("失业了", REASONS_ZH, "4.job"),
+        ("illness", REASONS_EN, "4.ill"),
+        ("sick", REASONS_EN, "4.ill"),
+        ("keep", KEEP, "5.keep"),
+        ("850", KEEP, None),  # an amount, not the button that names it
+        ("没有", SKIP, "6.skip"),
+        ("none", SKIP_EN, "6.skip"),
+        ("我不想跳过", SKIP, None),
+        ("我不想跳过这一步，我有截图", SKIP, None),
         ("I do not consent", CONSENT_EN, "1.no"),
         ("yes", SUMMARY, "2.ok"),
         ("yes that's right", SUMMARY, "2.ok"),

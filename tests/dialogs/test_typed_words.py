@@ -5,6 +5,11 @@ keyboard.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from bot.demo import DEMO_BORROWER
+from dialogs.domain import Channel, Hardship, HardshipReason
+from dialogs.rules.affordability import Finances
 from tests.dialogs.harness import Bot
 from tests.dialogs.test_navigation import reach, where
 from tests.dialogs.test_typing import Typist
@@ -35,3 +40,68 @@ async def test_the_help_offered_at_a_question_without_buttons_is_its_only_set(bo
     assert await where(bot, "alice") == "verify:id_number"
     await typist.type("a")  # the offer's buttons are lettered beside the question
     assert await where(bot, "alice") == "helpdesk:message"
+
+
+async def _stored(bot: Bot) -> tuple[Hardship, Finances]:
+    account = await bot.store.ensure_account(Channel.TERMINAL, "alice")
+    (case,) = await bot.store.cases_of(account.id)
+    hardship, finances = await bot.store.hardship(case.id), await bot.store.finances(case.id)
+    assert hardship is not None and finances is not None
+    return hardship, finances
+
+
+async def test_words_people_type_in_english_answer_the_questions(bot: Bot) -> None:
+    typist = Typist(bot.person("alice"))
+    await typist.type("/start")
+    await typist.type("ok")  # "Let's begin"
+    await typist.type("yes")  # "I consent"
+    assert await where(bot, "alice") == "verify:ref"
+    for answer in (DEMO_BORROWER.loan_ref, DEMO_BORROWER.name, DEMO_BORROWER.id_number, DEMO_BORROWER.phone):
+        await typist.type(answer)
+    await typist.type(bot.codes.last)
+    await typist.type("illness")  # "Illness or injury"
+    await typist.type("temporary")  # "It will pass"
+    await typist.type("I fell ill in October.")
+    await typist.type("none")  # no file: "Skip"
+    assert await where(bot, "alice") == "finances:net_monthly_income", typist.person.texts()
+    await typist.type("6500")
+    await typist.type("/back")
+    await typist.type("keep")  # "Keep ¥6,500.00"
+    assert await where(bot, "alice") == "finances:housing", typist.person.texts()
+    for amount in ("1800", "1200", "300", "200", "800", "0", "150", "0"):
+        await typist.type(amount)
+    await typist.type("none")  # savings
+    assert await where(bot, "alice") == "finances:summary", typist.person.texts()
+    await typist.type("no")  # not right: "Correct a figure"
+    assert await where(bot, "alice") == "finances:correct", typist.person.texts()
+    await typist.type("/back")
+    await typist.type("yes")
+    hardship, finances = await _stored(bot)
+    assert (hardship.reason, hardship.lasting) == (HardshipReason.ILLNESS, False)
+    assert (finances.net_monthly_income, finances.savings) == (Decimal(6500), Decimal(0))
+
+
+async def test_words_people_type_in_chinese_answer_the_questions(bot: Bot) -> None:
+    typist = Typist(bot.person("alice", "zh_CN"))
+    await typist.type("/start")
+    await typist.type("开始吧")
+    await typist.type("好的")  # "我同意"
+    assert await where(bot, "alice") == "verify:ref"
+    for answer in (DEMO_BORROWER.loan_ref, DEMO_BORROWER.name, DEMO_BORROWER.id_number, DEMO_BORROWER.phone):
+        await typist.type(answer)
+    await typist.type(bot.codes.last)
+    await typist.type("失业了")  # "失业"
+    await typist.type("暂时的")  # "会过去的"
+    await typist.type("我十月份失业了。")
+    await typist.type("没有")  # no file: "跳过"
+    for amount in ("6500", "1800", "1200", "300", "200", "800", "无", "150", "零"):
+        await typist.type(amount)
+    await typist.type("没有")  # savings
+    await typist.type("是的")  # "是的，没错"
+    assert await where(bot, "alice") == "plans:options", typist.person.texts()
+    await typist.type("/menu")
+    await typist.type("继续")  # "继续我的申请"
+    assert await where(bot, "alice") == "plans:options", typist.person.texts()
+    hardship, finances = await _stored(bot)
+    assert (hardship.reason, hardship.description) == (HardshipReason.JOB_LOSS, "我十月份失业了。")
+    assert (finances.medical, finances.other_debt_payments, finances.savings) == (0, 0, 0)
