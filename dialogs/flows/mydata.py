@@ -3,19 +3,81 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Picked, Step, prompt
+from dialogs.flows.casework import terms_view
 from dialogs.flows.inputs import buttons_only
+from dialogs.flows.submit import budget
 from dialogs.flows.verify import LOCK_WINDOW
+from dialogs.rules.affordability import Finances
 
 EXPORT_FILE = "loanbridge-my-data.json"
 
 
 async def ask_export(ctx: Ctx) -> None:
+    """The whole export as a file (machine-readable), and what it holds in words, in the person's language:
+    their own data, so nothing in it is masked."""
     exported = await ctx.turn.personal_data()
     document = json.dumps(exported, ensure_ascii=False, indent=2, sort_keys=True, default=str)
     ctx.say("mydata/export_file", file_name=EXPORT_FILE, document=document)
-    ctx.ask("mydata/export", Choice("back", "back"), Choice("menu", "menu"), cases=len(exported["cases"]))
+    ctx.ask(
+        "mydata/export",
+        Choice("back", "back"),
+        Choice("menu", "menu"),
+        cases=len(exported["cases"]),
+        you=exported["account"],
+        applications=[_case_summary(case) for case in exported["cases"]],
+        filed=[{"at": r.get("at"), "status": r.get("status")} for r in exported["harassment_reports"]],
+        failures=len(exported["failed_verifications"]),
+        lockout_hours=round(LOCK_WINDOW.total_seconds() / 3600),
+    )
+
+
+def _case_summary(exported: dict[str, Any]) -> dict[str, Any]:
+    """One application of the export as the summary shows it (an erased one: what is left of it)."""
+    case = exported["case"]
+    head = {"id": case["id"], "state": _value(case["state"]), "created_at": case["created_at"]}
+    if exported.get("personal_data_erased"):
+        record = exported.get("lenders_loan_record") or {}
+        return head | {"erased": True, "ref": record.get("loan_ref")}
+    finances = exported.get("finances")
+    agreement = exported.get("agreement")
+    return head | {
+        "erased": False,
+        "loan": exported.get("loan"),
+        "hardship": _hardship(exported.get("hardship")),
+        "finances": budget(Finances(**finances)) if finances else None,
+        "plan": terms_view(exported["chosen_plan"]) if exported.get("chosen_plan") else None,
+        "offers": [_offer(offer) for offer in exported.get("offers", [])],
+        "agreement": terms_view(agreement["terms"]) if agreement else None,
+        "evidence": [ref.get("file_name") or "" for ref in exported.get("evidence", [])],
+        "messages": len(exported.get("messages", [])),
+    }
+
+
+def _hardship(hardship: dict[str, Any] | None) -> dict[str, Any] | None:
+    if hardship is None:
+        return None
+    return {
+        "reason": _value(hardship["reason"]),
+        "lasting": hardship["lasting"],
+        "description": hardship.get("description"),
+    }
+
+
+def _offer(offer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "round": offer["round"],
+        "proposer": _value(offer["proposer"]),
+        "status": _value(offer["status"]),
+        "terms": terms_view(offer["terms"]),
+    }
+
+
+def _value(member: Any) -> str:
+    """An enum's word (the export keeps the members themselves)."""
+    return str(getattr(member, "value", member))
 
 
 async def on_export(_ctx: Ctx, picked: Picked) -> str:

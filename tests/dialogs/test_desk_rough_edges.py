@@ -4,7 +4,13 @@ a submitted case offers its review wherever it is opened, names and words read r
 
 from __future__ import annotations
 
-from tests.dialogs.harness import Bot, Person, operator
+import json
+import re
+
+from bot.channels.terminal import plain
+from bot.demo import DEMO_BORROWER
+from templates import TEMPLATE_DIR
+from tests.dialogs.harness import Bot, Person, operator, submit_application
 from tests.dialogs.test_negotiation import in_review
 
 
@@ -78,3 +84,42 @@ async def test_a_lender_is_found_whatever_the_case_and_the_lenders_are_named_whe
     await bob.send("/start")
     await bob.send("/invite Nobody Ltd")
     assert "Demo Lender" not in bob.texts(), bob.texts()  # the list is for mediators
+
+
+async def test_mydata_says_what_is_stored_in_the_persons_language_beside_the_file(bot: Bot) -> None:
+    alice = bot.person("alice")
+    await submit_application(alice, bot)
+    await alice.send("/mydata")
+    (document,) = [m for m in alice.last if m.file_name]
+    assert json.loads(plain(document.text))["cases"][0]["hardship"]["description"]  # the file, as before
+    summary = plain(alice.last[-1].text)
+    for fact in (
+        "Who you are: terminal account alice",
+        f"Your loan: DEMO-0001 – {DEMO_BORROWER.name}, ID {DEMO_BORROWER.id_number}, phone +86",
+        'Hardship: Lost my job, temporary – "I lost my job in October and I am looking for work."',
+        "Budget: income ¥6,500.00, essentials ¥4,450.00",
+        "Plan you chose: Interest stopped",
+        "If you erase your data (/delete)",
+    ):
+        assert fact in summary, (fact, summary.splitlines())
+    assert "{" not in summary
+
+    await alice.send("/lang")
+    await alice.press("中文")
+    await alice.send("/mydata")
+    summary = plain(alice.last[-1].text)
+    for fact in (
+        "您的身份",
+        "困难情况：失业，暂时",
+        "收支情况：收入 ¥6,500.00，必要开支 ¥4,450.00",
+        "删除个人信息",
+    ):
+        assert fact in summary, (fact, summary.splitlines())
+    assert "note" not in summary and "Who you are" not in summary
+
+
+def test_a_chinese_moment_runs_into_the_next_word() -> None:
+    """'12月4日 21:00（北京时间）前答复': the zone's bracket already parts the moment from the next word."""
+    spaced = re.compile(r"\|moment \}\} [\u4e00-\u9fff]")
+    found = [p.name for p in (TEMPLATE_DIR / "zh_CN").rglob("*.j2") if spaced.search(p.read_text("utf-8"))]
+    assert not found
