@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.rendering import Renderer
 from dialogs.errors import NotFound
 from dialogs.loanbook import parse_loan_book
+from dialogs.locales import DEFAULT_LOCALE
 from storage.store import SqlStore
 
 LENDER = "Demo Lender"
@@ -35,3 +37,20 @@ async def seed(store: SqlStore) -> DemoBorrower:
         await store.add_lender(LENDER)
     await store.import_loan_book(LENDER, parse_loan_book(BOOK))
     return DEMO_BORROWER
+
+
+def words(renderer: Renderer, locale: str | None, name: str) -> str:
+    """What the terminal says about the demo (``demo/…`` templates), in the terminal's language."""
+    return renderer.document(f"demo/{name}", {}, locale or DEFAULT_LOCALE, "Asia/Shanghai")
+
+
+def banner(renderer: Renderer, locale: str | None, borrower: DemoBorrower = DEMO_BORROWER) -> str:
+    """The details to type as the demo borrower, once the demo loan book is loaded."""
+    context = {
+        "lender": LENDER,
+        "ref": borrower.loan_ref,
+        "name": borrower.name,
+        "id_number": borrower.id_number,
+        "phone": borrower.phone,
+    }
+    return renderer.document("demo/loaded", context, locale or DEFAULT_LOCALE, "Asia/Shanghai")

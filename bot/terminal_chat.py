@@ -66,7 +66,7 @@ async def run_chat(
     app = build_app(settings, {Channel.TERMINAL: channel}, code_sender=codes)
     interactive = sys.stdin.isatty()
     async with app.running():
-        await _offer_demo(app.store, demo_data, interactive, reader)
+        await _offer_demo(app.store, demo_data, interactive, reader, app.renderer, pick_locale(language))
         account = await app.store.ensure_account(Channel.TERMINAL, user, locale=pick_locale(language))
         if codes is not None:
             codes.shown_to = (app.renderer, account)
@@ -152,25 +152,28 @@ def _start(channel: TerminalChannel) -> Inbound:
     return start
 
 
-async def _offer_demo(store: SqlStore, requested: bool, interactive: bool, reader: LineReader) -> None:
+async def _offer_demo(
+    store: SqlStore,
+    requested: bool,
+    interactive: bool,
+    reader: LineReader,
+    renderer: Renderer,
+    locale: str | None,
+) -> None:
+    """Offer (or, with ``--demo``, load) the demo loan book, saying so in the terminal's language."""
     if not requested and await store.any_loans():
         return
     if not requested:
         if not interactive:
-            print("The database has no loans yet. Run `loanbridge chat --demo` to load a demo loan book.\n")
+            print(demo.words(renderer, locale, "no_loans") + "\n")
             return
-        sys.stdout.write("The database has no loans yet. Load a demo loan book? [Y/n] ")
+        sys.stdout.write(demo.words(renderer, locale, "load_question") + " ")
         sys.stdout.flush()
         answer = await reader.next()
         if answer is None or answer.strip().lower() not in ("", "y", "yes", "是"):
             return
     borrower = await demo.seed(store)
-    print(
-        f"Demo loan book loaded ({demo.LENDER}). To try the borrower flow, use:\n"
-        f"  loan reference {borrower.loan_ref}, name {borrower.name}, "
-        f"ID number {borrower.id_number}, phone {borrower.phone}\n"
-        "The one-time code is printed here (development sender; no SMS is sent).\n"
-    )
+    print(demo.banner(renderer, locale, borrower) + "\n")
 
 
 async def _play_as(store: SqlStore, user: str, role: Role, lender: str | None) -> None:

@@ -4,10 +4,15 @@ a submitted case offers its review wherever it is opened, names and words read r
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
+import pytest
+
+from bot import terminal_chat
 from bot.channels.terminal import plain
+from bot.channels.terminal_input import LineReader
 from bot.demo import DEMO_BORROWER
 from templates import TEMPLATE_DIR
 from tests.dialogs.harness import Bot, Person, operator, submit_application
@@ -123,3 +128,15 @@ def test_a_chinese_moment_runs_into_the_next_word() -> None:
     spaced = re.compile(r"\|moment \}\} [\u4e00-\u9fff]")
     found = [p.name for p in (TEMPLATE_DIR / "zh_CN").rglob("*.j2") if spaced.search(p.read_text("utf-8"))]
     assert not found
+
+
+async def test_the_demo_banner_speaks_the_terminals_language(
+    bot: Bot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reader = LineReader(io.BytesIO(b""), "utf-8")
+    await terminal_chat._offer_demo(bot.store, True, False, reader, bot.app.renderer, "zh_CN")
+    said = capsys.readouterr().out
+    assert "演示借款台账已载入（Demo Lender）" in said and f"身份证号 {DEMO_BORROWER.id_number}" in said, said
+    assert "loan reference" not in said
+    await terminal_chat._offer_demo(bot.store, True, False, reader, bot.app.renderer, "en")
+    assert "Demo loan book loaded (Demo Lender)" in capsys.readouterr().out
