@@ -29,6 +29,7 @@ from dialogs.messages import Outbound
 from templates import TEMPLATE_DIR
 
 LABELS = "labels.j2"
+NUMBERED_CHANNELS = frozenset({Channel.TERMINAL, Channel.WECHAT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,8 @@ class Renderer:
         locale = recipient.locale if recipient.locale in LOCALES else DEFAULT_LOCALE
         context = {
             "channel_commands": self.channel_commands.get(recipient.channel, ()),
+            # Text channels show choices as numbered lines: only there may a message say "type its number".
+            "numbered_choices": recipient.channel in NUMBERED_CHANNELS,
             **message.context,
             "_locale": locale,
             "_tz": recipient.time_zone,

@@ -97,3 +97,25 @@ def test_no_line_of_text_loses_its_line_break_to_a_closing_tag(locale: str) -> N
             if ends_in_tag and _TAG.sub("", line).strip() and following.strip():
                 run_together.append(f"{path.relative_to(TEMPLATE_DIR)}:{number}")
     assert not run_together
+
+
+_PRESS = re.compile(r"\bpress(?:es|ed|ing)?\b|点击|点按|按钮", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+def test_no_message_asks_to_press_a_button(locale: str) -> None:
+    """The terminal shows choices as numbered lines: "choose" / "选择" reads right on every channel."""
+    pressing = [
+        str(path.relative_to(TEMPLATE_DIR))
+        for path in sorted((TEMPLATE_DIR / locale).rglob("*.j2"))
+        if _PRESS.search(path.read_text(encoding="utf-8"))
+    ]
+    assert not pressing
+
+
+def test_type_its_number_is_said_only_where_choices_are_numbered() -> None:
+    terminal = Account(1, Channel.TERMINAL, "alice", Role.BORROWER, "en", "Asia/Shanghai", reachable=True)
+    telegram = Account(1, Channel.TELEGRAM, "alice", Role.BORROWER, "en", "Asia/Shanghai", reachable=True)
+    message = Outbound(1, "errors/use_buttons", {})
+    assert "type its number" in Renderer().render(message, terminal).text
+    assert "number" not in Renderer().render(message, telegram).text

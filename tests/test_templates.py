@@ -138,6 +138,7 @@ SAMPLES: dict[str, Any] = {
     "current_lasting": False,
     "current_description": "I lost my job <b>in October</b>.",
     "written": "张伟 <b>Zhang</b>",
+    "numbered_choices": True,
     "below": True,
     "filing": {"who": "Wang <b>", "when": "Monday", "how": "threats", "details": None, "evidence": True},
     "needed": "820.55",
