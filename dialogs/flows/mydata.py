@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Picked, Step, prompt
+from dialogs.flows.base import BACK, HOME, NONCE, Choice, Ctx, Flow, Picked, Step, prompt
 from dialogs.flows.casework import terms_view
 from dialogs.flows.inputs import buttons_only
 from dialogs.flows.submit import budget
@@ -13,11 +13,16 @@ from dialogs.flows.verify import LOCK_WINDOW
 from dialogs.rules.affordability import Finances
 
 EXPORT_FILE = "loanbridge-my-data.json"
+SENT = "md_sent"  # the visit (its nonce) the export was sent on: a question asked again does not resend it
 
 
 async def ask_export(ctx: Ctx) -> None:
     """The whole export as a file (machine-readable), and what it holds in words, in the person's language:
-    their own data, so nothing in it is masked."""
+    their own data, so nothing in it is masked. Sent once a visit: a line typed here gets a line back."""
+    if ctx.data.get(SENT) == ctx.data.get(NONCE, 0):
+        ctx.ask("mydata/export_again", Choice("back", "back"), Choice("menu", "menu"))
+        return
+    ctx.data[SENT] = ctx.data.get(NONCE, 0)
     exported = await ctx.turn.personal_data()
     document = json.dumps(exported, ensure_ascii=False, indent=2, sort_keys=True, default=str)
     ctx.say("mydata/export_file", file_name=EXPORT_FILE, document=document)

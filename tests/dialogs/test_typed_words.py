@@ -105,3 +105,18 @@ async def test_words_people_type_in_chinese_answer_the_questions(bot: Bot) -> No
     hardship, finances = await _stored(bot)
     assert (hardship.reason, hardship.description) == (HardshipReason.JOB_LOSS, "我十月份失业了。")
     assert (finances.medical, finances.other_debt_payments, finances.savings) == (0, 0, 0)
+
+
+async def test_a_line_typed_at_mydata_is_answered_in_a_line_not_with_the_export_again(bot: Bot) -> None:
+    alice = bot.person("alice")
+    await reach(alice, bot, "finances:net_monthly_income")
+    await alice.send("/mydata")
+    assert [m.file_name for m in alice.last if m.file_name] == ["loanbridge-my-data.json"]
+    await alice.send("what is this?")
+    assert not any(m.file_name for m in alice.last), alice.texts()
+    assert "sent above" in alice.texts() and "[Back] [Menu]" in alice.texts()
+    assert len(alice.texts()) < 300  # a line, not the summary again
+    await alice.press("Back")
+    assert await where(bot, "alice") == "finances:net_monthly_income"
+    await alice.send("/mydata")  # asked for again: sent again
+    assert [m.file_name for m in alice.last if m.file_name] == ["loanbridge-my-data.json"]
