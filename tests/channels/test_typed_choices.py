@@ -35,6 +35,8 @@ SKIP_EN = (RenderedButton("6.skip", "Skip"),)
         ("好的", CONSENT_ZH, "1.yes"),
         ("no", SUMMARY, "2.fix"),
         ("ok", SUMMARY, "2.ok"),
+        ("correct", SUMMARY, "2.ok"),  # "that is correct", not "Correct a figure"
+        ("correct a figure", SUMMARY, "2.fix"),
         ("失业了", REASONS_ZH, "4.job"),
         ("illness", REASONS_EN, "4.ill"),
         ("sick", REASONS_EN, "4.ill"),
