@@ -277,6 +277,19 @@ class NegotiationWork(CaseWork):
             )
         await self.session.flush()
 
+    async def next_instalment(self, case_id: int) -> tuple[int, date, Decimal] | None:
+        await self._own_case(case_id)
+        table, agreements = models.Instalment, models.Agreement
+        query = (
+            select(table)
+            .join(agreements, agreements.id == table.agreement_id)
+            .where(agreements.case_id == case_id, table.status != "paid")
+            .order_by(table.due_date, table.number)
+            .limit(1)
+        )
+        row = await self.session.scalar(query)
+        return None if row is None else (row.number, row.due_date, row.amount - row.paid_amount)
+
     # Words people write on a case
 
     async def add_message(self, case_id: int, kind: MessageKind, text: str, to: tuple[Role, ...]) -> int:

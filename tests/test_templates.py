@@ -58,7 +58,23 @@ CASE = {
         "deadline_at": "2026-12-01T10:00:00+00:00",
         "accepted_by": [],
     },
-    "timeline": [{"at": "2026-11-02T09:30:00+00:00", "kind": "transition", "to_state": "submitted"}],
+    "next": {"number": 2, "due": "2026-12-02", "amount": "1200.00"},
+    "timeline": [
+        {
+            "at": "2026-11-02T09:30:00+00:00",
+            "kind": "transition",
+            "to_state": "submitted",
+            "by": None,
+            "times": 1,
+        },
+        {
+            "at": "2026-11-02T09:30:00+00:00",
+            "kind": "offer_made",
+            "to_state": None,
+            "by": "lender",
+            "times": 2,
+        },
+    ],
 }
 BRIEF = {
     "id": 7,

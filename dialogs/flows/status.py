@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from dialogs.domain import Case, Role
+from dialogs.domain import Case, CaseEvent, Role
 from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.casework import offer_view, waiting_for_mediator
 from dialogs.flows.inputs import buttons_only
+from dialogs.lifecycle import CaseState
 
 TIMELINE_LENGTH = 12
+RUNNING = frozenset({CaseState.AGREED, CaseState.ACTIVE})
+# Steps whose side matters to the reader: who made the offer, who accepted, who wrote.
+WHOSE = frozenset({"offer_made", "offer_accepted", "offer_rejected", "message_relay"})
 SHOWN_CASES = 3
 # Saving each figure is logged too; the timeline shows the milestones a borrower recognises.
 MILESTONES = frozenset(
@@ -48,11 +52,50 @@ async def _case_view(ctx: Ctx, case: Case) -> dict[str, Any]:
         "lender": lender.name if lender else None,
         "ref": loan.row.loan_ref if loan else None,
         "offer": offer_view(pending) if (pending := await ctx.turn.pending_offer(case.id)) else None,
-        "timeline": [
-            {"at": e.at, "kind": e.kind, "to_state": e.to_state.value if e.to_state else None}
-            for e in events[-TIMELINE_LENGTH:]
-        ],
+        "next": await _next_instalment(ctx, case),
+        "timeline": collapsed(events, await _proposers(ctx, case))[-TIMELINE_LENGTH:],
     }
+
+
+async def _next_instalment(ctx: Ctx, case: Case) -> dict[str, Any] | None:
+    """Once the plan runs: the next instalment from the stored schedule (number, due date, amount)."""
+    if case.state not in RUNNING:
+        return None
+    due = await ctx.turn.next_instalment(case.id)
+    return None if due is None else {"number": due[0], "due": due[1], "amount": due[2]}
+
+
+async def _proposers(ctx: Ctx, case: Case) -> dict[int, str]:
+    """Whose each offer is (a mediator's approval sends the borrower's plan: the borrower's offer)."""
+    return {offer.id: offer.proposer.value for offer in await ctx.turn.offers(case.id)}
+
+
+def _whose(event: CaseEvent, proposers: dict[int, str]) -> str | None:
+    if event.kind not in WHOSE:
+        return None
+    if event.kind == "offer_made" and event.details.get("offer") in proposers:
+        return proposers[event.details["offer"]]
+    return event.actor_role.value if event.actor_role else None
+
+
+def collapsed(events: list[CaseEvent], proposers: dict[int, str]) -> list[dict[str, Any]]:
+    """The timeline in words: the same step repeated in a row (a hardship saved answer by answer) is one
+    line with how many times, at the last; offers and messages say whose they were."""
+    lines: list[dict[str, Any]] = []
+    for e in events:
+        line = {
+            "at": e.at,
+            "kind": e.kind,
+            "to_state": e.to_state.value if e.to_state else None,
+            "by": _whose(e, proposers),
+            "times": 1,
+        }
+        last = lines[-1] if lines else None
+        if last and all(last[k] == line[k] for k in ("kind", "to_state", "by")):
+            last |= {"at": e.at, "times": last["times"] + 1}
+        else:
+            lines.append(line)
+    return lines
 
 
 async def ask_show(ctx: Ctx) -> None:

@@ -16,11 +16,14 @@ from bot.channels.terminal_input import LineReader
 from bot.demo import DEMO_BORROWER
 from templates import TEMPLATE_DIR
 from tests.dialogs.harness import Bot, Person, operator, submit_application
-from tests.dialogs.test_negotiation import in_review
+from tests.dialogs.test_negotiation import approved, in_review
 
 
 async def test_a_case_asked_for_more_is_gone_from_the_queue_shown_next(bot: Bot) -> None:
     _alice, olga = await in_review(bot)
+    await olga.send("/queue")
+    assert "grade B, submitted today" in olga.texts() and "0 days" not in olga.texts(), olga.texts()
+    await olga.press("#1")
     await olga.press("Ask for more")
     await olga.send("Could you send your termination letter?")
     told = olga.texts()
@@ -36,6 +39,8 @@ async def _report_harassment(alice: Person) -> None:
     await alice.press("Contacting my family")
     await alice.send("They called my mother at night.")
     await alice.press("Skip")
+    if "File this report?" in alice.texts():  # a check of the report before it is filed
+        await alice.press("File this report")
     assert "is recorded" in alice.texts(), alice.texts()
 
 
@@ -140,3 +145,22 @@ async def test_the_demo_banner_speaks_the_terminals_language(
     assert "loan reference" not in said
     await terminal_chat._offer_demo(bot.store, True, False, reader, bot.app.renderer, "en")
     assert "Demo loan book loaded (Demo Lender)" in capsys.readouterr().out
+
+
+async def test_status_names_whose_offer_it_was_says_a_step_once_and_shows_the_next_instalment(
+    bot: Bot,
+) -> None:
+    alice, _olga, leo = await approved(bot)
+    await alice.send("/status")
+    said = alice.texts()
+    assert said.count("hardship described") == 1, said
+    assert "offer made by the borrower" in said, said  # the mediator sent it, but the plan is the borrower's
+
+    await leo.press("View and answer")
+    await leo.press("Accept")
+    await leo.press("Confirm this agreement")
+    await alice.press("Confirm this agreement")
+    await alice.send("/status")
+    said = alice.texts()
+    assert "offer accepted by the lender" in said, said
+    assert "Next instalment: ¥795.64 due December 2, 2026 (instalment 1)" in said, said

@@ -137,7 +137,7 @@ async def test_cases_lists_any_case_with_filters_and_status_serves_every_role(bo
     await olga.send("/cases")
     listed = olga.texts()
     assert "#1 – approved, waiting for the lender's answer, Demo Lender, ¥15,841.95 owed, grade B" in listed
-    assert "waiting 0 days, next deadline Nov 5, 17:30 Beijing time" in listed, listed
+    assert "waiting since today, next deadline Nov 5, 17:30 Beijing time" in listed, listed
     await olga.send("/cases approved Demo Lender")
     assert "#1 – approved" in olga.texts()
     await olga.send("/cases closed")
