@@ -154,6 +154,7 @@ SAMPLES: dict[str, Any] = {
     "current_lasting": False,
     "current_description": "I lost my job <b>in October</b>.",
     "written": "张伟 <b>Zhang</b>",
+    "current_how": "threats",
     "numbered_choices": True,
     "below": True,
     "filing": {"who": "Wang <b>", "when": "Monday", "how": "threats", "details": None, "evidence": True},
@@ -229,6 +230,7 @@ SAMPLES: dict[str, Any] = {
     "queue": 2,
     "stuck": 1,
     "asking": 1,
+    "changed": "budget",
     "lenders": ["Demo Lender", "示范贷款公司"],
     "you": {
         "channel": "telegram",

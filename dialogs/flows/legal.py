@@ -107,6 +107,11 @@ def _keep_or(part: str, following: str) -> Answer:
     return answer
 
 
+async def ask_how(ctx: Ctx) -> None:
+    current = ctx.data.get(REPORT, {}).get("how")  # said, so choosing it again keeps it
+    ctx.ask("legal/harassment_how", *(Choice(how, f"how_{how}") for how in HOW), current_how=current)
+
+
 async def on_how(ctx: Ctx, picked: Picked) -> str:
     ctx.data.setdefault(REPORT, {})["how"] = picked.id
     return "harassment_details"
@@ -182,9 +187,7 @@ LEGAL = Flow(
             text(max_len=100, example="2026-11-20 22:30"),
             _keep_or("when", "harassment_how"),
         ),
-        "harassment_how": Step(
-            prompt("legal/harassment_how", *(Choice(how, f"how_{how}") for how in HOW)), buttons_only, on_how
-        ),
+        "harassment_how": Step(ask_how, buttons_only, on_how),
         "harassment_details": Step(
             _ask_written("legal/harassment_details", "details", optional=True),
             text(max_len=2000),

@@ -162,6 +162,9 @@ async def test_back_to_when_in_a_report_shows_what_was_typed(bot: Bot) -> None:
     assert "You wrote: last night" in alice.texts()
     await alice.press("Keep what I wrote")
     assert await where(bot, "alice") == "legal:harassment_how"
+    await alice.press("Threats")
+    await alice.send("/back")
+    assert "Last time you chose: Threats" in alice.texts()
 
 
 async def _own_plan(bot: Bot) -> dict[str, Any] | None:
