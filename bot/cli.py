@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot import logs
 from bot.app import opened_store
+from bot.rendering import plural
 from bot.settings import Settings, SettingsError, load_settings
 from dialogs.domain import Channel, Role
 from dialogs.errors import DomainError, LoanBookRejected, NotFound
@@ -87,7 +88,8 @@ async def loans_import(args: argparse.Namespace, settings: Settings) -> int:
     rows = parse_loan_book(decode_loan_book(data))  # refused as a whole, by line, before anything is stored
     async with opened_store(settings) as store:
         summary = await store.import_loan_book(args.lender, rows)
-    print(f"imported {len(rows)} loans for {args.lender!r}: {summary.created} new, {summary.updated} updated")
+    loans = plural(len(rows), "loan")
+    print(f"imported {loans} for {args.lender!r}: {summary.created} new, {summary.updated} updated")
     return 0
 
 

@@ -230,6 +230,7 @@ SAMPLES: dict[str, Any] = {
     "queue": 2,
     "stuck": 1,
     "asking": 1,
+    "changed": "budget",
     "lenders": ["Demo Lender", "示范贷款公司"],
     "you": {
         "channel": "telegram",

@@ -49,7 +49,8 @@ def mediator_chosen(ctx: Ctx, case_id: int) -> None:
     ctx.data[PLAN_DONE] = case_id
 
 
-def plan_voided(ctx: Ctx) -> None:
-    """The situation a plan was chosen on has changed (the store dropped the plan): say so; choose again."""
+def plan_voided(ctx: Ctx, changed: str = "balance") -> None:
+    """The situation a plan was chosen on has changed (the store dropped the plan): say what changed
+    (``budget``, ``hardship`` or the loan's ``balance``); choose again."""
     ctx.data.pop(PLAN_DONE, None)
-    ctx.say("plans/choose_again")
+    ctx.say("plans/choose_again", changed=changed)

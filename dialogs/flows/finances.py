@@ -106,7 +106,7 @@ async def on_summary(ctx: Ctx, picked: Picked) -> str:
     await ctx.turn.save_finances(case_id, finances)
     ctx.data.pop(ANSWERS, None)
     if changed and decided:
-        application.plan_voided(ctx)
+        application.plan_voided(ctx, "budget")
     return await application.next_target(ctx)
 
 

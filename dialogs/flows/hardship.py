@@ -101,7 +101,7 @@ async def _save(ctx: Ctx, answers: dict[str, Any], typed: str | None) -> str:
     await ctx.turn.save_hardship(case_id, hardship)
     ctx.data.pop(ANSWERS, None)
     if decided and before is not None and changes_plans(before, hardship):
-        application.plan_voided(ctx)
+        application.plan_voided(ctx, "hardship")
     if typed is not None:
         acknowledge(ctx, typed)
     return "evidence"

@@ -7,16 +7,20 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
 
-from bot import terminal_chat
+from bot import cli, terminal_chat
 from bot.channels.terminal import plain
 from bot.channels.terminal_input import LineReader
 from bot.demo import DEMO_BORROWER
+from dialogs.loanbook import COLUMNS
 from templates import TEMPLATE_DIR
 from tests.dialogs.harness import Bot, Person, operator, submit_application
+from tests.dialogs.test_navigation import reach
 from tests.dialogs.test_negotiation import approved, in_review
+from tests.test_cli import GOOD
 
 
 async def test_a_case_asked_for_more_is_gone_from_the_queue_shown_next(bot: Bot) -> None:
@@ -164,3 +168,31 @@ async def test_status_names_whose_offer_it_was_says_a_step_once_and_shows_the_ne
     said = alice.texts()
     assert "offer accepted by the lender" in said, said
     assert "Next instalment: ¥795.64 due December 2, 2026 (instalment 1)" in said, said
+
+
+async def test_choosing_again_says_what_changed(bot: Bot) -> None:
+    alice = bot.person("alice")
+    await reach(alice, bot, "submit:review")
+    await alice.press("Change budget")
+    await alice.press("Correct a figure")
+    await alice.press("Income")
+    await alice.send("5000")
+    await alice.press("Yes")
+    said = next(plain(m.text) for m in alice.last if "set it aside" in plain(m.text))
+    assert "worked out from your budget, which has changed" in said, said
+    assert "hardship" not in said and "balance" not in said
+
+
+def test_the_cli_counts_one_loan_as_one_loan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("LOANBRIDGE_DATABASE_URL", "LOANBRIDGE_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    book = tmp_path / "book.csv"
+    book.write_text(",".join(COLUMNS) + "\n" + GOOD + "\n", encoding="utf-8")
+    assert cli.main(["db", "upgrade"]) == 0
+    assert cli.main(["lender", "add", "Quick Cash Ltd"]) == 0
+    capsys.readouterr()
+    assert cli.main(["loans", "import", str(book), "--lender", "Quick Cash Ltd"]) == 0
+    assert capsys.readouterr().out == "imported 1 loan for 'Quick Cash Ltd': 1 new, 0 updated\n"
