@@ -258,6 +258,7 @@ def why_not(
     except InvalidInput:
         return Invalid("plans/own_not_possible")
     needed = minimum_monthly(reference)
+    settlement = kind is PlanKind.DISCOUNTED_SETTLEMENT
     if amount < needed:
         return Invalid("plans/own_refused", needed=needed, months=months, settlement=settlement)
     if settlement:  # one payment: more than is owed, not "sooner"
@@ -292,7 +293,6 @@ async def still_holds(ctx: Ctx, plan: dict[str, Any]) -> bool:
     Saving hardship or finances drops a plan in the store; this catches what changes elsewhere (the
     lender re-imports the loan), so nothing is submitted with terms or an "affordable" mark gone stale.
     """
-    settlement = kind is PlanKind.DISCOUNTED_SETTLEMENT
     _, balance, finances, _ = await _situation(ctx)
     kind, months, policy = PlanKind(plan["kind"]), int(plan["months"]), ctx.services.policy
     try:
