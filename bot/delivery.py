@@ -39,6 +39,7 @@ POLL_SECONDS = 0.5  # SQLite: how often to look for rows other processes wrote
 NOTIFIED_SECONDS = 1.0  # PostgreSQL: notifications wake at once; this only paces the record of sends
 CLOSE_SECONDS = 4.0  # closing waits this long for the sends in hand, then as long to record them
 RECORD_ATTEMPTS = 3  # when closing, recording what was sent is tried this often
+RECENTLY_RECORDED = 10_000  # far more than can be sent while one look at the outbox is under way
 
 
 class Unreachable(Exception):
@@ -68,6 +69,8 @@ class Delivery:
         self._sent: list[str] = []
         self._attempts: dict[str, int] = {}
         self._in_hand: set[str] = set()  # queued, being sent or waiting to retry: not to be released twice
+        # Recorded as sent lately: a look at the outbox that started before the record still lists them.
+        self._recorded: deque[str] = deque(maxlen=RECENTLY_RECORDED)
         self._recorder: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
@@ -98,7 +101,7 @@ class Delivery:
 
     async def resume(self) -> int:
         """Queue what was committed, is due, and was never sent (after a crash, or held until now)."""
-        unsent = [item for item in await self._store.unsent() if item.key not in self._in_hand]
+        unsent = self._not_yet_ours(await self._store.unsent())
         self.submit(unsent)
         return len(unsent)
 
@@ -126,9 +129,7 @@ class Delivery:
         """Hand over rows written since ``seen`` (by anyone: ours are in hand or sent already)."""
         latest = await self._store.latest_outbox_id()
         if latest > seen:
-            self.submit(
-                [item for item in await self._store.unsent(after=seen) if item.key not in self._in_hand]
-            )
+            self.submit(self._not_yet_ours(await self._store.unsent(after=seen)))
         return latest
 
     async def drain(self) -> None:
@@ -252,7 +253,13 @@ class Delivery:
             log.warning("%s sent messages could not be recorded yet (%s)", len(sent), type(error).__name__)
             return False
         self._in_hand.difference_update(sent)
+        self._recorded.extend(sent)
         return True
+
+    def _not_yet_ours(self, rows: Sequence[Queued]) -> list[Queued]:
+        """Rows read from the outbox that this process has neither in hand nor recorded while it read."""
+        recorded = set(self._recorded)
+        return [item for item in rows if item.key not in self._in_hand and item.key not in recorded]
 
     async def _storing(self, update: Awaitable[None]) -> None:
         """An outbox update that may fail without stopping the lane (the row stays as it was)."""
