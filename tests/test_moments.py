@@ -14,7 +14,7 @@ DEADLINE = datetime(2026, 12, 4, 13, 0, tzinfo=UTC)  # 21:00 in Beijing
 
 def _offer_sent(locale: str, zone: str) -> str:
     reader = Account(1, Channel.TERMINAL, "li", Role.LENDER, locale, zone, reachable=True)
-    message = Outbound(1, "negotiate/offer_sent", {"case_id": 7, "deadline_at": DEADLINE})
+    message = Outbound(1, "negotiate/offer_sent", {"case_id": 7, "deadline_at": DEADLINE, "held_until": None})
     return plain(Renderer().render(message, reader).text)
 
 
