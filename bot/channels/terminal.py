@@ -1,6 +1,8 @@
 """The terminal channel: a first-class channel on the same store, for trying the product and for scripts.
 
-Buttons are shown as numbered choices; typing the number presses the button. ``/file PATH`` sends a file
+Buttons are shown as numbered choices; typing the number presses the button. A notice that arrives while
+a question is on screen (someone else's move) shows its buttons with letters (a, b), pressed by typing the
+letter, so the numbers keep answering the question. ``/file PATH`` sends a file
 (as evidence) and ``/quit`` leaves. Text from standard input is read line by line, so a script can drive a
 whole conversation. What is printed carries other people's words (a borrower's story on the mediator's
 screen, relayed messages): control characters and direction overrides in it are shown, never obeyed.
