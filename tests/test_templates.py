@@ -278,6 +278,7 @@ SAMPLES: dict[str, Any] = {
     "first_answer": 5.5,
     "to_agreement": 30.25,
     "rate": 0.5,
+    "dead_letters": 2,
     "monthly": "1200.00",
     "total": "14400.00",
     "report": 3,
