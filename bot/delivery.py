@@ -135,8 +135,12 @@ class Delivery:
     async def drain(self) -> None:
         """Wait until everything handed over so far has been sent (or given up) and recorded."""
         await self._idle.wait()
-        while not await self._flush():  # noqa: ASYNC110 - a failed write tried again, not a flag awaited
-            await asyncio.sleep(RETRY_BASE_SECONDS)
+        while True:
+            if self._recorder is not None and not self._recorder.done():
+                await asyncio.shield(self._recorder)  # its batch left _sent before it was recorded
+            if await self._flush():
+                return
+            await asyncio.sleep(RETRY_BASE_SECONDS)  # a failed write is tried again
 
     async def close(self, within: float = CLOSE_SECONDS) -> None:
         """Shutting down, in bounded time: the sends in hand get ``within`` seconds, then the lanes stop and

@@ -42,7 +42,7 @@ async def test_full_flow_in_english(bot: Bot) -> None:
     review = alice.texts()
     assert "Borrower: 张*, ID 110***********1239, phone 138****5678" in review
     assert "110105199003071239" not in review
-    assert "Plan: Interest stopped, instalments (停息挂账), ¥795.64 a month for 18 month(s)" in review
+    assert "Plan: Interest stopped, instalments (停息挂账), ¥795.64 a month for 18 months" in review
     await alice.press("Submit")
     assert "Submitted. Your application number is 1." in alice.texts()
 
@@ -86,4 +86,4 @@ async def test_full_flow_in_chinese(bot: Bot) -> None:
     assert "已提交。您的申请编号是 1。" in wang.texts()
     await wang.send("/status")
     assert "已提交，等待调解员审核" in wang.texts()
-    assert "年" in wang.texts()  # the timeline's dates, written the Chinese way
+    assert "11月2日" in wang.texts()  # the timeline's dates, written the Chinese way

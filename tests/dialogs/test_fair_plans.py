@@ -184,8 +184,12 @@ STAFF_SCREENS = ("desk/", "mediate/", "review/", "staff/")  # staff's own screen
 
 
 def _said_with_the_button() -> set[str]:
-    """Templates the code says together with the "Talk to a person" button (ASK_OPERATOR, ASK_FOR_HELP)."""
-    said = re.compile(r'"([a-z_]+/[a-z_]+)",\s*(?:ASK_OPERATOR|ASK_FOR_HELP)\b')
+    """Templates the code says together with the "Talk to a person" button (ASK_OPERATOR, ASK_FOR_HELP, or
+    the help choices a stuck question gets: ``stuck_help``, ``help_choices``, or ``below=True`` when they join
+    the question's own buttons)."""
+    said = re.compile(
+        r'"([a-z_]+/[a-z_]+)",(?:\s*[A-Z_]+,)*\s*(?:ASK_OPERATOR|ASK_FOR_HELP|\*ctx\.stuck_help|\*help_choices|below=True)\b'
+    )
     sources = Path(dialogs.__file__).parent.rglob("*.py")
     return {name for path in sources for name in said.findall(path.read_text(encoding="utf-8"))}
 

@@ -24,6 +24,7 @@ from storage import models
 from tests.conftest import FakeClock
 from tests.dialogs.harness import Bot, Person, plain, running_bot
 from tests.dialogs.test_navigation import NAMES, STEPS, reach, where
+from tests.dialogs.test_validation import _fail_verification
 
 TYPED_FINANCES = Finances(
     net_monthly_income=Decimal(6500),
@@ -286,14 +287,11 @@ async def test_after_delete_mydata_shows_what_the_erasure_said(bot: Bot) -> None
     assert "the lender's own record of the loan" in exported and "DEMO-0001" in exported
 
 
-async def test_the_verification_lock_out_survives_delete(bot: Bot) -> None:
+async def test_the_verification_lock_out_survives_delete(bot: Bot, clock: FakeClock) -> None:
     alice = bot.person("alice")
     await reach(alice, bot, "verify:ref")
     for _ in range(5):
-        await alice.send(DEMO_BORROWER.loan_ref)
-        await alice.send("王五")
-        await alice.send(DEMO_BORROWER.id_number)
-        await alice.send(DEMO_BORROWER.phone)
+        await _fail_verification(alice, clock)
     assert "paused for an hour" in alice.texts()
     await alice.send("/delete")
     await alice.press("Yes, erase my data")

@@ -161,12 +161,12 @@ async def test_own_terms_that_do_not_repay_enough_are_refused_with_what_is_neede
     await alice.send("10")
     assert "It needs about ¥" in alice.texts()
     await alice.send("1000")
-    assert "finish in 20 month(s)" in alice.texts()
-    await alice.send("850")
+    assert "finish in 17 months" in alice.texts()
+    await alice.send("700")  # within what 24 months at 13.80 % need (¥696.42) and the 24th month still needed
     assert "Your proposal" in alice.texts()
     await alice.press("Choose this plan")
     assert "check your application" in alice.texts()
-    assert "¥850.00 a month for 24 month(s)" in alice.texts()
+    assert "¥700.00 a month for 24 months" in alice.texts()
 
 
 async def test_nothing_affordable_is_said_plainly_and_routed_to_a_mediator(bot: Bot) -> None:
