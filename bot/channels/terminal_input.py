@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import os
 import threading
 from typing import BinaryIO
 
@@ -32,11 +34,27 @@ def read_line(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> bytes | None:
     return raw
 
 
+def unbuffered_if_terminal(stream: BinaryIO) -> BinaryIO:
+    """A terminal's input read through its file descriptor, without the buffer's lock.
+
+    The reading thread waits inside ``readline`` until the person types; if it held the buffered reader's lock
+    then, the interpreter could not close standard input on the way out and aborted ("Fatal Python error:
+    _enter_buffered_busy"). A terminal gives a line at a time, so nothing is lost by reading it unbuffered; a
+    pipe keeps its buffer (a script's lines may already be in it).
+    """
+    try:
+        if not os.isatty(stream.fileno()):
+            return stream
+    except (AttributeError, OSError, ValueError):
+        return stream  # not a real file: a test's BytesIO
+    return io.FileIO(stream.fileno(), "rb", closefd=False)
+
+
 class LineReader:
     """Lines from ``stream`` for the event loop: ``await next()`` gives a line, or None at the end."""
 
     def __init__(self, stream: BinaryIO, encoding: str = "utf-8") -> None:
-        self._stream = stream
+        self._stream = unbuffered_if_terminal(stream)
         self._encoding = encoding
         self._lines: asyncio.Queue[str | None] = asyncio.Queue()
         self._thread: threading.Thread | None = None

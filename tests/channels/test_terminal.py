@@ -232,8 +232,10 @@ def test_on_one_terminal_the_log_goes_to_a_file_and_the_code_is_still_shown(
         os.close(terminal)
         os.write(main, script)
         screen = _read_until_closed(main, deadline=time.monotonic() + 60).decode(errors="replace")
-        process.wait(timeout=30)
+        returncode = process.wait(timeout=30)
     os.close(main)
+    # Leaving while the reader waits on the terminal: no abort ("Fatal Python error: _enter_buffered_busy").
+    assert returncode == 0 and "Fatal Python error" not in screen, screen[-500:]
     log = (tmp_path / "loanbridge.log").read_text(encoding="utf-8")
     assert "LOANBRIDGE_SECRET_KEY is not set" in log and "one-time code for 138****5678" in log
     assert "WARNING" not in screen and "LOANBRIDGE_SECRET_KEY" not in screen
