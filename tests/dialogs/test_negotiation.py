@@ -435,6 +435,9 @@ async def test_lender_words_past_the_daily_cap_wait_for_the_next_day(bot: Bot, c
     assert all(f"Reminder number {n}." in arrived for n in (1, 2, 3))
     assert "Reminder number 4." not in arrived  # three a day (the default cap): the fourth waits
     clock.current = datetime(2026, 11, 3, 0, 1, tzinfo=UTC)  # 08:01 the next day in Shanghai
-    assert await bot.app.delivery.release_due() == 1
+    # Released by the minute job, or already by delivery's own look at the outbox (PostgreSQL's notice can
+    # be handled after the clock moved): either way it goes once.
+    await bot.app.delivery.release_due()
     await bot.app.delivery.drain()
-    assert "Reminder number 4." in alice.received()[0].text
+    later = [m.text for m in alice.received()]
+    assert sum("Reminder number 4." in text for text in later) == 1, later
