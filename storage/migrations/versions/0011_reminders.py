@@ -1,0 +1,26 @@
+"""reminders: instalment reminders, opt-out, the daily cap
+
+Reserved in the chain so that work on several issues at once adds its tables without reordering
+migrations; filled in by that work.
+
+Revision ID: 0011_reminders
+Revises: 0010_payments
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0011_reminders"
+down_revision: str | None = "0010_payments"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
