@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -134,16 +135,22 @@ class Case(Base):
     deadline_at: Mapped[datetime | None]  # by when the side whose turn it is must answer
     # Set while the case waits on its borrower (more information for the reviewer): out of the queue.
     waiting_for: Mapped[str | None] = mapped_column(String(32))
+    # The sequence number of the case's newest event: the next event takes this plus one (storage.case_log).
+    last_event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
 
 class CaseEvent(Base):
-    """Append-only: database triggers refuse UPDATE and DELETE (see the first migration)."""
+    """Append-only: database triggers refuse UPDATE and DELETE (see the first migration). Each event is an
+    entry of the case log (storage.case_log): ``seq`` numbers a case's events 1, 2, 3… in the transaction
+    that writes them."""
 
     __tablename__ = "case_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(32))
     actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
@@ -152,6 +159,48 @@ class CaseEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(16))
     to_state: Mapped[str | None] = mapped_column(String(16))
     details: Mapped[dict[str, Any]]
+
+
+class CaseLogPending(Base):
+    """A committed case event the sequencer has not yet given a place in the log (Trillian's queue)."""
+
+    __tablename__ = "case_log_pending"
+    event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"), primary_key=True, autoincrement=False)
+
+
+class CaseLogLeaf(Base):
+    """The event at position ``leaf_index`` of the case log and its RFC 6962 leaf hash. No foreign key to
+    the event on purpose: the log is its witness, and names it (case, seq) if it is ever removed."""
+
+    __tablename__ = "case_log_leaves"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(Integer, unique=True)
+    case_id: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CaseLogNode(Base):
+    """The hash of a complete subtree of the log (2**level leaves from position * 2**level), kept for the
+    upper levels so a proof reads a few rows, never the whole log."""
+
+    __tablename__ = "case_log_nodes"
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SignedTreeHead(Base):
+    """The platform's Ed25519 signature over (tree size, root hash, time): what is published and proved
+    against."""
+
+    __tablename__ = "case_log_heads"
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    signed_at: Mapped[datetime]
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    key_fingerprint: Mapped[str] = mapped_column(String(64))
 
 
 class Hardship(Base):

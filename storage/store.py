@@ -22,6 +22,7 @@ from dialogs.ports import Clock, SystemClock
 from dialogs.rules.affordability import Finances
 from dialogs.rules.interest import LenderKind
 from storage import accounts, cases, dead_letters, loans, models, outbox_watch, personal
+from storage.case_log import LOG_ON, CaseLogStore, HeadSigner
 from storage.crypto import FieldCipher
 from storage.staff import add_invite
 from storage.turns import SqlBatch, open_message, stored_outbound
@@ -31,7 +32,7 @@ IMPORT_BATCH = 500
 IMPORT_PAUSE = 0.01
 
 
-class SqlStore:
+class SqlStore(CaseLogStore):
     """Implements :class:`dialogs.ports.CaseStore` on SQLite or PostgreSQL."""
 
     def __init__(
@@ -41,12 +42,17 @@ class SqlStore:
         *,
         clock: Clock | None = None,
         default_time_zone: str = DEFAULT_TIME_ZONE,
+        signer: HeadSigner | None = None,
+        case_log: bool = True,
     ) -> None:
+        """``signer`` signs the case log's heads (storage.signing); without it events are numbered and
+        queued but not sequenced here. ``case_log=False`` queues nothing (only to measure its cost)."""
         self.engine = engine
         self._cipher = cipher
         self._clock = clock or SystemClock()
         self._time_zone = default_time_zone
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, info={LOG_ON: case_log})
+        self._start_case_log(signer if case_log else None)
         # SQLite has one writer at a time: queue writers here, in order, instead of letting them poll the
         # busy timeout, where a writer that commits back to back can starve the others into "locked".
         self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
@@ -62,10 +68,13 @@ class SqlStore:
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[AsyncSession]:
         """One transaction: commit when the block ends, roll back (changing nothing) when it raises."""
-        async with self._writer, self._sessions() as session, session.begin():
-            yield session
+        async with self._writer, self._sessions() as session:
+            async with session.begin():
+                yield session
+            self._committed(session)
 
     async def close(self) -> None:
+        await self._stop_case_log()
         await self.engine.dispose()
 
     # Turns (the engine's units of work) and the outbox (delivery's queue)
@@ -75,10 +84,12 @@ class SqlStore:
         """Turns that commit together when the block ends; see :class:`dialogs.ports.Batch`."""
         # No autoflush: turns flush where they need ids (opening a case), and a query per read that first
         # flushes the whole unit of work cost more than everything else a turn does.
-        async with self._writer, self._sessions(autoflush=False) as session, session.begin():
-            batch = SqlBatch(session, self._cipher, self._clock, self._time_zone)
-            yield batch
-            await batch.write()
+        async with self._writer, self._sessions(autoflush=False) as session:
+            async with session.begin():
+                batch = SqlBatch(session, self._cipher, self._clock, self._time_zone)
+                yield batch
+                await batch.write()
+            self._committed(session)
 
     async def stale_drafts(self, idle_since: datetime, limit: int) -> list[int]:
         c, case = models.Conversation, models.Case
