@@ -17,6 +17,7 @@ from dialogs.errors import DomainError
 from dialogs.rules.interest import DEFAULT_LICENSED_LEVEL, DEFAULT_LPR_HISTORY_TEXT, LprHistory
 from storage.crypto import decode_secret
 from storage.db import async_url
+from storage.signing import decode_signing_key
 
 PREFIX = "LOANBRIDGE_"
 
@@ -41,6 +42,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     # During a key rotation: the previous key(s), comma-separated, still accepted for reading.
     old_secret_keys: SecretStr | None = None
+    # The platform's Ed25519 key that signs the case log's tree heads and agreements (storage.signing):
+    # base64 of its 32 bytes or a PEM private key; never the secret key. Generated beside SQLite if unset.
+    signing_key: SecretStr | None = None
     timezone: str = "Asia/Shanghai"
     lpr_history: str = DEFAULT_LPR_HISTORY_TEXT
     # The yearly financing-cost level licensed lenders are held to (DESIGN §4), a fraction: 0.24 is 24 %.
@@ -92,6 +96,16 @@ class Settings(BaseSettings):
                 decode_secret(value.get_secret_value())
             except DomainError as error:
                 raise ValueError(str(error).removeprefix(PREFIX + "SECRET_KEY ")) from None
+        return value
+
+    @field_validator("signing_key")
+    @classmethod
+    def _signing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                decode_signing_key(value.get_secret_value())
+            except DomainError as error:
+                raise ValueError(str(error).removeprefix(PREFIX + "SIGNING_KEY ")) from None
         return value
 
     @field_validator("old_secret_keys")
