@@ -9,11 +9,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from bot import logs
 from bot.app import opened_store
+from bot.audit import add_audit_commands
 from bot.rendering import plural
 from bot.settings import Settings, SettingsError, load_settings
+from bot.verify import add_key_command, add_verify_command
 from dialogs.domain import Channel, Role
 from dialogs.errors import DomainError, LoanBookRejected, NotFound
 from dialogs.loanbook import decode_loan_book, parse_loan_book
@@ -255,6 +258,13 @@ def parser() -> argparse.ArgumentParser:
     dead.add_argument("--limit", type=int, default=50, choices=range(1, 10_001), metavar="N")
     dead.set_defaults(run=dead_letters)
 
+    _key_commands(commands)
+    add_key_command(add_audit_commands(commands))
+    add_verify_command(commands)
+    return root
+
+
+def _key_commands(commands: Any) -> None:
     keys = commands.add_parser("keys", help="the secret key").add_subparsers(dest="action", required=True)
     rotate = keys.add_parser(
         "rotate",
@@ -263,7 +273,6 @@ def parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("--batch", type=int, default=200, choices=range(1, 10_001), metavar="ROWS")
     rotate.set_defaults(run=keys_rotate)
-    return root
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -297,13 +297,15 @@ async def sequence(session: AsyncSession, signer: HeadSigner, now: datetime) -> 
     frontier = await frontier_of(session, size)
     leaves: list[dict[str, Any]] = []
     for row in rows:
-        digest = merkle.leaf_hash(row_entry(row))
+        entry = row_entry(row)
+        digest = merkle.leaf_hash(entry)
         leaves.append(
             {
                 "leaf_index": frontier.size,
                 "event_id": row.id,
                 "case_id": row.case_id,
                 "seq": row.seq,
+                "entry": entry,
                 "leaf_hash": digest,
             }
         )
@@ -408,20 +410,18 @@ async def case_entries(session: AsyncSession, case_id: int, head: Head | None = 
     head = head or await latest_head(session)
     if head is None:
         return []
-    leaves, events = models.CaseLogLeaf, models.CaseEvent.__table__
+    leaves = models.CaseLogLeaf
     query = (
-        select(leaves.leaf_index, events)
-        .join(events, events.c.id == leaves.event_id)
+        select(leaves.leaf_index, leaves.seq, leaves.entry)
         .where(leaves.case_id == case_id, leaves.leaf_index < head.size)
         .order_by(leaves.leaf_index)
     )
     rows = (await session.execute(query)).all()
-    ranges = [inclusion_ranges(row.leaf_index, head.size) for row in rows]
-    split = [[perfect_parts(s, e) for s, e in path] for path in ranges]
+    split = [[perfect_parts(s, e) for s, e in inclusion_ranges(row.leaf_index, head.size)] for row in rows]
     hashes = await subtree_hashes(session, [p for path in split for parts in path for p in parts])
     return [
         LoggedEvent(
-            row.leaf_index, row.seq, row_entry(row), [range_hash(parts, hashes) for parts in path], head
+            row.leaf_index, row.seq, bytes(row.entry), [range_hash(parts, hashes) for parts in path], head
         )
         for row, path in zip(rows, split, strict=True)
     ]
@@ -429,14 +429,10 @@ async def case_entries(session: AsyncSession, case_id: int, head: Head | None = 
 
 async def logged_event(session: AsyncSession, event_id: int) -> tuple[int, bytes] | None:
     """(leaf index, entry) of an event once it is sequenced."""
-    leaves, events = models.CaseLogLeaf, models.CaseEvent.__table__
-    query = (
-        select(leaves.leaf_index, events)
-        .join(events, events.c.id == leaves.event_id)
-        .where(leaves.event_id == event_id)
-    )
+    leaves = models.CaseLogLeaf
+    query = select(leaves.leaf_index, leaves.entry).where(leaves.event_id == event_id)
     row = (await session.execute(query)).first()
-    return None if row is None else (row.leaf_index, row_entry(row))
+    return None if row is None else (row.leaf_index, bytes(row.entry))
 
 
 async def pending_count(session: AsyncSession) -> int:

@@ -178,6 +178,7 @@ class CaseLogLeaf(Base):
     event_id: Mapped[int] = mapped_column(Integer, unique=True)
     case_id: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
+    entry: Mapped[bytes] = mapped_column(LargeBinary)  # the canonical entry logged (storage.case_log)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
 
 

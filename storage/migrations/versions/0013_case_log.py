@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("event_id", sa.Integer(), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("entry", sa.LargeBinary(), nullable=False),
         sa.Column("leaf_hash", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("leaf_index", name=op.f("pk_case_log_leaves")),
         sa.UniqueConstraint("case_id", "seq", name=op.f("uq_case_log_leaves_case_id_seq")),

@@ -1,0 +1,129 @@
+"""``loanbridge audit verify`` and ``loanbridge audit head``: the case log checked, and its head published.
+
+``verify`` reads the database in one read-only snapshot (it never takes SQLite's write lock, so a running
+bot keeps answering) and prints what it checked and everything wrong, each event by its case and
+sequence number; it exits 1 on any finding. ``head`` prints the latest signed tree head as text to
+publish elsewhere (a website, a notary): once published, the log can no longer be rewritten unseen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import sys
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from bot.app import key_file_for
+from bot.settings import Settings
+from storage.case_log import Head, latest_head, moment
+from storage.db import async_url, check_database_file
+from storage.log_audit import AuditReport, audit
+from storage.migrate import require_current
+from storage.signing import (
+    TreeHead,
+    fingerprint,
+    grouped,
+    load_or_create_signing_key,
+    load_public_key,
+)
+
+
+def signing_key_file(settings: Settings) -> Path | None:
+    """The development signing key's file: beside the SQLite database, like the secret key's."""
+    secret_file = key_file_for(settings)
+    return (
+        secret_file.with_name(secret_file.name.removesuffix(".key") + ".signing-key") if secret_file else None
+    )
+
+
+def platform_key(settings: Settings, key_path: str | None) -> Ed25519PublicKey:
+    """The key heads are checked with: ``--key FILE`` (PEM or base64), else the platform's own."""
+    if key_path:
+        return load_public_key(Path(key_path).read_bytes(), name=key_path)
+    configured = settings.signing_key.get_secret_value() if settings.signing_key else None
+    signer = load_or_create_signing_key(configured, signing_key_file(settings), secret=None, may_create=False)
+    return signer.public_key
+
+
+def _reader(settings: Settings) -> Any:
+    """An engine for one consistent read: no write lock on SQLite, a repeatable snapshot on PostgreSQL."""
+    url = async_url(settings.database_url)
+    if url.get_backend_name() == "postgresql":
+        return create_async_engine(url, isolation_level="REPEATABLE READ")
+    check_database_file(settings.database_url)
+    return create_async_engine(url)
+
+
+async def audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    key = platform_key(settings, args.key)
+    engine = _reader(settings)
+    try:
+        await require_current(engine)
+        async with AsyncSession(engine) as session, session.begin():
+            report = await audit(session, key, _progress if args.progress else None)
+    finally:
+        await engine.dispose()
+    _print_report(report, key)
+    return 0 if report.ok else 1
+
+
+def _progress(done: int) -> None:
+    print(f"… {done:,} entries", file=sys.stderr, flush=True)
+
+
+def _print_report(report: AuditReport, key: Ed25519PublicKey) -> None:
+    print(f"checked {report.entries:,} log entries and {report.heads:,} signed heads")
+    print(f"platform key: {grouped(fingerprint(key))}")
+    if report.latest is not None:
+        print(f"latest head: size {report.latest.size:,}, signed {moment(report.latest.at)}")
+    for finding in report.findings:
+        print(f"PROBLEM {finding}")
+    if report.ok:
+        print(
+            "OK: every event is in the log as it was written; every head is signed and consistent "
+            "with the next"
+        )
+    else:
+        print(f"FAILED: {len(report.findings)} problem(s) found; the log does not match what was signed")
+
+
+async def audit_head(args: argparse.Namespace, settings: Settings) -> int:
+    engine = _reader(settings)
+    try:
+        await require_current(engine)
+        async with AsyncSession(engine) as session, session.begin():
+            head = await latest_head(session)
+    finally:
+        await engine.dispose()
+    if head is None:
+        print("the case log has no signed head yet: it is signed within a minute of the first case event")
+        return 1
+    print(published(head), end="")
+    return 0
+
+
+def published(head: Head) -> str:
+    """The head as text anyone can keep: what was signed, the signature and the key's fingerprint."""
+    signed = TreeHead(head.size, head.root, head.at).encode().decode()
+    signature = base64.b64encode(head.signature).decode()
+    return f"{signed.rstrip(chr(10))}\nsignature: {signature}\nkey: {head.key_fingerprint}\n"
+
+
+def add_audit_commands(commands: Any) -> Any:
+    """``audit verify`` and ``audit head``; returns the group so other audit commands join it."""
+    group = commands.add_parser("audit", help="the verifiable case log").add_subparsers(
+        dest="action", required=True
+    )
+    verify = group.add_parser(
+        "verify", help="recompute the case log from the stored events and check every signed head"
+    )
+    verify.add_argument("--key", help="check with this public key (PEM or base64) instead of the platform's")
+    verify.add_argument("--progress", action="store_true", help="report progress on stderr")
+    verify.set_defaults(run=audit_verify)
+    head = group.add_parser("head", help="print the latest signed tree head, to publish elsewhere")
+    head.set_defaults(run=audit_head)
+    return group

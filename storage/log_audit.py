@@ -1,0 +1,257 @@
+"""``loanbridge audit verify``: recompute the case log from the stored events and check every signed head.
+
+One pass over the log in leaf order, a page of rows at a time (never the whole log in memory): each
+event is encoded again (:func:`storage.case_log.row_entry`) and hashed; the hashes feed a compact range
+whose root, whenever the tree reaches a head's size, must be that head's signed root. Every head's
+signature is checked with the platform's public key, and each head is proved consistent with the next
+(RFC 6962 consistency proofs from the log's stored subtree hashes, checked as any outside monitor would).
+
+What it names: an event edited (any stored field: time, details, kind…), removed, swapped with another,
+or written to ``case_events`` behind the log's back, each by its case and sequence number; a head whose
+root or signature is wrong; two heads that are not consistent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import merkle, models
+from storage.case_log import Head, consistency_proof, moment, row_entry, to_head
+from storage.signing import TreeHead, fingerprint, verify_head
+
+PAGE = 20_000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong, in words an operator can act on; case and seq when it is about an event."""
+
+    what: str
+    case_id: int | None = None
+    seq: int | None = None
+
+    def __str__(self) -> str:
+        where = f"case {self.case_id} event #{self.seq}: " if self.case_id is not None else ""
+        return where + self.what
+
+
+@dataclass
+class AuditReport:
+    entries: int = 0
+    heads: int = 0
+    latest: Head | None = None
+    findings: list[Finding] = field(default_factory=list)
+    logged_seq: dict[int, int] = field(default_factory=dict)  # each case's highest logged seq
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+@dataclass
+class _Changed:
+    case_id: int
+    seq: int
+    logged: bytes  # the entry the log holds
+    now: bytes  # the entry of the event as stored now
+
+
+async def audit(
+    session: AsyncSession, key: Ed25519PublicKey, progress: Callable[[int], None] | None = None
+) -> AuditReport:
+    report = AuditReport()
+    heads = await _heads(session)
+    report.heads = len(heads)
+    report.latest = heads[-1] if heads else None
+    _check_signatures(heads, key, report)
+    changed = await _recompute(session, heads, report, progress)
+    _name_swaps(changed, report)
+    await _check_tails(session, report)
+    await _check_outside(session, report)
+    await _check_consistency(session, heads, report)
+    return report
+
+
+async def _heads(session: AsyncSession) -> list[Head]:
+    table = models.SignedTreeHead
+    return [to_head(row) for row in await session.scalars(select(table).order_by(table.tree_size))]
+
+
+def _check_signatures(heads: list[Head], key: Ed25519PublicKey, report: AuditReport) -> None:
+    ours = fingerprint(key)
+    for head in heads:
+        if head.key_fingerprint != ours:
+            report.findings.append(
+                Finding(f"the head of size {head.size} names another key ({head.key_fingerprint[:16]}…)")
+            )
+        if not verify_head(key, TreeHead(head.size, head.root, head.at), head.signature):
+            report.findings.append(
+                Finding(f"the head of size {head.size} ({moment(head.at)}) has no valid signature")
+            )
+
+
+async def _recompute(
+    session: AsyncSession, heads: list[Head], report: AuditReport, progress: Callable[[int], None] | None
+) -> list[_Changed]:
+    """The pass over the log: every entry rehashed, every head's root compared when the tree reaches it."""
+    leaves, events = models.CaseLogLeaf, models.CaseEvent.__table__
+    query = (
+        select(
+            leaves.leaf_index,
+            leaves.case_id.label("logged_case"),
+            leaves.seq.label("logged_seq"),
+            leaves.entry.label("logged_entry"),
+            leaves.leaf_hash,
+            events.c.id,
+            *[events.c[name] for name in _ENTRY_COLUMNS],
+        )
+        .select_from(leaves)
+        .outerjoin(events, events.c.id == leaves.event_id)
+        .order_by(leaves.leaf_index)
+        .limit(PAGE)
+    )
+    tree = merkle.CompactRange()
+    waiting = iter(heads)
+    head = next(waiting, None)
+    changed: list[_Changed] = []
+    unmatched: list[Head] = []
+    after = -1
+    while True:
+        rows = (await session.execute(query.where(leaves.leaf_index > after))).all()
+        for row in rows:
+            if row.leaf_index != after + 1:
+                report.findings.append(
+                    Finding(f"log positions {after + 1} to {row.leaf_index - 1} are missing")
+                )
+            after = row.leaf_index
+            tree.append(_entry_hash(row, report, changed))
+            _check_numbering(row, report)
+            while head is not None and head.size == tree.size:
+                if tree.root() != head.root:
+                    unmatched.append(head)
+                head = next(waiting, None)
+        if progress is not None:
+            progress(tree.size)
+        if len(rows) < PAGE:
+            break
+    report.entries = tree.size
+    if unmatched:
+        first, later = unmatched[0], len(unmatched) - 1
+        what = f"the head of size {first.size} ({moment(first.at)}) does not match the entries"
+        report.findings.append(Finding(what + (f", nor do {later} later heads" if later else "")))
+    while head is not None:
+        report.findings.append(Finding(f"the head of size {head.size} covers entries the log no longer has"))
+        head = next(waiting, None)
+    return changed
+
+
+_ENTRY_COLUMNS = (
+    "case_id",
+    "seq",
+    "kind",
+    "at",
+    "actor_account_id",
+    "actor_role",
+    "actor_channel",
+    "from_state",
+    "to_state",
+    "details",
+)
+
+
+def _entry_hash(row: Any, report: AuditReport, changed: list[_Changed]) -> bytes:
+    logged = bytes(row.logged_entry)
+    if merkle.leaf_hash(logged) != bytes(row.leaf_hash):
+        report.findings.append(Finding("the log's own copy was altered", row.logged_case, row.logged_seq))
+    if row.id is None:
+        what = "removed from the database (the log still holds it)"
+        report.findings.append(Finding(what, row.logged_case, row.logged_seq))
+        return merkle.leaf_hash(logged)
+    entry = row_entry(row)
+    if entry != logged:
+        changed.append(_Changed(row.logged_case, row.logged_seq, logged, entry))
+    return merkle.leaf_hash(entry)
+
+
+def _check_numbering(row: Any, report: AuditReport) -> None:
+    """A case's events are logged 1, 2, 3…: a gap is an event whose log entry was removed as well."""
+    case_id, seq, last_seq = row.logged_case, row.logged_seq, report.logged_seq
+    expected = last_seq.get(case_id, 0) + 1
+    for missing in range(expected, seq):
+        report.findings.append(Finding("missing: removed with its place in the log", case_id, missing))
+    last_seq[case_id] = max(seq, last_seq.get(case_id, 0))
+
+
+_FIELD_NAMES = {"at": "time", "kind": "type", "actor": "actor", "role": "actor's role", "from": "state"}
+
+
+def _name_swaps(changed: list[_Changed], report: AuditReport) -> None:
+    """Say what changed in each event; one that now holds another logged event's contents was swapped
+    or reordered, not edited."""
+    logged_as = {_without_seq(item.logged): item for item in changed}
+    for item in changed:
+        other = logged_as.get(_without_seq(item.now))
+        if other is not None and other is not item:
+            what = f"out of order: it now holds what the log has as case {other.case_id} event #{other.seq}"
+        else:
+            what = f"changed after it was logged ({', '.join(_differences(item.logged, item.now))} differ)"
+        report.findings.append(Finding(what, item.case_id, item.seq))
+
+
+def _without_seq(entry: bytes) -> str:
+    fields = json.loads(entry)
+    fields.pop("seq", None)
+    return json.dumps(fields, sort_keys=True)
+
+
+def _differences(logged: bytes, now: bytes) -> list[str]:
+    before, after = json.loads(logged), json.loads(now)
+    names = sorted(set(before) | set(after))
+    return [_FIELD_NAMES.get(name, name) for name in names if before.get(name) != after.get(name)]
+
+
+async def _check_tails(session: AsyncSession, report: AuditReport) -> None:
+    """A case's last events removed with their log places leave no gap in the log, but the case's own
+    count of events says how many there were."""
+    logged = report.logged_seq
+    cases, pending, events = models.Case, models.CaseLogPending, models.CaseEvent
+    waiting = select(events.case_id, events.seq).join(pending, pending.event_id == events.id)
+    queued: dict[int, int] = {}
+    for case_id, seq in await session.execute(waiting):
+        queued[case_id] = min(seq, queued.get(case_id, seq))
+    for case_id, count in await session.execute(select(cases.id, cases.last_event_seq)):
+        last = queued.get(case_id, count + 1) - 1  # events from a queued one on are not logged yet
+        for missing in range(logged.get(case_id, 0) + 1, last + 1):
+            report.findings.append(
+                Finding("missing: neither in the database nor in the log", case_id, missing)
+            )
+
+
+async def _check_outside(session: AsyncSession, report: AuditReport) -> None:
+    """Events in the table that the log never saw (written around the store, e.g. by hand in SQL)."""
+    events, leaves, pending = models.CaseEvent, models.CaseLogLeaf, models.CaseLogPending
+    query = (
+        select(events.case_id, events.seq)
+        .where(~exists().where(leaves.event_id == events.id), ~exists().where(pending.event_id == events.id))
+        .order_by(events.id)
+    )
+    for case_id, seq in await session.execute(query):
+        report.findings.append(Finding("not in the log: written around it", case_id, seq))
+
+
+async def _check_consistency(session: AsyncSession, heads: list[Head], report: AuditReport) -> None:
+    for old, new in itertools.pairwise(heads):
+        try:
+            proof = await consistency_proof(session, old.size, new.size)
+        except LookupError:
+            proof = []
+        if not merkle.verify_consistency(old.size, new.size, old.root, new.root, proof):
+            report.findings.append(Finding(f"the heads of size {old.size} and {new.size} are not consistent"))
