@@ -299,7 +299,11 @@ def _findings(parsed: ParsedDocument, key: Ed25519PublicKey) -> list[Finding]:
         Finding("key", stated == actual, {"stated": grouped(stated), "given": grouped(actual)}),
         Finding("signature", _signature_valid(parsed, key)),
         _text_finding(parsed),
-        Finding("head", verify_head(key, head, head_signature), {"size": head.size, "at": head.at}),
+        Finding(
+            "head",
+            verify_head(key, head, head_signature),
+            {"size": head.size, "at": head.at, "root": parsed.value("log-root")},
+        ),
         *(finding for pair in confirmations for finding in pair),
     ]
 

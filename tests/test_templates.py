@@ -364,6 +364,19 @@ SAMPLES: dict[str, Any] = {
         {"id": 12, "template": "negotiate/relayed", "at": "2026-11-03T00:00:00+00:00", "words": "Pay now"}
     ],
     "last_offer": "mine",
+    # loanbridge verify (issue 15): the checks of a signed agreement document
+    "document_file": "agreement-7-v2.txt",
+    "findings": [
+        {"name": "block", "ok": True, "side": None, "case": 7, "version": 2},
+        {"name": "key", "ok": False, "side": None, "stated": "1a2b 3c4d", "given": "5e6f 7a8b"},
+        {"name": "signature", "ok": False, "side": None},
+        {"name": "text", "ok": True, "side": None, "bytes": 1834, "hash": "e2ad9d99"},
+        {"name": "head", "ok": True, "side": None, "size": 200, "at": "2026-12-01 10:05 UTC", "root": "lXW"},
+        {"name": "entry", "ok": True, "side": "borrower", "index": 130, "at": "2026-12-01 10:00:00 UTC"},
+        {"name": "included", "ok": False, "side": "lender", "index": 131, "at": "2026-12-01 10:05:00 UTC"},
+    ],
+    "passed": False,
+    "failed": 3,
 }
 LABEL_ARGUMENTS = {
     "lender": "Demo Lender",
