@@ -73,16 +73,18 @@ class SigningKeyError(DomainError):
     """The signing key (or a public key given to check with) is missing, malformed or not allowed."""
 
 
+_URL_SAFE = str.maketrans("-_", "+/")
+
+
 def _b64decode(text: str) -> bytes | None:
-    """URL-safe or standard base64, padding optional; None if it is not base64 at all."""
-    cleaned = "".join(text.split())
+    """URL-safe or standard base64, padding optional, whitespace ignored; None if it is anything else
+    (strict: a stray character is an error, not silently skipped)."""
+    cleaned = "".join(text.split()).translate(_URL_SAFE)
     padded = cleaned + "=" * (-len(cleaned) % 4)
-    for decode in (base64.urlsafe_b64decode, base64.b64decode):
-        try:
-            return decode(padded.encode("ascii"))
-        except (binascii.Error, UnicodeEncodeError, ValueError):
-            continue
-    return None
+    try:
+        return base64.b64decode(padded.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return None
 
 
 def decode_signing_key(text: str, *, name: str = SETTING) -> Ed25519PrivateKey:

@@ -57,6 +57,11 @@ def test_the_key_is_read_from_base64_or_pem_and_both_name_one_key():
     [
         ("too short", "must be the base64 of a 32-byte Ed25519 key"),
         (base64.b64encode(bytes(31)).decode(), "must be the base64 of a 32-byte Ed25519 key"),
+        # A stray character is an error, not skipped (lenient base64 would read the 32 bytes around it).
+        (
+            base64.b64encode(bytes(32)).decode()[:20] + "!" + base64.b64encode(bytes(32)).decode()[20:],
+            "base64",
+        ),
         ("-----BEGIN PRIVATE KEY-----\nnonsense\n-----END PRIVATE KEY-----", "not a readable"),
     ],
 )
