@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.codes import AfterReply, LogCodeSender
 from bot.delivery import Delivery, Sender
+from bot.platform_key import build_signer
 from bot.rendering import Renderer
 from bot.scheduler import start_scheduler
 from bot.settings import Settings
@@ -26,6 +27,7 @@ from storage.crypto import FieldCipher, load_or_create_key
 from storage.db import check_database_file, create_engine, sqlite_file
 from storage.keys import check_key, seal_legacy_rows, sqlite_holds_keyed_data
 from storage.migrate import require_current
+from storage.signing import Signer
 from storage.store import SqlStore
 
 
@@ -64,7 +66,9 @@ async def _check_keys(store: SqlStore) -> None:
         await seal_legacy_rows(session, store.cipher)
 
 
-def build_store(settings: Settings, clock: Clock | None = None) -> SqlStore:
+def build_store(settings: Settings, clock: Clock | None = None, *, signer: Signer | None = None) -> SqlStore:
+    """``signer``: the store sequences and signs the case log (the serving process); without it, events
+    are queued for the process that does (administrative commands)."""
     # First: a damaged, truncated or read-only file stops here with one line, before the key check reads it.
     check_database_file(settings.database_url)
     return SqlStore(
@@ -72,6 +76,7 @@ def build_store(settings: Settings, clock: Clock | None = None) -> SqlStore:
         build_cipher(settings),
         clock=clock,
         default_time_zone=settings.timezone,
+        signer=signer,
     )
 
 
@@ -157,7 +162,7 @@ def build_app(
 ) -> App:
     """The one composition root."""
     clock = clock or SystemClock()
-    store = store or build_store(settings, clock)
+    store = store or build_store(settings, clock, signer=build_signer(settings))
     renderer = Renderer(channel_commands=channel_commands(senders))
     delivery = Delivery(store, renderer, senders, clock)
     dialogs = Dialogs(

@@ -17,36 +17,20 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from bot.app import key_file_for
+from bot.platform_key import deployment_public_key
 from bot.settings import Settings
 from storage.case_log import Head, latest_head, moment
 from storage.db import async_url, check_database_file
 from storage.log_audit import AuditReport, audit
 from storage.migrate import require_current
-from storage.signing import (
-    TreeHead,
-    fingerprint,
-    grouped,
-    load_or_create_signing_key,
-    load_public_key,
-)
-
-
-def signing_key_file(settings: Settings) -> Path | None:
-    """The development signing key's file: beside the SQLite database, like the secret key's."""
-    secret_file = key_file_for(settings)
-    return (
-        secret_file.with_name(secret_file.name.removesuffix(".key") + ".signing-key") if secret_file else None
-    )
+from storage.signing import TreeHead, fingerprint, grouped, load_public_key
 
 
 def platform_key(settings: Settings, key_path: str | None) -> Ed25519PublicKey:
     """The key heads are checked with: ``--key FILE`` (PEM or base64), else the platform's own."""
     if key_path:
         return load_public_key(Path(key_path).read_bytes(), name=key_path)
-    configured = settings.signing_key.get_secret_value() if settings.signing_key else None
-    signer = load_or_create_signing_key(configured, signing_key_file(settings), secret=None, may_create=False)
-    return signer.public_key
+    return deployment_public_key(settings)
 
 
 def _reader(settings: Settings) -> Any:

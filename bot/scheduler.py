@@ -43,6 +43,15 @@ async def release_held(delivery: Delivery) -> None:
         log.debug("released %s held messages", released)
 
 
+async def sequence_case_log(store: SqlStore) -> None:
+    """The case log's backstop: events another process committed, or queued before a crash, are placed
+    and signed within a minute even when nothing else wakes the sequencer."""
+    if store.signs_log:
+        head = await store.sequence_log()
+        if head is not None:
+            log.debug("case log: signed head of size %s", head.size)
+
+
 async def prune(store: SqlStore, clock: Clock) -> None:
     now = clock.now()
     keys, sent = await store.prune(keys_before=now - KEEP_KEYS, sent_before=now - KEEP_SENT)
@@ -58,6 +67,7 @@ def start_scheduler(engine: Engine, store: SqlStore, clock: Clock, delivery: Del
     scheduler.add_job(
         release_held, "interval", minutes=1, args=[delivery], id="held-messages", **every_minute
     )
+    scheduler.add_job(sequence_case_log, "interval", minutes=1, args=[store], id="case-log", **every_minute)
     scheduler.add_job(
         sweep_drafts,
         "interval",

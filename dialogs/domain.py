@@ -220,6 +220,8 @@ class Agreement:
     borrower_confirmed_at: datetime | None
     lender_confirmed_at: datetime | None
     created_at: datetime
+    # The platform's signature block once both confirmations are in the case log (storage.agreement_log).
+    signed_block: str | None = None
 
     @property
     def confirmed(self) -> bool:

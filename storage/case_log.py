@@ -32,7 +32,6 @@ from sqlalchemy import Connection, delete, event, func, insert, or_, select, tex
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, object_session
 
-from dialogs.ports import Clock
 from storage import merkle, models
 
 log = logging.getLogger(__name__)
@@ -463,67 +462,3 @@ class Sequencing:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-
-
-SEQUENCE_DELAY = 0.5  # seconds after a commit: a burst of turns is sequenced (and signed) once
-
-
-class CaseLogStore:
-    """The case log's part of :class:`storage.store.SqlStore`: sequencing, heads, entries and proofs."""
-
-    _log_signer: HeadSigner | None
-    _sequencing: Sequencing
-
-    def unit(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlStore
-
-    @property
-    def clock(self) -> Clock:
-        raise NotImplementedError  # provided by SqlStore
-
-    def _start_case_log(self, signer: HeadSigner | None) -> None:
-        self._log_signer = signer
-        self._sequencing = Sequencing(self.sequence_log, SEQUENCE_DELAY)
-
-    def _committed(self, session: AsyncSession) -> None:
-        """After a commit: events it queued are sequenced soon, off the reply's path."""
-        if wrote_events(session) and self._log_signer is not None:
-            self._sequencing.soon()
-
-    async def _stop_case_log(self) -> None:
-        await self._sequencing.stop()
-
-    async def sequence_log(self) -> Head | None:
-        """Sequence everything queued (in transactions of SEQUENCE_BATCH events); the newest head signed,
-        or None when nothing was waiting."""
-        if self._log_signer is None:
-            raise RuntimeError("the case log has no signing key: the store was opened without one")
-        newest = None
-        while True:
-            async with self.unit() as session:
-                head = await sequence(session, self._log_signer, self.clock.now())
-            if head is None:
-                return newest
-            newest = head
-
-    async def latest_head(self) -> Head | None:
-        async with self.unit() as session:
-            return await latest_head(session)
-
-    async def heads(self) -> list[Head]:
-        heads = models.SignedTreeHead
-        async with self.unit() as session:
-            return [to_head(row) for row in await session.scalars(select(heads).order_by(heads.tree_size))]
-
-    async def case_log_entries(self, case_id: int) -> list[LoggedEvent]:
-        """The case's logged events with inclusion proofs against the latest signed head."""
-        async with self.unit() as session:
-            return await case_entries(session, case_id)
-
-    async def log_consistency(self, old_size: int, new_size: int) -> list[bytes]:
-        async with self.unit() as session:
-            return await consistency_proof(session, old_size, new_size)
-
-    async def log_inclusion(self, index: int, size: int) -> list[bytes]:
-        async with self.unit() as session:
-            return await inclusion_proof(session, index, size)

@@ -282,6 +282,8 @@ class Agreement(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     borrower_confirmed_at: Mapped[datetime | None]
     lender_confirmed_at: Mapped[datetime | None]
+    # The platform's signed block (storage.signed_agreement), once both confirmations are in the case log.
+    signed_block: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 
 

@@ -449,6 +449,7 @@ def _agreement(row: models.Agreement) -> domain.Agreement:
         borrower_confirmed_at=row.borrower_confirmed_at,
         lender_confirmed_at=row.lender_confirmed_at,
         created_at=row.created_at,
+        signed_block=row.signed_block,
     )
 
 

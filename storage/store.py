@@ -22,8 +22,10 @@ from dialogs.ports import Clock, SystemClock
 from dialogs.rules.affordability import Finances
 from dialogs.rules.interest import LenderKind
 from storage import accounts, cases, dead_letters, loans, models, outbox_watch, personal
-from storage.case_log import LOG_ON, CaseLogStore, HeadSigner
+from storage.case_log import LOG_ON
 from storage.crypto import FieldCipher
+from storage.log_store import CaseLogStore
+from storage.signing import Signer
 from storage.staff import add_invite
 from storage.turns import SqlBatch, open_message, stored_outbound
 
@@ -42,7 +44,7 @@ class SqlStore(CaseLogStore):
         *,
         clock: Clock | None = None,
         default_time_zone: str = DEFAULT_TIME_ZONE,
-        signer: HeadSigner | None = None,
+        signer: Signer | None = None,
         case_log: bool = True,
     ) -> None:
         """``signer`` signs the case log's heads (storage.signing); without it events are numbered and

@@ -107,8 +107,11 @@ async def _send_document(ctx: Ctx, recipients: list[Account], made: Agreement) -
             "hash": made.content_hash,
             "version": made.version,
             "confirmations": confirmations,
+            # Once both confirmations are logged: the text with the platform's signed block below it.
+            "signed": f"{made.text}\n\n{made.signed_block}" if made.signed_block else None,
         }
-        name = f"agreement-{made.case_id}-v{made.version}.txt"
+        signed = "-signed" if made.signed_block else ""
+        name = f"agreement-{made.case_id}-v{made.version}{signed}.txt"
         ctx.turn.send(Outbound(account.id, "agreement/document", context, file_name=name))
 
 
@@ -220,7 +223,10 @@ async def ask_show(ctx: Ctx) -> None:
         ctx.ask("agreement/none", Choice("menu", "menu"), case_id=case.id)
         return
     await _send_document(ctx, [ctx.account], made)
-    ctx.ask("agreement/shown", Choice("menu", "menu"), case_id=case.id, confirmed=made.confirmed)
+    signed = made.signed_block is not None
+    ctx.ask(
+        "agreement/shown", Choice("menu", "menu"), case_id=case.id, confirmed=made.confirmed, signed=signed
+    )
 
 
 async def on_show(_ctx: Ctx, _picked: Picked) -> str:

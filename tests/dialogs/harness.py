@@ -22,6 +22,7 @@ from dialogs.messages import Inbound, InboundKind
 from dialogs.ports import CodeSender
 from storage.crypto import FieldCipher
 from storage.db import create_engine
+from storage.signing import Signer
 from storage.store import SqlStore
 from tests.conftest import TEST_SECRET
 
@@ -126,11 +127,17 @@ class Person:
 
 @asynccontextmanager
 async def running_bot(
-    database_url: str, clock: Any, *, demo: bool = True, code_sender: CodeSender | None = None
+    database_url: str,
+    clock: Any,
+    *,
+    demo: bool = True,
+    code_sender: CodeSender | None = None,
+    signer: Signer | None = None,
 ) -> AsyncIterator[Bot]:
-    """A bot on a migrated database; codes go to ``bot.codes`` unless another ``code_sender`` is given."""
+    """A bot on a migrated database; codes go to ``bot.codes`` unless another ``code_sender`` is given.
+    With ``signer`` its store sequences and signs the case log (and seals agreements) as serve's does."""
     settings = load_settings(database_url=database_url)
-    store = SqlStore(create_engine(database_url), FieldCipher(TEST_SECRET), clock=clock)
+    store = SqlStore(create_engine(database_url), FieldCipher(TEST_SECRET), clock=clock, signer=signer)
     recorder, codes = Recorder(), Codes()
     channels = {Channel.TERMINAL: recorder}
     sender = code_sender or codes

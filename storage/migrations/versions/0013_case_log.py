@@ -68,9 +68,12 @@ def upgrade() -> None:
         sa.Column("key_fingerprint", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("tree_size", name=op.f("pk_case_log_heads")),
     )
+    op.add_column("agreements", sa.Column("signed_block", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("agreements", schema=None) as batch_op:
+        batch_op.drop_column("signed_block")
     op.drop_table("case_log_heads")
     op.drop_table("case_log_nodes")
     op.drop_table("case_log_leaves")

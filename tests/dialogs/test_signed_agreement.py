@@ -1,0 +1,96 @@
+"""Signed agreements through the bot: once both confirmations are in the case log under a signed head, both
+sides receive the agreement with the platform's signed block, /agreement shows it and says what it means,
+and the document checks offline; one changed character, or another key, fails the check."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bot.rendering import Rendered
+from storage.signed_agreement import check_document
+from storage.signing import Signer
+from tests.dialogs.harness import Bot, Person, running_bot
+from tests.dialogs.test_negotiation import approved
+
+SIGNER = Signer(Ed25519PrivateKey.generate())
+
+
+@pytest.fixture
+async def signing_bot(database_url: str, clock: Any) -> AsyncIterator[Bot]:
+    async with running_bot(database_url, clock, signer=SIGNER) as running:
+        yield running
+
+
+async def agree(bot: Bot) -> tuple[Person, Person]:
+    alice, _, leo = await approved(bot)
+    await leo.press("View and answer")
+    await leo.press("Accept")
+    alice.received()
+    await alice.press("Confirm this agreement")
+    await leo.press("Confirm this agreement")
+    assert "Agreed: both sides confirmed version 1" in leo.texts()
+    return alice, leo
+
+
+async def delivered(bot: Bot) -> None:
+    """What the sequencer committed to the outbox, sent (delivery's look at the outbox, without waiting)."""
+    await bot.app.delivery.resume()
+    await bot.app.delivery.drain()
+
+
+def signed_file(messages: list[Rendered]) -> str:
+    """The latest signed document among ``messages`` (on PostgreSQL the sequencer's may arrive alongside)."""
+    documents = [m for m in messages if m.file_name == "agreement-1-v1-signed.txt"]
+    assert documents, [m.text[:80] for m in messages]
+    return html.unescape(documents[-1].text)
+
+
+async def test_both_sides_receive_the_signed_agreement_once_it_is_logged(signing_bot: Bot) -> None:
+    bot = signing_bot
+    alice, leo = await agree(bot)
+    await bot.store.sequence_log()
+    await delivered(bot)
+    for person in (alice, leo):
+        received = person.received()
+        note = "\n".join(m.text for m in received if not m.file_name)
+        assert "Your signed copy of the agreement on case 1 (version 1) follows as a document." in note
+        assert "loanbridge verify FILE" in note
+        document = signed_file(received)
+        verdict = check_document(document, SIGNER.public_key)
+        assert verdict.ok, verdict.failed
+        assert "-----BEGIN LOANBRIDGE SIGNATURE-----" in document and "REPAYMENT AGREEMENT" in document
+
+    await bot.store.sequence_log()  # a later run sends nothing again
+    await delivered(bot)
+    assert not [m for m in alice.received() if m.file_name]
+
+    await alice.send("/agreement")
+    document = signed_file(alice.last)
+    assert check_document(document, SIGNER.public_key).ok
+    assert "The signature below the agreement text is LoanBridge's" in alice.texts()
+    assert "loanbridge verify FILE" in alice.texts()
+
+
+async def test_a_changed_character_or_another_key_fails_the_check(signing_bot: Bot) -> None:
+    bot = signing_bot
+    alice, _ = await agree(bot)
+    await bot.store.sequence_log()
+    await alice.send("/agreement")
+    document = signed_file(alice.last)
+    assert check_document(document, SIGNER.public_key).ok
+    changed = document.replace("REPAYMENT AGREEMENT", "REPAYMENT AGREEMENt", 1)
+    assert not check_document(changed, SIGNER.public_key).ok
+    assert not check_document(document, Ed25519PrivateKey.generate().public_key()).ok
+
+
+async def test_before_it_is_logged_agreement_says_the_signed_copy_follows(signing_bot: Bot) -> None:
+    bot = signing_bot
+    alice, _ = await agree(bot)
+    await alice.send("/agreement")
+    if not any(m.file_name == "agreement-1-v1-signed.txt" for m in alice.last):  # not sequenced yet
+        assert "follows within a minute" in alice.texts()
