@@ -8,6 +8,7 @@ reads what the command says and how it exits.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import subprocess
 import sys
@@ -27,6 +28,8 @@ from storage import merkle
 from storage.case_log import entry_bytes
 from storage.signed_agreement import Confirmation, check_document, seal_block, signed_document
 from storage.signing import Signer, TreeHead, grouped, raw_public
+from tests.dialogs.harness import running_bot
+from tests.dialogs.test_signed_agreement import agree, delivered, signed_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE, VERSION = 42, 2
@@ -388,3 +391,30 @@ def test_any_one_changed_character_of_text_or_block_fails(position, replacement)
 
 SIGNER = Signer(Ed25519PrivateKey.generate())
 DOCUMENT = sealed(SIGNER)
+
+
+async def test_the_file_the_bot_sends_checks_with_the_command(database_url, clock, tmp_path, capsys):
+    """A whole case to agreement through the bot; the borrower saves the signed file they received and a
+    lawyer runs ``loanbridge verify`` on it with the platform's published key."""
+    signer = Signer(Ed25519PrivateKey.generate())
+    async with running_bot(database_url, clock, signer=signer) as bot:
+        alice, _ = await agree(bot)
+        await bot.store.sequence_log()
+        await delivered(bot)
+        document = signed_file(alice.received())
+    file = tmp_path / "agreement-1-v1-signed.txt"
+    file.write_text(document, encoding="utf-8")
+    key = tmp_path / "loanbridge.pem"
+    key.write_text(signer.public_pem(), encoding="ascii")
+    # The command runs its own event loop, as from a shell: off this test's loop.
+    code, out, _ = await asyncio.to_thread(verify, capsys, str(file), "--key", str(key), "--lang", "en")
+    assert code == 0, out
+    assert "[ok] The file holds LoanBridge's signature block, for the agreement of case 1, version 1." in out
+    assert out.count("[ok] Entry ") == 2
+    file.write_text(document.replace("REPAYMENT AGREEMENT", "REPAYMENT AGREEMENt", 1), encoding="utf-8")
+    # The command runs its own event loop, as from a shell: off this test's loop.
+    code, out, _ = await asyncio.to_thread(verify, capsys, str(file), "--key", str(key), "--lang", "en")
+    assert code == 1
+    assert [line.split(":")[0] for line in failed_lines(out)] == [
+        "[FAILED] The agreement text above the block is not the text both sides confirmed"
+    ]
