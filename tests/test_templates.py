@@ -224,7 +224,8 @@ SAMPLES: dict[str, Any] = {
     "current": 2,
     "confirmed": True,
     # The agreement text with the platform's signed block below it (storage.signed_agreement)
-    "signed": "REPAYMENT AGREEMENT\n\n-----BEGIN LOANBRIDGE SIGNATURE-----\ncase: 1\n-----END LOANBRIDGE SIGNATURE-----",
+    "signed": "REPAYMENT AGREEMENT\n\n-----BEGIN LOANBRIDGE SIGNATURE-----\ncase: 1\n"
+    "-----END LOANBRIDGE SIGNATURE-----",
     "hash": "e2ad9d99028fba8a8299ada16ce1de2a1adfd27eb795cdf494490d9dec9a7717",
     "info": [{"kind": "info_request", "at": "2026-11-02T09:30:00+00:00", "text": "Your letter?"}],
     "waiting": "borrower_info",
