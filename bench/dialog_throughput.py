@@ -33,6 +33,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 try:
     import dialogs  # noqa: F401  (only checks the package is importable)
 except ModuleNotFoundError:  # run from a checkout without an install: use the repository root
@@ -46,6 +48,7 @@ from dialogs.rules.identity import id_check_char
 from storage.crypto import FieldCipher, generate_secret
 from storage.db import create_engine
 from storage.migrate import upgrade
+from storage.signing import Signer
 from storage.store import SqlStore
 
 TARGET_RATE = 1000.0
@@ -151,10 +154,14 @@ async def _flow(n: int, engine: Any, buttons: Buttons, codes: Codes, latencies: 
     return sent
 
 
-async def run_ours(path: Path, borrowers: int, secret: bytes, concurrency: int = 32) -> dict[str, float]:
+async def run_ours(
+    path: Path, borrowers: int, secret: bytes, concurrency: int = 32, *, case_log: bool = True
+) -> dict[str, float]:
+    """``case_log``: every case event queued and sequenced into the signed case log, as serve does."""
     url = f"sqlite:///{path}"
     await upgrade(url)
-    store = SqlStore(create_engine(url), FieldCipher(secret))
+    signer = Signer(Ed25519PrivateKey.generate()) if case_log else None
+    store = SqlStore(create_engine(url), FieldCipher(secret), signer=signer, case_log=case_log)
     await store.add_lender(LENDER)
     await store.import_loan_book(LENDER, [borrower(n) for n in range(borrowers)])
     codes, buttons = Codes(), Buttons()
@@ -180,8 +187,27 @@ async def run_ours(path: Path, borrowers: int, secret: bytes, concurrency: int =
         counts = await asyncio.gather(*(one(n) for n in range(borrowers)))
         elapsed = time.perf_counter() - started
         await app.delivery.drain()
+        if case_log:  # the log kept up: everything written is sequenced and signed
+            await store.sequence_log()
+            assert (head := await store.latest_head()) is not None and head.size >= borrowers
     messages = sum(counts)
     return {"messages": messages, "rate": messages / elapsed, **_percentiles(latencies)}
+
+
+def compare_case_log(folder: Path, args: argparse.Namespace, secret: bytes, rounds: int = 3) -> None:
+    """The same flow with the case log off and on, alternating (the machine is shared): best of each."""
+    best: dict[bool, dict[str, float]] = {}
+    for number in range(rounds):
+        for case_log in (False, True):
+            path = folder / f"log-{case_log}-{number}.db"
+            run = asyncio.run(run_ours(path, args.borrowers, secret, args.concurrency, case_log=case_log))
+            if case_log not in best or run["rate"] > best[case_log]["rate"]:
+                best[case_log] = run
+    off, on = best[False], best[True]
+    print(f"full borrower flow, case log off vs on: {args.borrowers} borrowers, best of {rounds} runs each")
+    for name, run in (("log off", off), ("log on", on)):
+        print(f"  {name}: {run['rate']:8.0f} msg/s  p50 {run['p50_ms']:.1f} ms  p99 {run['p99_ms']:.1f} ms")
+    print(f"  on / off = {on['rate'] / off['rate']:.3f} (target ≥ 0.90)")
 
 
 def _percentiles(latencies: list[float]) -> dict[str, float]:
@@ -339,12 +365,24 @@ def main() -> None:
     parser.add_argument("--borrowers", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=16, help="borrowers talking at the same moment")
     parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument(
+        "--case-log",
+        choices=("on", "off", "compare"),
+        default="on",
+        help="the verifiable case log as serve runs it (on), without it (off), or both measured (compare)",
+    )
     args = parser.parse_args()
     secret = generate_secret().encode()
     with tempfile.TemporaryDirectory() as directory:
         folder = Path(directory)
+        if args.case_log == "compare":
+            compare_case_log(folder, args, secret)
+            return
         cpu = time.process_time()
-        ours = asyncio.run(run_ours(folder / "ours.db", args.borrowers, secret, args.concurrency))
+        case_log = args.case_log == "on"
+        ours = asyncio.run(
+            run_ours(folder / "ours.db", args.borrowers, secret, args.concurrency, case_log=case_log)
+        )
         ours["cpu_ms"] = (time.process_time() - cpu) * 1000 / ours["messages"]
         limit = run_sqlite3_limit(folder / "limit.db", int(ours["messages"]))
         steps = int(ours["messages"] // args.borrowers)

@@ -57,7 +57,7 @@ def entry_bytes(
     case_id: int,
     seq: int,
     kind: str,
-    at: datetime,
+    at: datetime | str,
     actor_account_id: int | None,
     actor_role: str | None,
     actor_channel: str,
@@ -65,20 +65,39 @@ def entry_bytes(
     to_state: str | None,
     details: Mapping[str, Any],
 ) -> bytes:
-    """The canonical encoding of one stored event: what its leaf hash covers."""
-    entry = {
-        "case": case_id,
-        "seq": seq,
-        "kind": kind,
-        "at": moment(at),
-        "actor": actor_account_id,
-        "role": actor_role,
-        "channel": actor_channel,
-        "from": from_state,
-        "to": to_state,
-        "details": details,
-    }
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The canonical encoding of one stored event: what its leaf hash covers (``at`` as a datetime, or
+    already spelled as :func:`moment` spells it). Sorted-key compact JSON, UTF-8::
+
+        {"actor":7,"at":"2026-12-01T10:00:00.000000Z","case":42,"channel":"telegram","details":{…},
+         "from":"negotiating","kind":"transition","role":"borrower","seq":5,"to":"agreed"}
+
+    Written out field by field (the keys' sorted order is fixed) rather than through a dict: audit verify
+    encodes a million entries, and this is twice as fast; :func:`canonical_json` of the same dict is
+    byte-for-byte equal (a test holds the two together)."""
+    when = at if isinstance(at, str) else moment(at)
+    return (
+        f'{{"actor":{_scalar(actor_account_id)},"at":{_text(when)},"case":{_scalar(case_id)},'
+        f'"channel":{_text(actor_channel)},"details":{_CANONICAL.encode(details)},'
+        f'"from":{_scalar(from_state)},"kind":{_text(kind)},"role":{_scalar(actor_role)},'
+        f'"seq":{_scalar(seq)},"to":{_scalar(to_state)}}}'
+    ).encode()
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted-key compact JSON, UTF-8 (not ASCII-escaped): the encoding of entries."""
+    return _CANONICAL.encode(value).encode()
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_text = json.encoder.encode_basestring  # a JSON string, not ASCII-escaped, as _CANONICAL writes it
+
+
+def _scalar(value: str | int | None) -> str:
+    if value is None:
+        return "null"
+    if type(value) is int:
+        return int.__repr__(value)  # as the json module writes an int
+    return _text(value) if isinstance(value, str) else _CANONICAL.encode(value)
 
 
 def row_entry(row: Any) -> bytes:

@@ -13,18 +13,20 @@ root or signature is wrong; two heads that are not consistent.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import merkle, models
-from storage.case_log import Head, consistency_proof, moment, row_entry, to_head
+from storage.case_log import Head, consistency_proof, entry_bytes, moment, to_head
 from storage.signing import TreeHead, fingerprint, verify_head
 
 PAGE = 20_000
@@ -102,21 +104,14 @@ async def _recompute(
     session: AsyncSession, heads: list[Head], report: AuditReport, progress: Callable[[int], None] | None
 ) -> list[_Changed]:
     """The pass over the log: every entry rehashed, every head's root compared when the tree reaches it."""
-    leaves, events = models.CaseLogLeaf, models.CaseEvent.__table__
-    query = (
-        select(
-            leaves.leaf_index,
-            leaves.case_id.label("logged_case"),
-            leaves.seq.label("logged_seq"),
-            leaves.entry.label("logged_entry"),
-            leaves.leaf_hash,
-            events.c.id,
-            *[events.c[name] for name in _ENTRY_COLUMNS],
-        )
-        .select_from(leaves)
-        .outerjoin(events, events.c.id == leaves.event_id)
-        .order_by(leaves.leaf_index)
-        .limit(PAGE)
+    # Plain SQL on purpose: its rows come back as the driver gives them (SQLite's time as text, details as
+    # JSON text), with no per-value type processing, which would cost more than all the hashing.
+    query = text(
+        "SELECT l.leaf_index, l.case_id AS logged_case, l.seq AS logged_seq, l.entry AS logged_entry, "
+        "l.leaf_hash, e.id, e.case_id, e.seq, e.kind, e.at, e.actor_account_id, e.actor_role, "
+        "e.actor_channel, e.from_state, e.to_state, e.details "
+        "FROM case_log_leaves AS l LEFT OUTER JOIN case_events AS e ON e.id = l.event_id "
+        "WHERE l.leaf_index > :after ORDER BY l.leaf_index LIMIT :page"
     )
     tree = merkle.CompactRange()
     waiting = iter(heads)
@@ -124,8 +119,16 @@ async def _recompute(
     changed: list[_Changed] = []
     unmatched: list[Head] = []
     after = -1
+
+    async def page(after: int) -> Sequence[Any]:
+        return (await session.execute(query, {"after": after, "page": PAGE})).all()
+
+    upcoming = asyncio.ensure_future(page(after))
     while True:
-        rows = (await session.execute(query.where(leaves.leaf_index > after))).all()
+        rows = await upcoming
+        if len(rows) == PAGE:  # the database reads the next page while this one is hashed
+            upcoming = asyncio.ensure_future(page(rows[-1].leaf_index))
+            await asyncio.sleep(0)  # let it start: its query then runs in the driver's thread meanwhile
         for row in rows:
             if row.leaf_index != after + 1:
                 report.findings.append(
@@ -153,18 +156,34 @@ async def _recompute(
     return changed
 
 
-_ENTRY_COLUMNS = (
-    "case_id",
-    "seq",
-    "kind",
-    "at",
-    "actor_account_id",
-    "actor_role",
-    "actor_channel",
-    "from_state",
-    "to_state",
-    "details",
-)
+def _stored_entry(row: Any) -> bytes:
+    """:func:`storage.case_log.row_entry` of a raw row: the same bytes, from the driver's own values."""
+    details = json.loads(row.details) if isinstance(row.details, str | bytes) else row.details
+    return entry_bytes(
+        case_id=row.case_id,
+        seq=row.seq,
+        kind=row.kind,
+        at=_moment_of(row.at),
+        actor_account_id=row.actor_account_id,
+        actor_role=row.actor_role,
+        actor_channel=row.actor_channel,
+        from_state=row.from_state,
+        to_state=row.to_state,
+        details=details,
+    )
+
+
+def _moment_of(value: datetime | str) -> str:
+    """The entry's time from what the driver returned: PostgreSQL's aware datetime, or SQLite's text
+    (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff`` as storage.types keeps it)."""
+    if isinstance(value, datetime):
+        return moment(value)
+    if len(value) == _SQLITE_MOMENT and value[10] == " ":
+        return f"{value[:10]}T{value[11:]}Z"
+    return moment(datetime.fromisoformat(value).replace(tzinfo=UTC))
+
+
+_SQLITE_MOMENT = len("2026-01-01 00:00:00.000000")
 
 
 def _entry_hash(row: Any, report: AuditReport, changed: list[_Changed]) -> bytes:
@@ -175,7 +194,7 @@ def _entry_hash(row: Any, report: AuditReport, changed: list[_Changed]) -> bytes
         what = "removed from the database (the log still holds it)"
         report.findings.append(Finding(what, row.logged_case, row.logged_seq))
         return merkle.leaf_hash(logged)
-    entry = row_entry(row)
+    entry = _stored_entry(row)
     if entry != logged:
         changed.append(_Changed(row.logged_case, row.logged_seq, logged, entry))
     return merkle.leaf_hash(entry)

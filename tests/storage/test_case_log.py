@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import sys
 from pathlib import Path
@@ -16,10 +17,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from dialogs.domain import Actor, Channel, Role
 from storage import cases, merkle, models
+from storage.case_log import entry_bytes
 from storage.crypto import FieldCipher
 from storage.db import create_engine
 from storage.log_audit import audit
@@ -133,6 +137,14 @@ async def test_several_processes_writing_and_sequencing_keep_one_consistent_log(
         assert merkle.root(hashes[: head.size]) == head.root
 
 
+async def signed_size(store: SqlStore) -> int:
+    """Sequence what is queued; the size of the newest head (the store's own run after a commit may
+    have sequenced it a moment before)."""
+    head = await store.sequence_log() or await store.latest_head()
+    assert head is not None
+    return head.size
+
+
 async def test_proofs_from_the_store_are_the_reference_trees(database_url: str, clock: FakeClock) -> None:
     store = make_store(database_url, clock, signer=Signer(KEY))
     try:
@@ -145,10 +157,8 @@ async def test_proofs_from_the_store_are_the_reference_trees(database_url: str, 
                 actor = Actor(account_id=None, role=Role.OPERATOR, channel=Channel.TERMINAL)
                 cases.append_event(session, case, "note", actor, clock.now(), {"n": number})
             if number % 9 in (0, 4):
-                head = await store.sequence_log()
-                assert head is not None
-                sizes.append(head.size)
-        sizes.append((await store.sequence_log() or await store.latest_head()).size)  # type: ignore[union-attr]
+                sizes.append(await signed_size(store))
+        sizes.append(await signed_size(store))
         async with store.unit() as session:
             query = select(models.CaseLogLeaf.leaf_hash).order_by(models.CaseLogLeaf.leaf_index)
             tree = merkle.MerkleTree(bytes(h) for h in await session.scalars(query))
@@ -223,3 +233,60 @@ async def test_the_migration_makes_the_models_tables(database_url: str) -> None:
     finally:
         await engine.dispose()
     assert [d for d in differences if _ours(d)] == []
+
+
+_TEXT = st.text(max_size=12)
+_NAME = st.none() | _TEXT
+_DETAILS = st.dictionaries(_TEXT, st.none() | st.booleans() | st.integers() | _TEXT | st.lists(st.integers()))
+
+
+@given(
+    case_id=st.integers(min_value=1),
+    seq=st.integers(min_value=1),
+    kind=_TEXT,
+    actor=st.none() | st.integers(min_value=1),
+    role=_NAME,
+    channel=_TEXT,
+    from_state=_NAME,
+    to_state=_NAME,
+    details=_DETAILS,
+)
+def test_an_entry_is_the_canonical_json_of_its_fields(
+    case_id: int,
+    seq: int,
+    kind: str,
+    actor: int | None,
+    role: str | None,
+    channel: str,
+    from_state: str | None,
+    to_state: str | None,
+    details: dict[str, Any],
+) -> None:
+    """The field-by-field encoding is exactly sorted-key compact JSON of the entry, for any values."""
+    at = "2026-12-01T10:00:00.000000Z"
+    fields = {
+        "case": case_id,
+        "seq": seq,
+        "kind": kind,
+        "at": at,
+        "actor": actor,
+        "role": role,
+        "channel": channel,
+        "from": from_state,
+        "to": to_state,
+        "details": details,
+    }
+    made = entry_bytes(
+        case_id=case_id,
+        seq=seq,
+        kind=kind,
+        at=at,
+        actor_account_id=actor,
+        actor_role=role,
+        actor_channel=channel,
+        from_state=from_state,
+        to_state=to_state,
+        details=details,
+    )
+    assert made == json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert json.loads(made) == fields
