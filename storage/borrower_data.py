@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import domain
 from dialogs.lifecycle import CaseState, can_transition
 from dialogs.masking import mask_id_number, mask_name, mask_phone
 from storage import models, personal
 from storage.accounts import account_row
+from storage.case_log import case_entries, moment
 from storage.cases import append_event, to_case
 from storage.loans import to_loan
 
@@ -134,6 +137,7 @@ async def _case_export(work: CaseWork, case: models.Case) -> dict[str, Any]:
         "agreement": dataclasses.asdict(agreement) if (agreement := await work.agreement(case.id)) else None,
         "messages": [dataclasses.asdict(message) for message in await work.messages(case.id)],
         "events": [_event(e) for e in events],
+        "case_log": await case_log_export(work.session, case.id),
     }
 
 
@@ -156,6 +160,44 @@ async def _erased_case_export(
         "personal_data_erased": True,
         "lenders_loan_record": lenders,
         "events": [_event(e) for e in events],
+        "case_log": await case_log_export(work.session, case.id),
+    }
+
+
+HOW_TO_CHECK = (
+    "Each entry is exactly what LoanBridge's case log holds for one event of this case. Its leaf hash is "
+    "SHA-256 of the byte 0x00 followed by the entry (UTF-8); the proof is its RFC 6962 audit path "
+    "(base64 hashes, leaf side first) to the root of the signed tree head below, which LoanBridge "
+    "publishes and signs with its platform key (Ed25519). 'loanbridge audit verify' checks the whole log "
+    "the same way."
+)
+
+
+async def case_log_export(session: AsyncSession, case_id: int) -> dict[str, Any] | None:
+    """The case's entries in the case log with their inclusion proofs, and the signed head they lead to
+    (None before the case's first event is logged). Events logged after that head are not listed yet."""
+    entries = await case_entries(session, case_id)
+    if not entries:
+        return None
+    head = entries[0].head
+    return {
+        "how_to_check": HOW_TO_CHECK,
+        "signed_head": {
+            "tree_size": head.size,
+            "root": base64.b64encode(head.root).decode(),
+            "time": moment(head.at),
+            "signature": base64.b64encode(head.signature).decode(),
+            "key_fingerprint": head.key_fingerprint,
+        },
+        "entries": [
+            {
+                "log_index": entry.index,
+                "seq": entry.seq,
+                "entry": entry.entry.decode(),
+                "proof": [base64.b64encode(node).decode() for node in entry.proof],
+            }
+            for entry in entries
+        ],
     }
 
 

@@ -4,16 +4,21 @@ and the document checks offline; one changed character, or another key, fails th
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bot.channels.terminal import plain
+from bot.demo import DEMO_BORROWER
 from bot.rendering import Rendered
+from storage import merkle
 from storage.signed_agreement import check_document
-from storage.signing import Signer
+from storage.signing import Signer, TreeHead, parse_moment, verify_head
 from tests.dialogs.harness import Bot, Person, running_bot
 from tests.dialogs.test_negotiation import approved
 
@@ -94,3 +99,29 @@ async def test_before_it_is_logged_agreement_says_the_signed_copy_follows(signin
     await alice.send("/agreement")
     if not any(m.file_name == "agreement-1-v1-signed.txt" for m in alice.last):  # not sequenced yet
         assert "follows within a minute" in alice.texts()
+
+
+async def test_mydata_holds_each_logged_event_with_its_proof_and_nothing_personal(signing_bot: Bot) -> None:
+    bot = signing_bot
+    alice, _ = await agree(bot)
+    await bot.store.sequence_log()
+    await alice.send("/mydata")
+    (exported,) = [m for m in alice.last if m.file_name == "loanbridge-my-data.json"]
+    (case,) = json.loads(plain(exported.text))["cases"]
+    log = case["case_log"]
+    head = log["signed_head"]
+    root, size = base64.b64decode(head["root"]), head["tree_size"]
+    signed = TreeHead(size, root, parse_moment(head["time"]))
+    assert verify_head(SIGNER.public_key, signed, base64.b64decode(head["signature"]))
+    assert head["key_fingerprint"] == SIGNER.fingerprint
+    entries = log["entries"]
+    assert [e["seq"] for e in entries] == list(range(1, len(case["events"]) + 1))
+    kinds = [json.loads(e["entry"])["kind"] for e in entries]
+    assert kinds[0] == "opened" and kinds.count("agreement_confirmed") == 2
+    for e in entries:
+        leaf = merkle.leaf_hash(e["entry"].encode())
+        proof = [base64.b64decode(node) for node in e["proof"]]
+        assert merkle.verify_inclusion(leaf, e["log_index"], size, proof, root)
+    logged = "\n".join(e["entry"] for e in entries)
+    for personal in (DEMO_BORROWER.name, DEMO_BORROWER.id_number, DEMO_BORROWER.phone, "lost my job"):
+        assert personal not in logged
