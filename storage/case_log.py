@@ -41,6 +41,16 @@ NODE_LEVEL = 4
 SEQUENCE_BATCH = 5000
 # Advisory lock key of the sequencer on PostgreSQL ("CASELOG" in ASCII, fits a bigint).
 _SEQUENCER_LOCK = 0x434153454C4F47
+# Binary columns of the log that hold nothing secret (hashes, canonical entries, signatures): not encrypted.
+PUBLIC_BINARY_COLUMNS = frozenset(
+    {
+        ("case_log_leaves", "entry"),
+        ("case_log_leaves", "leaf_hash"),
+        ("case_log_nodes", "hash"),
+        ("case_log_heads", "root_hash"),
+        ("case_log_heads", "signature"),
+    }
+)
 LOG_ON = "case_log"  # Session.info key: False switches queueing off (the benchmark's "log off")
 
 

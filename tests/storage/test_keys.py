@@ -19,6 +19,7 @@ from dialogs.domain import Channel, Hardship, HardshipReason
 from dialogs.errors import NotFound
 from dialogs.messages import Inbound, InboundKind
 from storage import models
+from storage.case_log import PUBLIC_BINARY_COLUMNS
 from storage.crypto import FieldCipher, SecretKeyError, decode_secret, generate_secret
 from storage.db import create_engine
 from storage.keys import SEALED_TABLES
@@ -85,7 +86,8 @@ def test_every_encrypted_column_is_known_to_rotation() -> None:
         for column in table.columns
         if isinstance(column.type, LargeBinary)
     }
-    assert binary == {(s.name, column) for s in SEALED_TABLES for column, _ in s.columns}
+    public = PUBLIC_BINARY_COLUMNS  # the case log's hashes, entries and signatures: nothing secret
+    assert binary - public == {(s.name, column) for s in SEALED_TABLES for column, _ in s.columns}
 
 
 async def test_a_wrong_key_stops_start_up_with_one_line(database_url: str) -> None:
