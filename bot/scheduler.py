@@ -67,7 +67,15 @@ def start_scheduler(engine: Engine, store: SqlStore, clock: Clock, delivery: Del
     scheduler.add_job(
         release_held, "interval", minutes=1, args=[delivery], id="held-messages", **every_minute
     )
-    scheduler.add_job(sequence_case_log, "interval", minutes=1, args=[store], id="case-log", **every_minute)
+    scheduler.add_job(  # at start-up too: events queued before a restart are logged (and agreements sealed)
+        sequence_case_log,
+        "interval",
+        minutes=1,
+        args=[store],
+        id="case-log",
+        next_run_time=datetime.now(UTC),
+        **every_minute,
+    )
     scheduler.add_job(
         sweep_drafts,
         "interval",
