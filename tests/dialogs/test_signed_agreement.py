@@ -125,3 +125,19 @@ async def test_mydata_holds_each_logged_event_with_its_proof_and_nothing_persona
     logged = "\n".join(e["entry"] for e in entries)
     for personal in (DEMO_BORROWER.name, DEMO_BORROWER.id_number, DEMO_BORROWER.phone, "lost my job"):
         assert personal not in logged
+
+
+async def test_an_agreement_confirmed_before_a_restart_is_sealed_and_sent_after_it(
+    database_url: str, clock: Any
+) -> None:
+    async with running_bot(database_url, clock) as before:  # a process that never sequenced: it went down
+        await agree(before)
+    async with running_bot(database_url, clock, demo=False, signer=SIGNER) as after:
+        await after.store.sequence_log()  # what serve's start-up run of the case-log job does
+        await delivered(after)
+        alice = after.person("alice")
+        document = signed_file(alice.received())
+        assert check_document(document, SIGNER.public_key).ok
+        await after.store.sequence_log()
+        await delivered(after)
+        assert not [m for m in alice.received() if m.file_name]  # sent once
