@@ -27,7 +27,6 @@ from storage.crypto import FieldCipher, load_or_create_key
 from storage.db import check_database_file, create_engine, sqlite_file
 from storage.keys import check_key, seal_legacy_rows, sqlite_holds_keyed_data
 from storage.migrate import require_current
-from storage.signing import Signer
 from storage.store import SqlStore
 
 
@@ -66,11 +65,12 @@ async def _check_keys(store: SqlStore) -> None:
         await seal_legacy_rows(session, store.cipher)
 
 
-def build_store(settings: Settings, clock: Clock | None = None, *, signer: Signer | None = None) -> SqlStore:
-    """``signer``: the store sequences and signs the case log (the serving process); without it, events
-    are queued for the process that does (administrative commands)."""
+def build_store(settings: Settings, clock: Clock | None = None, *, signs: bool = False) -> SqlStore:
+    """``signs``: the store sequences and signs the case log with the platform key (the serving process);
+    without it, events are queued for the process that does (administrative commands)."""
     # First: a damaged, truncated or read-only file stops here with one line, before the key check reads it.
     check_database_file(settings.database_url)
+    signer = build_signer(settings) if signs else None
     return SqlStore(
         create_engine(settings.database_url),
         build_cipher(settings),
@@ -162,7 +162,7 @@ def build_app(
 ) -> App:
     """The one composition root."""
     clock = clock or SystemClock()
-    store = store or build_store(settings, clock, signer=build_signer(settings))
+    store = store or build_store(settings, clock, signs=True)
     renderer = Renderer(channel_commands=channel_commands(senders))
     delivery = Delivery(store, renderer, senders, clock)
     dialogs = Dialogs(

@@ -101,7 +101,9 @@ def _integrity_problem(path: Path) -> str | None:
     except sqlite3.DatabaseError as error:
         return f"damaged ({error}): {_RESTORE}"
     if found != ["ok"]:
-        return f"failed its integrity check (PRAGMA quick_check: {'; '.join(found)}): {_RESTORE}"
+        # One line, as every start-up refusal: SQLite's report can hold line breaks of its own.
+        report = "; ".join(" ".join(str(row).split()) for row in found)
+        return f"damaged: it failed its integrity check (PRAGMA quick_check: {report}): {_RESTORE}"
     return None
 
 
