@@ -6,6 +6,7 @@ command, in its own process) names each by case and sequence number and exits no
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import subprocess
 import sys
@@ -14,12 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from storage import models
 from storage.crypto import FieldCipher
 from storage.db import create_engine
-from storage.signing import Signer, public_key_pem
+from storage.signing import (
+    Signer,
+    TreeHead,
+    decode_signing_key,
+    generate_signing_key,
+    parse_moment,
+    public_key_pem,
+    verify_head,
+)
 from storage.store import SqlStore
 from tests.conftest import TEST_SECRET, FakeClock
 from tests.dialogs.harness import running_bot
@@ -164,3 +173,41 @@ async def test_another_key_fails_the_heads(database_url: str, clock: FakeClock, 
     result = await asyncio.to_thread(audit_verify, database_url, other)
     assert result.returncode == 1
     assert "has no valid signature" in result.stdout and "names another key" in result.stdout
+
+
+def audit_head(database_url: str, folder: Path, seed: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "LOANBRIDGE_DATABASE_URL": database_url,
+        "LOANBRIDGE_SECRET_KEY": TEST_SECRET.decode(),
+        "LOANBRIDGE_SIGNING_KEY": seed,
+    }
+    command = [sys.executable, "-m", "bot.cli", "audit", "head"]
+    return subprocess.run(
+        command, check=False, capture_output=True, text=True, env=env, cwd=folder, timeout=120
+    )
+
+
+async def test_audit_head_prints_the_latest_head_signed(
+    database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    seed = generate_signing_key()
+    signer = Signer(decode_signing_key(seed))
+    empty = await asyncio.to_thread(audit_head, database_url, tmp_path, seed)
+    assert empty.returncode == 1 and "no signed head yet" in empty.stdout
+    await agreed_case(database_url, clock, signer)
+    printed = await asyncio.to_thread(audit_head, database_url, tmp_path, seed)
+    assert printed.returncode == 0, printed.stderr
+    fields = dict(line.split(": ", 1) for line in printed.stdout.splitlines()[1:])
+    head = TreeHead(int(fields["size"]), base64.b64decode(fields["root"]), parse_moment(fields["time"]))
+    assert printed.stdout.startswith("LoanBridge case log tree head v1\n")
+    assert verify_head(signer.public_key, head, base64.b64decode(fields["signature"]))
+    assert fields["key"] == signer.fingerprint
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            count = await connection.scalar(select(func.count()).select_from(models.CaseEvent))
+    finally:
+        await engine.dispose()
+    assert head.size == count  # every event of the whole case is in the head
