@@ -290,3 +290,54 @@ def test_an_entry_is_the_canonical_json_of_its_fields(
     )
     assert made == json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     assert json.loads(made) == fields
+
+
+async def test_events_written_before_the_log_are_numbered_and_logged(tmp_path: Path) -> None:
+    """An existing database: 0013 numbers each case's events in the order written and queues them; the
+    first run of the sequencer logs them all."""
+    from sqlalchemy import text
+
+    from storage.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    await upgrade(url, "0012_broadcasts")
+    engine = create_engine(url)
+    now = "2026-11-02 09:30:00.000000"
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO accounts (id, channel, channel_user_id, role, locale, time_zone, reachable, "
+                "created_at) VALUES (1, 'terminal', 'alice', 'borrower', 'en', 'Asia/Shanghai', 1, :now)"
+            ),
+            {"now": now},
+        )
+        for case_id in (1, 2):
+            await connection.execute(
+                text(
+                    "INSERT INTO cases (id, borrower_account_id, state, version, created_at, updated_at) "
+                    "VALUES (:id, 1, 'draft', 1, :now, :now)"
+                ),
+                {"id": case_id, "now": now},
+            )
+        for number, case_id in enumerate((1, 2, 1, 1, 2), start=1):
+            await connection.execute(
+                text(
+                    "INSERT INTO case_events (id, case_id, at, kind, actor_channel, details) "
+                    "VALUES (:id, :case, :now, 'note', 'terminal', '{}')"
+                ),
+                {"id": number, "case": case_id, "now": now},
+            )
+    await engine.dispose()
+    await upgrade(url)
+    store = make_store(url, signer=Signer(KEY))
+    try:
+        head = await store.sequence_log()
+        async with store.unit() as session:
+            numbered = (await session.execute(select(models.CaseEvent.id, models.CaseEvent.seq))).all()
+            counters = dict((await session.execute(select(models.Case.id, models.Case.last_event_seq))).all())
+            report = await audit(session, KEY.public_key())
+    finally:
+        await store.close()
+    assert sorted(numbered) == [(1, 1), (2, 1), (3, 2), (4, 3), (5, 2)]
+    assert counters == {1: 3, 2: 2}
+    assert head is not None and head.size == 5 and report.ok
