@@ -28,12 +28,14 @@ from dialogs.domain import (
     LoanRow,
     MessageKind,
     Offer,
+    Payment,
     Role,
 )
 from dialogs.lifecycle import CaseState
 from dialogs.messages import HeldMessage, Inbound, Outbound, Queued
 from dialogs.rules.affordability import Finances
 from dialogs.rules.interest import LenderKind
+from dialogs.rules.supervision import Due
 
 
 class Clock(Protocol):
@@ -213,6 +215,36 @@ class Turn(Protocol):
         """The earliest instalment not yet paid in full: its number, due date and what is still due."""
         ...
 
+    # Supervision: the running schedule and payments (storage.payments)
+
+    async def instalments(self, case_id: int) -> list[Due]:
+        """The schedule as it stands (a moved instalment at its new date), in number order."""
+        ...
+
+    async def payments(self, case_id: int) -> list[Payment]: ...
+
+    async def payment(self, payment_id: int) -> Payment: ...
+
+    async def report_payment(
+        self, case_id: int, amount: Decimal, paid_on: date, receipt: FileRef | None
+    ) -> Payment:
+        """The borrower reports a payment on their running plan; it waits for the lender's staff."""
+        ...
+
+    async def confirm_payment(self, payment_id: int) -> Payment:
+        """Lender staff confirm a reported payment; it is applied to the schedule at once."""
+        ...
+
+    async def dispute_payment(self, payment_id: int, reason: str) -> Payment: ...
+
+    async def resolve_payment(self, payment_id: int, confirm: bool) -> Payment:
+        """A mediator decides a disputed payment: confirmed (applied) or rejected."""
+        ...
+
+    async def move_instalment(self, case_id: int, number: int, to_date: date, moves_allowed: int) -> None:
+        """The tolerance the rule granted: the borrower's, at most ``moves_allowed`` on the plan."""
+        ...
+
     async def add_message(self, case_id: int, kind: MessageKind, text: str, to: tuple[Role, ...]) -> int: ...
 
     async def case_message(self, message_id: int) -> CaseMessage: ...
@@ -376,6 +408,10 @@ class TurnStore(Protocol):
 
     async def overdue_cases(self, now: datetime, limit: int) -> list[tuple[int, int]]:
         """(borrower account, case) of cases waiting on someone whose deadline has passed."""
+        ...
+
+    async def supervised_cases(self, due_before: date, limit: int) -> list[tuple[int, int]]:
+        """(borrower account, case) of running plans with an unpaid instalment due before ``due_before``."""
         ...
 
 

@@ -244,8 +244,11 @@ class Instalment(Base):
     due_date: Mapped[date] = mapped_column(Date, index=True)
     amount: Mapped[Decimal] = mapped_column(Money())
     paid_amount: Mapped[Decimal] = mapped_column(Money())
-    status: Mapped[str] = mapped_column(String(16))  # due paid late moved
-    moved: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the confirmed payments cover (due, partly_paid, paid); "late" depends on the day and is worked out
+    # when shown (dialogs.rules.supervision).
+    status: Mapped[str] = mapped_column(String(16))
+    moved: Mapped[bool] = mapped_column(Boolean, default=False)  # the tolerance: moved to the end of the plan
+    original_due_date: Mapped[date | None] = mapped_column(Date)  # when it fell due before it was moved
 
 
 class Payment(Base):
@@ -260,6 +263,14 @@ class Payment(Base):
     reported_at: Mapped[datetime]
     confirmed_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     confirmed_at: Mapped[datetime | None]
+    # reported -> confirmed | disputed; disputed -> confirmed | rejected (a mediator resolves it)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    evidence_file_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_files.id"))  # the receipt
+    disputed_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    disputed_at: Mapped[datetime | None]
+    dispute_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # staff's words: may name people
+    resolved_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    resolved_at: Mapped[datetime | None]
 
 
 class Reminder(Base):

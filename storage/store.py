@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
@@ -22,6 +22,7 @@ from dialogs.ports import Clock, SystemClock
 from dialogs.rules.affordability import Finances
 from dialogs.rules.interest import LenderKind
 from storage import accounts, cases, dead_letters, loans, models, outbox_watch, personal
+from storage.broadcasts import BroadcastStore
 from storage.crypto import FieldCipher
 from storage.staff import add_invite
 from storage.turns import SqlBatch, open_message, stored_outbound
@@ -31,7 +32,7 @@ IMPORT_BATCH = 500
 IMPORT_PAUSE = 0.01
 
 
-class SqlStore:
+class SqlStore(BroadcastStore):
     """Implements :class:`dialogs.ports.CaseStore` on SQLite or PostgreSQL."""
 
     def __init__(
@@ -108,6 +109,26 @@ class SqlStore:
         query = (
             select(case.borrower_account_id, case.id)
             .where(case.deadline_at.is_not(None), case.deadline_at <= now, case.state.in_(waiting))
+            .order_by(case.id)
+            .limit(limit)
+        )
+        async with self.unit() as session:
+            return [(account_id, case_id) for account_id, case_id in (await session.execute(query)).all()]
+
+    async def supervised_cases(self, due_before: date, limit: int) -> list[tuple[int, int]]:
+        """(borrower account, case) of running plans with an instalment unpaid that fell due before
+        ``due_before``: the ones a breach check must look at."""
+        case, instalment, agreement = models.Case, models.Instalment, models.Agreement
+        query = (
+            select(case.borrower_account_id, case.id)
+            .join(agreement, agreement.case_id == case.id)
+            .join(instalment, instalment.agreement_id == agreement.id)
+            .where(
+                case.state == CaseState.ACTIVE.value,
+                instalment.status != "paid",
+                instalment.due_date < due_before,
+            )
+            .group_by(case.borrower_account_id, case.id)
             .order_by(case.id)
             .limit(limit)
         )
