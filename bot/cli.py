@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from bot import logs
+from bot import broadcast_cli, logs
 from bot.app import opened_store
 from bot.rendering import plural
 from bot.settings import Settings, SettingsError, load_settings
@@ -180,7 +180,7 @@ def invite_hours(text: str) -> int:
     return hours
 
 
-def parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement per subcommand and option
     root = argparse.ArgumentParser(
         prog="loanbridge", description="LoanBridge: repayment negotiation assistant"
     )
@@ -263,6 +263,8 @@ def parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("--batch", type=int, default=200, choices=range(1, 10_001), metavar="ROWS")
     rotate.set_defaults(run=keys_rotate)
+
+    broadcast_cli.add_parser(commands)
     return root
 
 

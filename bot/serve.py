@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from aiohttp import web
 
 from bot.app import App, build_app
+from bot.broadcasting import Broadcaster
 from bot.channels.telegram import BotApi, Pace, TelegramChannel
 from bot.dead_letters import DeadLetters
 from bot.settings import Settings, SettingsError
@@ -73,6 +74,11 @@ async def serve(
         await api.start()
         stack.push_async_callback(api.close)
         await stack.enter_async_context(app.running())
+        # Broadcasts go out beside delivery, on the same channels and paces (replies first).
+        senders = {Channel.TELEGRAM: channel}
+        await stack.enter_async_context(
+            Broadcaster(app.store, app.renderer, senders, submit=app.delivery.submit).running()
+        )
         if webhook is None:
             polling = asyncio.create_task(channel.poll(handle, stop), name="telegram-polling")
             stack.push_async_callback(lambda: polling)  # finished: the batch in hand is handled first

@@ -295,20 +295,36 @@ class Broadcast(Base):
     template: Mapped[str] = mapped_column(String(200))
     context: Mapped[dict[str, Any]]
     segment: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(16))  # pending running done cancelled
+    status: Mapped[str] = mapped_column(String(16))  # dialogs.broadcasts.BroadcastStatus
     created_at: Mapped[datetime]
+    scheduled_at: Mapped[datetime | None]  # --at: not sent before then
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
 
 class BroadcastRecipient(Base):
+    """One recipient of a broadcast, materialised when it is created: senders claim them in pages."""
+
     __tablename__ = "broadcast_recipients"
-    __table_args__ = (Index("ix_broadcast_recipients_pending", "broadcast_id", "status"),)
+    # A sender's page is the next rows of one status in account order: read straight off this index.
+    __table_args__ = (Index("ix_broadcast_recipients_pending", "broadcast_id", "status", "account_id"),)
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16))  # pending sent failed
+    status: Mapped[str] = mapped_column(String(16))  # dialogs.broadcasts.RecipientStatus
+    not_before: Mapped[datetime | None]  # held: the recipient's hours open then
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the sender (broadcast_senders.id) sending it
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+class BroadcastSender(Base):
+    """A process sending broadcasts (``loanbridge serve``), alive while its beat is recent: its claims
+    are released when it stops beating, and the CLI knows whether anyone will send what it creates."""
+
+    __tablename__ = "broadcast_senders"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    beat_at: Mapped[datetime]
 
 
 class Conversation(Base):

@@ -23,6 +23,7 @@ from dialogs.rules.affordability import Finances
 from dialogs.rules.interest import LenderKind
 from storage import accounts, cases, dead_letters, loans, models, outbox_watch, personal
 from storage.broadcasts import BroadcastStore
+from storage.broadcasts import BroadcastStore
 from storage.crypto import FieldCipher
 from storage.staff import add_invite
 from storage.turns import SqlBatch, open_message, stored_outbound
