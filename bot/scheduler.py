@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.delivery import Delivery
-from dialogs import deadlines, drafts
+from dialogs import deadlines, drafts, reminders
 from dialogs.engine import Engine
 from dialogs.ports import Clock, TurnStore
+from dialogs.reminders import Supervision
 from storage.store import SqlStore
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,14 @@ async def sweep_deadlines(engine: Engine, store: TurnStore, clock: Clock) -> Non
         log.info("deadlines: %s cases expired or went to a mediator", moved)
 
 
+async def send_reminders(engine: Engine, store: SqlStore, clock: Clock, settings: Supervision) -> None:
+    """Instalment reminders due now (and the lenders' digests once their morning has come)."""
+    handled = await reminders.sweep(engine, store, clock.now(), settings.policy)
+    if handled:
+        log.info("reminders: %s due reminders sent, held for the borrower's hours or cancelled", handled)
+    await reminders.send_digests(engine, store, clock.now(), settings)
+
+
 async def release_held(delivery: Delivery) -> None:
     released = await delivery.release_due()
     if released:
@@ -49,14 +58,31 @@ async def prune(store: SqlStore, clock: Clock) -> None:
     log.debug("pruned %s idempotency keys and %s sent replies", keys, sent)
 
 
-def start_scheduler(engine: Engine, store: SqlStore, clock: Clock, delivery: Delivery) -> AsyncIOScheduler:
+def start_scheduler(
+    engine: Engine,
+    store: SqlStore,
+    clock: Clock,
+    delivery: Delivery | None,
+    settings: Supervision | None = None,
+) -> AsyncIOScheduler:
+    """The scheduled jobs; ``delivery`` None in a scheduler-only process (bot processes send the outbox)."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     every_minute = {"coalesce": True, "max_instances": 1}
     scheduler.add_job(
         sweep_deadlines, "interval", minutes=1, args=[engine, store, clock], id="deadlines", **every_minute
     )
-    scheduler.add_job(
-        release_held, "interval", minutes=1, args=[delivery], id="held-messages", **every_minute
+    if delivery is not None:
+        scheduler.add_job(
+            release_held, "interval", minutes=1, args=[delivery], id="held-messages", **every_minute
+        )
+    scheduler.add_job(  # on start too: reminders that fell due while nothing ran go at once
+        send_reminders,
+        "interval",
+        minutes=1,
+        args=[engine, store, clock, settings or Supervision()],
+        id="reminders",
+        next_run_time=datetime.now(UTC),
+        **every_minute,
     )
     scheduler.add_job(
         sweep_drafts,

@@ -35,6 +35,7 @@ from dialogs.lifecycle import CaseState
 from dialogs.messages import HeldMessage, Inbound, Outbound, Queued
 from dialogs.rules.affordability import Finances
 from dialogs.rules.interest import LenderKind
+from dialogs.rules.reminders import Digest, ReminderDue
 from dialogs.rules.supervision import Due
 
 
@@ -369,6 +370,36 @@ class Turn(Protocol):
 
     async def erase_personal_data(self, keep_failures_since: datetime) -> Erasure:
         """Erase what the law lets us; failures since ``keep_failures_since`` stay (they hold a lock-out)."""
+        ...
+
+    # Reminders and the collection-conduct cap (issue 14: scheduling, reminders, /quiet, the digest)
+
+    async def reminder_due(self, reminder_id: int) -> ReminderDue | None:
+        """A reminder row as it comes due, with its instalment's facts now; ``None`` when it is gone."""
+        ...
+
+    async def finish_reminder(self, reminder_id: int, outcome: str) -> None:
+        """Mark it sent (``outcome`` "sent") or cancelled for ``outcome`` (paid, moved, quiet...)."""
+        ...
+
+    async def defer_reminder(self, reminder_id: int, until: datetime) -> None: ...
+
+    async def collection_messages(self, case_id: int, start: datetime, end: datetime) -> int:
+        """Collection messages (dialogs.collection) to the case's borrower delivered in ``[start, end)``."""
+        ...
+
+    async def quiet_since(self) -> datetime | None:
+        """Since when the sender opted out of non-essential messages (``/quiet``); ``None``: they did not."""
+        ...
+
+    async def set_quiet(self, quiet: bool) -> datetime | None: ...
+
+    async def lender_day(self, lender_id: int, day: date, start: datetime, end: datetime) -> Digest:
+        """A lender's local ``day`` (``[start, end)`` in UTC) for the daily digest (the system's turn)."""
+        ...
+
+    async def digest_staff(self, lender_id: int) -> list[Account]:
+        """Who reads a lender's digest: its staff accounts (the system's turn only)."""
         ...
 
 

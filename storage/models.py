@@ -86,6 +86,8 @@ class Account(Base):
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     # Explicit consent to sensitive personal information (PIPL art. 29): nothing sensitive is asked before it.
     consented_at: Mapped[datetime | None]
+    # When the person opted out of non-essential messages (/quiet); None while they get them all.
+    quiet_since: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -274,18 +276,30 @@ class Payment(Base):
 
 
 class Reminder(Base):
-    """One reminder that is due or was sent; ``key`` makes scheduling it twice harmless."""
+    """One reminder that is due or was sent; ``key`` makes scheduling it twice harmless.
+
+    Planned from an instalment (``planned_for``: its due date then, ``offset_days`` from it); a row whose
+    instalment has since moved or been paid is cancelled when it comes due, never sent. ``claimed_until``
+    is a scheduler's lease on the row, so two schedulers never work on it at once.
+    """
 
     __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_pending", "status", "due_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
-    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("instalments.id"))
+    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("instalments.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     due_at: Mapped[datetime] = mapped_column(index=True)
     sent_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16))  # pending sent cancelled
+    planned_for: Mapped[date | None] = mapped_column(Date)
+    offset_days: Mapped[int | None] = mapped_column(Integer)
+    # The notice the borrower must get even after /quiet (the missed-instalment notice before default).
+    essential: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_until: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))  # sent, or why not: paid, moved, quiet, ...
 
 
 class Broadcast(Base):

@@ -21,8 +21,8 @@ from dialogs.messages import Inbound, Queued
 from dialogs.ports import Clock, SystemClock
 from dialogs.rules.affordability import Finances
 from dialogs.rules.interest import LenderKind
-from storage import accounts, cases, dead_letters, loans, models, outbox_watch, personal
-from storage.broadcasts import BroadcastStore
+from dialogs.rules.reminders import Claim, ReminderPolicy
+from storage import accounts, cases, dead_letters, loans, models, outbox_watch, personal, reminders
 from storage.broadcasts import BroadcastStore
 from storage.crypto import FieldCipher
 from storage.staff import add_invite
@@ -135,6 +135,20 @@ class SqlStore(BroadcastStore):
         )
         async with self.unit() as session:
             return [(account_id, case_id) for account_id, case_id in (await session.execute(query)).all()]
+
+    # Reminders (dialogs.reminders.ReminderStore): planned from instalments, claimed with a lease
+
+    async def plan_reminders(self, policy: ReminderPolicy, now: datetime) -> int:
+        async with self.unit() as session:
+            return await reminders.plan_missing(session, policy, now)
+
+    async def claim_reminders(self, now: datetime, lease: timedelta, limit: int) -> list[Claim]:
+        async with self.unit() as session:
+            return await reminders.claim_due(session, now, lease, limit)
+
+    async def digest_lenders(self) -> list[tuple[int, int]]:
+        async with self.unit() as session:
+            return await reminders.digest_lenders(session)
 
     async def unsent(self, limit: int = 500, *, after: int = 0) -> list[Queued]:
         """Committed messages not yet sent and due now, oldest first: what a restart must still send.

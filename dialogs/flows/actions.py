@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from dialogs.domain import Role
 from dialogs.errors import PermissionDenied
-from dialogs.flows import agreement, desk, staff
+from dialogs.flows import agreement, desk, quiet, staff
 from dialogs.flows.base import Ctx, Invalid
 from dialogs.flows.casework import tell_operators
 from dialogs.lifecycle import CaseState
@@ -153,4 +153,5 @@ COMMANDS: dict[str, Command] = {
     "revoke": desk.revoke_command,
     "offer": offer,
     "case": case,
+    "quiet": quiet.quiet,
 }
