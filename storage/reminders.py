@@ -32,6 +32,7 @@ from storage.staff import staff_accounts
 PENDING, SENT, CANCELLED_STATUS = "pending", "sent", "cancelled"
 INSTALMENT = "instalment"
 PLAN_LIMIT = 500
+SAME_DAY = timedelta(hours=20)  # less than a day: the next day's reminder, sent a minute late, still goes
 
 
 def reminder_key(instalment_id: int, planned_for: date, offset: int) -> str:
@@ -173,9 +174,24 @@ class ReminderWork(CaseWork):
         )
 
     async def finish_reminder(self, reminder_id: int, outcome: str) -> None:
-        """Sent (``outcome`` "sent") or cancelled with the reason; either way never sent again."""
+        """Sent (``outcome`` "sent") or cancelled with the reason; either way never sent again. A reminder
+        sent cancels the same instalment's next one if it would follow within hours (one held overnight
+        or past a full day): the borrower hears about an instalment at most once a day."""
         await self.writing()
         sent = outcome == SENT
+        if sent:
+            reminder = models.Reminder
+            instalment = select(reminder.instalment_id).where(reminder.id == reminder_id).scalar_subquery()
+            await self.session.execute(
+                update(reminder)
+                .where(
+                    reminder.instalment_id == instalment,
+                    reminder.id != reminder_id,
+                    reminder.status == PENDING,
+                    reminder.due_at < self.now + SAME_DAY,
+                )
+                .values(status=CANCELLED_STATUS, outcome="superseded", claimed_until=None)
+            )
         await self.session.execute(
             update(models.Reminder)
             .where(models.Reminder.id == reminder_id)
