@@ -144,6 +144,8 @@ def build_services(
         lpr=settings.lpr,
         licensed_level=settings.licensed_rate_level,
         answer_within_days=settings.mediator_answer_days,
+        grace_days=settings.grace_days,
+        tolerance_moves=settings.tolerance_moves,
         conduct=ConductPolicy(
             SendWindow(settings.send_window_start, settings.send_window_end), settings.collection_daily_cap
         ),

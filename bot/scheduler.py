@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.delivery import Delivery
-from dialogs import deadlines, drafts, reminders
+from dialogs import deadlines, drafts, reminders, supervision
 from dialogs.engine import Engine
 from dialogs.ports import Clock, TurnStore
 from dialogs.reminders import Supervision
@@ -21,6 +21,7 @@ from storage.store import SqlStore
 log = logging.getLogger(__name__)
 
 DRAFT_SWEEP_MINUTES = 15
+BREACH_SWEEP_MINUTES = 15  # a breach is counted in days: a quarter of an hour late is nothing
 # Telegram redelivers for up to a day and WeChat within seconds: a week of keys is ample.
 KEEP_KEYS = timedelta(days=7)
 KEEP_SENT = timedelta(days=30)
@@ -44,6 +45,12 @@ async def send_reminders(engine: Engine, store: SqlStore, clock: Clock, settings
     if handled:
         log.info("reminders: %s due reminders sent, held for the borrower's hours or cancelled", handled)
     await reminders.send_digests(engine, store, clock.now(), settings)
+
+
+async def sweep_breaches(engine: Engine, store: TurnStore, clock: Clock) -> None:
+    checked = await supervision.sweep(engine, store, clock.now())
+    if checked:
+        log.info("breach check: %s running plans with an instalment past the grace period", checked)
 
 
 async def release_held(delivery: Delivery) -> None:
@@ -90,6 +97,16 @@ def start_scheduler(
         minutes=DRAFT_SWEEP_MINUTES,
         args=[engine, store, clock],
         id="draft-sweep",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(  # on start too: a breach the process was down for is acted on at once
+        sweep_breaches,
+        "interval",
+        minutes=BREACH_SWEEP_MINUTES,
+        args=[engine, store, clock],
+        id="breaches",
         coalesce=True,
         max_instances=1,
         next_run_time=datetime.now(UTC),

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     licensed_rate_level: Decimal = Field(default=DEFAULT_LICENSED_LEVEL, gt=0, lt=1)
     # What someone who asks to talk to a person is promised: an answer within this many working days.
     mediator_answer_days: int = Field(default=1, ge=1, le=30)
+    # A running plan: days an instalment may stay unpaid before the agreement is in breach (defaulted), and
+    # how many missed instalments a borrower may move to the end of the plan (DESIGN §3, §4).
+    grace_days: int = Field(default=15, ge=1, le=90)
+    tolerance_moves: int = Field(default=1, ge=0, le=12)
 
     # Instalment reminders: days from the due date (negative: before), at this local time of the borrower's
     # day; lenders' staff get the day before's digest at this time (LOANBRIDGE_TIMEZONE's clock).

@@ -49,8 +49,8 @@ async def _context(
         "owed": facts["owed"],
         "terms": terms_view(terms),
         "schedule": [{"number": n, "due": d, "amount": a} for n, (d, a) in enumerate(schedule, start=1)],
-        "tolerance": TOLERANCE_MOVES,
-        "grace_days": GRACE_DAYS,
+        "tolerance": ctx.services.tolerance_moves,
+        "grace_days": ctx.services.grace_days,
         "void_if_missed": bool(terms.get("void_if_missed")),
     }
 
