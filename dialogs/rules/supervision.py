@@ -21,6 +21,7 @@ from dialogs.rules.negotiation import instalment_dates
 
 DEFAULT_GRACE_DAYS = 15  # days past due before an unpaid instalment breaks the agreement (DESIGN §3)
 DEFAULT_MOVES = 1  # missed instalments that may be moved to the end of the plan (DESIGN §4)
+MOVE_NOTICE_DAYS = 7  # an instalment about to be missed may be moved this many days before it falls due
 
 
 class InstalmentState(StrEnum):
@@ -124,8 +125,17 @@ def breached(allocation: Allocation, today: date, grace_days: int = DEFAULT_GRAC
     return next((i for i in allocation.instalments if not i.settled and i.due_date < limit), None)
 
 
+def movable(allocation: Allocation, today: date) -> Applied | None:
+    """The instalment the tolerance would move: the earliest unpaid one not moved before, once it is late
+    or falls due within :data:`MOVE_NOTICE_DAYS` (the agreement lets the borrower say so before the day)."""
+    first = next((i for i in allocation.instalments if not i.settled and not i.moved), None)
+    if first is None or first.due_date > today + timedelta(days=MOVE_NOTICE_DAYS):
+        return None
+    return first
+
+
 class MoveRefusal(StrEnum):
-    NOTHING_MISSED = "nothing_missed"  # no instalment is late: nothing to move
+    NOTHING_MISSED = "nothing_missed"  # nothing is late or about to fall due: nothing to move
     USED = "used"  # the tolerance was used as often as the agreement allows
     SETTLEMENT = "settlement"  # a discounted settlement is void if missed: its clause, not the tolerance
     PAST_GRACE = "past_grace"  # the grace period has passed: the agreement is already broken
@@ -148,14 +158,12 @@ def decide_move(
     settlement: bool = False,
     grace_days: int = DEFAULT_GRACE_DAYS,
 ) -> Move | MoveRefusal:
-    """Whether the earliest missed instalment may move to one month after the plan's last, and where to."""
+    """Whether the instalment missed (or about to be) may move to a month after the plan's last."""
     if settlement:
         return MoveRefusal.SETTLEMENT
     if sum(1 for i in allocation.instalments if i.moved) >= moves_allowed:
         return MoveRefusal.USED
-    missed = next(
-        (i for i in allocation.instalments if i.state(today) is InstalmentState.LATE and not i.moved), None
-    )
+    missed = movable(allocation, today)
     if missed is None:
         return MoveRefusal.NOTHING_MISSED
     if breached(allocation, today, grace_days) is not None:

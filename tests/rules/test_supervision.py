@@ -141,7 +141,8 @@ def test_a_missed_instalment_moves_to_the_end_once() -> None:
 
 def test_what_the_tolerance_refuses() -> None:
     schedule = plan("100.00", "100.00")
-    assert decide_move(allocate(schedule, []), START) is MoveRefusal.NOTHING_MISSED
+    assert decide_move(allocate(schedule, []), START - timedelta(days=8)) is MoveRefusal.NOTHING_MISSED
+    assert decide_move(allocate(schedule, []), START - timedelta(days=7)) == Move(1, START, date(2027, 2, 1))
     assert (
         decide_move(allocate(schedule, [D("100.00")]), START + timedelta(days=2))
         is MoveRefusal.NOTHING_MISSED
