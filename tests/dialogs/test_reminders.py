@@ -73,9 +73,7 @@ async def pay_instalment(bot: Bot, number: int) -> None:
     async with bot.store.unit() as session:
         table = models.Instalment
         await session.execute(
-            update(table)
-            .where(table.number == number)
-            .values(paid_amount=table.amount, status="paid")
+            update(table).where(table.number == number).values(paid_amount=table.amount, status="paid")
         )
 
 
@@ -235,4 +233,3 @@ async def test_lenders_get_one_digest_a_day_when_there_is_something_to_say(
     assert leo.received() == []
     await tick(bot, clock, local(4, 12, 9, 0))
     assert leo.received() == []  # nothing new on Dec 3
-

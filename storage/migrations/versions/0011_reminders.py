@@ -34,9 +34,7 @@ def upgrade() -> None:
     with op.batch_alter_table("reminders") as batch_op:
         batch_op.add_column(sa.Column("planned_for", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("offset_days", sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column("essential", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+        batch_op.add_column(sa.Column("essential", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column("claimed_until", _MOMENT, nullable=True))
         batch_op.add_column(sa.Column("outcome", sa.String(length=32), nullable=True))
         batch_op.create_index("ix_reminders_pending", ["status", "due_at"], unique=False)
