@@ -120,6 +120,13 @@ ENTRY = {
     "grade": "B",
 }
 SAMPLES: dict[str, Any] = {
+    # An operator broadcast: the recipient's case figures, and the report to whoever sent it.
+    "case_state": "active",
+    "instalment": {"number": 3, "due_date": "2026-12-05", "amount": "820.55", "overdue": False},
+    "broadcast": 4,
+    "sent": 1180,
+    "failed": 2,
+    "skipped": 41,
     "state": "draft",
     "role": "lender",
     "kept": [3],
