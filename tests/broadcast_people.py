@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, insert, select, update
 
 from dialogs.domain import Channel, Role
 from dialogs.rules.conduct import is_within_window
@@ -124,3 +124,28 @@ async def statuses(store: SqlStore, broadcast_id: int) -> dict[int, str]:
             await session.execute(select(r.account_id, r.status).where(r.broadcast_id == broadcast_id))
         ).all()
     return {int(a): str(s) for a, s in rows}
+
+
+async def many(
+    store: SqlStore, channel: Channel, first: int, count: int, *, zone: str, locale: str = "en"
+) -> list[int]:
+    """``count`` borrowers at once (user ids ``first``…), for a broadcast's sizes: their account ids."""
+    now = store.clock.now()
+    rows = [
+        {
+            "channel": channel.value,
+            "channel_user_id": str(first + n),
+            "role": Role.BORROWER.value,
+            "locale": locale,
+            "time_zone": zone,
+            "reachable": True,
+            "created_at": now,
+        }
+        for n in range(count)
+    ]
+    a = models.Account
+    async with store.unit() as session:
+        before = int(await session.scalar(select(func.coalesce(func.max(a.id), 0))) or 0)
+        for start in range(0, count, 5000):
+            await session.execute(insert(a), rows[start : start + 5000])
+        return sorted(int(i) for i in await session.scalars(select(a.id).where(a.id > before)))
