@@ -144,18 +144,18 @@ def build_services(
         lpr=settings.lpr,
         licensed_level=settings.licensed_rate_level,
         answer_within_days=settings.mediator_answer_days,
-        grace_days=settings.grace_days,
-        tolerance_moves=settings.tolerance_moves,
         conduct=ConductPolicy(
             SendWindow(settings.send_window_start, settings.send_window_end), settings.collection_daily_cap
         ),
+        grace_days=settings.grace_days,
+        tolerance_moves=settings.tolerance_moves,
     )
 
 
 def build_supervision(settings: Settings) -> Supervision:
     """What the reminder and digest jobs run with (the scheduler's settings)."""
     policy = ReminderPolicy(
-        parse_offsets(settings.reminder_days), settings.reminder_time
+        parse_offsets(settings.reminder_days), settings.reminder_time, grace_days=settings.grace_days
     )
     return Supervision(policy, settings.digest_time, settings.timezone)
 

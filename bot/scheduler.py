@@ -39,18 +39,18 @@ async def sweep_deadlines(engine: Engine, store: TurnStore, clock: Clock) -> Non
         log.info("deadlines: %s cases expired or went to a mediator", moved)
 
 
+async def sweep_breaches(engine: Engine, store: TurnStore, clock: Clock) -> None:
+    checked = await supervision.sweep(engine, store, clock.now())
+    if checked:
+        log.info("breach check: %s running plans with an instalment past the grace period", checked)
+
+
 async def send_reminders(engine: Engine, store: SqlStore, clock: Clock, settings: Supervision) -> None:
     """Instalment reminders due now (and the lenders' digests once their morning has come)."""
     handled = await reminders.sweep(engine, store, clock.now(), settings.policy)
     if handled:
         log.info("reminders: %s due reminders sent, held for the borrower's hours or cancelled", handled)
     await reminders.send_digests(engine, store, clock.now(), settings)
-
-
-async def sweep_breaches(engine: Engine, store: TurnStore, clock: Clock) -> None:
-    checked = await supervision.sweep(engine, store, clock.now())
-    if checked:
-        log.info("breach check: %s running plans with an instalment past the grace period", checked)
 
 
 async def release_held(delivery: Delivery) -> None:

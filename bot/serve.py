@@ -66,7 +66,13 @@ async def serve(
     webhook = webhook_settings(settings)
     api = api or telegram_api(settings)
     channel = TelegramChannel(api, Pace(settings.telegram_rate, settings.telegram_chat_rate))
-    app = build_app(settings, {Channel.TELEGRAM: channel}, code_sender=code_sender, clock=clock)
+    app = build_app(
+        settings,
+        {Channel.TELEGRAM: channel},
+        code_sender=code_sender,
+        clock=clock,
+        scheduled=settings.run_scheduler,  # off when a separate `loanbridge scheduler` runs the jobs
+    )
     # One message that cannot be committed is given up on after a few attempts, not retried for ever.
     handle = DeadLetters(app.store, app.delivery).guard(app.engine.handle)
     # Closed in reverse: stop taking updates, then deliver what they committed, then close the Bot API client.
