@@ -42,7 +42,9 @@ async def _payment(ctx: Ctx, case_id: int, payment_id: int, waiting: PaymentStat
         raise PermissionDenied("the button names another case")
     case = await ctx.turn.case(case_id)
     if payment.status is not waiting or case.state is not CaseState.ACTIVE:
-        ctx.say("payments/already_decided", case_id=case_id, payment=payment_view(payment), state=case.state)
+        ctx.say(
+            "payments/already_decided", case_id=case_id, payment=payment_view(payment), state=case.state.value
+        )
         return None
     return payment
 

@@ -258,6 +258,9 @@ async def on_check(ctx: Ctx, picked: Picked) -> str:
         return HOME
     report = ctx.data.pop(REPORT)
     case = await ctx.case()
+    if case.state is not CaseState.ACTIVE:  # the plan ended while the report was being written
+        ctx.say("payments/not_running", case_id=case.id, state=case.state.value)
+        return HOME
     receipt = report.get("receipt")
     made = await ctx.turn.report_payment(
         case.id,
@@ -361,6 +364,14 @@ async def on_dispute_reason(ctx: Ctx, answer: str | Picked) -> str:
     if isinstance(answer, Picked):
         ctx.say("payments/dispute_cancelled")
         return HOME
+    payment = await ctx.turn.payment(payment_id)
+    case = await ctx.turn.case(payment.case_id)
+    if payment.status is not PaymentStatus.REPORTED or case.state is not CaseState.ACTIVE:
+        # decided by a colleague (or the plan ended) while the reason was being written
+        ctx.say(
+            "payments/already_decided", case_id=case.id, payment=payment_view(payment), state=case.state.value
+        )
+        return HOME
     payment = await ctx.turn.dispute_payment(payment_id, answer)
     case_id = payment.case_id
     view = payment_view(payment)
@@ -448,7 +459,10 @@ PAYMENTS = Flow(
         "receipt": Step(ask_receipt, accept_receipt, on_receipt),
         "check": Step(ask_check, buttons_only, on_check, returnable=False),
         "dispute_reason": Step(
-            ask_dispute_reason, text(max_len=MAX_REASON, example="Not in our account"), on_dispute_reason
+            ask_dispute_reason,
+            text(max_len=MAX_REASON, example="Not in our account"),
+            on_dispute_reason,
+            returnable=False,  # reached from a payment's button, which names the payment
         ),
         "move": Step(ask_move, buttons_only, on_move, returnable=False),
     },

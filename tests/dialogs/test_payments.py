@@ -13,12 +13,13 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from bot.channels.terminal import plain
+from dialogs import supervision
 from dialogs.domain import Channel
 from dialogs.lifecycle import CaseState
 from dialogs.messages import InboundKind
 from storage import models
 from tests.conftest import FakeClock
-from tests.dialogs.harness import Bot, Person
+from tests.dialogs.harness import Bot, Person, lender_staff
 from tests.dialogs.test_negotiation import approved
 
 D = Decimal
@@ -251,3 +252,40 @@ async def test_bad_input_is_answered_kindly_and_changes_nothing(bot: Bot, clock:
     await olga.deliver(olga.inbound(InboundKind.CHOICE, "0.g:payno:1:1"))  # not disputed: nothing to resolve
     assert "was already decided" in olga.texts()
     assert (await stored(bot))[1] == payments
+
+
+async def test_a_colleague_decides_while_the_reason_is_written(bot: Bot, clock: FakeClock) -> None:
+    alice, olga, leo = await active_plan(bot)
+    lena = await lender_staff(bot, olga, user="lena")
+    at(clock, "2026-12-02")
+    await report(alice, "795.64")
+    await leo.press("has not arrived")
+    assert "Why has the payment of ¥795.64" in leo.texts()
+    await lena.press("Confirm ¥795.64 received")
+    assert "The lender confirmed" in received(leo)
+    await leo.send("I cannot see it in our account.")
+    assert "was already decided: confirmed. Nothing was changed." in leo.texts()
+    assert "cannot find" not in received(alice)
+    _, payments = await stored(bot)
+    assert payments == [(D("795.64"), "2026-12-02", "confirmed")]
+
+
+async def test_a_report_sent_after_the_plan_ended_records_nothing(bot: Bot, clock: FakeClock) -> None:
+    alice, _, _ = await active_plan(bot)
+    at(clock, "2026-12-18")
+    await alice.send("/schedule")
+    await alice.press("Report a payment")
+    await alice.send("795.64")
+    await alice.press("Today")
+    await alice.press("No receipt")
+    assert "Please check your report" in alice.texts()
+    await supervision.sweep(bot.app.engine, bot.store, clock.now())  # instalment 1 is 16 days late
+    await bot.app.delivery.drain()
+    assert await case_state(bot) is CaseState.DEFAULTED
+    await alice.press("Send it to the lender")
+    assert "Payments are reported on a running plan, and case 1 is in breach. Nothing was recorded." in (
+        alice.texts()
+    )
+    assert (await stored(bot))[1] == []
+    await alice.deliver(alice.inbound(InboundKind.CHOICE, "0.g:pay:1"))
+    assert "Nothing was recorded" in alice.texts()
