@@ -5,11 +5,13 @@ statements. The breach sweep runs through the engine's front door: run again, or
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
 
+from bot.scheduler import start_scheduler
 from dialogs import supervision
 from dialogs.lifecycle import CaseState
 from storage import models
@@ -163,3 +165,21 @@ async def test_completion_sends_the_closing_statements(bot: Bot, clock: FakeCloc
     assert "Report a payment" not in alice.texts()
     at(clock, "2028-12-01")
     assert await sweep(bot, clock) == 0
+
+
+async def test_a_breach_the_bot_was_down_for_is_acted_on_when_the_scheduler_starts(
+    bot: Bot, clock: FakeClock
+) -> None:
+    alice, _, leo = await active_plan(bot)
+    at(clock, "2027-01-10")  # days of downtime: instalment 1 is 39 days late
+    scheduler = start_scheduler(bot.app.engine, bot.store, clock, bot.app.delivery)
+    try:
+        for _ in range(100):  # the breach job runs on start, not a quarter of an hour later
+            if await case_state(bot) is CaseState.DEFAULTED:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        scheduler.shutdown(wait=False)
+    assert await case_state(bot) is CaseState.DEFAULTED
+    await bot.app.delivery.drain()
+    assert "Instalment 1 on case 1" in received(alice) and "Case 1 is in breach" in received(leo)
