@@ -7,9 +7,16 @@ The demo plan (interest stopped): 18 instalments of ¥795.64 (the last ¥795.67)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import shutil
+import tempfile
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.channels.terminal import plain
@@ -18,8 +25,9 @@ from dialogs.domain import Channel
 from dialogs.lifecycle import CaseState
 from dialogs.messages import InboundKind
 from storage import models
+from storage.migrate import upgrade
 from tests.conftest import FakeClock
-from tests.dialogs.harness import Bot, Person, lender_staff
+from tests.dialogs.harness import Bot, Person, lender_staff, running_bot
 from tests.dialogs.test_negotiation import approved
 
 D = Decimal
@@ -289,3 +297,53 @@ async def test_a_report_sent_after_the_plan_ended_records_nothing(bot: Bot, cloc
     assert (await stored(bot))[1] == []
     await alice.deliver(alice.inbound(InboundKind.CHOICE, "0.g:pay:1"))
     assert "Nothing was recorded" in alice.texts()
+
+
+# Whatever a borrower types into the report (any text, amounts of every shape, dates, forged buttons), the
+# bot answers kindly and nothing is recorded until the report is checked and sent.
+TYPED = st.one_of(
+    st.text(max_size=60),
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["-795.64", "0", "0.001", "1e9", "１２３", "三千", "¥1,000.00", "NaN", "2026-13-01"]),
+    st.dates().map(date.isoformat),
+    st.text(max_size=30).map(lambda s: "0.g:" + s),
+)
+
+
+@pytest.fixture(scope="module")
+def running_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database with the demo plan running (made once; each example works on a copy)."""
+    path = tmp_path_factory.mktemp("plan") / "plan.db"
+
+    async def make() -> None:
+        await upgrade(f"sqlite:///{path}")
+        async with running_bot(f"sqlite:///{path}", FakeClock()) as bot:
+            await active_plan(bot)
+
+    asyncio.run(make())
+    return path
+
+
+async def _typed_into_the_report(database: Path, typed: list[str]) -> None:
+    clock = FakeClock()
+    at(clock, "2026-12-02")
+    async with running_bot(f"sqlite:///{database}", clock, demo=False) as bot:
+        before = await stored(bot)
+        alice = bot.person("alice")
+        await alice.send("/schedule")
+        await alice.press("Report a payment")
+        for text in typed:
+            kind = InboundKind.CHOICE if text.startswith("0.g:") else InboundKind.TEXT
+            replies = await alice.deliver(alice.inbound(kind, text))
+            assert replies, f"no reply to {text!r}"
+            assert not any("went wrong on our side" in plain(r.text) for r in replies), alice.texts()
+        assert await stored(bot) == before
+
+
+@settings(max_examples=25, deadline=None)
+@given(typed=st.lists(TYPED, min_size=1, max_size=6))
+def test_nothing_typed_into_a_report_records_a_payment(running_plan: Path, typed: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        database = Path(directory) / "plan.db"
+        shutil.copy(running_plan, database)
+        asyncio.run(_typed_into_the_report(database, typed))
