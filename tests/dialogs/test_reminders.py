@@ -233,3 +233,45 @@ async def test_lenders_get_one_digest_a_day_when_there_is_something_to_say(
     assert leo.received() == []
     await tick(bot, clock, local(4, 12, 9, 0))
     assert leo.received() == []  # nothing new on Dec 3
+
+
+async def test_a_payment_reported_from_the_reminder_stops_the_next_and_reaches_the_digest(
+    bot: Bot, clock: FakeClock
+) -> None:
+    alice, _, leo = await agreed(bot)
+    await tick(bot, clock, local(29, 11, 10))
+    [reminder] = alice.received()
+    assert "Report a payment" in [b.label for b in reminder.buttons]
+    clock.current = local(29, 11, 12)
+    await alice.press("Report a payment")  # the reminder's own button: the payment report begins
+    assert "How much did you pay" in alice.texts(), alice.texts()
+    await alice.send("795.64")
+    await alice.press("Today")
+    await alice.press("No receipt")
+    await alice.press("Send it to the lender")
+    assert "was sent to the lender to confirm" in alice.texts()
+    leo.received()
+    await leo.send("/schedule 1")
+    await leo.press("Confirm ¥795.64 received")
+    arrived = await walk(bot, clock, alice, local(30, 11, 0), 12, (10,))
+    assert not any("nstalment 1 of your repayment plan" in text for _, text in arrived)
+    outcomes = [(r.offset_days, r.outcome) for r in await reminder_rows(bot) if r.key.startswith("i1:")]
+    assert outcomes == [(-3, "sent"), (0, "paid"), (1, "paid"), (7, "paid")]
+    digests = [m.text for m in leo.received() if "daily summary" in m.text]
+    assert len(digests) == 1 and "Your daily summary for November 29, 2026" in digests[0]
+    assert "waiting for your confirmation: 1 case (#1)" in digests[0]
+    assert "Payments confirmed: 1 case (#1)" in digests[0]
+
+
+async def test_a_reminder_is_written_in_the_borrowers_language(bot: Bot, clock: FakeClock) -> None:
+    alice, _, _ = await agreed(bot)
+    async with bot.store.unit() as session:
+        account = models.Account
+        await session.execute(
+            update(account).where(account.channel_user_id == "alice").values(locale="zh_CN")
+        )
+    await tick(bot, clock, local(29, 11, 10))
+    [reminder] = alice.received()
+    assert "温馨提醒：您的还款计划（案件 1）第 1 期 ¥795.64" in reminder.text
+    assert "如不想收到此类提醒，请发送 /quiet" in reminder.text
+    assert [b.label for b in reminder.buttons] == ["报告还款", "我的计划和还款"]
