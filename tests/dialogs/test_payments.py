@@ -8,8 +8,10 @@ The demo plan (interest stopped): 18 instalments of ¥795.64 (the last ¥795.67)
 from __future__ import annotations
 
 import asyncio
+import itertools
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,8 +24,10 @@ from sqlalchemy import select
 from bot.channels.terminal import plain
 from dialogs import supervision
 from dialogs.domain import Channel
+from dialogs.errors import DomainError, PermissionDenied
 from dialogs.lifecycle import CaseState
-from dialogs.messages import InboundKind
+from dialogs.messages import Inbound, InboundKind
+from dialogs.ports import Turn
 from storage import models
 from storage.migrate import upgrade
 from tests.conftest import FakeClock
@@ -347,3 +351,52 @@ def test_nothing_typed_into_a_report_records_a_payment(running_plan: Path, typed
         database = Path(directory) / "plan.db"
         shutil.copy(running_plan, database)
         asyncio.run(_typed_into_the_report(database, typed))
+
+
+DIRECT = itertools.count(1)
+
+
+async def as_person(bot: Bot, user: str, work: Callable[[Turn], Awaitable[object]]) -> object:
+    """Call the store directly in ``user``'s turn (what a flow would do), bypassing the dialogs' checks."""
+    async with bot.store.batch() as batch:
+        inbound = Inbound(Channel.TERMINAL, user, user, f"direct-{next(DIRECT)}", InboundKind.TEXT, "")
+        await batch.prepare([inbound])
+        async with batch.turn(inbound) as turn:
+            assert turn is not None
+            return await work(turn)
+
+
+async def test_the_store_itself_refuses_what_a_role_may_not_do(bot: Bot, clock: FakeClock) -> None:
+    alice, _, _ = await active_plan(bot)
+    bob = bot.person("bob")
+    await bob.send("/start")
+    at(clock, "2026-12-02")
+    await report(alice, "795.64")
+    before = await stored(bot)
+    today = date(2026, 12, 2)
+    refused: list[tuple[str, Callable[[Turn], Awaitable[object]]]] = [
+        ("leo", lambda t: t.report_payment(1, D("10.00"), today, None)),  # staff do not report
+        ("olga", lambda t: t.report_payment(1, D("10.00"), today, None)),
+        ("bob", lambda t: t.report_payment(1, D("10.00"), today, None)),  # someone else's case
+        ("bob", lambda t: t.payments(1)),
+        ("alice", lambda t: t.confirm_payment(1)),  # the borrower does not confirm her own payment
+        ("olga", lambda t: t.confirm_payment(1)),  # a mediator resolves disputes, not reports
+        ("leo", lambda t: t.resolve_payment(1, True)),  # not disputed, and not staff's to resolve
+        ("olga", lambda t: t.resolve_payment(1, True)),  # not disputed
+        ("alice", lambda t: t.dispute_payment(1, "no")),
+        ("leo", lambda t: t.move_instalment(1, 1, date(2028, 6, 2), 1)),  # the borrower's to ask
+        ("alice", lambda t: t.move_instalment(1, 1, date(2027, 1, 2), 1)),  # not to the end of the plan
+        ("alice", lambda t: t.move_instalment(1, 1, date(2028, 6, 2), 0)),  # no moves allowed
+        ("alice", lambda t: t.report_payment(1, D("-1.00"), today, None)),
+        ("alice", lambda t: t.report_payment(1, D("14321.56"), today, None)),  # more than owed
+        ("alice", lambda t: t.report_payment(1, D("1.00"), date(2026, 12, 4), None)),  # days ahead
+    ]
+    for user, work in refused:
+        with pytest.raises(DomainError):
+            await as_person(bot, user, work)
+    assert await stored(bot) == before
+    for _ in range(4):  # five waiting at most: the sixth is refused
+        await as_person(bot, "alice", lambda t: t.report_payment(1, D("1.00"), today, None))
+    with pytest.raises(PermissionDenied):
+        await as_person(bot, "alice", lambda t: t.report_payment(1, D("1.00"), today, None))
+    assert len((await stored(bot))[1]) == 5
