@@ -50,7 +50,10 @@ def breach(case_id: int) -> SystemAction:
             "voided": voided,
             "left": allocation.left,
         }
-        notify(ctx, [borrower], "payments/defaulted", ASK_FOR_HELP, **context)
+        # Not a collection message (no cap), but nobody is woken by it: it waits for the borrower's hours.
+        allowed = dialogs.services.conduct.next_allowed_send(turn.now, borrower.time_zone, 0)
+        held = allowed if allowed > turn.now else None
+        notify(ctx, [borrower], "payments/defaulted", ASK_FOR_HELP, not_before=held, **context)
         notify(ctx, await turn.lender_staff(case_id), "payments/defaulted_staff", **context)
         notify(ctx, await turn.operators(), "payments/defaulted_staff", open_case_choice(case_id), **context)
 

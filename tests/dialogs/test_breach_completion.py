@@ -183,3 +183,16 @@ async def test_a_breach_the_bot_was_down_for_is_acted_on_when_the_scheduler_star
     assert await case_state(bot) is CaseState.DEFAULTED
     await bot.app.delivery.drain()
     assert "Instalment 1 on case 1" in received(alice) and "Case 1 is in breach" in received(leo)
+
+
+async def test_a_breach_found_at_night_reaches_the_borrower_at_eight(bot: Bot, clock: FakeClock) -> None:
+    alice, olga, leo = await active_plan(bot)
+    at(clock, "2026-12-18", hour=17)  # 01:00 in Shanghai, the 16th day after instalment 1
+    assert await sweep(bot, clock) == 1
+    assert await case_state(bot) is CaseState.DEFAULTED
+    assert "Case 1 is in breach" in received(leo) and "Case 1 is in breach" in received(olga)
+    assert received(alice) == ""  # not at one in the morning
+    at(clock, "2026-12-19", hour=0)  # 08:00 in Shanghai
+    await bot.app.delivery.release_due()
+    await bot.app.delivery.drain()
+    assert "the agreement is now in breach" in received(alice)
