@@ -388,11 +388,9 @@ class Turn(Protocol):
         """Collection messages (dialogs.collection) to the case's borrower delivered in ``[start, end)``."""
         ...
 
-    async def quiet_since(self) -> datetime | None:
-        """Since when the sender opted out of non-essential messages (``/quiet``); ``None``: they did not."""
+    async def set_quiet(self, quiet: bool) -> datetime | None:
+        """Opt the sender out of non-essential messages (``/quiet``) or back in; since when they are out."""
         ...
-
-    async def set_quiet(self, quiet: bool) -> datetime | None: ...
 
     async def lender_day(self, lender_id: int, day: date, start: datetime, end: datetime) -> Digest:
         """A lender's local ``day`` (``[start, end)`` in UTC) for the daily digest (the system's turn)."""

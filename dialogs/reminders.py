@@ -89,6 +89,7 @@ def remind(claim: Claim, policy: ReminderPolicy) -> SystemAction:
             lender=due.lender,
             ref=due.loan_ref,
             final_notice=due.essential,
+            payment_waiting=due.payment_waiting,
             grace_days=policy.grace_days,
         )
         await turn.finish_reminder(due.id, "sent")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import exists, func, or_, select, update
@@ -21,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import domain
-from dialogs.domain import Role
+from dialogs.domain import PaymentStatus, Role
 from dialogs.errors import NotFound, PermissionDenied
 from dialogs.lifecycle import CaseState
 from dialogs.rules.reminders import Claim, Digest, ReminderDue, ReminderPolicy
@@ -156,6 +157,20 @@ class ReminderWork(CaseWork):
         if instalment is None or borrower is None:
             return None
         left = instalment.amount - instalment.paid_amount
+        payment = models.Payment
+        waiting = select(payment.amount).where(
+            payment.case_id == case.id,
+            payment.status.in_([PaymentStatus.REPORTED.value, PaymentStatus.DISPUTED.value]),
+        )
+        # Still owed up to this instalment, earlier ones first (confirmed payments are applied in that order).
+        owed = select(inst.amount, inst.paid_amount).where(
+            inst.agreement_id == instalment.agreement_id,
+            inst.due_date <= instalment.due_date,
+            inst.status != "paid",
+        )
+        # Summed here, exactly: SQLite would sum the stored text as floating point.
+        reported = sum(await self.session.scalars(waiting), Decimal(0))
+        owed_through = sum((a - p for a, p in (await self.session.execute(owed)).all()), Decimal(0))
         return ReminderDue(
             id=row.id,
             status=row.status,
@@ -171,6 +186,7 @@ class ReminderWork(CaseWork):
             lender=lender.name if lender else "",
             loan_ref=loan.loan_ref if loan else "",
             quiet=borrower.quiet_since is not None,
+            payment_waiting=reported > 0 and reported >= owed_through,
         )
 
     async def finish_reminder(self, reminder_id: int, outcome: str) -> None:
@@ -225,12 +241,6 @@ class ReminderWork(CaseWork):
             box.failed.is_(False),  # cancelled held words, and sends given up on, never reached them
         )
         return int(await self.session.scalar(query) or 0)
-
-    async def quiet_since(self) -> datetime | None:
-        row = await self.session.get(models.Account, self.account.id)
-        if row is None:
-            raise NotFound(f"no account {self.account.id}")
-        return row.quiet_since
 
     async def set_quiet(self, quiet: bool) -> datetime | None:
         """Opt the sender out of (or back into) non-essential messages; returns since when they are out."""

@@ -420,7 +420,7 @@ SAMPLES: dict[str, Any] = {
     "completed_on": "2027-11-02",
     "due": "2026-12-02",
     "final_notice": False,
-    "since": "2026-11-02T09:30:00+00:00",
+    "payment_waiting": True,
     "typed": "maybe",
     "day": "2026-11-02",
     "reported_cases": [7, 9],

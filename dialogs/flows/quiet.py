@@ -21,8 +21,8 @@ OFF_WORDS = frozenset({"off", "no", "stop", "关", "关闭"})
 async def quiet(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
     word = argument.strip().lower()
     if word in ON_WORDS:
-        since = await ctx.turn.set_quiet(True)
-        ctx.say("reminders/quiet_on", since=since)
+        await ctx.turn.set_quiet(True)
+        ctx.say("reminders/quiet_on")
     elif word in OFF_WORDS:
         await ctx.turn.set_quiet(False)
         ctx.say("reminders/quiet_off")

@@ -84,6 +84,8 @@ class ReminderDue:
     lender: str
     loan_ref: str
     quiet: bool  # the borrower opted out of non-essential messages
+    # A payment the borrower reported is waiting for the lender (or a mediator): they said they paid.
+    payment_waiting: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,4 +122,6 @@ def why_not_sent(due: ReminderDue) -> str | None:
         return "moved"
     if due.quiet and not due.essential:
         return "quiet"
+    if due.payment_waiting and not due.essential:
+        return "reported"  # never press someone who says they paid; the final notice still goes
     return None

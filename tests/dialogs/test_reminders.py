@@ -275,3 +275,36 @@ async def test_a_reminder_is_written_in_the_borrowers_language(bot: Bot, clock: 
     assert "温馨提醒：您的还款计划（案件 1）第 1 期 ¥795.64" in reminder.text
     assert "如不想收到此类提醒，请发送 /quiet" in reminder.text
     assert [b.label for b in reminder.buttons] == ["报告还款", "我的计划和还款"]
+
+
+async def report_payment(alice: Person, amount: str) -> None:
+    await alice.press("Report a payment")
+    await alice.send(amount)
+    await alice.press("Today")
+    await alice.press("No receipt")
+    await alice.press("Send it to the lender")
+    assert "was sent to the lender to confirm" in alice.texts()
+
+
+async def test_a_payment_waiting_for_the_lender_is_not_pressed_for(bot: Bot, clock: FakeClock) -> None:
+    alice, _, _ = await agreed(bot)
+    await tick(bot, clock, local(29, 11, 10))
+    alice.received()
+    clock.current = local(30, 11, 12)
+    await report_payment(alice, "795.64")  # the lender has not confirmed it yet
+    arrived = [text for _, text in await walk(bot, clock, alice, local(1, 12, 0), 10, (10,))]
+    assert len(arrived) == 1, arrived  # only the final notice, which thanks them for the report
+    assert "Thank you for reporting a payment: it is still waiting for Demo Lender" in arrived[0]
+    outcomes = [(r.offset_days, r.outcome) for r in await reminder_rows(bot) if r.key.startswith("i1:")]
+    assert outcomes == [(-3, "sent"), (0, "reported"), (1, "reported"), (7, "sent")]
+
+
+async def test_a_smaller_payment_waiting_does_not_silence_the_reminder(bot: Bot, clock: FakeClock) -> None:
+    alice, _, _ = await agreed(bot)
+    await tick(bot, clock, local(29, 11, 10))
+    alice.received()
+    clock.current = local(30, 11, 12)
+    await report_payment(alice, "300")  # part of the instalment
+    await tick(bot, clock, local(2, 12, 10))
+    [reminder] = alice.received()
+    assert "is due today" in reminder.text
