@@ -308,3 +308,24 @@ async def test_a_smaller_payment_waiting_does_not_silence_the_reminder(bot: Bot,
     await tick(bot, clock, local(2, 12, 10))
     [reminder] = alice.received()
     assert "is due today" in reminder.text
+
+
+async def test_a_moved_instalment_is_reminded_on_its_new_date_only(bot: Bot, clock: FakeClock) -> None:
+    alice, _, _ = await agreed(bot)
+    await walk(bot, clock, alice, local(29, 11, 0), 5, (10,))  # -3, on the day, the day after
+    alice.received()
+    clock.current = local(5, 12, 12)
+    await alice.send("/schedule")
+    await alice.press("move it to the end")
+    await alice.press("Yes, move it")
+    assert "now falls due on June 2, 2028" in alice.texts()
+    arrived = await walk(bot, clock, alice, local(6, 12, 0), 5, (10,))
+    assert not any("nstalment 1 of your" in text for _, text in arrived)  # its +7 notice is void
+    rows = [(r.key, r.status, r.outcome) for r in await reminder_rows(bot) if r.instalment_id == 1]
+    assert ("i1:2026-12-02:+7", "cancelled", "moved") in rows
+    assert [key for key, status, _ in rows if status == "pending"] == [
+        "i1:2028-06-02:-3",
+        "i1:2028-06-02:+0",
+        "i1:2028-06-02:+1",
+        "i1:2028-06-02:+7",
+    ]
