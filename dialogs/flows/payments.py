@@ -335,7 +335,6 @@ async def complete(ctx: Ctx, case_id: int, allocation: Allocation) -> None:
         "case_id": case_id,
         "terms": terms_view(made.terms) if made else {},
         "agreed_on": made.created_at.date() if made else None,
-        "total": allocation.total,
         "paid_total": allocation.applied + allocation.credit,
         "paid": [payment_view(p) for p in paid],
         "completed_on": local_today(ctx, await ctx.turn.borrower_of(case_id)),
