@@ -418,6 +418,7 @@ SAMPLES: dict[str, Any] = {
     "agreed_on": "2026-11-02",
     "paid": [{"id": 4, "amount": "1200.00", "paid_on": "2026-12-01", "status": "confirmed"}],
     "completed_on": "2027-11-02",
+    "credit": "0.50",
     "due": "2026-12-02",
     "final_notice": False,
     "payment_waiting": True,

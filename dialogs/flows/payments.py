@@ -336,6 +336,7 @@ async def complete(ctx: Ctx, case_id: int, allocation: Allocation) -> None:
         "terms": terms_view(made.terms) if made else {},
         "agreed_on": made.created_at.date() if made else None,
         "paid_total": allocation.applied + allocation.credit,
+        "credit": allocation.credit,  # paid beyond the plan (several reports confirmed at once): owed back
         "paid": [payment_view(p) for p in paid],
         "completed_on": local_today(ctx, await ctx.turn.borrower_of(case_id)),
     }

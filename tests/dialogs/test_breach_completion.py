@@ -141,19 +141,23 @@ async def test_completion_sends_the_closing_statements(bot: Bot, clock: FakeCloc
         await confirm_payment(alice, leo, "795.64", "¥795.64")
     assert [i[3] for i in (await stored(bot))[0][:4]] == ["paid", "paid", "paid", "due"]
     at(clock, "2027-03-01")
+    await report(alice, "100")
     await report(alice, "11934.63")  # everything left, early: carried forward over the remaining 15
-    await leo.press("Confirm ¥11,934.63 received")
+    await leo.press("Confirm ¥100.00 received")
+    assert await case_state(bot) is CaseState.ACTIVE
+    await leo.press("Confirm ¥11,934.63 received")  # with the ¥100 before it, ¥100 more than the plan
     assert await case_state(bot) is CaseState.COMPLETED
     instalments, payments = await stored(bot)
     assert all(status == "paid" and paid == amount for _, amount, paid, status, _ in instalments)
-    assert sum(p[0] for p in payments) == D("14321.55")
+    assert sum(p[0] for p in payments) == D("14421.55")  # never more than due is marked paid
 
     told = received(alice)
     assert "CLOSING STATEMENT – case 1" in told
     assert "Agreed on November 2, 2026: Interest stopped" in told
     for line in ("December 2, 2026 – ¥795.64", "February 1, 2027 – ¥795.64", "March 1, 2027 – ¥11,934.63"):
         assert line in told
-    assert "Total paid: ¥14,321.55. Completed on March 1, 2027." in told
+    assert "Total paid: ¥14,421.55. Completed on March 1, 2027." in told
+    assert "That is ¥100.00 more than the plan asked for: the lender should pay it back." in told
     assert "The debt under this agreement is settled" in told
     lender_side = "\n".join([leo.texts(), received(leo)])
     assert "CLOSING STATEMENT – case 1" in lender_side and "debt under this agreement is settled" not in (
