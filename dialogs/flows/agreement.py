@@ -18,9 +18,6 @@ from dialogs.messages import Outbound
 from dialogs.rules.negotiation import equal_plan, instalment_dates
 from dialogs.rules.plans import PlanKind
 
-TOLERANCE_MOVES = 1  # one missed instalment may move to the end of the plan, once (DESIGN §4)
-GRACE_DAYS = 15
-
 
 def schedule_of(terms: dict[str, Any], start: date) -> list[tuple[date, Decimal]]:
     """Every instalment's due date and amount, from the terms' own amounts (or equal ones)."""
