@@ -30,6 +30,8 @@ from dialogs.rules.reminders import Claim, ReminderPolicy, why_not_sent
 log = logging.getLogger(__name__)
 
 CLAIM_LIMIT = 200
+CLAIM_ROUNDS = 25  # a sweep claims again while pages come back full: thousands due at 10:00 go at 10:00
+DIGEST_DAYS = 3  # a scheduler down for a day or two still sends the digests it missed
 LEASE = timedelta(minutes=5)
 DEFAULT_DIGEST_TIME = time(9)  # the lender's staff read the day before over breakfast
 PAY = "pay"  # the global "Report a payment" button: g:pay:CASE
@@ -99,15 +101,22 @@ def remind(claim: Claim, policy: ReminderPolicy) -> SystemAction:
 
 async def sweep(engine: Engine, store: ReminderStore, now: datetime, policy: ReminderPolicy) -> int:
     """Plan what is missing, then send (or defer, or cancel) every reminder that is due; how many ran."""
-    await store.plan_reminders(policy, now)
-    claims = await store.claim_reminders(now, LEASE, CLAIM_LIMIT)
-    for claim in claims:
-        key = f"reminder:{claim.id}:{claim.due_at:%Y%m%d%H%M%S}"
-        try:
-            await engine.run_system(claim.account_id, key, remind(claim, policy))
-        except Exception:  # one bad row must not hold the others; its lease runs out and it is tried again
-            log.exception("reminder %s could not be handled", claim.id)
-    return len(claims)
+    for _ in range(CLAIM_ROUNDS):  # a page at a time, until nothing is left to plan
+        if not await store.plan_reminders(policy, now):
+            break
+    handled = 0
+    for _ in range(CLAIM_ROUNDS):
+        claims = await store.claim_reminders(now, LEASE, CLAIM_LIMIT)
+        for claim in claims:
+            key = f"reminder:{claim.id}:{claim.due_at:%Y%m%d%H%M%S}"
+            try:
+                await engine.run_system(claim.account_id, key, remind(claim, policy))
+            except Exception:  # one bad row must not hold the others: its lease runs out, it is tried again
+                log.exception("reminder %s could not be handled", claim.id)
+        handled += len(claims)
+        if len(claims) < CLAIM_LIMIT:
+            break
+    return handled
 
 
 def digest(lender_id: int, day: date, time_zone: str) -> SystemAction:
@@ -133,17 +142,18 @@ def digest(lender_id: int, day: date, time_zone: str) -> SystemAction:
 
 async def send_digests(engine: Engine, store: ReminderStore, now: datetime, supervision: Supervision) -> int:
     """Once the lenders' morning has come, each lender's digest of yesterday, once (keyed per lender and
-    day); a scheduler down at that hour sends it when it starts."""
+    day); a scheduler that was down at that hour sends it when it starts, and those of the day or two
+    before that it missed (oldest first; a day already sent, or with nothing to say, costs one key look)."""
     zone = ZoneInfo(supervision.time_zone)
     local = now.astimezone(zone)
-    if local.time() < supervision.digest_time:
-        return 0
-    day = local.date() - timedelta(days=1)
+    latest = local.date() - timedelta(days=1 if local.time() >= supervision.digest_time else 2)
+    days = [latest - timedelta(days=back) for back in reversed(range(DIGEST_DAYS))]
     lenders = await store.digest_lenders()
     for lender_id, account_id in lenders:
-        key = f"digest:{lender_id}:{day.isoformat()}"
-        try:
-            await engine.run_system(account_id, key, digest(lender_id, day, supervision.time_zone))
-        except Exception:
-            log.exception("the digest for lender %s could not be written", lender_id)
+        for day in days:
+            key = f"digest:{lender_id}:{day.isoformat()}"
+            try:
+                await engine.run_system(account_id, key, digest(lender_id, day, supervision.time_zone))
+            except Exception:  # the next minute tries again: the key was not spent
+                log.exception("the digest for lender %s could not be written", lender_id)
     return len(lenders)

@@ -187,6 +187,7 @@ class ReminderWork(CaseWork):
             loan_ref=loan.loan_ref if loan else "",
             quiet=borrower.quiet_since is not None,
             payment_waiting=reported > 0 and reported >= owed_through,
+            reachable=borrower.reachable,
         )
 
     async def finish_reminder(self, reminder_id: int, outcome: str) -> None:

@@ -86,6 +86,7 @@ class ReminderDue:
     quiet: bool  # the borrower opted out of non-essential messages
     # A payment the borrower reported is waiting for the lender (or a mediator): they said they paid.
     payment_waiting: bool = False
+    reachable: bool = True  # False once the borrower blocked the bot: nothing can reach them there
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,14 +115,13 @@ class Digest:
 
 def why_not_sent(due: ReminderDue) -> str | None:
     """Why a reminder that came due is cancelled instead of sent; ``None`` when it should go."""
-    if due.paid or due.amount_left <= 0:
-        return "paid"
-    if due.case_state != "active":
-        return "not_active"
-    if due.planned_for is not None and due.planned_for != due.due_date:
-        return "moved"
-    if due.quiet and not due.essential:
-        return "quiet"
-    if due.payment_waiting and not due.essential:
-        return "reported"  # never press someone who says they paid; the final notice still goes
-    return None
+    reasons = (
+        ("paid", due.paid or due.amount_left <= 0),
+        ("not_active", due.case_state != "active"),
+        ("unreachable", not due.reachable),
+        ("moved", due.planned_for is not None and due.planned_for != due.due_date),
+        ("quiet", due.quiet and not due.essential),
+        # Never press someone who says they paid; the final notice still goes (and thanks them).
+        ("reported", due.payment_waiting and not due.essential),
+    )
+    return next((why for why, holds in reasons if holds), None)
