@@ -14,14 +14,11 @@ from dialogs.domain import Payment, PaymentStatus, Role
 from dialogs.errors import PermissionDenied
 from dialogs.flows.base import Ctx
 from dialogs.flows.casework import notify
-from dialogs.flows.payments import DISPUTING, confirmed, payment_view
+from dialogs.flows.payments import DISPUTING, PLAN_STATES, confirmed, payment_view
 from dialogs.lifecycle import CaseState
 
 if TYPE_CHECKING:
     from dialogs.dispatch import Dialogs
-
-_SHOWN = frozenset({CaseState.ACTIVE, CaseState.COMPLETED, CaseState.DEFAULTED})
-
 
 async def report(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
     case = await ctx.turn.case(args[0])
@@ -109,7 +106,7 @@ async def schedule(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
     if number is not None:
         ctx.conv.case_id = (await ctx.turn.case(number)).id
     elif ctx.account.role is Role.BORROWER:
-        plans = [c for c in await ctx.turn.my_cases() if c.state in _SHOWN]
+        plans = [c for c in await ctx.turn.my_cases() if c.state in PLAN_STATES]
         ctx.conv.case_id = plans[-1].id if plans else ctx.conv.case_id
     if ctx.conv.case_id is None:
         ctx.say("payments/which_case")

@@ -36,7 +36,7 @@ MAX_REASON = 1000
 AMOUNT_EXAMPLE = "1200"
 DAY_EXAMPLE = "2026-12-02"
 _NO_RECEIPT = frozenset({"no", "none", "没有", "无"})  # typed for "no receipt": said to choose the button
-_PLAN_STATES = frozenset({CaseState.ACTIVE, CaseState.COMPLETED, CaseState.DEFAULTED})
+PLAN_STATES = frozenset({CaseState.ACTIVE, CaseState.COMPLETED, CaseState.DEFAULTED})
 
 
 def pay_choice(case_id: int) -> Choice:
@@ -70,7 +70,7 @@ def payment_view(payment: Payment) -> dict[str, Any]:
 
 async def ask_schedule(ctx: Ctx) -> None:
     case = await ctx.case()
-    if case.state not in _PLAN_STATES or not await ctx.turn.instalments(case.id):
+    if case.state not in PLAN_STATES or not await ctx.turn.instalments(case.id):
         ctx.ask("payments/no_plan", Choice("menu", "menu"), case_id=case.id, state=case.state.value)
         return
     allocation = await plan_of(ctx, case.id)
@@ -122,6 +122,13 @@ def _schedule_choices(
                 choices += resolve_choices(case.id, p)
     choices.append(Choice("menu", "menu"))
     return choices
+
+
+async def disputed_payments(ctx: Ctx, case: Case) -> list[Payment]:
+    """Payments of a running plan the lender disputes: a mediator's to decide."""
+    if case.state is not CaseState.ACTIVE:
+        return []
+    return [p for p in await ctx.turn.payments(case.id) if p.status is PaymentStatus.DISPUTED]
 
 
 def decide_choices(case_id: int, payment: Payment) -> list[Choice]:

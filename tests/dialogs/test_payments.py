@@ -200,10 +200,21 @@ async def test_a_disputed_payment_is_resolved_by_the_mediator(bot: Bot, clock: F
     await report(alice, "500")
     await leo.press("has not arrived")
     await leo.send("No transfer of ¥500 arrived.")
+    olga.received()
+    await olga.send("/escalations")  # the mediator's list holds it until it is decided
+    await olga.press("#1")
+    view = olga.texts()
+    assert "With a mediator because: a payment the lender disputes." in view
+    assert "[¥500.00 was paid: count it]" in view and "[See the schedule]" in view
     await olga.press("not shown: do not count it")
     assert "cannot be counted" in received(alice) and "cannot be counted" in received(leo)
     instalments, payments = await stored(bot)
     assert payments[-1] == (D("500.00"), "2027-01-02", "rejected")
+    await olga.send("/escalations")
+    assert "#1" not in olga.texts()
+    await olga.send("/case 1")
+    await olga.press("See the schedule")
+    assert "2. January 2, 2027 – ¥795.64 – due" in olga.texts()  # the schedule as it stands
     assert instalments[1][2:4] == (D(0), "due")
     await alice.send("/status")
     status = alice.texts()
