@@ -5,6 +5,7 @@ honoured except for the final notice, nothing lost or doubled across a restart; 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -89,6 +90,8 @@ async def test_reminders_come_at_ten_local_on_their_days_and_never_for_a_paid_in
     assert "is due today" in firsts[1][1]
     assert "was due on December 2" in firsts[2][1]
     assert all(8 <= at.hour < 21 for at, _ in arrived)
+    per_day = Counter(at.date() for at, _ in arrived)
+    assert max(per_day.values()) <= 3
     # The second instalment is paid before its day: its -3 reminder went, nothing after it.
     arrived = await walk(bot, clock, alice, local(8, 12, 0), 3, (10,))
     assert sum("was due on December 2" in text for _, text in arrived) == 1  # the final notice, 7 days after
