@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 from dialogs.domain import Payment, PaymentStatus, Role
 from dialogs.errors import PermissionDenied
 from dialogs.flows.base import Ctx
-from dialogs.flows.casework import notify
+from dialogs.flows.casework import ASK_FOR_HELP, notify
 from dialogs.flows.payments import DISPUTING, PLAN_STATES, confirmed, payment_view
 from dialogs.lifecycle import CaseState
 
 if TYPE_CHECKING:
     from dialogs.dispatch import Dialogs
+
 
 async def report(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
     case = await ctx.turn.case(args[0])
@@ -26,7 +27,7 @@ async def report(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
         raise PermissionDenied("only the borrower reports a payment")
     ctx.conv.case_id = case.id
     if case.state is not CaseState.ACTIVE:
-        ctx.say("payments/not_running", case_id=case.id, state=case.state.value)
+        ctx.say("payments/not_running", ASK_FOR_HELP, case_id=case.id, state=case.state.value)
         await dialogs.reask(ctx)
         return
     await dialogs.goto(ctx, "payments:amount")
@@ -76,10 +77,11 @@ async def _resolve(dialogs: Dialogs, ctx: Ctx, args: list[int], uphold: bool) ->
         if uphold:
             await confirmed(ctx, case_id, payment)
         else:
-            parties = [await ctx.turn.borrower_of(case_id), *await ctx.turn.lender_staff(case_id)]
             view = payment_view(payment)
-            ctx.say("payments/rejected", case_id=case_id, payment=view)
-            notify(ctx, parties, "payments/rejected", case_id=case_id, payment=view)
+            borrower = await ctx.turn.borrower_of(case_id)
+            notify(ctx, [borrower], "payments/rejected", ASK_FOR_HELP, case_id=case_id, payment=view)
+            staff = [*await ctx.turn.lender_staff(case_id), ctx.account]
+            notify(ctx, staff, "payments/rejected_staff", case_id=case_id, payment=view)
     await dialogs.reask(ctx)
 
 

@@ -266,7 +266,7 @@ async def on_check(ctx: Ctx, picked: Picked) -> str:
     report = ctx.data.pop(REPORT)
     case = await ctx.case()
     if case.state is not CaseState.ACTIVE:  # the plan ended while the report was being written
-        ctx.say("payments/not_running", case_id=case.id, state=case.state.value)
+        ctx.say("payments/not_running", ASK_FOR_HELP, case_id=case.id, state=case.state.value)
         return HOME
     receipt = report.get("receipt")
     made = await ctx.turn.report_payment(
@@ -351,7 +351,7 @@ async def complete(ctx: Ctx, case_id: int, allocation: Allocation) -> None:
     staff = await ctx.turn.lender_staff(case_id)
     for account in (borrower, *staff):
         notify(ctx, [account], "payments/closing", **statement)
-    notify(ctx, [borrower], "payments/settled", case_id=case_id)
+    notify(ctx, [borrower], "payments/settled", ASK_FOR_HELP, case_id=case_id)
     notify(ctx, await ctx.turn.operators(), "payments/completed", open_case_choice(case_id), case_id=case_id)
 
 

@@ -207,7 +207,8 @@ async def test_a_disputed_payment_is_resolved_by_the_mediator(bot: Bot, clock: F
     assert "With a mediator because: a payment the lender disputes." in view
     assert "[¥500.00 was paid: count it]" in view and "[See the schedule]" in view
     await olga.press("not shown: do not count it")
-    assert "cannot be counted" in received(alice) and "cannot be counted" in received(leo)
+    assert "cannot be counted" in received(alice) and "is not counted" in received(leo)
+    assert any(b.label == "Talk to a person" for m in alice.last for b in m.buttons)  # proof goes to a person
     instalments, payments = await stored(bot)
     assert payments[-1] == (D("500.00"), "2027-01-02", "rejected")
     await olga.send("/escalations")
