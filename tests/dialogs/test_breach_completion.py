@@ -200,3 +200,30 @@ async def test_a_breach_found_at_night_reaches_the_borrower_at_eight(bot: Bot, c
     await bot.app.delivery.release_due()
     await bot.app.delivery.drain()
     assert "the agreement is now in breach" in received(alice)
+
+
+async def test_a_payment_the_lender_has_not_decided_holds_the_breach_off(bot: Bot, clock: FakeClock) -> None:
+    alice, olga, leo = await active_plan(bot)
+    at(clock, "2026-12-10")
+    await report(alice, "795.64", "2026-12-09")  # late, but paid; the lender does not answer
+    leo.received()
+    at(clock, "2026-12-18")  # the 16th day
+    assert await sweep(bot, clock) == 1
+    assert await case_state(bot) is CaseState.ACTIVE  # not lost to the other side's silence
+    asked = received(leo)
+    assert "the borrower reported payments that would cover it and they are not decided yet" in asked
+    assert "¥795.64 paid December 9, 2026 – waiting for the lender to confirm" in asked
+    assert "instalment 1 (due December 2, 2026) is past the grace period" in received(olga)
+    assert received(alice) == ""
+    clock.advance(hours=1)
+    assert await sweep(bot, clock) == 1
+    assert received(leo) == "" and received(olga) == ""  # asked once
+    # Disputed, then not counted by the mediator: the next check finds the breach
+    await leo.press("has not arrived")
+    await leo.send("No such transfer.")
+    await olga.press("not shown: do not count it")
+    assert await case_state(bot) is CaseState.ACTIVE
+    clock.advance(minutes=15)
+    assert await sweep(bot, clock) == 1
+    assert await case_state(bot) is CaseState.DEFAULTED
+    assert "the agreement is now in breach" in received(alice)
