@@ -167,7 +167,7 @@ async def test_quiet_stops_reminders_but_not_the_final_notice(bot: Bot, clock: F
     alice, _, _ = await agreed(bot)
     clock.current = local(20, 11, 12)
     await alice.send("/quiet")
-    assert "you will not get reminders before an instalment is due" in alice.texts()
+    assert "you will not get reminders about your instalments" in alice.texts()
     async with bot.store.unit() as session:
         quiet = await session.scalar(select(models.Account.quiet_since).where(models.Account.id == 1))
     assert quiet == clock.current
