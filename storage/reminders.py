@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import domain
+from dialogs.collection import COLLECTION_TEMPLATES
 from dialogs.domain import PaymentStatus, Role
 from dialogs.errors import NotFound, PermissionDenied
 from dialogs.lifecycle import CaseState
@@ -230,8 +231,6 @@ class ReminderWork(CaseWork):
         )
 
     async def collection_messages(self, case_id: int, start: datetime, end: datetime) -> int:
-        from dialogs.collection import COLLECTION_TEMPLATES  # noqa: PLC0415 - dialogs' list, read here
-
         case = await self._own_case(case_id)
         box = models.OutboxMessage
         query = select(func.count()).where(
