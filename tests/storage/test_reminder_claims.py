@@ -105,3 +105,25 @@ async def test_two_schedulers_never_send_a_reminder_twice(database_url: str, clo
         finally:
             await first.store.close()
             await second.store.close()
+
+
+async def test_two_schedulers_send_a_lenders_digest_once(database_url: str, clock: FakeClock) -> None:
+    async with running_bot(database_url, clock) as bot:
+        await agreed(bot)
+        clock.current = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai: December 2 was missed
+        first, second = Scheduler(database_url, clock), Scheduler(database_url, clock)
+        settings = reminders.Supervision(ON_THE_DAY)
+        try:
+            await asyncio.gather(
+                *(
+                    reminders.send_digests(s.engine, s.store, clock.now(), settings)
+                    for s in (first, second, first, second)
+                )
+            )
+        finally:
+            await first.store.close()
+            await second.store.close()
+        async with bot.store.unit() as session:
+            box = models.OutboxMessage
+            digests = await session.scalar(select(func.count()).where(box.template == "reminders/digest"))
+        assert digests == 1  # one staff member, one day with something to say
