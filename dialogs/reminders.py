@@ -14,7 +14,7 @@ twice (the turn's key, the outbox row and the row's status commit together).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -119,10 +119,15 @@ async def sweep(engine: Engine, store: ReminderStore, now: datetime, policy: Rem
     return handled
 
 
-def digest(lender_id: int, day: date, time_zone: str) -> SystemAction:
+def digest(lender_id: int, day: date, time_zone: str, *, latest: bool = True) -> SystemAction:
+    """``latest``: the digest of yesterday, which also lists what waits for the staff now (a late digest
+    of an earlier day tells only that day's events)."""
+
     async def action(dialogs: Dialogs, turn: Turn) -> None:
         start, end = local_day(datetime.combine(day, time(12), ZoneInfo(time_zone)), time_zone)
         facts = await turn.lender_day(lender_id, day, start, end)
+        if not latest:
+            facts = replace(facts, waiting=())
         if facts.empty:
             return  # nothing to say: no message, and the day's key is spent
         ctx = dialogs.context(turn, await turn.conversation(), None)
@@ -135,6 +140,7 @@ def digest(lender_id: int, day: date, time_zone: str) -> SystemAction:
             confirmed_cases=list(facts.confirmed),
             missed_cases=list(facts.missed),
             defaulted_cases=list(facts.defaulted),
+            waiting_cases=list(facts.waiting),
         )
 
     return action
@@ -153,7 +159,8 @@ async def send_digests(engine: Engine, store: ReminderStore, now: datetime, supe
         for day in days:
             key = f"digest:{lender_id}:{day.isoformat()}"
             try:
-                await engine.run_system(account_id, key, digest(lender_id, day, supervision.time_zone))
+                action = digest(lender_id, day, supervision.time_zone, latest=day == days[-1])
+                await engine.run_system(account_id, key, action)
             except Exception as error:  # the next minute tries again: the key was not spent
                 _failed(error, "the digest for lender %s could not be written", lender_id)
     return len(lenders)

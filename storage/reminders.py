@@ -276,7 +276,10 @@ class ReminderWork(CaseWork):
         defaulted = defaulted.where(
             mine, event.to_state == CaseState.DEFAULTED.value, event.at >= start, event.at < end
         )
+        waiting = select(payment.case_id).join(case, case.id == payment.case_id)
+        waiting = waiting.where(mine, payment.status == PaymentStatus.REPORTED.value)
         return Digest(
+            waiting=await self._case_ids(waiting),
             reported=await self._case_ids(reported),
             confirmed=await self._case_ids(confirmed),
             missed=await self._case_ids(missed),

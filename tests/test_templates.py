@@ -428,6 +428,7 @@ SAMPLES: dict[str, Any] = {
     "confirmed_cases": [7],
     "missed_cases": [12],
     "defaulted_cases": [3],
+    "waiting_cases": [7, 9],
 }
 LABEL_ARGUMENTS = {
     "lender": "Demo Lender",

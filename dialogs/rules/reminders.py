@@ -101,16 +101,18 @@ class Claim:
 @dataclass(frozen=True, slots=True)
 class Digest:
     """What a lender's staff read about one local day: cases where payments were reported or confirmed,
-    instalments missed, agreements that ended in default."""
+    instalments missed, agreements that ended in default; and, as the digest is written, cases with a
+    reported payment still waiting for the staff to confirm or dispute it."""
 
     reported: Sequence[int] = field(default_factory=tuple)
     confirmed: Sequence[int] = field(default_factory=tuple)
     missed: Sequence[int] = field(default_factory=tuple)
     defaulted: Sequence[int] = field(default_factory=tuple)
+    waiting: Sequence[int] = field(default_factory=tuple)
 
     @property
     def empty(self) -> bool:
-        return not (self.reported or self.confirmed or self.missed or self.defaulted)
+        return not (self.reported or self.confirmed or self.missed or self.defaulted or self.waiting)
 
 
 def why_not_sent(due: ReminderDue) -> str | None:

@@ -262,8 +262,9 @@ async def test_a_payment_reported_from_the_reminder_stops_the_next_and_reaches_t
     assert outcomes == [(-3, "sent"), (0, "paid"), (1, "paid"), (7, "paid")]
     digests = [m.text for m in leo.received() if "daily summary" in m.text]
     assert len(digests) == 1 and "Your daily summary for November 29, 2026" in digests[0]
-    assert "waiting for your confirmation: 1 case (#1)" in digests[0]
-    assert "Payments confirmed: 1 case (#1)" in digests[0]
+    assert "Payments reported by borrowers that day: 1 case (#1)" in digests[0]
+    assert "Payments confirmed that day: 1 case (#1)" in digests[0]
+    assert "waiting for you to confirm" not in digests[0]  # confirmed already
 
 
 async def test_a_reminder_is_written_in_the_borrowers_language(bot: Bot, clock: FakeClock) -> None:
@@ -290,7 +291,7 @@ async def report_payment(alice: Person, amount: str) -> None:
 
 
 async def test_a_payment_waiting_for_the_lender_is_not_pressed_for(bot: Bot, clock: FakeClock) -> None:
-    alice, _, _ = await agreed(bot)
+    alice, _, leo = await agreed(bot)
     await tick(bot, clock, local(29, 11, 10))
     alice.received()
     clock.current = local(30, 11, 12)
@@ -300,6 +301,10 @@ async def test_a_payment_waiting_for_the_lender_is_not_pressed_for(bot: Bot, clo
     assert "Thank you for reporting a payment: it is still waiting for Demo Lender" in arrived[0]
     outcomes = [(r.offset_days, r.outcome) for r in await reminder_rows(bot) if r.key.startswith("i1:")]
     assert outcomes == [(-3, "sent"), (0, "reported"), (1, "reported"), (7, "sent")]
+    # The lender's staff are reminded of it every morning until they decide it.
+    digests = [m.text for m in leo.received() if "daily summary" in m.text]
+    assert len(digests) == 10  # November 30 to December 9, one each
+    assert all("waiting for you to confirm or dispute them now: 1 case (#1)" in text for text in digests)
 
 
 async def test_a_smaller_payment_waiting_does_not_silence_the_reminder(bot: Bot, clock: FakeClock) -> None:
