@@ -23,6 +23,9 @@ from dialogs.engine import Engine
 from dialogs.flows import ACTIONS, ALL_FLOWS, COMMANDS
 from dialogs.flows.base import Services
 from dialogs.ports import Clock, CodeSender, Documents, SystemClock
+from dialogs.reminders import Supervision
+from dialogs.rules.conduct import ConductPolicy, SendWindow
+from dialogs.rules.reminders import ReminderPolicy, parse_offsets
 from storage.crypto import FieldCipher, load_or_create_key
 from storage.db import check_database_file, create_engine, sqlite_file
 from storage.keys import check_key, seal_legacy_rows, sqlite_holds_keyed_data
@@ -102,6 +105,7 @@ class App:
     clock: Clock
     scheduled: bool = True
     codes: AfterReply | None = None  # codes sent after the reply: finished before closing
+    supervision: Supervision = field(default_factory=Supervision)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _scheduler: AsyncIOScheduler | None = None
 
@@ -111,7 +115,9 @@ class App:
         await self.delivery.resume()
         self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
         if self.scheduled:
-            self._scheduler = start_scheduler(self.engine, self.store, self.clock, self.delivery)
+            self._scheduler = start_scheduler(
+                self.engine, self.store, self.clock, self.delivery, self.supervision
+            )
 
     async def stop(self) -> None:
         """Finish sending what is queued, then close."""
@@ -143,7 +149,20 @@ def build_services(
         lpr=settings.lpr,
         licensed_level=settings.licensed_rate_level,
         answer_within_days=settings.mediator_answer_days,
+        conduct=ConductPolicy(
+            SendWindow(settings.send_window_start, settings.send_window_end), settings.collection_daily_cap
+        ),
+        grace_days=settings.grace_days,
+        tolerance_moves=settings.tolerance_moves,
     )
+
+
+def build_supervision(settings: Settings) -> Supervision:
+    """What the reminder and digest jobs run with (the scheduler's settings)."""
+    policy = ReminderPolicy(
+        parse_offsets(settings.reminder_days), settings.reminder_time, grace_days=settings.grace_days
+    )
+    return Supervision(policy, settings.digest_time, settings.timezone)
 
 
 def channel_commands(senders: dict[Channel, Sender]) -> dict[Channel, tuple[str, ...]]:
@@ -165,12 +184,13 @@ def build_app(
     store = store or build_store(settings, clock, signs=True)
     renderer = Renderer(channel_commands=channel_commands(senders))
     delivery = Delivery(store, renderer, senders, clock)
+    supervision = build_supervision(settings)
     dialogs = Dialogs(
         ALL_FLOWS, build_services(settings, code_sender, renderer), actions=ACTIONS, commands=COMMANDS
     )
     if isinstance(code_sender, AfterReply):
         engine = Engine(store, dialogs, code_sender.after_commit(delivery.submit))
         code_sender.engine = engine
-        return App(store, renderer, engine, delivery, clock, scheduled, code_sender)
+        return App(store, renderer, engine, delivery, clock, scheduled, code_sender, supervision)
     engine = Engine(store, dialogs, delivery.submit)
-    return App(store, renderer, engine, delivery, clock, scheduled)
+    return App(store, renderer, engine, delivery, clock, scheduled, supervision=supervision)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import logs
+from bot import broadcast_cli, logs
 from bot.app import opened_store
 from bot.audit import add_audit_commands
 from bot.rendering import plural
@@ -139,6 +139,13 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def scheduler(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.scheduler_process import run_scheduler  # noqa: PLC0415 - only this command runs the jobs alone
+
+    await run_scheduler(settings)
+    return 0
+
+
 async def keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     from storage.rotation import rotate  # noqa: PLC0415 - only this command rotates
 
@@ -183,7 +190,7 @@ def invite_hours(text: str) -> int:
     return hours
 
 
-def parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement per subcommand and option
     root = argparse.ArgumentParser(
         prog="loanbridge", description="LoanBridge: repayment negotiation assistant"
     )
@@ -204,6 +211,13 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("serve", help="run the configured channels, delivery and the scheduler")
     run.add_argument("--telegram-lib", choices=["ptb", "aiogram"], help="overrides LOANBRIDGE_TELEGRAM_LIB")
     run.set_defaults(run=serve)
+
+    jobs = commands.add_parser(
+        "scheduler",
+        help="run the scheduled work alone (reminders, digests, deadlines), for several bot processes"
+        " that run with LOANBRIDGE_RUN_SCHEDULER=false",
+    )
+    jobs.set_defaults(run=scheduler)
 
     db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
     up = db.add_parser("upgrade", help="apply the migrations (creates the database if needed)")
@@ -261,6 +275,7 @@ def parser() -> argparse.ArgumentParser:
     _key_commands(commands)
     add_key_command(add_audit_commands(commands))
     add_verify_command(commands)
+    broadcast_cli.add_parser(commands)
     return root
 
 

@@ -12,14 +12,16 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.delivery import Delivery
-from dialogs import deadlines, drafts
+from dialogs import deadlines, drafts, reminders, supervision
 from dialogs.engine import Engine
 from dialogs.ports import Clock, TurnStore
+from dialogs.reminders import Supervision
 from storage.store import SqlStore
 
 log = logging.getLogger(__name__)
 
 DRAFT_SWEEP_MINUTES = 15
+BREACH_SWEEP_MINUTES = 15  # a breach is counted in days: a quarter of an hour late is nothing
 # Telegram redelivers for up to a day and WeChat within seconds: a week of keys is ample.
 KEEP_KEYS = timedelta(days=7)
 KEEP_SENT = timedelta(days=30)
@@ -35,6 +37,20 @@ async def sweep_deadlines(engine: Engine, store: TurnStore, clock: Clock) -> Non
     moved = await deadlines.sweep(engine, store, clock.now())
     if moved:
         log.info("deadlines: %s cases expired or went to a mediator", moved)
+
+
+async def sweep_breaches(engine: Engine, store: TurnStore, clock: Clock) -> None:
+    checked = await supervision.sweep(engine, store, clock.now())
+    if checked:
+        log.info("breach check: %s running plans with an instalment past the grace period", checked)
+
+
+async def send_reminders(engine: Engine, store: SqlStore, clock: Clock, settings: Supervision) -> None:
+    """Instalment reminders due now (and the lenders' digests once their morning has come)."""
+    handled = await reminders.sweep(engine, store, clock.now(), settings.policy)
+    if handled:
+        log.info("reminders: %s due reminders sent, held for the borrower's hours or cancelled", handled)
+    await reminders.send_digests(engine, store, clock.now(), settings)
 
 
 async def release_held(delivery: Delivery) -> None:
@@ -58,14 +74,31 @@ async def prune(store: SqlStore, clock: Clock) -> None:
     log.debug("pruned %s idempotency keys and %s sent replies", keys, sent)
 
 
-def start_scheduler(engine: Engine, store: SqlStore, clock: Clock, delivery: Delivery) -> AsyncIOScheduler:
+def start_scheduler(
+    engine: Engine,
+    store: SqlStore,
+    clock: Clock,
+    delivery: Delivery | None,
+    settings: Supervision | None = None,
+) -> AsyncIOScheduler:
+    """The scheduled jobs; ``delivery`` None in a scheduler-only process (bot processes send the outbox)."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     every_minute = {"coalesce": True, "max_instances": 1}
     scheduler.add_job(
         sweep_deadlines, "interval", minutes=1, args=[engine, store, clock], id="deadlines", **every_minute
     )
-    scheduler.add_job(
-        release_held, "interval", minutes=1, args=[delivery], id="held-messages", **every_minute
+    if delivery is not None:
+        scheduler.add_job(
+            release_held, "interval", minutes=1, args=[delivery], id="held-messages", **every_minute
+        )
+    scheduler.add_job(  # on start too: reminders that fell due while nothing ran go at once
+        send_reminders,
+        "interval",
+        minutes=1,
+        args=[engine, store, clock, settings or Supervision()],
+        id="reminders",
+        next_run_time=datetime.now(UTC),
+        **every_minute,
     )
     scheduler.add_job(  # at start-up too: events queued before a restart are logged (and agreements sealed)
         sequence_case_log,
@@ -82,6 +115,16 @@ def start_scheduler(engine: Engine, store: SqlStore, clock: Clock, delivery: Del
         minutes=DRAFT_SWEEP_MINUTES,
         args=[engine, store, clock],
         id="draft-sweep",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(  # on start too: a breach the process was down for is acted on at once
+        sweep_breaches,
+        "interval",
+        minutes=BREACH_SWEEP_MINUTES,
+        args=[engine, store, clock],
+        id="breaches",
         coalesce=True,
         max_instances=1,
         next_run_time=datetime.now(UTC),

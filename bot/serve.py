@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from aiohttp import web
 
 from bot.app import App, build_app
+from bot.broadcasting import Broadcaster
 from bot.channels.telegram import BotApi, Pace, TelegramChannel
 from bot.dead_letters import DeadLetters
 from bot.settings import Settings, SettingsError
@@ -65,7 +66,13 @@ async def serve(
     webhook = webhook_settings(settings)
     api = api or telegram_api(settings)
     channel = TelegramChannel(api, Pace(settings.telegram_rate, settings.telegram_chat_rate))
-    app = build_app(settings, {Channel.TELEGRAM: channel}, code_sender=code_sender, clock=clock)
+    app = build_app(
+        settings,
+        {Channel.TELEGRAM: channel},
+        code_sender=code_sender,
+        clock=clock,
+        scheduled=settings.run_scheduler,  # off when a separate `loanbridge scheduler` runs the jobs
+    )
     # One message that cannot be committed is given up on after a few attempts, not retried for ever.
     handle = DeadLetters(app.store, app.delivery).guard(app.engine.handle)
     # Closed in reverse: stop taking updates, then deliver what they committed, then close the Bot API client.
@@ -73,6 +80,11 @@ async def serve(
         await api.start()
         stack.push_async_callback(api.close)
         await stack.enter_async_context(app.running())
+        # Broadcasts go out beside delivery, on the same channels and paces (replies first).
+        senders = {Channel.TELEGRAM: channel}
+        await stack.enter_async_context(
+            Broadcaster(app.store, app.renderer, senders, submit=app.delivery.submit).running()
+        )
         if webhook is None:
             polling = asyncio.create_task(channel.poll(handle, stop), name="telegram-polling")
             stack.push_async_callback(lambda: polling)  # finished: the batch in hand is handled first

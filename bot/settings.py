@@ -5,16 +5,18 @@ A bad or missing setting stops start-up with one line naming it (:class:`Setting
 
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal
 from typing import Literal
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialogs.errors import DomainError
 from dialogs.rules.interest import DEFAULT_LICENSED_LEVEL, DEFAULT_LPR_HISTORY_TEXT, LprHistory
+from dialogs.rules.reminders import parse_offsets
 from storage.crypto import decode_secret
 from storage.db import async_url
 from storage.signing import decode_signing_key
@@ -51,6 +53,22 @@ class Settings(BaseSettings):
     licensed_rate_level: Decimal = Field(default=DEFAULT_LICENSED_LEVEL, gt=0, lt=1)
     # What someone who asks to talk to a person is promised: an answer within this many working days.
     mediator_answer_days: int = Field(default=1, ge=1, le=30)
+    # A running plan: days an instalment may stay unpaid before the agreement is in breach (defaulted), and
+    # how many missed instalments a borrower may move to the end of the plan (DESIGN §3, §4).
+    grace_days: int = Field(default=15, ge=1, le=90)
+    tolerance_moves: int = Field(default=1, ge=0, le=12)
+
+    # Instalment reminders: days from the due date (negative: before), at this local time of the borrower's
+    # day; lenders' staff get the day before's digest at this time (LOANBRIDGE_TIMEZONE's clock).
+    reminder_days: str = "-3,0,1,7"
+    reminder_time: time = time(10)
+    digest_time: time = time(9)
+    # Collection conduct (DESIGN §4): the borrower's local hours, and collection messages a local day.
+    send_window_start: time = time(8)
+    send_window_end: time = time(21)
+    collection_daily_cap: int = Field(default=3, ge=1, le=20)
+    # Off when a separate `loanbridge scheduler` process runs the scheduled work for several bot processes.
+    run_scheduler: bool = True
 
     telegram_token: SecretStr | None = None
     telegram_lib: Literal["ptb", "aiogram"] = "ptb"
@@ -136,6 +154,23 @@ class Settings(BaseSettings):
             LprHistory.parse(value)
         except DomainError as error:
             raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _reminder_days(cls, value: str) -> str:
+        try:
+            parse_offsets(value)
+        except DomainError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("send_window_end")
+    @classmethod
+    def _send_window(cls, value: time, info: ValidationInfo) -> time:
+        start = info.data.get("send_window_start")
+        if start is not None and not start < value:
+            raise ValueError(f"the window must end after it starts ({start:%H:%M}), got {value:%H:%M}")
         return value
 
     @field_validator("sms_app_id", "sms_template_id")

@@ -266,3 +266,25 @@ class CaseStats:
     median_agreement_hours: float | None
     agreement_rate: float | None  # agreed among cases whose negotiation ended
     dead_letters: int = 0  # inbound messages given up on (see storage.dead_letters)
+
+
+class PaymentStatus(StrEnum):
+    """A reported payment: waiting for the lender, confirmed, or disputed until a mediator decides."""
+
+    REPORTED = "reported"
+    CONFIRMED = "confirmed"
+    DISPUTED = "disputed"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: int
+    case_id: int
+    amount: Decimal
+    paid_on: date
+    status: PaymentStatus
+    reported_at: datetime
+    receipt: bool  # a receipt file came with it
+    dispute_reason: str | None = None
+    decided_at: datetime | None = None  # confirmed, or resolved by a mediator

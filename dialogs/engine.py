@@ -66,6 +66,11 @@ class Engine:
         self._waiting: list[tuple[Inbound, asyncio.Future[None]]] = []
         self._committer: asyncio.Task[None] | None = None
 
+    @property
+    def dialogs(self) -> Dialogs:
+        """The flows and their services (scheduled sweeps read their settings, such as the grace period)."""
+        return self._dialogs
+
     async def handle(self, inbound: Inbound) -> None:
         """Handle one message; returns once its turn has committed (or was recognised as a redelivery)."""
         async with self._locks.hold((inbound.channel, inbound.user_id)):

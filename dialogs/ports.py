@@ -28,12 +28,15 @@ from dialogs.domain import (
     LoanRow,
     MessageKind,
     Offer,
+    Payment,
     Role,
 )
 from dialogs.lifecycle import CaseState
 from dialogs.messages import HeldMessage, Inbound, Outbound, Queued
 from dialogs.rules.affordability import Finances
 from dialogs.rules.interest import LenderKind
+from dialogs.rules.reminders import Digest, ReminderDue
+from dialogs.rules.supervision import Due
 
 
 class Clock(Protocol):
@@ -213,6 +216,36 @@ class Turn(Protocol):
         """The earliest instalment not yet paid in full: its number, due date and what is still due."""
         ...
 
+    # Supervision: the running schedule and payments (storage.payments)
+
+    async def instalments(self, case_id: int) -> list[Due]:
+        """The schedule as it stands (a moved instalment at its new date), in number order."""
+        ...
+
+    async def payments(self, case_id: int) -> list[Payment]: ...
+
+    async def payment(self, payment_id: int) -> Payment: ...
+
+    async def report_payment(
+        self, case_id: int, amount: Decimal, paid_on: date, receipt: FileRef | None
+    ) -> Payment:
+        """The borrower reports a payment on their running plan; it waits for the lender's staff."""
+        ...
+
+    async def confirm_payment(self, payment_id: int) -> Payment:
+        """Lender staff confirm a reported payment; it is applied to the schedule at once."""
+        ...
+
+    async def dispute_payment(self, payment_id: int, reason: str) -> Payment: ...
+
+    async def resolve_payment(self, payment_id: int, confirm: bool) -> Payment:
+        """A mediator decides a disputed payment: confirmed (applied) or rejected."""
+        ...
+
+    async def move_instalment(self, case_id: int, number: int, to_date: date, moves_allowed: int) -> None:
+        """The tolerance the rule granted: the borrower's, at most ``moves_allowed`` on the plan."""
+        ...
+
     async def add_message(self, case_id: int, kind: MessageKind, text: str, to: tuple[Role, ...]) -> int: ...
 
     async def case_message(self, message_id: int) -> CaseMessage: ...
@@ -339,6 +372,34 @@ class Turn(Protocol):
         """Erase what the law lets us; failures since ``keep_failures_since`` stay (they hold a lock-out)."""
         ...
 
+    # Reminders and the collection-conduct cap (issue 14: scheduling, reminders, /quiet, the digest)
+
+    async def reminder_due(self, reminder_id: int) -> ReminderDue | None:
+        """A reminder row as it comes due, with its instalment's facts now; ``None`` when it is gone."""
+        ...
+
+    async def finish_reminder(self, reminder_id: int, outcome: str) -> None:
+        """Mark it sent (``outcome`` "sent") or cancelled for ``outcome`` (paid, moved, quiet...)."""
+        ...
+
+    async def defer_reminder(self, reminder_id: int, until: datetime) -> None: ...
+
+    async def collection_messages(self, case_id: int, start: datetime, end: datetime) -> int:
+        """Collection messages (dialogs.collection) to the case's borrower delivered in ``[start, end)``."""
+        ...
+
+    async def set_quiet(self, quiet: bool) -> datetime | None:
+        """Opt the sender out of non-essential messages (``/quiet``) or back in; since when they are out."""
+        ...
+
+    async def lender_day(self, lender_id: int, day: date, start: datetime, end: datetime) -> Digest:
+        """A lender's local ``day`` (``[start, end)`` in UTC) for the daily digest (the system's turn)."""
+        ...
+
+    async def digest_staff(self, lender_id: int) -> list[Account]:
+        """Who reads a lender's digest: its staff accounts (the system's turn only)."""
+        ...
+
 
 class Batch(Protocol):
     """Turns that share one transaction (group commit); each turn is isolated by a savepoint."""
@@ -376,6 +437,10 @@ class TurnStore(Protocol):
 
     async def overdue_cases(self, now: datetime, limit: int) -> list[tuple[int, int]]:
         """(borrower account, case) of cases waiting on someone whose deadline has passed."""
+        ...
+
+    async def supervised_cases(self, due_before: date, limit: int) -> list[tuple[int, int]]:
+        """(borrower account, case) of running plans with an unpaid instalment due before ``due_before``."""
         ...
 
 

@@ -87,6 +87,8 @@ class Account(Base):
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     # Explicit consent to sensitive personal information (PIPL art. 29): nothing sensitive is asked before it.
     consented_at: Mapped[datetime | None]
+    # When the person opted out of non-essential messages (/quiet); None while they get them all.
+    quiet_since: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -296,8 +298,11 @@ class Instalment(Base):
     due_date: Mapped[date] = mapped_column(Date, index=True)
     amount: Mapped[Decimal] = mapped_column(Money())
     paid_amount: Mapped[Decimal] = mapped_column(Money())
-    status: Mapped[str] = mapped_column(String(16))  # due paid late moved
-    moved: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the confirmed payments cover (due, partly_paid, paid); "late" depends on the day and is worked out
+    # when shown (dialogs.rules.supervision).
+    status: Mapped[str] = mapped_column(String(16))
+    moved: Mapped[bool] = mapped_column(Boolean, default=False)  # the tolerance: moved to the end of the plan
+    original_due_date: Mapped[date | None] = mapped_column(Date)  # when it fell due before it was moved
 
 
 class Payment(Base):
@@ -312,21 +317,41 @@ class Payment(Base):
     reported_at: Mapped[datetime]
     confirmed_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     confirmed_at: Mapped[datetime | None]
+    # reported -> confirmed | disputed; disputed -> confirmed | rejected (a mediator resolves it)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    evidence_file_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_files.id"))  # the receipt
+    disputed_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    disputed_at: Mapped[datetime | None]
+    dispute_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # staff's words: may name people
+    resolved_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    resolved_at: Mapped[datetime | None]
 
 
 class Reminder(Base):
-    """One reminder that is due or was sent; ``key`` makes scheduling it twice harmless."""
+    """One reminder that is due or was sent; ``key`` makes scheduling it twice harmless.
+
+    Planned from an instalment (``planned_for``: its due date then, ``offset_days`` from it); a row whose
+    instalment has since moved or been paid is cancelled when it comes due, never sent. ``claimed_until``
+    is a scheduler's lease on the row, so two schedulers never work on it at once.
+    """
 
     __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_pending", "status", "due_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
-    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("instalments.id"))
+    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("instalments.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     due_at: Mapped[datetime] = mapped_column(index=True)
     sent_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16))  # pending sent cancelled
+    planned_for: Mapped[date | None] = mapped_column(Date)
+    offset_days: Mapped[int | None] = mapped_column(Integer)
+    # The notice the borrower must get even after /quiet (the missed-instalment notice before default).
+    essential: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_until: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))  # sent, or why not: paid, moved, quiet, ...
 
 
 class Broadcast(Base):
@@ -336,20 +361,36 @@ class Broadcast(Base):
     template: Mapped[str] = mapped_column(String(200))
     context: Mapped[dict[str, Any]]
     segment: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(16))  # pending running done cancelled
+    status: Mapped[str] = mapped_column(String(16))  # dialogs.broadcasts.BroadcastStatus
     created_at: Mapped[datetime]
+    scheduled_at: Mapped[datetime | None]  # --at: not sent before then
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
 
 class BroadcastRecipient(Base):
+    """One recipient of a broadcast, materialised when it is created: senders claim them in pages."""
+
     __tablename__ = "broadcast_recipients"
-    __table_args__ = (Index("ix_broadcast_recipients_pending", "broadcast_id", "status"),)
+    # A sender's page is the next rows of one status in account order: read straight off this index.
+    __table_args__ = (Index("ix_broadcast_recipients_pending", "broadcast_id", "status", "account_id"),)
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16))  # pending sent failed
+    status: Mapped[str] = mapped_column(String(16))  # dialogs.broadcasts.RecipientStatus
+    not_before: Mapped[datetime | None]  # held: the recipient's hours open then
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the sender (broadcast_senders.id) sending it
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+class BroadcastSender(Base):
+    """A process sending broadcasts (``loanbridge serve``), alive while its beat is recent: its claims
+    are released when it stops beating, and the CLI knows whether anyone will send what it creates."""
+
+    __tablename__ = "broadcast_senders"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    beat_at: Mapped[datetime]
 
 
 class Conversation(Base):

@@ -133,7 +133,8 @@ class StaffWork(NegotiationWork):
         return await self._listed(query.order_by(table.updated_at, table.id))
 
     async def escalations(self) -> list[domain.Case]:
-        """Cases a mediator must look at: expired, escalated, disputed, no affordable plan, harassment."""
+        """Cases a mediator must look at: expired, escalated, disputed, no affordable plan, harassment, a
+        payment the lender disputes."""
         self.require_operator()
         table = models.Case
         reported = and_(
@@ -144,8 +145,18 @@ class StaffWork(NegotiationWork):
         )
         no_plan = and_(table.state == S.SUBMITTED.value, table.chosen_plan.is_(None))
         asked = exists().where(models.HelpRequest.case_id == table.id, models.HelpRequest.status == "open")
+        payment_disputed = and_(
+            exists().where(models.Payment.case_id == table.id, models.Payment.status == "disputed"),
+            table.state == S.ACTIVE.value,
+        )
         query = select(table).where(
-            or_(table.state.in_([s.value for s in ESCALATED_STATES]), reported, no_plan, asked)
+            or_(
+                table.state.in_([s.value for s in ESCALATED_STATES]),
+                reported,
+                no_plan,
+                asked,
+                payment_disputed,
+            )
         )
         return await self._listed(query.order_by(table.updated_at, table.id))
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
@@ -21,7 +21,9 @@ from dialogs.messages import Inbound, Queued
 from dialogs.ports import Clock, SystemClock
 from dialogs.rules.affordability import Finances
 from dialogs.rules.interest import LenderKind
-from storage import accounts, cases, dead_letters, loans, models, outbox_watch, personal
+from dialogs.rules.reminders import Claim, ReminderPolicy
+from storage import accounts, cases, dead_letters, loans, models, outbox_watch, personal, reminders
+from storage.broadcasts import BroadcastStore
 from storage.case_log import LOG_ON
 from storage.crypto import FieldCipher
 from storage.log_store import CaseLogStore
@@ -34,7 +36,7 @@ IMPORT_BATCH = 500
 IMPORT_PAUSE = 0.01
 
 
-class SqlStore(CaseLogStore):
+class SqlStore(CaseLogStore, BroadcastStore):
     """Implements :class:`dialogs.ports.CaseStore` on SQLite or PostgreSQL."""
 
     def __init__(
@@ -126,6 +128,40 @@ class SqlStore(CaseLogStore):
         )
         async with self.unit() as session:
             return [(account_id, case_id) for account_id, case_id in (await session.execute(query)).all()]
+
+    async def supervised_cases(self, due_before: date, limit: int) -> list[tuple[int, int]]:
+        """(borrower account, case) of running plans with an instalment unpaid that fell due before
+        ``due_before``: the ones a breach check must look at."""
+        case, instalment, agreement = models.Case, models.Instalment, models.Agreement
+        query = (
+            select(case.borrower_account_id, case.id)
+            .join(agreement, agreement.case_id == case.id)
+            .join(instalment, instalment.agreement_id == agreement.id)
+            .where(
+                case.state == CaseState.ACTIVE.value,
+                instalment.status != "paid",
+                instalment.due_date < due_before,
+            )
+            .group_by(case.borrower_account_id, case.id)
+            .order_by(case.id)
+            .limit(limit)
+        )
+        async with self.unit() as session:
+            return [(account_id, case_id) for account_id, case_id in (await session.execute(query)).all()]
+
+    # Reminders (dialogs.reminders.ReminderStore): planned from instalments, claimed with a lease
+
+    async def plan_reminders(self, policy: ReminderPolicy, now: datetime) -> int:
+        async with self.unit() as session:
+            return await reminders.plan_missing(session, policy, now)
+
+    async def claim_reminders(self, now: datetime, lease: timedelta, limit: int) -> list[Claim]:
+        async with self.unit() as session:
+            return await reminders.claim_due(session, now, lease, limit)
+
+    async def digest_lenders(self) -> list[tuple[int, int]]:
+        async with self.unit() as session:
+            return await reminders.digest_lenders(session)
 
     async def unsent(self, limit: int = 500, *, after: int = 0) -> list[Queued]:
         """Committed messages not yet sent and due now, oldest first: what a restart must still send.

@@ -27,6 +27,8 @@ from dialogs.ports import Clock
 from storage import accounts, models, outbox_watch
 from storage.crypto import FieldCipher
 from storage.held import HeldWork
+from storage.payments import PaymentWork
+from storage.reminders import ReminderWork
 from storage.types import plain_json
 
 _C = cast(Table, models.Conversation.__table__)
@@ -46,7 +48,7 @@ _CONVERSATION_COLUMNS = (
 )
 
 
-class SqlTurn(HeldWork):
+class SqlTurn(PaymentWork, ReminderWork, HeldWork):
     """A turn on an open session; see :class:`dialogs.ports.Turn`."""
 
     def __init__(

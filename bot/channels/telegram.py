@@ -31,6 +31,7 @@ MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's own limit for getFile
 POLL_TIMEOUT = 25
+SPARE_CATCH_UP = 0.02  # seconds of missed moments a background sender may make up at once
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 Handle = Callable[[Inbound], Awaitable[None]]
 
@@ -123,6 +124,8 @@ class Pace:
         self._tolerance = self._chat_gap * (chat_burst - 1)
         self._next_any = 0.0
         self._chats: dict[int, float] = {}
+        self._spare = asyncio.Lock()  # one background sender waits for a free moment; the rest queue here
+        self._catch_up = min(SPARE_CATCH_UP, self._gap * 50)
 
     async def turn(self, chat_id: int) -> None:
         """Wait until a message may go to ``chat_id``, and claim that moment."""
@@ -137,6 +140,21 @@ class Pace:
             self._chats = {c: t for c, t in self._chats.items() if t > now}
         if moment > now:
             await asyncio.sleep(moment - now)
+
+    async def spare_turn(self, chat_id: int) -> None:
+        """Like :meth:`turn`, for messages that must never delay a reply (a broadcast): it takes only a
+        moment nobody has claimed, never one ahead, so a reply waits at most one gap behind it."""
+        async with self._spare:
+            while True:
+                now = time.monotonic()
+                theoretical = max(self._chats.get(chat_id, now), now)
+                moment = max(self._next_any, theoretical - self._tolerance)
+                if moment <= now:
+                    # A moment missed while waking is caught up, but only a few gaps' worth (no burst).
+                    self._next_any = max(self._next_any, now - self._catch_up) + self._gap
+                    self._chats[chat_id] = theoretical + self._chat_gap
+                    return
+                await asyncio.sleep(moment - now)
 
     def hold(self, chat_id: int, seconds: float) -> None:
         """Nothing to this chat for ``seconds``, then one message at a time again."""
@@ -163,11 +181,20 @@ class TelegramChannel:
         return recipient.channel is Channel.TELEGRAM
 
     async def send(self, recipient: Account, message: Rendered) -> None:
+        await self._send(recipient, message, self.pace.turn)
+
+    async def send_spare(self, recipient: Account, message: Rendered) -> None:
+        """A message that gives way to replies (a broadcast): sent only in moments replies leave free."""
+        await self._send(recipient, message, self.pace.spare_turn)
+
+    async def _send(
+        self, recipient: Account, message: Rendered, turn: Callable[[int], Awaitable[None]]
+    ) -> None:
         chat_id = int(recipient.channel_user_id)
         if message.file_name:
             content = html.unescape(message.text).encode()
             name = message.file_name
-            await self._paced(chat_id, lambda: self.api.send_document(chat_id, name, content, ""))
+            await self._paced(chat_id, lambda: self.api.send_document(chat_id, name, content, ""), turn)
             return
         buttons = [OutgoingButton(b.label, b.choice) for b in message.buttons if _fits(b.choice)]
         pieces = split_text(message.text)
@@ -176,13 +203,18 @@ class TelegramChannel:
             shown = buttons if last else []
             contact = message.contact_label if message.request_contact and last else None
             await self._paced(
-                chat_id, lambda p=piece, b=shown, c=contact: self.api.send_text(chat_id, p, b, c)
+                chat_id, lambda p=piece, b=shown, c=contact: self.api.send_text(chat_id, p, b, c), turn
             )
 
-    async def _paced(self, chat_id: int, call: Callable[[], Awaitable[None]]) -> None:
+    async def _paced(
+        self,
+        chat_id: int,
+        call: Callable[[], Awaitable[None]],
+        turn: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
         """One Bot API call within the limits; a 429 holds this chat (only) and the call is made again."""
         while True:
-            await self.pace.turn(chat_id)
+            await (turn or self.pace.turn)(chat_id)
             try:
                 await call()
                 return

@@ -15,6 +15,7 @@ from dialogs.flows.legal import LEGAL
 from dialogs.flows.mediate import MEDIATE
 from dialogs.flows.mydata import MYDATA
 from dialogs.flows.negotiate import NEGOTIATE
+from dialogs.flows.payments import PAYMENTS
 from dialogs.flows.plans import PLANS
 from dialogs.flows.review import INFO, REVIEW
 from dialogs.flows.staff import STAFF
@@ -38,7 +39,17 @@ BORROWER_FLOWS: tuple[Flow, ...] = (
 )
 
 # The lender's and the mediator's flows; negotiation and the agreement are shared with the borrower.
-STAFF_FLOWS: tuple[Flow, ...] = (STAFF, REVIEW, MEDIATE, DESK, NEGOTIATE, AGREEMENT, INFO, HELPDESK)
+STAFF_FLOWS: tuple[Flow, ...] = (
+    STAFF,
+    REVIEW,
+    MEDIATE,
+    DESK,
+    NEGOTIATE,
+    AGREEMENT,
+    INFO,
+    HELPDESK,
+    PAYMENTS,
+)
 ALL_FLOWS = BORROWER_FLOWS + STAFF_FLOWS
 
 __all__ = ["ACTIONS", "ALL_FLOWS", "BORROWER_FLOWS", "COMMANDS", "STAFF_FLOWS", "Flow"]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from dialogs.domain import Role
 from dialogs.errors import PermissionDenied
-from dialogs.flows import agreement, desk, staff
+from dialogs.flows import agreement, desk, payment_actions, quiet, staff
 from dialogs.flows.base import Ctx, Invalid
 from dialogs.flows.casework import tell_operators
 from dialogs.lifecycle import CaseState
@@ -72,6 +72,11 @@ ACTIONS: dict[str, tuple[int, Action]] = {  # verb: (how many numbers, what it d
     "report": (2, report),
     "info": (1, answer_info),
     "request": (1, desk.open_request),
+    "pay": (1, payment_actions.report),
+    "payok": (2, payment_actions.confirm),
+    "paybad": (2, payment_actions.dispute),
+    "payyes": (2, payment_actions.uphold),
+    "payno": (2, payment_actions.reject),
 }
 
 
@@ -153,4 +158,6 @@ COMMANDS: dict[str, Command] = {
     "revoke": desk.revoke_command,
     "offer": offer,
     "case": case,
+    "schedule": payment_actions.schedule,
+    "quiet": quiet.quiet,
 }

@@ -18,9 +18,6 @@ from dialogs.messages import Outbound
 from dialogs.rules.negotiation import equal_plan, instalment_dates
 from dialogs.rules.plans import PlanKind
 
-TOLERANCE_MOVES = 1  # one missed instalment may move to the end of the plan, once (DESIGN §4)
-GRACE_DAYS = 15
-
 
 def schedule_of(terms: dict[str, Any], start: date) -> list[tuple[date, Decimal]]:
     """Every instalment's due date and amount, from the terms' own amounts (or equal ones)."""
@@ -49,8 +46,8 @@ async def _context(
         "owed": facts["owed"],
         "terms": terms_view(terms),
         "schedule": [{"number": n, "due": d, "amount": a} for n, (d, a) in enumerate(schedule, start=1)],
-        "tolerance": TOLERANCE_MOVES,
-        "grace_days": GRACE_DAYS,
+        "tolerance": ctx.services.tolerance_moves,
+        "grace_days": ctx.services.grace_days,
         "void_if_missed": bool(terms.get("void_if_missed")),
     }
 

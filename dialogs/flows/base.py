@@ -26,6 +26,7 @@ from dialogs.rules.interest import (
 )
 from dialogs.rules.negotiation import DEFAULT_NEGOTIATION, NegotiationPolicy
 from dialogs.rules.plans import DEFAULT_POLICY, PlanPolicy
+from dialogs.rules.supervision import DEFAULT_GRACE_DAYS, DEFAULT_MOVES
 
 HOME = f"{HOME_FLOW}:{HOME_STEP}"
 BACK = "<back>"  # a target: the step before this one (the menu when there is none)
@@ -73,6 +74,8 @@ class Services:
     conduct: ConductPolicy = field(default_factory=ConductPolicy)
     invite_hours: int = 72  # how long a lender-staff invite stays valid
     answer_within_days: int = 1  # the promise to someone who asks for a person: working days to an answer
+    grace_days: int = DEFAULT_GRACE_DAYS  # days an instalment may stay unpaid before the plan is in breach
+    tolerance_moves: int = DEFAULT_MOVES  # missed instalments a borrower may move to the end of the plan
 
     @property
     def interest_law(self) -> InterestLaw:

@@ -7,11 +7,11 @@ who may see that case, so a stale or forged one changes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, time
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from dialogs.collection import collection_time
 from dialogs.domain import Account, Case, Hardship, HardshipReason, Loan, LoanRow, MessageKind, Offer, Role
 from dialogs.flows.base import Choice, Ctx, Invalid
 from dialogs.flows.plans import balance_of
@@ -62,11 +62,9 @@ def notify(
 
 async def conduct_time(ctx: Ctx, case_id: int, borrower: Account) -> datetime:
     """When words from the lender's side may reach the borrower: inside their local hours and within the
-    day's cap (DESIGN §4); past the cap they wait for the next day's window."""
-    zone = ZoneInfo(borrower.time_zone)
-    midnight = datetime.combine(ctx.now.astimezone(zone).date(), time(), zone).astimezone(UTC)
-    earlier_today = await ctx.turn.lender_words_since(case_id, midnight)
-    return ctx.services.conduct.next_allowed_send(ctx.now, borrower.time_zone, earlier_today)
+    day's cap (DESIGN §4), counted with reminders and a mediator's messages (dialogs.collection); past the
+    cap they wait for the next day with room."""
+    return await collection_time(ctx.turn, ctx.services.conduct, case_id, borrower.time_zone, ctx.now)
 
 
 async def tell_other_side(

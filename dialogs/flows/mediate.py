@@ -22,6 +22,7 @@ from dialogs.flows.casework import (
     terms_view,
 )
 from dialogs.flows.inputs import buttons_only, text, whole_number
+from dialogs.flows.payments import PLAN_STATES, disputed_payments, resolve_choices
 from dialogs.flows.review import OPERATORS, REVIEW_CHOICES, on_review
 from dialogs.flows.status import MILESTONES
 from dialogs.lifecycle import CaseState
@@ -75,15 +76,17 @@ async def ask_case(ctx: Ctx) -> None:
     requests = await ctx.turn.help_requests(case.id)
     events = await ctx.turn.events(case.id)
     held = await ctx.turn.held_for_case(case.id)
+    disputed = await disputed_payments(ctx, case)  # a running plan's payments waiting for a decision
     ctx.ask(
         "mediate/case",
+        *[choice for payment in disputed for choice in resolve_choices(case.id, payment)],
         *_case_choices(case, offers, reports, requests),
         *[Choice(f"h{m.id}", "cancel_held", {"number": m.id}) for m in held],
         case=await brief(ctx, case) if case.loan_id else {"id": case.id, "state": case.state.value},
         said=await _said(ctx, case.id),
         reports=[report_view(r) for r in reports],
         requests=requests,
-        reasons=_why(case, events, reports),
+        reasons=_why(case, events, reports) + (["payment_dispute"] if disputed else []),
         bid_open=(bid := await ctx.turn.blind_bid(case.id)) is not None and bid.status == "open",
         held=[_held_view(m) for m in held],
         deadline_at=await ctx.turn.deadline_of(case.id),
@@ -111,6 +114,8 @@ def _case_choices(
         choices.append(Choice("reopen", "reopen_draft"))
     if case.state in CLOSABLE:
         choices.append(Choice("close", "close_case"))
+    if case.state in PLAN_STATES:
+        choices.append(Choice("schedule", "see_schedule"))
     choices.append(Choice("list", "back"))
     return choices
 
@@ -188,6 +193,8 @@ async def on_case(ctx: Ctx, picked: Picked) -> str:
         case = await ctx.case()
         await {"handled": _handled, "resume": _resume, "reopen": _reopen}[picked.id](ctx, case)
         return "case"
+    if picked.id == "schedule":
+        return "payments:schedule"
     return {"split": "split_confirm", "extend": "extend_hours", "close": "close_reason", "list": "list"}[
         picked.id
     ]

@@ -38,6 +38,11 @@ MILESTONES = frozenset(
         "message_mediator",
         "message_info_request",
         "message_reason",
+        "payment_reported",
+        "payment_confirmed",
+        "payment_disputed",
+        "payment_rejected",
+        "instalment_moved",
     }
 )
 

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 TOKEN = "123456:TEST-abcdefghijklmnopqrstuvwxyz0123456"
+_SENDS = frozenset({"sendMessage", "sendDocument"})  # what the overall rate limit counts
 BOT = {"id": 123456, "is_bot": True, "first_name": "LoanBridge", "username": "loanbridge_test_bot"}
 
 
@@ -36,6 +37,13 @@ class FakeTelegram:
     webhook: dict[str, Any] = field(default_factory=dict)
     url: str = ""
     acknowledged: int = 0  # the highest update_id a getUpdates offset has confirmed
+    # Optional: the bot's overall limit, messages a second (a token bucket holding ``burst`` seconds of it);
+    # a send above it is answered 429 and counted in ``too_many``, as Telegram does.
+    rate_limit: float | None = None
+    burst: float = 0.05
+    too_many: int = 0
+    _tokens: float = 0.0
+    _filled_at: float = 0.0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _update_ids: Any = field(default_factory=lambda: itertools.count(1000))
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -164,6 +172,9 @@ class FakeTelegram:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await _params(request)
+        if method in _SENDS and not self._within_rate():  # refused: not a message the chat received
+            self.too_many += 1
+            return _error(429, "Too Many Requests: retry after 1", retry_after=1)
         self.calls.append(Call(method, params, time.monotonic()))
         chat = int(params.get("chat_id") or 0)
         if chat and self.failures.get(chat):
@@ -175,6 +186,20 @@ class FakeTelegram:
         if handler is None:
             return _error(404, "Not Found: method not found")
         return web.json_response({"ok": True, "result": await handler(params)})
+
+    def _within_rate(self) -> bool:
+        if self.rate_limit is None:
+            return True
+        now = time.monotonic()
+        capacity = max(1.0, self.rate_limit * self.burst)
+        if not self._filled_at:
+            self._tokens, self._filled_at = capacity, now
+        self._tokens = min(capacity, self._tokens + (now - self._filled_at) * self.rate_limit)
+        self._filled_at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
 
     async def _getMe(self, _params: dict[str, Any]) -> Any:  # noqa: N802 - Bot API method names
         return BOT

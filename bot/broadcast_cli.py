@@ -1,0 +1,217 @@
+"""``loanbridge broadcast``: create an operator broadcast (preview and confirm first) and follow it.
+
+The CLI never sends: it writes the broadcast and its recipients to the store, and ``loanbridge serve``
+(which owns each bot's rate) sends them. Following only reads progress, so Ctrl-C stops following, not
+sending; ``--follow ID`` follows again. With no serve running, the broadcast waits for one, and the CLI
+says so instead of waiting in silence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from bot.app import opened_store
+from bot.broadcasting import LOST_AFTER, TEMPLATE_DIR
+from bot.channels.terminal import plain
+from bot.rendering import Renderer, plural
+from bot.settings import Settings
+from dialogs.broadcasts import (
+    TEMPLATES,
+    BroadcastStatus,
+    Preview,
+    Progress,
+    RecipientStatus,
+    check_template,
+    parse_segment,
+)
+from dialogs.domain import Account, Channel, Role
+from dialogs.errors import InvalidInput
+from dialogs.messages import Outbound
+from storage.store import SqlStore
+
+FOLLOW_SECONDS = 0.5  # how often progress is read
+PLAIN_EVERY = 5.0  # without a terminal, a progress line this often (a log, not a redrawn bar)
+BAR = 30
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    send = commands.add_parser(
+        "broadcast",
+        help="send a message to a segment of borrowers (serve sends it), or follow one",
+        description="Segments: all, due:N (an instalment due within N days), overdue, lender:NAME, "
+        "channel:telegram|wechat|terminal, state:STATE. Each recipient gets it in their language, "
+        "within their hours (08:00-21:00 their time); those who sent /quiet or blocked the bot are skipped.",
+    )
+    send.add_argument("--segment", help="who gets it, such as due:3 or lender:'Demo Lender'")
+    send.add_argument("--template", choices=TEMPLATES, help="templates/<locale>/broadcast/NAME.j2")
+    send.add_argument(
+        "--at", help="not before this time (ISO, e.g. 2026-12-24T09:00; local time unless it says)"
+    )
+    send.add_argument("--yes", action="store_true", help="no preview or question (for cron)")
+    send.add_argument("--follow", type=int, metavar="ID", help="follow a broadcast created earlier")
+    send.set_defaults(run=broadcast)
+
+
+async def broadcast(args: argparse.Namespace, settings: Settings) -> int:
+    if args.follow is not None:
+        async with opened_store(settings) as store:
+            return await follow(store, args.follow, settings.timezone)
+    if not args.segment or not args.template:
+        print("broadcast: give --segment and --template (or --follow ID)", file=sys.stderr)
+        return 2
+    segment = parse_segment(args.segment)
+    template = check_template(args.template)
+    at = parse_at(args.at, settings.timezone) if args.at else None
+    async with opened_store(settings) as store:
+        preview = await store.broadcast_preview(segment)
+        if preview.total == 0:
+            print(f"nobody is in the segment {segment.text()}: nothing to send")
+            return 0
+        if not args.yes:
+            show_preview(preview, template, segment.text(), settings.timezone)
+            if not await confirmed(f"Send it to {plural(preview.total, 'person', 'people')}? [y/N] "):
+                print("nothing was sent")
+                return 1
+        broadcast_id = await store.create_broadcast(segment, template, scheduled_at=at)
+        print(f"broadcast {broadcast_id} created: {plural(preview.total, 'recipient')}")
+        if at is not None and at > store.clock.now():
+            when = _local(at, settings.timezone)
+            print(f"it starts at {when}; follow it: loanbridge broadcast --follow {broadcast_id}")
+            return 0
+        return await follow(store, broadcast_id, settings.timezone)
+
+
+def parse_at(text: str, time_zone: str) -> datetime:
+    """An ISO time; without an offset it is the configured zone's wall clock."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"--at {text[:40]!r} is not an ISO time such as 2026-12-24T09:00") from None
+    return moment.replace(tzinfo=ZoneInfo(time_zone)) if moment.tzinfo is None else moment
+
+
+def show_preview(
+    preview: Preview, template: str, segment: str, time_zone: str, out: TextIO | None = None
+) -> None:
+    out = out or sys.stdout
+    print(f"broadcast {template!r} to {segment}: {plural(preview.total, 'recipient')}", file=out)
+    for (channel, locale), count in sorted(preview.by_channel_locale.items()):
+        print(f"  {channel:<9} {locale:<6} {count:>8}", file=out)
+    print(f"outside their hours now (held until 08:00 their time): {preview.outside_window}", file=out)
+    print(f"opted out with /quiet (skipped): {preview.opted_out}", file=out)
+    print(f"unreachable, blocked the bot (skipped): {preview.unreachable}", file=out)
+    renderer = Renderer()
+    for locale, figures in sorted(preview.samples.items()):
+        reader = Account(0, Channel.TERMINAL, "sample", Role.BORROWER, locale, time_zone, True)
+        rendered = renderer.render(Outbound(0, f"{TEMPLATE_DIR}/{template}", dict(figures)), reader)
+        print(f"--- sample in {locale} ---\n{plain(rendered.text)}", file=out)
+    print("---", file=out)
+
+
+async def confirmed(question: str) -> bool:
+    print(question, end="", flush=True)
+    try:
+        answer = await asyncio.to_thread(sys.stdin.readline)
+    except (EOFError, KeyboardInterrupt):
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+async def follow(store: SqlStore, broadcast_id: int, time_zone: str, out: TextIO | None = None) -> int:
+    """Progress until nothing is left to send now; Ctrl-C stops following (serve keeps sending)."""
+    out = out or sys.stdout
+    progress = await store.broadcast_progress(broadcast_id)
+    if progress.status is BroadcastStatus.SCHEDULED and progress.scheduled_at is not None:
+        print(f"broadcast {broadcast_id} starts at {_local(progress.scheduled_at, time_zone)}", file=out)
+        return 0
+    stop = asyncio.Event()
+    with _stopping_on_ctrl_c(stop.set):
+        draw = _Drawing(out)
+        while not progress.settled:
+            if not await store.sender_alive(LOST_AFTER):
+                draw.end()
+                print(_waits(progress), file=out)
+                return 0
+            draw.show(progress)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), FOLLOW_SECONDS)
+            if stop.is_set():
+                draw.end()
+                print(
+                    f"stopped following; serve goes on sending: loanbridge broadcast --follow {broadcast_id}",
+                    file=out,
+                )
+                return 0
+            progress = await store.broadcast_progress(broadcast_id)
+        draw.show(progress)
+        draw.end()
+    held = progress.count(RecipientStatus.HELD)
+    if held:
+        people = plural(held, "person", "people")
+        print(f"{people} outside their hours now: serve sends to them when their hours open", file=out)
+    print(progress.summary(), file=out)
+    return 0
+
+
+def _waits(progress: Progress) -> str:
+    return (
+        f"no 'loanbridge serve' is running: broadcast {progress.id} waits for it "
+        f"({plural(progress.to_go, 'recipient')} to go). Start serve, then follow it: "
+        f"loanbridge broadcast --follow {progress.id}"
+    )
+
+
+def _local(moment: datetime, time_zone: str) -> str:
+    return moment.astimezone(ZoneInfo(time_zone)).strftime(f"%Y-%m-%d %H:%M ({time_zone})")
+
+
+class _Drawing:
+    """A progress bar redrawn in place on a terminal; elsewhere a plain line now and then."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._tty = out.isatty()
+        self._last = 0.0
+        self._drawn = False
+
+    def show(self, progress: Progress) -> None:
+        loop_time = asyncio.get_running_loop().time()
+        if not self._tty and self._drawn and loop_time - self._last < PLAIN_EVERY:
+            return
+        self._last, self._drawn = loop_time, True
+        total = max(progress.total, 1)
+        done = progress.total - progress.to_go
+        filled = BAR * done // total
+        f = progress.figures()
+        line = (
+            f"[{'#' * filled}{'.' * (BAR - filled)}] {100 * done // total:3d}%  sent {f['sent']}, "
+            f"failed {f['failed']}, waiting for the window {f['held']}, to go {f['to_go']}"
+        )
+        print(("\r" + line) if self._tty else line, end="" if self._tty else "\n", file=self._out, flush=True)
+
+    def end(self) -> None:
+        if self._tty and self._drawn:
+            print(file=self._out)
+        self._drawn = False
+
+
+@contextlib.contextmanager
+def _stopping_on_ctrl_c(stop: Callable[[], None]) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, stop)
+    except (NotImplementedError, RuntimeError):  # not the main thread: Ctrl-C ends the command instead
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)

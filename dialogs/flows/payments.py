@@ -1,0 +1,477 @@
+"""A running plan: the schedule (/schedule), payments the borrower reports, the lender's staff confirm or
+dispute and a mediator resolves, the tolerance (a missed instalment moved to the end), and completion.
+
+The borrower's report is asked step by step (amount, day, receipt, check) and stored only at the end.
+Staff decide through buttons that name the case and the payment (``g:payok:CASE:PAYMENT``…); the store
+re-checks who presses them and what the payment's state is, so a stale or forged one changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dialogs.domain import Account, Case, FileRef, Payment, PaymentStatus, Role
+from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step, back_to
+from dialogs.flows.casework import ASK_FOR_HELP, GLOBAL, notify, open_case_choice, terms_view
+from dialogs.flows.inputs import buttons_only, calendar_date, file, money, text
+from dialogs.lifecycle import CaseState
+from dialogs.messages import Inbound, InboundKind
+from dialogs.rules.supervision import (
+    Allocation,
+    InstalmentState,
+    Move,
+    MoveRefusal,
+    allocate,
+    decide_move,
+    first_unpaid,
+    movable,
+)
+
+REPORT = "pay"  # the working copy of a report: {"case", "amount", "day", "receipt"}
+DISPUTING = "pay_dispute"  # the payment whose dispute reason lender staff are typing
+MAX_REASON = 1000
+AMOUNT_EXAMPLE = "1200"
+DAY_EXAMPLE = "2026-12-02"
+_NO_RECEIPT = frozenset({"no", "none", "没有", "无"})  # typed for "no receipt": said to choose the button
+PLAN_STATES = frozenset({CaseState.ACTIVE, CaseState.COMPLETED, CaseState.DEFAULTED})
+
+
+def pay_choice(case_id: int) -> Choice:
+    """The "Report a payment" button on a case (reminders carry it too)."""
+    return Choice(f"{GLOBAL}pay:{case_id}", "report_payment", {"case_id": case_id})
+
+
+def local_today(ctx: Ctx, account: Account | None = None) -> date:
+    return ctx.now.astimezone(ZoneInfo((account or ctx.account).time_zone)).date()
+
+
+async def plan_of(ctx: Ctx, case_id: int) -> Allocation:
+    """The schedule with every confirmed payment applied (the rule's allocation)."""
+    confirmed = [p.amount for p in await ctx.turn.payments(case_id) if p.status is PaymentStatus.CONFIRMED]
+    return allocate(await ctx.turn.instalments(case_id), confirmed)
+
+
+def payment_view(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": payment.id,
+        "amount": payment.amount,
+        "paid_on": payment.paid_on,
+        "status": payment.status.value,
+        "receipt": payment.receipt,
+        "reason": payment.dispute_reason,
+    }
+
+
+# The schedule
+
+
+async def ask_schedule(ctx: Ctx) -> None:
+    case = await ctx.case()
+    if case.state not in PLAN_STATES or not await ctx.turn.instalments(case.id):
+        ctx.ask("payments/no_plan", Choice("menu", "menu"), case_id=case.id, state=case.state.value)
+        return
+    allocation = await plan_of(ctx, case.id)
+    borrower = await ctx.turn.borrower_of(case.id)
+    today = local_today(ctx, borrower)
+    payments = await ctx.turn.payments(case.id)
+    waiting = [p for p in payments if p.status in (PaymentStatus.REPORTED, PaymentStatus.DISPUTED)]
+    rows = [
+        {
+            "number": i.number,
+            "due": i.due_date,
+            "amount": i.amount,
+            "paid": i.paid,
+            "state": i.state(today).value,
+        }
+        for i in allocation.instalments
+    ]
+    ctx.ask(
+        "payments/schedule",
+        *_schedule_choices(ctx, case, allocation, today, waiting),
+        case_id=case.id,
+        state=case.state.value,
+        instalments=rows,
+        total=allocation.total,
+        paid_total=allocation.applied,
+        left=allocation.left,
+        awaiting=[payment_view(p) for p in waiting],
+        grace_days=ctx.services.grace_days,
+    )
+
+
+def _schedule_choices(
+    ctx: Ctx, case: Case, allocation: Allocation, today: date, waiting: list[Payment]
+) -> list[Choice]:
+    choices: list[Choice] = []
+    role = ctx.account.role
+    if case.state is CaseState.ACTIVE and role is Role.BORROWER:
+        choices.append(pay_choice(case.id))
+        late = any(i.state(today) is InstalmentState.LATE for i in allocation.instalments)
+        if late or movable(allocation, today) is not None:  # asked for, the rule decides (and says why not)
+            choices.append(Choice("move", "move_instalment"))
+    if case.state is CaseState.ACTIVE and role is Role.LENDER:
+        for p in waiting:
+            if p.status is PaymentStatus.REPORTED:
+                choices += decide_choices(case.id, p)
+    if case.state is CaseState.ACTIVE and role is Role.OPERATOR:
+        for p in waiting:
+            if p.status is PaymentStatus.DISPUTED:
+                choices += resolve_choices(case.id, p)
+    choices.append(Choice("menu", "menu"))
+    return choices
+
+
+async def disputed_payments(ctx: Ctx, case: Case) -> list[Payment]:
+    """Payments of a running plan the lender disputes: a mediator's to decide."""
+    if case.state is not CaseState.ACTIVE:
+        return []
+    return [p for p in await ctx.turn.payments(case.id) if p.status is PaymentStatus.DISPUTED]
+
+
+def decide_choices(case_id: int, payment: Payment) -> list[Choice]:
+    context = {"case_id": case_id, "amount": payment.amount}
+    return [
+        Choice(f"{GLOBAL}payok:{case_id}:{payment.id}", "payment_confirm", context),
+        Choice(f"{GLOBAL}paybad:{case_id}:{payment.id}", "payment_dispute", context),
+    ]
+
+
+def resolve_choices(case_id: int, payment: Payment) -> list[Choice]:
+    context = {"case_id": case_id, "amount": payment.amount}
+    return [
+        Choice(f"{GLOBAL}payyes:{case_id}:{payment.id}", "payment_uphold", context),
+        Choice(f"{GLOBAL}payno:{case_id}:{payment.id}", "payment_reject", context),
+    ]
+
+
+async def on_schedule(ctx: Ctx, picked: Picked) -> str:
+    return "move" if picked.id == "move" else HOME
+
+
+# The borrower's report: amount, day, receipt, check
+
+
+def _report(ctx: Ctx) -> dict[str, Any]:
+    copy = ctx.data.get(REPORT)
+    if not isinstance(copy, dict) or copy.get("case") != ctx.conv.case_id:
+        copy = ctx.data[REPORT] = {"case": ctx.conv.case_id}
+    return copy
+
+
+async def ask_amount(ctx: Ctx) -> None:
+    case = await ctx.case()
+    allocation = await plan_of(ctx, case.id)
+    upcoming = first_unpaid(allocation)
+    ctx.ask(
+        "payments/amount",
+        Choice("cancel", "cancel_report"),
+        case_id=case.id,
+        left=allocation.left,
+        next=(
+            {"number": upcoming.number, "due": upcoming.due_date, "amount": upcoming.left}
+            if upcoming
+            else None
+        ),
+        example=AMOUNT_EXAMPLE,
+    )
+
+
+async def on_amount(ctx: Ctx, answer: Decimal | Picked) -> str:
+    if isinstance(answer, Picked):
+        return _cancelled(ctx)
+    case = await ctx.case()
+    left = (await plan_of(ctx, case.id)).left
+    if answer <= 0:
+        raise Invalid("payments/amount_zero", example=AMOUNT_EXAMPLE)
+    if answer > left:
+        raise Invalid("payments/too_much", left=left)
+    _report(ctx)["amount"] = str(answer)
+    return "day"
+
+
+async def ask_day(ctx: Ctx) -> None:
+    ctx.ask(
+        "payments/day",
+        Choice("today", "paid_today"),
+        Choice("yesterday", "paid_yesterday"),
+        Choice("cancel", "cancel_report"),
+        example=DAY_EXAMPLE,
+    )
+
+
+async def on_day(ctx: Ctx, answer: date | Picked) -> str:
+    today = local_today(ctx)
+    if isinstance(answer, Picked):
+        if answer.id == "cancel":
+            return _cancelled(ctx)
+        answer = today if answer.id == "today" else today - timedelta(days=1)
+    if answer > today:
+        raise Invalid("payments/future_day", today=today)
+    made = await ctx.turn.agreement((await ctx.case()).id)
+    if made is not None and answer < made.created_at.date() - timedelta(days=1):
+        raise Invalid("payments/before_plan", plan_since=made.created_at.date())
+    _report(ctx)["day"] = answer.isoformat()
+    return "receipt"
+
+
+async def ask_receipt(ctx: Ctx) -> None:
+    ctx.ask("payments/receipt", Choice("none", "no_receipt"), Choice("cancel", "cancel_report"))
+
+
+async def on_receipt(ctx: Ctx, answer: FileRef | Picked) -> str:
+    report = _report(ctx)
+    if isinstance(answer, Picked):
+        if answer.id == "cancel":
+            return _cancelled(ctx)
+        report["receipt"] = None
+    else:
+        report["receipt"] = {
+            "ref": answer.storage_ref,
+            "sha256": answer.sha256,
+            "size": answer.size_bytes,
+            "name": answer.file_name,
+            "mime": answer.mime_type,
+        }
+    return "check"
+
+
+async def ask_check(ctx: Ctx) -> None:
+    report = _report(ctx)
+    if "amount" not in report or "day" not in report:  # arrived without the answers: start again
+        ctx.ask("payments/start_again", Choice("again", "report_payment"), Choice("menu", "menu"))
+        return
+    receipt = report.get("receipt")
+    ctx.ask(
+        "payments/check",
+        Choice("send", "send_report"),
+        Choice("change", "change"),
+        Choice("cancel", "cancel_report"),
+        case_id=ctx.conv.case_id,
+        amount=Decimal(report["amount"]),
+        paid_on=date.fromisoformat(report["day"]),
+        receipt_name=(receipt or {}).get("name") or ("" if receipt else None),
+    )
+
+
+async def on_check(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "cancel":
+        return _cancelled(ctx)
+    if picked.id in ("change", "again"):
+        return "amount"
+    if picked.id == "menu":
+        return HOME
+    report = ctx.data.pop(REPORT)
+    case = await ctx.case()
+    if case.state is not CaseState.ACTIVE:  # the plan ended while the report was being written
+        ctx.say("payments/not_running", ASK_FOR_HELP, case_id=case.id, state=case.state.value)
+        return HOME
+    receipt = report.get("receipt")
+    made = await ctx.turn.report_payment(
+        case.id,
+        Decimal(report["amount"]),
+        date.fromisoformat(report["day"]),
+        FileRef(
+            storage_ref=receipt["ref"],
+            sha256=receipt["sha256"],
+            size_bytes=receipt["size"],
+            file_name=receipt["name"],
+            mime_type=receipt["mime"],
+        )
+        if receipt
+        else None,
+    )
+    ctx.say("payments/reported", case_id=case.id, payment=payment_view(made))
+    notify(
+        ctx,
+        await ctx.turn.lender_staff(case.id),
+        "payments/to_confirm",
+        *decide_choices(case.id, made),
+        case_id=case.id,
+        payment=payment_view(made),
+    )
+    return back_to("schedule")
+
+
+def _cancelled(ctx: Ctx) -> str:
+    ctx.data.pop(REPORT, None)
+    ctx.say("payments/report_cancelled")
+    return back_to("schedule")
+
+
+def accept_receipt(ctx: Ctx, inbound: Inbound) -> FileRef:
+    if inbound.kind is InboundKind.TEXT and inbound.payload.strip().casefold() in _NO_RECEIPT:
+        raise Invalid("payments/receipt_or_none")
+    return file(ctx, inbound)
+
+
+# Staff: confirm, dispute (with a reason), resolve
+
+
+async def confirmed(ctx: Ctx, case_id: int, payment: Payment) -> None:
+    """After a payment is confirmed (by the lender, or a mediator upholding it): both sides told what is
+    left; when nothing is, the plan is completed."""
+    allocation = await plan_of(ctx, case_id)
+    upcoming = first_unpaid(allocation)
+    context: dict[str, Any] = {
+        "case_id": case_id,
+        "payment": payment_view(payment),
+        "left": allocation.left,
+        "next": {"number": upcoming.number, "due": upcoming.due_date, "amount": upcoming.left}
+        if upcoming
+        else None,
+        "by": ctx.account.role.value,
+    }
+    borrower = await ctx.turn.borrower_of(case_id)
+    others = [a for a in [borrower, *await ctx.turn.lender_staff(case_id)] if a.id != ctx.account.id]
+    ctx.say("payments/confirmed", **context)
+    notify(ctx, others, "payments/confirmed", **context)
+    if allocation.complete:
+        await complete(ctx, case_id, allocation)
+
+
+async def complete(ctx: Ctx, case_id: int, allocation: Allocation) -> None:
+    """Everything paid: the case is completed; both sides get the closing statement, the borrower also a
+    plain word that the debt under this agreement is settled."""
+    await ctx.turn.transition(case_id, CaseState.COMPLETED, {"paid": str(allocation.applied)})
+    made = await ctx.turn.agreement(case_id)
+    paid = [p for p in await ctx.turn.payments(case_id) if p.status is PaymentStatus.CONFIRMED]
+    statement: dict[str, Any] = {
+        "case_id": case_id,
+        "terms": terms_view(made.terms) if made else {},
+        "agreed_on": made.created_at.date() if made else None,
+        "paid_total": allocation.applied + allocation.credit,
+        "credit": allocation.credit,  # paid beyond the plan (several reports confirmed at once): owed back
+        "paid": [payment_view(p) for p in paid],
+        "completed_on": local_today(ctx, await ctx.turn.borrower_of(case_id)),
+    }
+    borrower = await ctx.turn.borrower_of(case_id)
+    staff = await ctx.turn.lender_staff(case_id)
+    for account in (borrower, *staff):
+        notify(ctx, [account], "payments/closing", **statement)
+    notify(ctx, [borrower], "payments/settled", ASK_FOR_HELP, case_id=case_id)
+    notify(ctx, await ctx.turn.operators(), "payments/completed", open_case_choice(case_id), case_id=case_id)
+
+
+async def ask_dispute_reason(ctx: Ctx) -> None:
+    payment = await ctx.turn.payment(int(ctx.data.get(DISPUTING, 0)))
+    ctx.ask(
+        "payments/dispute_reason",
+        Choice("cancel", "cancel_report"),
+        case_id=payment.case_id,
+        payment=payment_view(payment),
+        limit=MAX_REASON,
+    )
+
+
+async def on_dispute_reason(ctx: Ctx, answer: str | Picked) -> str:
+    payment_id = int(ctx.data.pop(DISPUTING, 0))
+    if isinstance(answer, Picked):
+        ctx.say("payments/dispute_cancelled")
+        return HOME
+    payment = await ctx.turn.payment(payment_id)
+    case = await ctx.turn.case(payment.case_id)
+    if payment.status is not PaymentStatus.REPORTED or case.state is not CaseState.ACTIVE:
+        # decided by a colleague (or the plan ended) while the reason was being written
+        ctx.say(
+            "payments/already_decided", case_id=case.id, payment=payment_view(payment), state=case.state.value
+        )
+        return HOME
+    payment = await ctx.turn.dispute_payment(payment_id, answer)
+    case_id = payment.case_id
+    view = payment_view(payment)
+    ctx.say("payments/dispute_sent", case_id=case_id, payment=view)
+    borrower = await ctx.turn.borrower_of(case_id)
+    notify(ctx, [borrower], "payments/disputed", ASK_FOR_HELP, case_id=case_id, payment=view)
+    staff = [a for a in await ctx.turn.lender_staff(case_id) if a.id != ctx.account.id]
+    notify(ctx, staff, "payments/disputed_staff", case_id=case_id, payment=view)
+    notify(
+        ctx,
+        await ctx.turn.operators(),
+        "payments/to_resolve",
+        *resolve_choices(case_id, payment),
+        case_id=case_id,
+        payment=view,
+    )
+    return HOME
+
+
+# The tolerance: a missed instalment moved to the end, as the rule decides
+
+
+async def _move_decision(ctx: Ctx, case_id: int) -> Move | MoveRefusal:
+    made = await ctx.turn.agreement(case_id)
+    return decide_move(
+        await plan_of(ctx, case_id),
+        local_today(ctx),
+        moves_allowed=ctx.services.tolerance_moves,
+        settlement=bool(made and made.terms.get("void_if_missed")),
+        grace_days=ctx.services.grace_days,
+    )
+
+
+async def ask_move(ctx: Ctx) -> None:
+    case = await ctx.case()
+    decision = await _move_decision(ctx, case.id)
+    if isinstance(decision, MoveRefusal):
+        ctx.ask(
+            "payments/move_refused",
+            ASK_FOR_HELP,
+            Choice("schedule", "see_schedule"),
+            case_id=case.id,
+            why=decision.value,
+            tolerance=ctx.services.tolerance_moves,
+            grace_days=ctx.services.grace_days,
+        )
+        return
+    ctx.ask(
+        "payments/move_offer",
+        Choice("move", "move_confirm"),
+        Choice("keep", "keep_plan"),
+        case_id=case.id,
+        number=decision.number,
+        from_day=decision.from_date,
+        to_day=decision.to_date,
+        tolerance=ctx.services.tolerance_moves,
+    )
+
+
+async def on_move(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "move":
+        case = await ctx.case()
+        decision = await _move_decision(ctx, case.id)  # decided again: the plan may have changed since
+        if isinstance(decision, Move):
+            await ctx.turn.move_instalment(
+                case.id, decision.number, decision.to_date, ctx.services.tolerance_moves
+            )
+            context: dict[str, Any] = {
+                "case_id": case.id,
+                "number": decision.number,
+                "from_day": decision.from_date,
+                "to_day": decision.to_date,
+            }
+            ctx.say("payments/moved", **context)
+            notify(ctx, await ctx.turn.lender_staff(case.id), "payments/moved_staff", **context)
+    return back_to("schedule")
+
+
+PAYMENTS = Flow(
+    "payments",
+    {
+        "schedule": Step(ask_schedule, buttons_only, on_schedule),
+        "amount": Step(ask_amount, money(example=AMOUNT_EXAMPLE), on_amount),
+        "day": Step(ask_day, calendar_date, on_day),
+        "receipt": Step(ask_receipt, accept_receipt, on_receipt),
+        "check": Step(ask_check, buttons_only, on_check, returnable=False),
+        "dispute_reason": Step(
+            ask_dispute_reason,
+            text(max_len=MAX_REASON, example="Not in our account"),
+            on_dispute_reason,
+            returnable=False,  # reached from a payment's button, which names the payment
+        ),
+        "move": Step(ask_move, buttons_only, on_move, returnable=False),
+    },
+    roles=frozenset(Role),
+)

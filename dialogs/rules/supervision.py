@@ -1,0 +1,180 @@
+"""Supervising a running plan: payments applied to the schedule, each instalment's state on a day, the
+tolerance (one missed instalment moved to the end, once), breach after the grace period, and completion.
+
+Pure functions on exact ``Decimal`` yuan. Confirmed payments are applied as one sum to the instalments in
+the order they fall due (oldest first): an overpayment runs on into the next instalments, a partial one
+leaves the rest of that instalment due. Since only the sum is applied, the order in which payments were
+confirmed never changes what is marked paid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from dialogs.errors import InvalidInput
+from dialogs.rules.money import ZERO, require_money
+from dialogs.rules.negotiation import instalment_dates
+
+DEFAULT_GRACE_DAYS = 15  # days past due before an unpaid instalment breaks the agreement (DESIGN §3)
+DEFAULT_MOVES = 1  # missed instalments that may be moved to the end of the plan (DESIGN §4)
+MOVE_NOTICE_DAYS = 7  # an instalment about to be missed may be moved this many days before it falls due
+
+
+class InstalmentState(StrEnum):
+    DUE = "due"
+    PAID = "paid"
+    PARTLY_PAID = "partly_paid"
+    LATE = "late"
+    MOVED = "moved"  # moved to the end of the plan and not yet due there
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """One instalment of the schedule: what is owed and when (``moved``: the tolerance was used on it)."""
+
+    number: int
+    due_date: date
+    amount: Decimal
+    moved: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """An instalment with the part of the confirmed payments applied to it."""
+
+    number: int
+    due_date: date
+    amount: Decimal
+    paid: Decimal
+    moved: bool = False
+
+    @property
+    def left(self) -> Decimal:
+        return self.amount - self.paid
+
+    @property
+    def settled(self) -> bool:
+        return self.paid >= self.amount
+
+    def state(self, today: date) -> InstalmentState:
+        if self.settled:
+            return InstalmentState.PAID
+        if self.due_date < today:
+            return InstalmentState.LATE
+        if self.moved:
+            return InstalmentState.MOVED
+        return InstalmentState.PARTLY_PAID if self.paid > ZERO else InstalmentState.DUE
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """The schedule with confirmed payments applied; ``credit``: paid beyond the whole plan (never marked)."""
+
+    instalments: tuple[Applied, ...]
+    credit: Decimal
+
+    @property
+    def applied(self) -> Decimal:
+        return sum((i.paid for i in self.instalments), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((i.amount for i in self.instalments), ZERO)
+
+    @property
+    def left(self) -> Decimal:
+        return self.total - self.applied
+
+    @property
+    def complete(self) -> bool:
+        return all(i.settled for i in self.instalments)
+
+
+def in_order(schedule: Iterable[Due]) -> list[Due]:
+    """The order payments are applied in: by due date (a moved instalment is due last), then number."""
+    return sorted(schedule, key=lambda due: (due.due_date, due.number))
+
+
+def allocate(schedule: Sequence[Due], payments: Iterable[Decimal]) -> Allocation:
+    """Apply confirmed payments, oldest instalment first; see the module docstring."""
+    rows = in_order(schedule)
+    if len({due.number for due in rows}) != len(rows):
+        raise InvalidInput("instalment numbers must be unique")
+    for due in rows:
+        require_money(f"instalment {due.number}", due.amount, allow_zero=False)
+    left = sum((require_money("a payment", p, allow_zero=False) for p in payments), ZERO)
+    applied = []
+    for due in rows:
+        part = min(left, due.amount)
+        left -= part
+        applied.append(Applied(due.number, due.due_date, due.amount, part, due.moved))
+    return Allocation(tuple(applied), left)
+
+
+def first_unpaid(allocation: Allocation) -> Applied | None:
+    return next((i for i in allocation.instalments if not i.settled), None)
+
+
+def breached(allocation: Allocation, today: date, grace_days: int = DEFAULT_GRACE_DAYS) -> Applied | None:
+    """The instalment that breaks the agreement: unpaid more than ``grace_days`` after it fell due."""
+    limit = today - timedelta(days=grace_days)
+    return next((i for i in allocation.instalments if not i.settled and i.due_date < limit), None)
+
+
+def movable(allocation: Allocation, today: date) -> Applied | None:
+    """The instalment the tolerance would move: the earliest unpaid one not moved before, once it is late
+    or falls due within :data:`MOVE_NOTICE_DAYS` (the agreement lets the borrower say so before the day)."""
+    first = next((i for i in allocation.instalments if not i.settled and not i.moved), None)
+    if first is None or first.due_date > today + timedelta(days=MOVE_NOTICE_DAYS):
+        return None
+    return first
+
+
+class MoveRefusal(StrEnum):
+    NOTHING_MISSED = "nothing_missed"  # nothing is late or about to fall due: nothing to move
+    USED = "used"  # the tolerance was used as often as the agreement allows
+    SETTLEMENT = "settlement"  # a discounted settlement is void if missed: its clause, not the tolerance
+    PAST_GRACE = "past_grace"  # the grace period has passed: the agreement is already broken
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """The tolerance granted: instalment ``number`` moves from ``from_date`` to ``to_date``."""
+
+    number: int
+    from_date: date
+    to_date: date
+
+
+def decide_move(
+    allocation: Allocation,
+    today: date,
+    *,
+    moves_allowed: int = DEFAULT_MOVES,
+    settlement: bool = False,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+) -> Move | MoveRefusal:
+    """Whether the instalment missed (or about to be) may move to a month after the plan's last."""
+    if settlement:
+        return MoveRefusal.SETTLEMENT
+    if sum(1 for i in allocation.instalments if i.moved) >= moves_allowed:
+        return MoveRefusal.USED
+    missed = movable(allocation, today)
+    if missed is None:
+        return MoveRefusal.NOTHING_MISSED
+    if breached(allocation, today, grace_days) is not None:
+        return MoveRefusal.PAST_GRACE
+    last = max(i.due_date for i in allocation.instalments)
+    return Move(missed.number, missed.due_date, instalment_dates(last, 1)[0])  # a month after the last
+
+
+def moved(schedule: Sequence[Due], move: Move) -> list[Due]:
+    """The schedule with the move made."""
+    return [
+        replace(due, due_date=move.to_date, moved=True) if due.number == move.number else due
+        for due in schedule
+    ]

@@ -1,0 +1,428 @@
+"""Operator broadcasts in the store: segments as SQL, recipients materialised as rows, pages claimed by
+senders (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two ``serve`` processes never send one twice), and
+the senders' heartbeats. Mixed into :class:`storage.store.SqlStore`.
+
+Nothing here holds a whole segment in memory: a broadcast's recipients are written by one
+``INSERT … SELECT``, counted with ``GROUP BY``, and read back a page at a time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs import domain
+from dialogs.broadcasts import (
+    BroadcastStatus,
+    Preview,
+    Progress,
+    RecipientStatus,
+    Segment,
+    SegmentKind,
+)
+from dialogs.domain import Role
+from dialogs.errors import NotFound
+from dialogs.lifecycle import CaseState
+from dialogs.messages import Outbound, Queued
+from dialogs.rules.conduct import SendWindow, is_within_window
+from storage import accounts, models
+from storage.turns import message_document, seal_message, stored_outbound
+
+if TYPE_CHECKING:
+    from dialogs.ports import Clock
+    from storage.crypto import FieldCipher
+
+R = models.BroadcastRecipient
+B = models.Broadcast
+A = models.Account
+MAX_ERROR = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A claimed recipient: who, whether they asked for quiet, and their case figures for the template."""
+
+    broadcast_id: int
+    template: str
+    account: domain.Account
+    quiet: bool
+    attempts: int  # failed attempts before this claim
+    figures: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    broadcast_id: int
+    account_id: int
+    status: RecipientStatus
+    not_before: datetime | None = None
+    error: str | None = None
+
+
+def quiet_column() -> Any:
+    """``accounts.quiet_since`` (set by /quiet: non-essential messages are not wanted), when the schema
+    has it; ``None`` before the reminders migration adds it."""
+    return getattr(A, "quiet_since", None)
+
+
+def _is_quiet() -> ColumnElement[bool]:
+    column = quiet_column()
+    return column.is_not(None) if column is not None else literal(False)
+
+
+def _unpaid() -> ColumnElement[bool]:
+    return models.Instalment.paid_amount < models.Instalment.amount
+
+
+def _instalment_of_account() -> Any:
+    """Instalments of the account's active cases (joined through their agreements)."""
+    i, agreement, case = models.Instalment, models.Agreement, models.Case
+    return (
+        select(i.id)
+        .join(agreement, agreement.id == i.agreement_id)
+        .join(case, case.id == agreement.case_id)
+        .where(case.borrower_account_id == A.id, case.state == CaseState.ACTIVE.value, _unpaid())
+    )
+
+
+async def segment_filter(session: AsyncSession, segment: Segment, today: date) -> ColumnElement[bool]:
+    """The accounts a segment names, as a condition on ``accounts``: always borrowers."""
+    case = models.Case
+    borrowers = A.role == Role.BORROWER.value
+    kind = segment.kind
+    if kind is SegmentKind.ALL:
+        return borrowers
+    if kind is SegmentKind.CHANNEL:
+        return and_(borrowers, A.channel == segment.value)
+    if kind is SegmentKind.STATE:
+        of_state = exists().where(case.borrower_account_id == A.id, case.state == segment.value)
+        return and_(borrowers, of_state)
+    if kind is SegmentKind.LENDER:
+        lender = await accounts.lender_row(session, segment.value or "")
+        return and_(borrowers, exists().where(case.borrower_account_id == A.id, case.lender_id == lender.id))
+    i = models.Instalment
+    if kind is SegmentKind.DUE:
+        within = and_(i.due_date >= today, i.due_date <= today + timedelta(days=segment.days))
+        return and_(borrowers, exists(_instalment_of_account().where(within)))
+    return and_(borrowers, exists(_instalment_of_account().where(i.due_date < today)))
+
+
+def _reachable_now() -> ColumnElement[bool]:
+    return and_(A.reachable.is_(True), ~_is_quiet())
+
+
+class BroadcastStore:
+    """The broadcast half of :class:`~storage.store.SqlStore`."""
+
+    if TYPE_CHECKING:
+        _clock: Clock
+        _cipher: FieldCipher
+        _time_zone: str
+
+        def unit(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    def _today(self) -> date:
+        return self._clock.now().astimezone(ZoneInfo(self._time_zone)).date()
+
+    # Before: what a segment reaches
+
+    async def broadcast_preview(self, segment: Segment, window: SendWindow | None = None) -> Preview:
+        """Counts by channel and language, who is outside their hours now, opted out or unreachable,
+        and one recipient's figures per language (for a rendered sample)."""
+        now = self._clock.now()
+        async with self.unit() as session:
+            chosen = await segment_filter(session, segment, self._today())
+            groups = select(A.channel, A.locale, func.count()).where(chosen).group_by(A.channel, A.locale)
+            by = {(str(c), str(lo)): int(n) for c, lo, n in (await session.execute(groups)).all()}
+            zones = select(A.time_zone, func.count()).where(chosen, _reachable_now()).group_by(A.time_zone)
+            outside = sum(
+                int(n)
+                for zone, n in (await session.execute(zones)).all()
+                if not is_within_window(now, str(zone), window)
+            )
+            quiet = int(await session.scalar(select(func.count()).where(chosen, _is_quiet())) or 0)
+            gone = select(func.count()).where(chosen, A.reachable.is_(False), ~_is_quiet())
+            unreachable = int(await session.scalar(gone) or 0)
+            firsts = select(func.min(A.id)).where(chosen).group_by(A.locale)
+            sample_ids = [int(i) for i in (await session.scalars(firsts)).all()]
+            figures = await recipient_figures(session, sample_ids, self._today())
+            rows = (await session.scalars(select(A).where(A.id.in_(sample_ids)))).all()
+            samples = {row.locale: figures[row.id] for row in rows}
+        return Preview(sum(by.values()), by, outside, quiet, unreachable, samples)
+
+    # Creating and following
+
+    async def create_broadcast(
+        self,
+        segment: Segment,
+        template: str,
+        *,
+        scheduled_at: datetime | None = None,
+        created_by: int | None = None,
+    ) -> int:
+        """The broadcast and every recipient row, in one transaction (an ``INSERT … SELECT``)."""
+        now = self._clock.now()
+        status = BroadcastStatus.SCHEDULED if scheduled_at and scheduled_at > now else BroadcastStatus.RUNNING
+        async with self.unit() as session:
+            chosen = await segment_filter(session, segment, self._today())
+            row = B(
+                created_by_account_id=created_by,
+                template=template,
+                context={},
+                segment=segment.to_json(),
+                status=status.value,
+                created_at=now,
+                scheduled_at=scheduled_at,
+                started_at=now if status is BroadcastStatus.RUNNING else None,
+            )
+            session.add(row)
+            await session.flush()
+            columns = ["broadcast_id", "account_id", "status", "attempts"]
+            recipients = select(
+                literal(row.id), A.id, literal(RecipientStatus.PENDING.value), literal(0)
+            ).where(chosen)
+            await session.execute(insert(R).from_select(columns, recipients))
+            return row.id
+
+    async def broadcast_progress(self, broadcast_id: int) -> Progress:
+        async with self.unit() as session:
+            row = await session.get(B, broadcast_id)
+            if row is None:
+                raise NotFound(f"there is no broadcast {broadcast_id}")
+            counts = select(R.status, func.count()).where(R.broadcast_id == broadcast_id).group_by(R.status)
+            found = {str(status): int(n) for status, n in (await session.execute(counts)).all()}
+        return Progress(
+            id=row.id,
+            template=row.template,
+            segment=Segment.from_json(row.segment).text(),
+            status=BroadcastStatus(row.status),
+            scheduled_at=row.scheduled_at,
+            counts=found,
+        )
+
+    async def latest_broadcasts(self, limit: int = 5) -> list[int]:
+        async with self.unit() as session:
+            return [int(i) for i in await session.scalars(select(B.id).order_by(B.id.desc()).limit(limit))]
+
+    # Senders: heartbeats, claims and outcomes
+
+    async def beat(self, sender: str) -> None:
+        """This sender is alive (and about to claim): its row says so, with the time."""
+        now = self._clock.now()
+        async with self.unit() as session:
+            done = await session.execute(
+                update(models.BroadcastSender).where(models.BroadcastSender.id == sender).values(beat_at=now)
+            )
+            if not getattr(done, "rowcount", 0):
+                session.add(models.BroadcastSender(id=sender, beat_at=now))
+
+    async def forget_sender(self, sender: str) -> None:
+        """A sender stopping cleanly: what it claimed and did not send goes back to pending at once."""
+        async with self.unit() as session:
+            await session.execute(_release(R.claimed_by == sender))
+            await session.execute(delete(models.BroadcastSender).where(models.BroadcastSender.id == sender))
+
+    async def sender_alive(self, within: timedelta) -> bool:
+        """Whether a sender beat in the last ``within`` (the CLI: will anyone send this?)."""
+        since = self._clock.now() - within
+        query = select(func.count()).where(models.BroadcastSender.beat_at >= since)
+        async with self.unit() as session:
+            return bool(await session.scalar(query))
+
+    async def release_lost_claims(self, within: timedelta) -> int:
+        """Recipients claimed by senders that stopped beating (killed): pending again, for anyone."""
+        since = self._clock.now() - within
+        alive = select(models.BroadcastSender.id).where(models.BroadcastSender.beat_at >= since)
+        lost = and_(
+            R.status == RecipientStatus.SENDING.value, or_(R.claimed_by.is_(None), R.claimed_by.not_in(alive))
+        )
+        async with self.unit() as session:
+            released = await session.execute(_release(lost))
+            await session.execute(
+                delete(models.BroadcastSender).where(models.BroadcastSender.beat_at < since)
+            )
+        return int(getattr(released, "rowcount", 0) or 0)
+
+    async def due_broadcasts(self) -> list[int]:
+        """Broadcasts with recipients to send now; a scheduled one whose time has come starts running."""
+        now = self._clock.now()
+        async with self.unit() as session:
+            await session.execute(
+                update(B)
+                .where(B.status == BroadcastStatus.SCHEDULED.value, B.scheduled_at <= now)
+                .values(status=BroadcastStatus.RUNNING.value, started_at=now)
+            )
+            query = select(B.id).where(B.status == BroadcastStatus.RUNNING.value).order_by(B.id)
+            return [int(i) for i in await session.scalars(query)]
+
+    async def claim_recipients(self, broadcast_id: int, sender: str, limit: int) -> list[Target]:
+        """The next page of a broadcast's recipients due now, claimed for ``sender``: pending first, then
+        held ones whose hours have opened. Rows another process is claiming are skipped, not waited for."""
+        now = self._clock.now()
+        async with self.unit() as session:
+            ids = await self._claimable(session, broadcast_id, RecipientStatus.PENDING, limit, now)
+            if len(ids) < limit:
+                ids += await self._claimable(
+                    session, broadcast_id, RecipientStatus.HELD, limit - len(ids), now
+                )
+            if not ids:
+                return []
+            await session.execute(
+                update(R)
+                .where(R.broadcast_id == broadcast_id, R.account_id.in_(ids))
+                .values(status=RecipientStatus.SENDING.value, claimed_by=sender)
+            )
+            template = str(await session.scalar(select(B.template).where(B.id == broadcast_id)))
+            quiet = quiet_column()
+            mine = and_(R.account_id == A.id, R.broadcast_id == broadcast_id)
+            query = select(A, quiet if quiet is not None else literal(None), R.attempts).join(R, mine)
+            rows = (await session.execute(query.where(A.id.in_(ids)).order_by(A.id))).all()
+            figures = await recipient_figures(session, ids, self._today())
+        return [
+            Target(
+                broadcast_id, template, accounts.to_account(row), since is not None, attempts, figures[row.id]
+            )
+            for row, since, attempts in rows
+        ]
+
+    async def _claimable(
+        self, session: AsyncSession, broadcast_id: int, status: RecipientStatus, limit: int, now: datetime
+    ) -> list[int]:
+        query = (
+            select(R.account_id)
+            .where(R.broadcast_id == broadcast_id, R.status == status.value)
+            .order_by(R.account_id)
+            .limit(limit)
+        )
+        if status is RecipientStatus.HELD:
+            query = query.where(R.not_before <= now)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [int(i) for i in await session.scalars(query)]
+
+    async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
+        """What happened to claimed recipients, in one transaction: one statement per kind of outcome."""
+        if not outcomes:
+            return
+        now = self._clock.now()
+        groups: dict[tuple[int, RecipientStatus, datetime | None, str | None], list[int]] = defaultdict(list)
+        for outcome in outcomes:
+            key = (outcome.broadcast_id, outcome.status, outcome.not_before, outcome.error)
+            groups[key].append(outcome.account_id)
+        async with self.unit() as session:
+            for (broadcast_id, status, not_before, error), ids in groups.items():
+                values: dict[str, Any] = {"status": status.value, "claimed_by": None}
+                if status is RecipientStatus.SENT:
+                    values["sent_at"] = now
+                if status is RecipientStatus.HELD:
+                    values["not_before"] = not_before
+                if status is RecipientStatus.PENDING:  # a failed attempt, to be tried again
+                    values["attempts"] = R.attempts + 1
+                if error is not None:
+                    values["error"] = error[:MAX_ERROR]
+                await session.execute(
+                    update(R).where(R.broadcast_id == broadcast_id, R.account_id.in_(ids)).values(**values)
+                )
+
+    async def finish_broadcasts(self) -> list[tuple[int, int | None]]:
+        """Running broadcasts with nothing left to send (held ones included) become done:
+        (id, who created it) of each, so its creator can be told."""
+        now = self._clock.now()
+        open_ = [RecipientStatus.PENDING.value, RecipientStatus.SENDING.value, RecipientStatus.HELD.value]
+        left = exists().where(R.broadcast_id == B.id, R.status.in_(open_))
+        async with self.unit() as session:
+            query = select(B.id, B.created_by_account_id).where(
+                B.status == BroadcastStatus.RUNNING.value, ~left
+            )
+            finished = [
+                (int(i), int(by) if by is not None else None)
+                for i, by in (await session.execute(query)).all()
+            ]
+            if finished:
+                await session.execute(
+                    update(B)
+                    .where(B.id.in_([i for i, _ in finished]))
+                    .values(status=BroadcastStatus.DONE.value, finished_at=now)
+                )
+        return finished
+
+    async def queue_message(self, message: Outbound) -> Queued | None:
+        """A message committed to the outbox (once per key): how a broadcast reaches a channel this
+        process does not send on (the terminal), and how its creator hears it finished."""
+        now = self._clock.now()
+        async with self.unit() as session:
+            if await session.scalar(
+                select(models.OutboxMessage.id).where(models.OutboxMessage.key == message.key)
+            ):
+                return None
+            document = message_document(message)
+            session.add(
+                models.OutboxMessage(
+                    key=message.key,
+                    template=message.template,
+                    message_enc=seal_message(self._cipher, document),
+                    account_id=message.account_id,
+                    created_at=now,
+                    not_before=now,
+                )
+            )
+            account = await accounts.account_row(session, message.account_id)
+            await session.flush()
+            recipient = accounts.to_account(account)
+        return Queued(
+            message.key,
+            recipient,
+            stored_outbound(message.account_id, message.key, message.template, document),
+        )
+
+
+def _release(which: ColumnElement[bool]) -> Any:
+    return update(R).where(which).values(status=RecipientStatus.PENDING.value, claimed_by=None)
+
+
+async def recipient_figures(
+    session: AsyncSession, account_ids: Sequence[int], today: date
+) -> dict[int, dict[str, Any]]:
+    """Each account's case figures for a broadcast template: its latest case (id, state, lender) and that
+    case's next unpaid instalment (number, due date, amount still due, whether it is overdue)."""
+    figures: dict[int, dict[str, Any]] = {
+        i: {"case_id": None, "case_state": None, "lender": None, "instalment": None} for i in account_ids
+    }
+    if not account_ids:
+        return figures
+    case, lender = models.Case, models.Lender
+    latest = (
+        select(case.borrower_account_id, case.id, case.state, lender.name)
+        .outerjoin(lender, lender.id == case.lender_id)
+        .where(case.borrower_account_id.in_(account_ids))
+        .order_by(case.id)
+    )
+    case_of: dict[int, int] = {}
+    for account_id, case_id, state, lender_name in (await session.execute(latest)).all():
+        figures[account_id].update(case_id=case_id, case_state=state, lender=lender_name)
+        case_of[case_id] = account_id
+    if not case_of:
+        return figures
+    i, agreement = models.Instalment, models.Agreement
+    unpaid = (
+        select(agreement.case_id, i.number, i.due_date, i.amount, i.paid_amount)
+        .join(agreement, agreement.id == i.agreement_id)
+        .where(agreement.case_id.in_(list(case_of)), _unpaid())
+        .order_by(i.due_date.desc(), i.number.desc())  # the last one written per case is the earliest
+    )
+    for case_id, number, due, amount, paid in (await session.execute(unpaid)).all():
+        figures[case_of[case_id]]["instalment"] = {
+            "number": int(number),
+            "due_date": due.isoformat(),
+            "amount": str(amount - paid),
+            "overdue": due < today,
+        }
+    return figures

@@ -1,0 +1,281 @@
+"""``loanbridge broadcast``: the preview and its question, --yes, --at, following (and Ctrl-C), the summary
+line, and the message when no serve is running; segments checked by what the store holds.
+
+The CLI runs in a thread (it has its own event loop, as from a shell) while a real :class:`Broadcaster`
+(serve's sender) runs in the test's loop on the same database: SQLite file and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.broadcasting import Broadcaster
+from bot.cli import main
+from bot.rendering import Renderer
+from dialogs.broadcasts import BroadcastStatus, parse_segment
+from dialogs.domain import Channel, Role
+from dialogs.errors import NotFound
+from storage import models
+from storage.crypto import FieldCipher
+from storage.db import create_engine
+from storage.store import SqlStore
+from tests.broadcast_people import agreement, lender, person, statuses, zones
+from tests.conftest import TEST_SECRET
+from tests.dialogs.harness import Recorder
+
+
+@dataclass
+class Crowd:
+    ann: int  # Telegram, English, inside her hours: sent
+    bo: int  # Telegram, Chinese, outside his hours: held
+    cy: int  # terminal, asked for quiet: skipped
+    di: int  # WeChat, blocked the bot: skipped
+    ed: int  # terminal, inside his hours: to his outbox (serve does not send on the terminal)
+
+
+@pytest.fixture
+async def cli_store(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[SqlStore]:
+    """The store the CLI opens (same URL and key), on the real clock as the CLI's."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOANBRIDGE_DATABASE_URL", database_url)
+    monkeypatch.setenv("LOANBRIDGE_SECRET_KEY", TEST_SECRET.decode())
+    store = SqlStore(create_engine(database_url), FieldCipher(TEST_SECRET))
+    yield store
+    await store.close()
+
+
+async def crowd(store: SqlStore) -> Crowd:
+    inside, outside = zones(datetime.now(UTC))
+    people = Crowd(
+        ann=await person(store, Channel.TELEGRAM, "101", zone=inside),
+        bo=await person(store, Channel.TELEGRAM, "102", locale="zh_CN", zone=outside),
+        cy=await person(store, Channel.TERMINAL, "cy", zone=inside, quiet=True),
+        di=await person(store, Channel.WECHAT, "di", zone=inside, reachable=False),
+        ed=await person(store, Channel.TERMINAL, "ed", locale="zh_CN", zone=inside),
+    )
+    await lender(store, "Quick Cash Ltd")
+    await person(store, Channel.TELEGRAM, "900", role=Role.LENDER, lender="Quick Cash Ltd")  # staff: never
+    return people
+
+
+async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = await asyncio.to_thread(main, list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+async def serve_sender(cli_store: SqlStore) -> AsyncIterator[Recorder]:
+    """What ``serve`` runs: a broadcaster sending on Telegram and WeChat (recorded here)."""
+    recorder = Recorder()
+    senders = {Channel.TELEGRAM: recorder, Channel.WECHAT: recorder}
+    async with Broadcaster(cli_store, Renderer(), senders).running():  # type: ignore[arg-type]
+        yield recorder
+
+
+async def test_the_preview_counts_and_shows_a_sample_per_language_and_no_sends_nothing(
+    cli_store: SqlStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await crowd(cli_store)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))
+    code, out, _ = await cli(capsys, "broadcast", "--segment", "all", "--template", "service")
+    assert code == 1
+    assert "broadcast 'service' to all: 5 recipients" in out
+    for channel, locale in [("telegram", "en"), ("telegram", "zh_CN"), ("terminal", "en"), ("wechat", "en")]:
+        assert re.search(rf"{channel}\s+{locale}\s+1\n", out), out
+    assert "outside their hours now (held until 08:00 their time): 1" in out
+    assert "opted out with /quiet (skipped): 1" in out
+    assert "unreachable, blocked the bot (skipped): 1" in out
+    assert "--- sample in en ---\nA note from LoanBridge" in out
+    assert "--- sample in zh_CN ---\n来自 LoanBridge" in out
+    assert out.rstrip().endswith("Send it to 5 people? [y/N] nothing was sent")
+    assert await cli_store.latest_broadcasts() == []
+
+
+async def test_confirmed_with_no_serve_running_it_says_the_broadcast_waits(
+    cli_store: SqlStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = await crowd(cli_store)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
+    code, out, _ = await cli(capsys, "broadcast", "--segment", "all", "--template", "instalment_due")
+    assert code == 0
+    assert "broadcast 1 created: 5 recipients" in out
+    assert (
+        "no 'loanbridge serve' is running: broadcast 1 waits for it (5 recipients to go). Start serve, "
+        "then follow it: loanbridge broadcast --follow 1"
+    ) in out
+    assert await statuses(cli_store, 1) == dict.fromkeys(vars(people).values(), "pending")
+
+
+async def test_yes_sends_through_serve_and_ends_with_the_summary_line(
+    cli_store: SqlStore, serve_sender: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    people = await crowd(cli_store)
+    code, out, _ = await cli(capsys, "broadcast", "--segment", "all", "--template", "service", "--yes")
+    assert code == 0, out
+    assert "Send it" not in out  # no question with --yes
+    assert "waiting for the window" in out  # the progress line
+    assert "1 person outside their hours now: serve sends to them when their hours open" in out
+    assert out.rstrip().splitlines()[-1] == "sent 2, failed 0, held 1, skipped 2"
+    # Ann on Telegram got it once; Ed's is in his outbox for his terminal; the rest got nothing.
+    assert [m.text.splitlines()[0] for m in serve_sender.inbox["101"]] == [
+        "A note from LoanBridge, the free mediation service for online loans."
+    ]
+    assert set(serve_sender.inbox) == {"101"}
+    assert await statuses(cli_store, 1) == {
+        people.ann: "sent",
+        people.bo: "held",
+        people.cy: "skipped",
+        people.di: "skipped",
+        people.ed: "sent",
+    }
+    async with cli_store.unit() as session:
+        box = models.OutboxMessage
+        keys = list(await session.scalars(select(box.key).where(box.account_id == people.ed)))
+        held = models.BroadcastRecipient
+        opens = await session.scalar(select(held.not_before).where(held.account_id == people.bo))
+    assert keys == [f"broadcast:1:{people.ed}"]
+    assert opens is not None
+    local = opens.astimezone(ZoneInfo((await cli_store.account(people.bo)).time_zone))
+    assert (local.hour, local.minute) == (8, 0) and opens > datetime.now(UTC)
+    # Following again later shows where it stands, at once.
+    code, out, _ = await cli(capsys, "broadcast", "--follow", "1")
+    assert code == 0 and out.rstrip().splitlines()[-1] == "sent 2, failed 0, held 1, skipped 2"
+
+
+async def test_at_waits_for_its_time(cli_store: SqlStore, capsys: pytest.CaptureFixture[str]) -> None:
+    await crowd(cli_store)
+    at = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(hours=2)).replace(second=0, microsecond=0)
+    naive = at.replace(tzinfo=None).isoformat()  # local time of LOANBRIDGE_TIMEZONE (Asia/Shanghai)
+    code, out, _ = await cli(
+        capsys,
+        "broadcast",
+        "--segment",
+        "channel:telegram",
+        "--template",
+        "holiday_hours",
+        "--at",
+        naive,
+        "--yes",
+    )
+    assert code == 0
+    assert "broadcast 1 created: 2 recipients" in out
+    assert f"it starts at {at:%Y-%m-%d %H:%M} (Asia/Shanghai)" in out
+    progress = await cli_store.broadcast_progress(1)
+    assert progress.status is BroadcastStatus.SCHEDULED and progress.scheduled_at == at
+    assert await cli_store.due_broadcasts() == []  # not before its time, whoever is serving
+    code, out, _ = await cli(capsys, "broadcast", "--follow", "1")
+    assert code == 0 and f"broadcast 1 starts at {at:%Y-%m-%d %H:%M}" in out
+
+
+async def test_bad_input_is_refused_in_one_line_and_creates_nothing(
+    cli_store: SqlStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await crowd(cli_store)
+    cases = [
+        (["--segment", "everyone", "--template", "service"], "error: unknown segment 'everyone'"),
+        (["--segment", "due:soon", "--template", "service"], "due:N takes whole days from 0 to 366"),
+        (["--segment", "lender:Nobody Ltd", "--template", "service"], "Nobody Ltd"),
+        (["--segment", "all", "--template", "service", "--at", "tomorrow"], "is not an ISO time"),
+        (["--template", "service"], "give --segment and --template (or --follow ID)"),
+        (["--follow", "99"], "there is no broadcast 99"),
+    ]
+    for argv, said in cases:
+        code, _, err = await cli(capsys, "broadcast", *argv)
+        assert code in (1, 2) and said in err, (argv, err)
+        assert len(err.strip().splitlines()) == 1, err
+    assert await cli_store.latest_broadcasts() == []
+
+
+async def test_segments_name_the_borrowers_the_store_holds(cli_store: SqlStore) -> None:
+    store = cli_store
+    quick, other = await lender(store, "Quick Cash Ltd"), await lender(store, "Other Ltd")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    soon = await person(store, Channel.TELEGRAM, "1")
+    await agreement(store, soon, quick, [(today + timedelta(days=3), "500.00", "0.00")])
+    later = await person(store, Channel.TELEGRAM, "2")
+    await agreement(store, later, quick, [(today + timedelta(days=20), "500.00", "0.00")])
+    late = await person(store, Channel.WECHAT, "3", locale="zh_CN")
+    await agreement(store, late, other, [(today - timedelta(days=2), "800.00", "300.00")])
+    paid = await person(store, Channel.TERMINAL, "4")  # overdue date, but paid: in neither
+    await agreement(store, paid, other, [(today - timedelta(days=2), "800.00", "800.00")])
+    done = await person(store, Channel.TERMINAL, "5")
+    await agreement(store, done, quick, [(today + timedelta(days=1), "100.00", "0.00")], state="defaulted")
+    await person(store, Channel.TELEGRAM, "900", role=Role.OPERATOR)  # never a recipient
+
+    async def named(text: str) -> int:
+        return (await store.broadcast_preview(parse_segment(text))).total
+
+    assert await named("all") == 5
+    assert await named("due:7") == 1  # only the active case's instalment within a week
+    assert await named("due:30") == 2
+    assert await named("overdue") == 1
+    assert await named("lender:Quick Cash Ltd") == 3
+    assert await named("lender:other ltd") == 2  # the letters' case does not matter
+    assert await named("channel:terminal") == 2
+    assert await named("state:defaulted") == 1
+    assert await named("state:active") == 4
+    with pytest.raises(NotFound):
+        await named("lender:Nobody")
+    # The figures a template gets: the next unpaid instalment, what is still due on it, overdue or not.
+    preview = await store.broadcast_preview(parse_segment("overdue"))
+    assert preview.samples["zh_CN"]["instalment"] == {
+        "number": 1,
+        "due_date": (today - timedelta(days=2)).isoformat(),
+        "amount": "500.00",
+        "overdue": True,
+    }
+    assert preview.samples["zh_CN"]["lender"] == "Other Ltd"
+
+
+FOLLOW = """
+import sys
+from bot.cli import main
+sys.exit(main(["broadcast", "--follow", sys.argv[1]]))
+"""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_ctrl_c_stops_following_not_sending(cli_store: SqlStore, tmp_path: Path) -> None:
+    people = await crowd(cli_store)
+    broadcast_id = await cli_store.create_broadcast(parse_segment("all"), "service")
+    alive = asyncio.Event()
+
+    async def beating() -> None:  # a serve that is alive but (for this test) sends nothing
+        while True:
+            await cli_store.beat("a-serve")
+            alive.set()
+            await asyncio.sleep(0.5)
+
+    beat = asyncio.create_task(beating())
+    try:
+        await alive.wait()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", FOLLOW, str(broadcast_id), stdout=asyncio.subprocess.PIPE, cwd=tmp_path
+        )
+        assert process.stdout is not None
+        first = await asyncio.wait_for(process.stdout.readline(), 30)
+        assert b"to go 5" in first, first
+        process.send_signal(signal.SIGINT)
+        rest = await asyncio.wait_for(process.stdout.read(), 30)
+        assert await process.wait() == 0
+    finally:
+        beat.cancel()
+    assert rest.decode().strip() == (
+        f"stopped following; serve goes on sending: loanbridge broadcast --follow {broadcast_id}"
+    )
+    assert await statuses(cli_store, broadcast_id) == dict.fromkeys(vars(people).values(), "pending")
