@@ -1,17 +1,24 @@
-"""The fake WeChat API server itself, driven by wechatpy's own client (a real client of the real protocol):
-the fields it accepts are the ones wechatpy sends, and it refuses what WeChat refuses."""
+"""The test doubles of WeChat checked against wechatpy (a real implementation of both sides of the protocol):
+the fake API server driven by wechatpy's own client accepts the fields wechatpy sends and refuses what WeChat
+refuses; the callback poster's signed and encrypted XML is what wechatpy's callback parts verify and parse."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from wechatpy import WeChatClient
-from wechatpy.exceptions import WeChatClientException
+from aiohttp import web
+from wechatpy import WeChatClient, create_reply, parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
+from wechatpy.utils import check_signature
 
 from tests.channels.fake_wechat import APP_ID, APP_SECRET, TEXT_LIMIT, FakeWeChat
+from tests.channels.wechat_callbacks import ACCOUNT, AES_KEY, CALLBACK_TOKEN, WeChatServer, from_xml
 
 OPENID = "oAbCdEfGhIjKlMnOpQrStUvWxYz0"
 
@@ -151,3 +158,92 @@ def _qr(action: str, scene: str, seconds: int | None = None) -> dict[str, Any]:
     if seconds is not None:
         body["expire_seconds"] = seconds
     return body
+
+
+# The poster that plays WeChat's servers, against a minimal callback built from wechatpy's own parts.
+
+
+@dataclass
+class Received:
+    messages: list[Any] = field(default_factory=list)
+    raw: list[dict[str, str]] = field(default_factory=list)
+    delay: list[float] = field(default_factory=list)  # seconds to wait before answering, per request
+
+
+@asynccontextmanager
+async def wechatpy_callback(aes_key: str | None) -> AsyncIterator[tuple[str, Received]]:
+    received = Received()
+
+    async def handle(request: web.Request) -> web.Response:
+        query = request.query
+        try:
+            check_signature(CALLBACK_TOKEN, query["signature"], query["timestamp"], query["nonce"])
+        except InvalidSignatureException:
+            return web.Response(status=403)
+        if request.method == "GET":
+            return web.Response(text=query["echostr"])
+        body = await request.text()
+        crypto = WeChatCrypto(CALLBACK_TOKEN, aes_key, APP_ID) if aes_key else None
+        if crypto is not None:
+            body = crypto.decrypt_message(body, query["msg_signature"], query["timestamp"], query["nonce"])
+        if received.delay:
+            await asyncio.sleep(received.delay.pop(0))
+        message = parse_message(body)
+        received.messages.append(message)
+        received.raw.append(from_xml(body))
+        # (wechatpy renders a reply's text into CDATA unescaped: a "]]>" in it would break the XML)
+        words = str(getattr(message, "content", message.type)).replace("]]>", "")
+        reply = create_reply(f"收到 {words}", message).render()
+        if crypto is not None:
+            reply = crypto.encrypt_message(reply, query["nonce"], query["timestamp"])
+        return web.Response(text=reply, content_type="application/xml")
+
+    app = web.Application()
+    app.router.add_route("*", "/wechat", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/wechat", received
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("aes_key", [None, AES_KEY], ids=["plain", "safe"])
+async def test_the_poster_speaks_what_wechatpy_parses(fake: FakeWeChat, aes_key: str | None) -> None:
+    async with (
+        wechatpy_callback(aes_key) as (url, received),
+        WeChatServer(url, aes_key=aes_key, fake=fake) as wx,
+    ):
+        assert await wx.verify("12345") == (200, "12345")
+        assert (await wx.verify("12345", signature="0" * 40))[0] == 403
+        reply = await wx.text(OPENID, "你好 ]]> <b>")
+        assert reply.status == 200 and reply.text == "收到 你好  <b>" and reply.passive
+        await wx.image(OPENID, fake.register_media(b"jpg"))
+        await wx.subscribe(OPENID, scene="invite-ABC")
+        await wx.scan(OPENID, "invite-ABC")
+        await wx.click(OPENID, "MY_CASE")
+        await wx.text(OPENID, "是", menu_id="101")
+        await wx.unsubscribe(OPENID)
+    text, image, follow, scan, click, tap, unfollow = received.messages
+    assert text.content == "你好 ]]> <b>" and text.source == OPENID and text.target == ACCOUNT and text.id
+    assert image.type == "image" and image.media_id.startswith("MEDIA_")
+    assert follow.event == "subscribe_scan" and follow.scene_id == "invite-ABC" and follow.ticket
+    assert scan.event == "scan" and scan.scene_id == "invite-ABC"
+    assert click.event == "click" and click.key == "MY_CASE"
+    assert tap.content == "是" and received.raw[5]["bizmsgmenuid"] == "101"
+    assert unfollow.event == "unsubscribe"
+    assert OPENID in fake.unsubscribed  # the unfollow reached the fake API server too
+
+
+async def test_the_poster_retries_a_slow_answer_with_the_same_message(fake: FakeWeChat) -> None:
+    async with wechatpy_callback(None) as (url, received), WeChatServer(url, wait=0.2) as wx:
+        received.delay += [0.5, 0.5]  # the first two attempts answer too late
+        reply = await wx.text(OPENID, "慢")
+        assert [a.status for a in reply.attempts] == [None, None, 200] and reply.text == "收到 慢"
+        assert all(a.elapsed < 0.4 for a in reply.attempts[:2])
+        await asyncio.sleep(0.6)  # the abandoned attempts finish on the server's side
+        ids = {m.id for m in received.messages}
+        assert len(received.messages) == 3 and len(ids) == 1  # one message, three deliveries
