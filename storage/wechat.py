@@ -1,0 +1,246 @@
+"""What the WeChat channel keeps in the store, shared by every process that serves the account.
+
+- The access token: one per app id. WeChat invalidates a token soon after another is fetched, so a process
+  that finds the stored one expiring soon (or rejected) refreshes it under the row's lock and everyone else
+  reads the new one. Sealed at rest; never logged.
+- Followers: when each WeChat user last wrote (customer-service messages are allowed for 48 hours after), and
+  the choices last shown to them, as a small JSON document the channel owns (sealed: labels carry amounts).
+  ``since_typed`` in that document is set here when the person types, as the channel's rules need it.
+- Waiting messages: outbox rows WeChat will not take until the person writes again. They stay unsent in the
+  outbox but out of delivery's look at it (:meth:`storage.store.SqlStore.unsent` skips them), and are handed
+  back when the person writes (:meth:`WeChatStore.wechat_seen`). Operators see how many wait.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from dialogs.domain import Channel
+from dialogs.messages import Queued
+from dialogs.ports import Clock
+from storage import accounts, models
+from storage.crypto import FieldCipher
+from storage.turns import open_message, stored_outbound
+
+_TOKEN = "wechat_tokens.token"  # noqa: S105 - the sealed column's name, not a secret
+_CHOICES = "wechat_followers.choices"
+SINCE_TYPED = "since_typed"
+WINDOW = timedelta(hours=48)
+# A token fetch answers (token, seconds it lives).
+FetchToken = Callable[[], Awaitable[tuple[str, int]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What the channel needs when a person writes: the choices last shown to them (as stored before this
+    message), and the messages that waited for them, now handed back for delivery."""
+
+    choices: dict[str, Any] | None
+    released: list[Queued] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingCount:
+    """Outbox messages that wait for their WeChat recipient to write: told by a template message, or not
+    (no template configured for their kind)."""
+
+    notified: int
+    not_notified: int
+
+    @property
+    def total(self) -> int:
+        return self.notified + self.not_notified
+
+
+class WeChatStore:
+    """The WeChat part of :class:`storage.store.SqlStore`; see the module docstring."""
+
+    if TYPE_CHECKING:
+        engine: AsyncEngine
+
+        @property
+        def cipher(self) -> FieldCipher: ...
+
+        @property
+        def clock(self) -> Clock: ...
+
+        def unit(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    # The access token
+
+    async def wechat_token(self, app_id: str) -> tuple[str, datetime] | None:
+        """The stored token and when it expires, or None before the first fetch."""
+        async with self.unit() as session:
+            row = await session.scalar(select(models.WeChatToken).where(models.WeChatToken.app_id == app_id))
+            if row is None:
+                return None
+            return self.cipher.decrypt(_TOKEN, row.token_enc), row.expires_at
+
+    async def refresh_wechat_token(
+        self, app_id: str, fetch: FetchToken, *, valid_until: datetime, rejected: str | None = None
+    ) -> tuple[str, datetime]:
+        """A token valid past ``valid_until`` and not ``rejected``: the stored one when it is (another process
+        refreshed it meanwhile), else a fetched one, stored. The row is locked meanwhile (PostgreSQL), so
+        processes refreshing at once fetch once."""
+        table = models.WeChatToken
+        async with self.unit() as session:
+            query = select(table).where(table.app_id == app_id)
+            if self.engine.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = await session.scalar(query)
+            if row is not None:
+                stored = self.cipher.decrypt(_TOKEN, row.token_enc)
+                if row.expires_at > valid_until and stored != rejected:
+                    return stored, row.expires_at
+            token, lives = await fetch()
+            now = self.clock.now()
+            expires_at = now + timedelta(seconds=lives)
+            sealed = self.cipher.encrypt(_TOKEN, token)
+            if row is None:
+                session.add(table(app_id=app_id, token_enc=sealed, expires_at=expires_at, refreshed_at=now))
+            else:
+                row.token_enc, row.expires_at, row.refreshed_at = sealed, expires_at, now
+            return token, expires_at
+
+    # Followers: the 48-hour window and the choices shown
+
+    async def wechat_seen(self, openid: str, *, typed: bool = False, subscribed: bool = True) -> Seen:
+        """``openid`` wrote (or followed, scanned, tapped the menu) now: their window opens, their account is
+        reachable again, and what waited for them is handed back. ``typed``: a line they typed, after which
+        the next message's choices replace the ones shown. ``subscribed=False``: they unfollowed; the window
+        closes and their account is marked unreachable."""
+        now = self.clock.now()
+        async with self.unit() as session:
+            row = await self._follower(session, openid, now)
+            choices = self._open_choices(row)
+            row.last_inbound_at = now if subscribed else None
+            row.updated_at = now
+            if typed and choices is not None and not choices.get(SINCE_TYPED):
+                row.choices_enc = self._seal_choices({**choices, SINCE_TYPED: True})
+            await self._set_reachable(session, openid, subscribed)
+            released = await self._release(session, openid) if subscribed else []
+            return Seen(choices, released)
+
+    async def wechat_last_inbound(self, openid: str) -> datetime | None:
+        """When ``openid`` last wrote (None: never, or they unfollowed since)."""
+        table = models.WeChatFollower
+        async with self.unit() as session:
+            return cast(
+                datetime | None,
+                await session.scalar(select(table.last_inbound_at).where(table.openid == openid)),
+            )
+
+    async def wechat_choices(self, openid: str) -> dict[str, Any] | None:
+        table = models.WeChatFollower
+        async with self.unit() as session:
+            row = await session.scalar(select(table).where(table.openid == openid))
+            return self._open_choices(row) if row is not None else None
+
+    async def update_wechat_choices(
+        self, openid: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]
+    ) -> dict[str, Any] | None:
+        """Replace the choices document with ``change(current)`` (unchanged when it returns the same)."""
+        now = self.clock.now()
+        async with self.unit() as session:
+            row = await self._follower(session, openid, now, lock=True)
+            current = self._open_choices(row)
+            changed = change(current)
+            if changed != current:
+                row.choices_enc = self._seal_choices(changed) if changed is not None else None
+                row.updated_at = now
+            return changed
+
+    # Messages waiting for their recipient to write
+
+    async def wait_for_wechat_user(self, openid: str, keys: dict[str, str], *, notified: bool) -> None:
+        """Keep the outbox rows ``keys`` (key → template) out of delivery until ``openid`` writes."""
+        table = models.WeChatWaiting
+        now = self.clock.now()
+        async with self.unit() as session:
+            known = set(await session.scalars(select(table.outbox_key).where(table.outbox_key.in_(keys))))
+            for key, template in keys.items():
+                if key not in known:
+                    session.add(
+                        table(outbox_key=key, openid=openid, template=template, notified=notified, since=now)
+                    )
+
+    async def wechat_waiting(self) -> WaitingCount:
+        """How many unsent outbox messages wait for their recipient to write, by whether they were told."""
+        table, box = models.WeChatWaiting, models.OutboxMessage
+        query = (
+            select(table.notified, func.count())
+            .join(box, box.key == table.outbox_key)
+            .where(box.sent_at.is_(None), box.failed.is_(False))
+            .group_by(table.notified)
+        )
+        async with self.unit() as session:
+            counts = {bool(notified): int(count) for notified, count in (await session.execute(query)).all()}
+        return WaitingCount(counts.get(True, 0), counts.get(False, 0))
+
+    async def retry_unnotified_wechat(self) -> int:
+        """Hand the messages that waited without a template back to delivery's look at the outbox (at
+        start-up: the configured templates may have changed); how many."""
+        table = models.WeChatWaiting
+        async with self.unit() as session:
+            done = await session.execute(delete(table).where(table.notified.is_(False)))
+        return int(getattr(done, "rowcount", 0) or 0)
+
+    # Helpers
+
+    async def _follower(
+        self, session: AsyncSession, openid: str, now: datetime, *, lock: bool = False
+    ) -> models.WeChatFollower:
+        table = models.WeChatFollower
+        query = select(table).where(table.openid == openid)
+        if lock and self.engine.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = await session.scalar(query)
+        if row is None:
+            row = table(openid=openid, last_inbound_at=None, choices_enc=None, updated_at=now)
+            session.add(row)
+        return row
+
+    def _open_choices(self, row: models.WeChatFollower) -> dict[str, Any] | None:
+        if row.choices_enc is None:
+            return None
+        return cast(dict[str, Any], json.loads(self.cipher.decrypt(_CHOICES, row.choices_enc)))
+
+    def _seal_choices(self, choices: dict[str, Any]) -> bytes:
+        return self.cipher.encrypt(_CHOICES, json.dumps(choices, ensure_ascii=False, separators=(",", ":")))
+
+    async def _set_reachable(self, session: AsyncSession, openid: str, reachable: bool) -> None:
+        table = models.Account
+        await session.execute(
+            update(table)
+            .where(table.channel == Channel.WECHAT.value, table.channel_user_id == openid)
+            .where(table.reachable.is_not(reachable))
+            .values(reachable=reachable)
+        )
+
+    async def _release(self, session: AsyncSession, openid: str) -> list[Queued]:
+        """The waiting rows of ``openid`` that are still unsent, their waiting records gone."""
+        table, box = models.WeChatWaiting, models.OutboxMessage
+        keys = list(await session.scalars(select(table.outbox_key).where(table.openid == openid)))
+        if not keys:
+            return []
+        await session.execute(delete(table).where(table.outbox_key.in_(keys)))
+        query = (
+            select(box, models.Account)
+            .join(models.Account, models.Account.id == box.account_id)
+            .where(box.key.in_(keys), box.sent_at.is_(None), box.failed.is_(False))
+            .order_by(box.id)
+        )
+        released = []
+        for message, account in (await session.execute(query)).all():
+            document = open_message(self.cipher, message)
+            outbound = stored_outbound(message.account_id, message.key, message.template, document)
+            released.append(Queued(message.key, accounts.to_account(account), outbound))
+        return released
