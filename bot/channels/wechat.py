@@ -102,7 +102,6 @@ MENU_KEYS: dict[str, tuple[InboundKind, str]] = {
     "legal": (InboundKind.COMMAND, "/legal"),
     "person": (InboundKind.CHOICE, "0.g:operator"),
 }
-NOTICE_KINDS = ("offer", "deadline", "reminder", "broadcast", "default")
 SUCCESS = "success"
 Handle = Callable[[Inbound], Awaitable[None]]
 
@@ -793,25 +792,3 @@ async def _image(media_id: str, api: Api) -> dict[str, Any]:
     if len(content) > MAX_MEDIA:
         return facts | {"size": len(content), "sha256": "0" * 64}
     return facts | {"size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
-
-
-def parse_templates(text: str | None) -> dict[str, str]:
-    """``LOANBRIDGE_WECHAT_TEMPLATES``: a JSON object or TOML table of kind → template id, the kinds among
-    :data:`NOTICE_KINDS`. Raises ValueError naming what is wrong."""
-    if not text or not text.strip():
-        return {}
-    import json  # noqa: PLC0415 - only at start-up
-    import tomllib  # noqa: PLC0415 - as above
-
-    try:
-        parsed = json.loads(text) if text.lstrip().startswith("{") else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as error:
-        raise ValueError(f"not a JSON object or TOML table of kind = template id ({error})") from None
-    if not isinstance(parsed, dict):
-        raise ValueError("expected a JSON object or TOML table of kind = template id")
-    unknown = sorted(set(parsed) - set(NOTICE_KINDS))
-    if unknown:
-        raise ValueError(f"unknown kind {unknown[0]!r} (kinds: {', '.join(NOTICE_KINDS)})")
-    if not all(isinstance(v, str) and v.strip() for v in parsed.values()):
-        raise ValueError("every template id must be a non-empty string")
-    return {str(k): str(v).strip() for k, v in parsed.items()}
