@@ -348,9 +348,13 @@ class WeChatChannel:
 
     def callback(self, handle: Handle, path: str = CALLBACK_PATH) -> web.Application:
         """The callback endpoint as an aiohttp application (see the module docstring)."""
+
+        async def receive(request: web.Request) -> web.StreamResponse:
+            return await self._receive(request, handle)
+
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_get(path, self._verify_url)
-        app.router.add_post(path, lambda request: self._receive(request, handle))
+        app.router.add_post(path, receive)
         return app
 
     async def _verify_url(self, request: web.Request) -> web.StreamResponse:
