@@ -263,6 +263,15 @@ def parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("--batch", type=int, default=200, choices=range(1, 10_001), metavar="ROWS")
     rotate.set_defaults(run=keys_rotate)
+    return _with_wechat(root, commands)
+
+
+def _with_wechat(
+    root: argparse.ArgumentParser, commands: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> argparse.ArgumentParser:
+    from bot.wechat_cli import add_commands  # noqa: PLC0415 - the WeChat commands live beside their client
+
+    add_commands(commands)
     return root
 
 

@@ -160,10 +160,12 @@ async def test_following_is_answered_passively_with_the_welcome_and_its_choices(
     assert "1. " in reply.text  # the welcome's choices, numbered
     # ...and the same choices as a menu message to tap
     menus = wx.fake.menus(ANNA)
-    assert menus and [i["content"] for i in menus[-1]["list"]][0].startswith("1. ")
+    assert menus and menus[-1]["list"][0]["content"].startswith("1. ")
     async with wx.app.store.unit() as session:
         sent = await session.scalar(
-            select(func.count()).select_from(models.OutboxMessage).where(models.OutboxMessage.sent_at.is_(None))
+            select(func.count())
+            .select_from(models.OutboxMessage)
+            .where(models.OutboxMessage.sent_at.is_(None))
         )
     assert sent == 0  # answered, and recorded as sent
 
