@@ -295,6 +295,7 @@ class _Slot:
 @dataclass(slots=True)
 class _Answer:
     xml: str | None = None  # the passive reply, or None for "success"
+    failed: bool = False  # the turn could not be handled (the callback answered 500)
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -378,10 +379,14 @@ class WeChatChannel:
         if remembered is not None:  # WeChat trying again: answered once, the same way
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(remembered.done.wait(), self.passive_budget)
-            return self._reply(request, message, remembered.xml)
+            if not remembered.failed:
+                return self._reply(request, message, remembered.xml)
         answer = self._remember(key)
         try:
             return await self._answer(request, message, handle, answer)
+        except BaseException:
+            answer.failed = True  # not handled: WeChat's next try is handled again, not echoed
+            raise
         finally:
             answer.done.set()
 
@@ -404,6 +409,7 @@ class WeChatChannel:
         slot = self._open_slot(openid)
         # Shielded from the request: a turn under way finishes even if WeChat hangs up.
         turn = asyncio.ensure_future(handle(inbound))
+        turn.add_done_callback(_finished_late)
         try:
             offered = await self._first_offer(slot, turn, deadline)
         except BaseException:
@@ -705,6 +711,15 @@ class WeChatChannel:
     async def waiting(self) -> WaitingCount:
         """How many messages wait for their person to write (for operators)."""
         return await self.store.wechat_waiting()
+
+
+def _finished_late(turn: asyncio.Future[None]) -> None:
+    """A turn that failed after its callback answered ``success`` (it was too slow to wait for) is logged
+    here, since nobody awaits it any more; one that could not be committed is a dead letter already (the
+    guard around ``handle`` records those), anything else is only in this log."""
+    error = None if turn.cancelled() else turn.exception()
+    if error is not None:
+        log.error("wechat: a turn failed after its callback was answered (%s)", type(error).__name__)
 
 
 def _menu_id(number: int) -> str:
