@@ -6,10 +6,12 @@ of the callback (``wechat_callbacks``). The issue's whole scenarios are in ``tes
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -25,11 +27,12 @@ from bot.channels.wechat import (
     shown_choices,
     split_bytes,
 )
-from bot.channels.wechat_api import WeChatApi
+from bot.channels.wechat_api import WeChatApi, WeChatUnavailable
 from bot.rendering import RenderedButton
 from bot.serve import serve
 from bot.settings import load_settings
 from dialogs.domain import Channel
+from dialogs.messages import Outbound
 from storage import models
 from tests.channels.fake_wechat import APP_ID, APP_SECRET, FakeWeChat
 from tests.channels.serve_process import free_port
@@ -206,7 +209,6 @@ async def test_outside_the_window_an_offer_goes_as_a_template_and_waits_for_the_
     account = await wx.app.store.ensure_account(Channel.WECHAT, ANNA)
     wx.clock.advance(hours=50)
     wx.fake.advance(hours=50)
-    from dialogs.messages import Outbound
 
     async def offer(dialogs: object, turn: object) -> None:
         turn.send(Outbound(account.id, "help/commands", {"channel_commands": ()}))  # type: ignore[attr-defined]
@@ -255,4 +257,138 @@ async def test_unfollowing_marks_the_account_unreachable_and_following_again_res
     assert (await wx.app.store.account(account.id)).reachable
 
 
-_ = timedelta
+# Going out: proactive messages through the real delivery, against WeChat's refusals
+
+
+async def _proactive(wx: Wx, outbound_for: Callable[[int], Outbound], key: str) -> int:
+    """A message the system sends ``ANNA`` (as the scheduler does): committed, then delivered."""
+    account = await wx.app.store.ensure_account(Channel.WECHAT, ANNA)
+
+    async def send(_dialogs: object, turn: Any) -> None:
+        turn.send(outbound_for(account.id))
+
+    await wx.app.engine.run_system(account.id, key, send)
+    await wx.app.delivery.drain()
+    return account.id
+
+
+def _help(account_id: int) -> Outbound:
+    return Outbound(account_id, "help/commands")
+
+
+async def _outbox(wx: Wx, account_id: int) -> list[models.OutboxMessage]:
+    async with wx.app.store.unit() as session:
+        box = models.OutboxMessage
+        query = select(box).where(box.account_id == account_id).order_by(box.id)
+        return list(await session.scalars(query))
+
+
+async def test_a_document_goes_as_text_parts_within_the_limit_then_its_fingerprint(wx: Wx) -> None:
+    await wx.wechat.subscribe(ANNA)
+    await wx.app.delivery.drain()
+    document = "\n\n".join(f"第{n}条：双方同意按月还款，每月十五日前付清。" * 12 for n in range(1, 9))
+    before = len(wx.fake.texts(ANNA))
+
+    def export(account_id: int) -> Outbound:
+        context = {"document": document}
+        return Outbound(account_id, "mydata/export_file", context, file_name="my-data.txt")
+
+    await _proactive(wx, export, "doc-1")
+    texts = wx.fake.texts(ANNA)[before:]
+    parts = [t for t in texts if t.startswith("【my-data.txt ")]
+    assert len(parts) >= 2 and parts[0].startswith(f"【my-data.txt 1/{len(parts)}】")
+    assert all(len(t.encode()) <= MAX_BYTES for t in texts)
+    joined = "".join("".join(p.split("\n", 1)[1].split()) for p in parts)
+    assert joined == "".join(document.split())  # nothing lost between the parts
+    fingerprint = hashlib.sha256(document.encode()).hexdigest()
+    assert any(fingerprint in t and "/help" in t for t in texts[len(parts) :])
+
+
+async def test_an_unfollowed_person_makes_the_account_unreachable_not_a_retry_loop(wx: Wx) -> None:
+    await wx.wechat.subscribe(ANNA)
+    await wx.app.delivery.drain()
+    wx.fake.unsubscribe(ANNA)  # WeChat knows before our callback hears of it
+    account_id = await _proactive(wx, _help, "gone-1")
+    assert not (await wx.app.store.account(account_id)).reachable
+    (row,) = [r for r in await _outbox(wx, account_id) if r.key.endswith("gone-1:0")]
+    assert row.sent_at is None and row.failed and "unreachable" in (row.last_error or "")
+
+
+async def test_the_day_s_quota_pauses_sending_and_the_message_waits_recorded(wx: Wx) -> None:
+    await wx.wechat.subscribe(ANNA)
+    await wx.app.delivery.drain()
+    wx.fake.failures[ANNA].append(45009)
+    account_id = await _proactive(wx, _help, "quota-1")
+    (row,) = [r for r in await _outbox(wx, account_id) if r.key.endswith("quota-1:0")]
+    assert row.sent_at is None and not row.failed and row.last_error == "wechat quota 45009"
+    channel = wx.app.delivery.sender(Channel.WECHAT)
+    assert channel is not None
+    channel._paused_until = 0.0  # type: ignore[attr-defined]  # the pause is over (a minute, in life)
+    assert await wx.app.delivery.resume() == 1  # the minute job's look at the outbox finds it
+    await wx.app.delivery.drain()
+    assert any("/help" in t for t in wx.fake.texts(ANNA))
+
+
+async def test_wechat_saying_the_window_closed_takes_the_template_path(wx: Wx) -> None:
+    await wx.wechat.subscribe(ANNA)
+    await wx.app.delivery.drain()
+    wx.fake.failures[ANNA].append(45015)  # we think the window is open; WeChat disagrees
+    await _proactive(wx, _help, "closed-1")
+    assert [t["template_id"] for t in wx.fake.templates(ANNA)] == ["TPL_DEFAULT"]
+    assert (await wx.app.store.wechat_waiting()).notified == 1
+
+
+async def test_without_a_template_for_its_kind_the_message_waits_and_is_counted(wx: Wx) -> None:
+    await wx.wechat.subscribe(ANNA)
+    await wx.app.delivery.drain()
+    channel = wx.app.delivery.sender(Channel.WECHAT)
+    assert channel is not None
+    channel.templates = {}  # type: ignore[attr-defined]
+    wx.clock.advance(hours=49)
+    wx.fake.advance(hours=49)
+    await _proactive(wx, _help, "none-1")
+    assert wx.fake.templates(ANNA) == [] and not wx.fake.refused(ANNA)
+    count = await wx.app.store.wechat_waiting()
+    assert (count.notified, count.not_notified) == (0, 1)
+    assert await wx.app.delivery.resume() == 0  # kept out of delivery's look until Anna writes
+    reply = await wx.wechat.text(ANNA, "在吗")
+    await wx.app.delivery.drain()
+    assert (await wx.app.store.wechat_waiting()).total == 0
+    assert any("/help" in t for t in [reply.text or "", *wx.fake.texts(ANNA)])
+
+
+async def test_two_processes_share_one_token(wx: Wx) -> None:
+    first = WeChatApi(APP_ID, APP_SECRET, wx.app.store, wx.clock, wx.fake.url)
+    second = WeChatApi(APP_ID, APP_SECRET, wx.app.store, wx.clock, wx.fake.url)
+    wx.fake.strict_tokens = True  # a new token would invalidate the other process's at once
+    wx.fake.wrote(ANNA)
+    try:
+        await first.send_text(ANNA, "一")
+        await second.send_text(ANNA, "二")
+        wx.clock.advance(seconds=7200 - 300)  # within ten minutes of expiry: refreshed, once
+        await second.send_text(ANNA, "三")
+        await first.send_text(ANNA, "四")
+    finally:
+        await first.close()
+        await second.close()
+    assert wx.fake.texts(ANNA)[-4:] == ["一", "二", "三", "四"]
+    assert first.token_fetches + second.token_fetches == 2
+    assert not [c for c in wx.fake.calls if c.answer.get("errcode") in (40001, 42001)]
+
+
+async def test_the_api_client_reaches_only_the_configured_host(clock: FakeClock) -> None:
+    """Every call goes to LOANBRIDGE_WECHAT_API_URL: with WeChat's own URL, the loopback guard of the test
+    suite refuses the connection, and the error carries neither the URL nor a token."""
+
+    class NoStore:
+        async def refresh_wechat_token(self, app_id: str, fetch: Any, **_: Any) -> Any:
+            return await fetch(), clock.now() + timedelta(hours=2)
+
+    api = WeChatApi(APP_ID, APP_SECRET, NoStore(), clock)
+    assert api.base_url == "https://api.weixin.qq.com"
+    try:
+        with pytest.raises(WeChatUnavailable) as refused:
+            await api.send_text(ANNA, "不会发出")
+    finally:
+        await api.close()
+    assert "weixin" not in str(refused.value) and APP_SECRET not in str(refused.value)
