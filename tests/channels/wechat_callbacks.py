@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
+import re
 import secrets
 import time
 import xml.etree.ElementTree as ET
@@ -287,6 +288,17 @@ class WeChatServer:
 
     def latencies(self) -> list[float]:
         return [a.elapsed for r in self.posted for a in r.attempts]
+
+
+def numbered(texts: list[str], label: str) -> str | None:
+    """The number (or letter) of the latest choice line containing ``label`` ("2. 失业", "a. 打开案件 1";
+    also "2) 失业", "【2】失业"): what a person types to choose it."""
+    for text in reversed(texts):
+        for line in reversed(text.splitlines()):
+            found = re.match(r"\s*[【\[(（]?(\d{1,2}|[a-h])[】\])）.、:：]\s*(.+)", line)
+            if found and label in found.group(2):
+                return found.group(1)
+    return None
 
 
 def sign(*parts: str) -> str:
