@@ -192,6 +192,10 @@ class FakeWeChat:
     def current_tokens(self) -> list[str]:
         return [t for t in self._tokens if self._token_error(t) == 0]
 
+    def issued_tokens(self) -> list[str]:
+        """Every access token handed out so far (valid or not): none may reach a log."""
+        return list(self._tokens)
+
     def expire_tokens(self) -> None:
         """Every token issued so far has run out: calls with one answer 42001."""
         for token in self._tokens:
