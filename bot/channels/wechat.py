@@ -204,15 +204,21 @@ def _buttons(pairs: Any) -> list[RenderedButton]:
 
 
 def shown_choices(
-    state: dict[str, Any] | None, buttons: Sequence[RenderedButton], menu_ids: Mapping[str, str]
+    state: dict[str, Any] | None,
+    buttons: Sequence[RenderedButton],
+    menu_ids: Mapping[str, str],
+    *,
+    aside: bool = False,
 ) -> tuple[dict[str, Any], str]:
     """The state after a message with ``buttons`` is shown (the terminal's rule: the latest question's
     choices since the person typed count; a notice's case buttons arriving meanwhile are lettered), and
-    whether they are shown ``"numbered"`` or ``"lettered"``."""
+    whether they are shown ``"numbered"`` or ``"lettered"``. ``aside``: a notice that waited for the person
+    (outside the 48-hour window) and comes just before the answer to what they wrote: lettered too, so the
+    numbers belong to that answer."""
     state = dict(state or {})
     since_typed = bool(state.get(SINCE_TYPED, True))
     style = "numbered"
-    if buttons and not since_typed and all(_is_global(b.choice) for b in buttons):
+    if buttons and (aside or not since_typed) and all(_is_global(b.choice) for b in buttons):
         state["aside"] = _pairs(buttons)
         style = "lettered"
     elif buttons or since_typed:
@@ -337,6 +343,7 @@ class WeChatChannel:
         self._slots: dict[str, deque[_Slot]] = {}
         self._answers: OrderedDict[str, _Answer] = OrderedDict()
         self._wrote: dict[str, datetime] = {}  # when people last wrote, as this process saw it
+        self._released: set[str] = set()  # outbox keys handed back when their person wrote, not yet shown
         self._paused_until = 0.0
         # What the callbacks did, for the benchmark and for operators' logs.
         self.passive_replies = 0
@@ -404,6 +411,7 @@ class WeChatChannel:
         seen = await self.store.wechat_seen(openid, typed=True)
         self._wrote[openid] = self.now()
         if seen.released and self.release is not None:
+            self._released.update(item.key for item in seen.released)
             self.release(seen.released)  # first: what waited for them comes before the answer
         inbound = await inbound_of(message, seen.choices, self.api)
         slot = self._open_slot(openid)
@@ -421,7 +429,7 @@ class WeChatChannel:
             # A slow turn goes on: its replies go through the customer-service API.
             return self._text_response(request, SUCCESS)
         self._close_slot(slot, answered=None)
-        xml = TextReply(source=message.target, target=openid, content=offered).render()
+        xml = TextReply(source=message.target, target=openid, content=_cdata_safe(offered)).render()
         try:
             response = await self._write(request, xml)
         except BaseException:
@@ -558,7 +566,9 @@ class WeChatChannel:
             menu = [
                 (f"{secrets.randbelow(10**9):09d}{n}", b.choice) for n, b in enumerate(message.buttons, 1)
             ]
-            style = await self._show(openid, message.buttons, dict(menu))
+            released = bool(self._released.intersection(message.keys))
+            self._released.difference_update(message.keys)
+            style = await self._show(openid, message.buttons, dict(menu), aside=released)
             lines = choice_lines(message.buttons, style)
             text = wechat_text(message.text)
             pieces = split_bytes("\n".join([text, *lines]))
@@ -623,7 +633,9 @@ class WeChatChannel:
         except Exception as error:
             log.info("wechat: the menu after a passive reply did not go (%s)", _why(error))
 
-    async def _show(self, openid: str, buttons: Sequence[RenderedButton], menu_ids: dict[str, str]) -> str:
+    async def _show(
+        self, openid: str, buttons: Sequence[RenderedButton], menu_ids: dict[str, str], *, aside: bool = False
+    ) -> str:
         """Record what the person is shown (before they can see it), and how: numbered or lettered."""
         style = "numbered"
 
@@ -631,7 +643,7 @@ class WeChatChannel:
             nonlocal style
             if not buttons and state is not None and not state.get(SINCE_TYPED, True):
                 return state  # a plain message after the question: the question's choices still count
-            updated, style = shown_choices(state, buttons, menu_ids)
+            updated, style = shown_choices(state, buttons, menu_ids, aside=aside)
             return updated
 
         await self.store.update_wechat_choices(openid, change)
@@ -711,6 +723,12 @@ class WeChatChannel:
     async def waiting(self) -> WaitingCount:
         """How many messages wait for their person to write (for operators)."""
         return await self.store.wechat_waiting()
+
+
+def _cdata_safe(text: str) -> str:
+    """Text for wechatpy's CDATA sections, which it does not escape: a "]]>" the person wrote (echoed in a
+    summary) would end the section and break the XML; split across two sections it reads the same."""
+    return text.replace("]]>", "]]]]><![CDATA[>")
 
 
 def _finished_late(turn: asyncio.Future[None]) -> None:

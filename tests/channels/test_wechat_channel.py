@@ -12,15 +12,18 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from wechatpy.replies import TextReply
 
 from bot.app import App
 from bot.channels.wechat import (
     MAX_BYTES,
+    _cdata_safe,
     choice_lines,
     notice_kind,
     pressed,
@@ -91,6 +94,20 @@ def test_after_the_person_types_the_next_question_without_choices_clears_them() 
     state, _ = shown_choices(None, QUESTION, {})
     state, _ = shown_choices({**state, "since_typed": True}, (), {})
     assert pressed(state, "1", None) is None
+
+
+def test_a_notice_that_waited_for_the_person_is_lettered_before_the_answer_to_what_they_wrote() -> None:
+    typed = {"since_typed": True, "numbered": [["3.a", "失业了"]]}
+    state, style = shown_choices(typed, NOTICE, {}, aside=True)
+    assert style == "lettered" and pressed(state, "a", None) == "0.g:open:1"
+    state, style = shown_choices(state, QUESTION, {})  # the answer to what they typed: its numbers count
+    assert style == "numbered" and pressed(state, "1", None) == "3.a"
+
+
+@pytest.mark.parametrize("text", ["a]]>b", "]]>", "<xml>&amp;</xml>", "x]]]]>y"])
+def test_a_passive_reply_stays_well_formed_xml_whatever_the_text(text: str) -> None:
+    xml = TextReply(source="gh_1", target="o1", content=_cdata_safe(text)).render()
+    assert ElementTree.fromstring(xml).findtext("Content") == text  # noqa: S314 - our own reply
 
 
 @pytest.mark.parametrize(
