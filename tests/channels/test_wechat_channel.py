@@ -37,6 +37,8 @@ from bot.settings import load_settings
 from dialogs.domain import Channel
 from dialogs.messages import Outbound
 from storage import models
+from tests.channels.fake_telegram import TOKEN as TELEGRAM_TOKEN
+from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_wechat import APP_ID, APP_SECRET, FakeWeChat
 from tests.channels.serve_process import free_port
 from tests.channels.wechat_callbacks import AES_KEY, CALLBACK_TOKEN, WeChatServer, sign
@@ -409,3 +411,42 @@ async def test_the_api_client_reaches_only_the_configured_host(clock: FakeClock)
     finally:
         await api.close()
     assert "weixin" not in str(refused.value) and APP_SECRET not in str(refused.value)
+
+
+async def test_telegram_and_wechat_run_in_one_process(database_url: str, clock: FakeClock) -> None:
+    """Both channels configured: Telegram by long polling and the WeChat callback, one engine and delivery."""
+    telegram, fake = await FakeTelegram().start(), await FakeWeChat().start()
+    port = free_port()
+    config = load_settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET.decode(),
+        telegram_token=TELEGRAM_TOKEN,
+        telegram_api_url=telegram.url,
+        wechat_app_id=APP_ID,
+        wechat_app_secret=APP_SECRET,
+        wechat_token=CALLBACK_TOKEN,
+        wechat_api_url=fake.url,
+        wechat_listen=f"127.0.0.1:{port}",
+    )
+    stop = asyncio.Event()
+    ready: asyncio.Future[App] = asyncio.get_running_loop().create_future()
+    serving = asyncio.create_task(serve(config, stop=stop, code_sender=Codes(), clock=clock, ready=ready))
+    try:
+        app = await asyncio.wait_for(ready, 15)
+        assert {Channel.TELEGRAM, Channel.WECHAT} <= {c for c in Channel if app.delivery.sender(c)}
+        telegram.push(telegram.text_update(4242, "/start"))
+        async with WeChatServer(f"http://127.0.0.1:{port}/wechat", fake=fake) as wechat:
+            reply = await wechat.subscribe(ANNA)
+        for _ in range(100):
+            if telegram.texts(4242):
+                break
+            await asyncio.sleep(0.05)
+        assert telegram.texts(4242) and reply.text
+        async with app.store.unit() as session:
+            channels = set(await session.scalars(select(models.Account.channel)))
+        assert channels == {"telegram", "wechat"}
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 20)
+        await fake.stop()
+        await telegram.stop()
