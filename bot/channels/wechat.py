@@ -670,10 +670,12 @@ class WeChatChannel:
                 await self._paced(
                     _chat_number(openid), lambda: self.api.send_template(openid, template_id, data)
                 )
+                notified = True
             except WeChatError as error:
                 await self._refused(message, error)
-                raise
-            notified = True
+                # A template WeChat will not take (a wrong id, say): the message waits all the same,
+                # counted as not told, rather than being retried into a give-up.
+                log.warning("wechat: the %s template message was refused (%s)", kind, error.errcode)
         await self.store.wait_for_wechat_user(openid, keys, notified=notified)
         how = "told by a template message" if notified else "no template for its kind"
         raise NotYet(f"wechat: waiting for the person to write ({kind}, {how})")

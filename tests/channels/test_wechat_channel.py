@@ -376,6 +376,19 @@ async def test_without_a_template_for_its_kind_the_message_waits_and_is_counted(
     assert any("/help" in t for t in [reply.text or "", *wx.fake.texts(ANNA)])
 
 
+async def test_a_template_wechat_refuses_leaves_the_message_waiting_not_dropped(wx: Wx) -> None:
+    await wx.wechat.subscribe(ANNA)
+    await wx.app.delivery.drain()
+    wx.fake.template_ids = {"SOME_OTHER_TEMPLATE"}  # ours is not (or no longer) the account's: 40037
+    wx.clock.advance(hours=49)
+    wx.fake.advance(hours=49)
+    account_id = await _proactive(wx, _help, "refused-1")
+    assert [c.answer["errcode"] for c in wx.fake.refused(ANNA)] == [40037]
+    (row,) = [r for r in await _outbox(wx, account_id) if r.key.endswith("refused-1:0")]
+    assert row.sent_at is None and not row.failed
+    assert (await wx.app.store.wechat_waiting()).not_notified == 1
+
+
 async def test_two_processes_share_one_token(wx: Wx) -> None:
     first = WeChatApi(APP_ID, APP_SECRET, wx.app.store, wx.clock, wx.fake.url)
     second = WeChatApi(APP_ID, APP_SECRET, wx.app.store, wx.clock, wx.fake.url)
