@@ -118,9 +118,8 @@ async def _code(codes: Codes, phone: str) -> str:
     return codes.by_phone.pop(phone)
 
 
-async def bench(
-    users: int, rate: float, pause: float, safe: bool, database_url: str | None, directory: Path
-) -> dict[str, Any]:
+async def bench(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
+    users, rate, pause, safe, database_url = args.users, args.rate, args.pause, args.safe, args.database_url
     url = database_url or f"sqlite:///{directory / 'wechat.db'}"
     await upgrade(url)
     fake = await FakeWeChat().start()
@@ -134,6 +133,7 @@ async def bench(
         wechat_aes_key=AES_KEY if safe else None,
         wechat_api_url=fake.url,
         wechat_listen=f"127.0.0.1:{port}",
+        **({"wechat_user_rate": args.user_rate} if args.user_rate else {}),
     )
     codes, stop = Codes(), asyncio.Event()
     ready: asyncio.Future[App] = asyncio.get_running_loop().create_future()
@@ -195,20 +195,23 @@ def main() -> None:
         "--pause", type=float, default=1.0, help="seconds each borrower waits between messages"
     )
     parser.add_argument("--safe", action="store_true", help="safe mode (AES-encrypted callbacks)")
+    parser.add_argument(
+        "--user-rate", type=float, help="customer-service messages a second per person (default: serve's)"
+    )
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary directory")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     random.seed(13)
     store = "PostgreSQL" if args.database_url and "postgres" in args.database_url else "SQLite file (WAL)"
     mode = "safe mode (AES)" if args.safe else "plain mode"
+    pace = f"{args.user_rate:g}/s" if args.user_rate else "serve's default"
     print(
         f"wechat callback: {args.users} borrowers through the whole flow, about {args.rate:.0f} messages/s "
-        f"(a message every {args.pause:g} s from each), {mode}, {store}, real HTTP both ways"
+        f"(a message every {args.pause:g} s from each), {mode}, {store}, real HTTP both ways, "
+        f"customer-service messages per person: {pace}"
     )
     with tempfile.TemporaryDirectory() as directory:
-        figures = asyncio.run(
-            bench(args.users, args.rate, args.pause, args.safe, args.database_url, Path(directory))
-        )
+        figures = asyncio.run(bench(args, Path(directory)))
     print(
         f"  {figures['messages']} messages at {figures['rate']:.1f}/s; "
         f"{figures['finished']}/{figures['users']} applications submitted"
