@@ -560,36 +560,40 @@ class WeChatChannel:
         openid = recipient.channel_user_id
         if time.monotonic() < self._paused_until:
             raise NotYet("wechat: the day's quota was reached; trying again later")
-        if message.file_name:
-            pieces, text_pieces, choices = self._document(recipient, message), None, []
-        else:
-            menu = [
-                (f"{secrets.randbelow(10**9):09d}{n}", b.choice) for n, b in enumerate(message.buttons, 1)
-            ]
-            released = bool(self._released.intersection(message.keys))
-            self._released.difference_update(message.keys)
-            style = await self._show(openid, message.buttons, dict(menu), aside=released)
-            lines = choice_lines(message.buttons, style)
-            text = wechat_text(message.text)
-            pieces = split_bytes("\n".join([text, *lines]))
-            text_pieces = split_bytes(text)
-            choices = [(menu_id, line) for (menu_id, _), line in zip(menu, lines, strict=True)]
+        pieces, text_pieces, choices = await self._compose(recipient, message)
         slot = self._take_slot(openid)
         if slot is not None:
             slot.offered.set_result(pieces[0])
-            if await slot.written:
+            if await slot.written:  # answered passively: the rest (if any) by customer-service API
                 rest = pieces[1:]
                 if rest:
                     await self._deliver_or_wait(recipient, message, lambda: self._texts(openid, rest))
                 await self._menu_after_passive(recipient, choices)
                 return
-        if text_pieces is None or not choices:
+        if not choices:
             await self._deliver_or_wait(recipient, message, lambda: self._texts(openid, pieces))
-        else:
-            tail = self._label_text(recipient, "wechat/menu_tail")
-            await self._deliver_or_wait(
-                recipient, message, lambda: self._with_menu(openid, text_pieces, choices, tail)
-            )
+            return
+        tail = self._label_text(recipient, "wechat/menu_tail")
+        await self._deliver_or_wait(
+            recipient, message, lambda: self._with_menu(openid, text_pieces, choices, tail)
+        )
+
+    async def _compose(
+        self, recipient: Account, message: Rendered
+    ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+        """(the pieces with the choices as lines, the pieces of the text alone, the menu choices as
+        (menu id, words)), the choices recorded as shown."""
+        if message.file_name:
+            pieces = self._document(recipient, message)
+            return pieces, pieces, []
+        menu = [(_menu_id(n), b.choice) for n, b in enumerate(message.buttons, 1)]
+        released = bool(self._released.intersection(message.keys))
+        self._released.difference_update(message.keys)
+        style = await self._show(recipient.channel_user_id, message.buttons, dict(menu), aside=released)
+        lines = choice_lines(message.buttons, style)
+        text = wechat_text(message.text)
+        choices = [(menu_id, line) for (menu_id, _), line in zip(menu, lines, strict=True)]
+        return split_bytes("\n".join([text, *lines])), split_bytes(text), choices
 
     async def _deliver_or_wait(
         self, recipient: Account, message: Rendered, send: Callable[[], Awaitable[None]]
