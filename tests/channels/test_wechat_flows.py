@@ -36,7 +36,15 @@ from dialogs.messages import Inbound
 from storage import models
 from tests.channels.fake_wechat import APP_ID, APP_SECRET, TEXT_LIMIT, FakeWeChat
 from tests.channels.serve_process import free_port
-from tests.channels.wechat_callbacks import AES_KEY, CALLBACK_TOKEN, Reply, WeChatServer, numbered
+from tests.channels.wechat_callbacks import (
+    AES_KEY,
+    CALLBACK_TOKEN,
+    Reply,
+    WeChatServer,
+    from_xml,
+    numbered,
+    sign,
+)
 from tests.conftest import TEST_SECRET, FakeClock
 from tests.dialogs.harness import FIGURES, Codes
 
@@ -157,7 +165,9 @@ async def wx(request: pytest.FixtureRequest, database_url: str, clock: FakeClock
         await seed(app.store)
         url = f"http://127.0.0.1:{port}/wechat"
         async with WeChatServer(url, aes_key=AES_KEY if safe else None, fake=fake) as wechat:
-            yield Wx(fake, wechat, app, codes, clock, settings, safe)
+            wx = Wx(fake, wechat, app, codes, clock, settings, safe)
+            yield wx
+            assert_within_limits(wx)  # every test: nothing anyone was sent is above 2,048 bytes
     finally:
         stop.set()
         await asyncio.wait_for(serving, 20)
@@ -262,8 +272,6 @@ def _signed(wx: Wx, body: str) -> tuple[dict[str, str], str]:
     """``body`` as posted, signed correctly (in safe mode as the envelope's msg_signature would be)."""
     params, _ = wx.wechat.query(None, openid=WANG)
     if wx.safe:
-        from tests.channels.wechat_callbacks import from_xml, sign
-
         params["encrypt_type"] = "aes"
         try:
             encrypted = from_xml(body).get("Encrypt", "")
@@ -352,6 +360,20 @@ async def test_something_the_bot_cannot_read_is_answered_kindly(wx: Wx) -> None:
         WANG, "location", Location_X="39.9", Location_Y="116.3", Scale=15, Label="x"
     )
     assert await wx.turn(WANG, wx.wechat.post(location, WANG))
+
+
+async def test_words_that_look_like_xml_are_shown_as_written_in_a_well_formed_reply(wx: Wx) -> None:
+    """What a person writes is shown to others in passive replies: a "]]>" in it must not end the reply's
+    CDATA early (WeChat would show "该公众号暂时无法提供服务"); WeChatServer parses every reply strictly."""
+    story = "催收员发短信说<b>不还就上门</b> ]]> & 还说要告诉我单位。"
+    steps = [(kind, story if value == TO_EVIDENCE[-1][1] else value) for kind, value in TO_SUBMIT]
+    await operator_on_wechat(wx)
+    await walk(wx, steps)
+    await wx.choose(WANG, "提交")
+    await wx.say(OLGA, "/queue")
+    brief = await wx.choose(OLGA, "#1")
+    assert wx.wechat.posted[-1].passive  # the brief came in the HTTP answer itself
+    assert any(story in text for text in brief), brief
 
 
 # Slow turns, the window, tokens
@@ -482,6 +504,8 @@ async def test_lender_staff_join_by_scanning_the_invite_and_an_offer_after_fifty
     opened = await wx.say(WANG, "你好")  # they open the chat: the offer comes
     assert any("提出新方案" in t for t in opened), opened
     assert (await wx.app.store.wechat_waiting()).total == 0
+    wx.typists.add(WANG)  # from here the borrower types: the offer's choice by its letter
+    assert numbered(opened, "查看并答复") == "a"
     await wx.choose(WANG, "查看并答复")
     await wx.choose(WANG, "接受")
     assert_agreement_as_text(wx, await agreement_hash(wx))
