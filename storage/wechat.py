@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from dialogs.domain import Channel
@@ -117,6 +118,12 @@ class WeChatStore:
         reachable again, and what waited for them is handed back. ``typed``: a line they typed, after which
         the next message's choices replace the ones shown. ``subscribed=False``: they unfollowed; the window
         closes and their account is marked unreachable."""
+        try:
+            return await self._seen(openid, typed, subscribed)
+        except IntegrityError:  # their first message, seen by two processes at once: the row exists now
+            return await self._seen(openid, typed, subscribed)
+
+    async def _seen(self, openid: str, typed: bool, subscribed: bool) -> Seen:
         now = self.clock.now()
         async with self.unit() as session:
             row = await self._follower(session, openid, now)
@@ -148,6 +155,14 @@ class WeChatStore:
         self, openid: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]
     ) -> dict[str, Any] | None:
         """Replace the choices document with ``change(current)`` (unchanged when it returns the same)."""
+        try:
+            return await self._update_choices(openid, change)
+        except IntegrityError:  # the follower's row was created by another process meanwhile
+            return await self._update_choices(openid, change)
+
+    async def _update_choices(
+        self, openid: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]
+    ) -> dict[str, Any] | None:
         now = self.clock.now()
         async with self.unit() as session:
             row = await self._follower(session, openid, now, lock=True)
