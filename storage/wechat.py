@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -81,35 +82,69 @@ class WeChatStore:
         """The stored token and when it expires, or None before the first fetch."""
         async with self.unit() as session:
             row = await session.scalar(select(models.WeChatToken).where(models.WeChatToken.app_id == app_id))
-            if row is None:
-                return None
-            return self.cipher.decrypt(_TOKEN, row.token_enc), row.expires_at
+            token = self.cipher.decrypt(_TOKEN, row.token_enc) if row is not None else ""
+            return (token, row.expires_at) if row is not None and token else None
 
     async def refresh_wechat_token(
         self, app_id: str, fetch: FetchToken, *, valid_until: datetime, rejected: str | None = None
     ) -> tuple[str, datetime]:
         """A token valid past ``valid_until`` and not ``rejected``: the stored one when it is (another process
-        refreshed it meanwhile), else a fetched one, stored. The row is locked meanwhile (PostgreSQL), so
-        processes refreshing at once fetch once."""
-        table = models.WeChatToken
-        async with self.unit() as session:
-            query = select(table).where(table.app_id == app_id)
+        refreshed it meanwhile), else a fetched one, stored. One refresh at a time in a process; on
+        PostgreSQL the row is locked meanwhile, so processes refreshing at once fetch once. On SQLite the
+        fetch happens outside any transaction (its one writer is not held while WeChat answers): two
+        processes may both fetch, and WeChat keeps the older token working for five minutes."""
+        await self._token_row(app_id)
+        async with self._token_lock():
             if self.engine.dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = await session.scalar(query)
-            if row is not None:
+                return await self._refresh_locked(app_id, fetch, valid_until, rejected)
+            async with self.unit() as session:
+                row = await self._token(session, app_id, lock=False)
                 stored = self.cipher.decrypt(_TOKEN, row.token_enc)
-                if row.expires_at > valid_until and stored != rejected:
+                if stored and row.expires_at > valid_until and stored != rejected:
                     return stored, row.expires_at
             token, lives = await fetch()
-            now = self.clock.now()
-            expires_at = now + timedelta(seconds=lives)
-            sealed = self.cipher.encrypt(_TOKEN, token)
-            if row is None:
-                session.add(table(app_id=app_id, token_enc=sealed, expires_at=expires_at, refreshed_at=now))
-            else:
-                row.token_enc, row.expires_at, row.refreshed_at = sealed, expires_at, now
-            return token, expires_at
+            async with self.unit() as session:
+                return self._store_token(await self._token(session, app_id, lock=False), token, lives)
+
+    async def _refresh_locked(
+        self, app_id: str, fetch: FetchToken, valid_until: datetime, rejected: str | None
+    ) -> tuple[str, datetime]:
+        async with self.unit() as session:
+            row = await self._token(session, app_id, lock=True)
+            stored = self.cipher.decrypt(_TOKEN, row.token_enc)
+            if stored and row.expires_at > valid_until and stored != rejected:
+                return stored, row.expires_at
+            token, lives = await fetch()
+            return self._store_token(row, token, lives)
+
+    async def _token(self, session: AsyncSession, app_id: str, *, lock: bool) -> models.WeChatToken:
+        query = select(models.WeChatToken).where(models.WeChatToken.app_id == app_id)
+        return (await session.scalars(query.with_for_update() if lock else query)).one()
+
+    def _store_token(self, row: models.WeChatToken, token: str, lives: int) -> tuple[str, datetime]:
+        now = self.clock.now()
+        row.token_enc = self.cipher.encrypt(_TOKEN, token)
+        row.expires_at, row.refreshed_at = now + timedelta(seconds=lives), now
+        return token, row.expires_at
+
+    def _token_lock(self) -> asyncio.Lock:
+        """This store's lock for token refreshes (created on first use, in the running loop)."""
+        lock = self.__dict__.get("_wechat_token_lock")
+        if lock is None:
+            lock = self.__dict__["_wechat_token_lock"] = asyncio.Lock()
+        return cast(asyncio.Lock, lock)
+
+    async def _token_row(self, app_id: str) -> None:
+        """The app's token row exists (empty at first), so that refreshing can lock it."""
+        table = models.WeChatToken
+        try:
+            async with self.unit() as session:
+                if await session.scalar(select(table.id).where(table.app_id == app_id)) is None:
+                    now = self.clock.now()
+                    empty = self.cipher.encrypt(_TOKEN, "")
+                    session.add(table(app_id=app_id, token_enc=empty, expires_at=now, refreshed_at=now))
+        except IntegrityError:  # another process created it at the same moment: as good
+            return
 
     # Followers: the 48-hour window and the choices shown
 

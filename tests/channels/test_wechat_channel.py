@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from wechatpy.replies import TextReply
 
-from bot.app import App
+from bot.app import App, build_store
 from bot.channels.wechat import (
     MAX_BYTES,
     _cdata_safe,
@@ -463,3 +463,38 @@ async def test_telegram_and_wechat_run_in_one_process(database_url: str, clock: 
         await asyncio.wait_for(serving, 20)
         await fake.stop()
         await telegram.stop()
+
+
+# The shared token, in the store
+
+
+async def test_refreshes_at_once_fetch_one_token(database_url: str, clock: FakeClock) -> None:
+    """Callbacks and sends needing a token at the same moment fetch one; on PostgreSQL two processes (two
+    stores) do too, by the row's lock. A rejected token is replaced even before it expires."""
+    config = load_settings(database_url=database_url, secret_key=TEST_SECRET.decode())
+    stores = [build_store(config, clock) for _ in range(2 if database_url.startswith("postgres") else 1)]
+    fetched: list[str] = []
+
+    async def fetch() -> tuple[str, int]:
+        await asyncio.sleep(0.05)  # WeChat takes a moment: the others must wait, not fetch too
+        fetched.append(f"token-{len(fetched)}")
+        return fetched[-1], 7200
+
+    valid_until = clock.now() + timedelta(minutes=10)
+    try:
+        got = await asyncio.gather(
+            *(
+                stores[n % len(stores)].refresh_wechat_token(APP_ID, fetch, valid_until=valid_until)
+                for n in range(6)
+            )
+        )
+        assert fetched == ["token-0"] and {token for token, _ in got} == {"token-0"}
+        token, _ = await stores[-1].refresh_wechat_token(
+            APP_ID, fetch, valid_until=valid_until, rejected="token-0"
+        )
+        assert token == "token-1"
+        stored = await stores[0].wechat_token(APP_ID)
+        assert stored is not None and stored[0] == "token-1"
+    finally:
+        for store in stores:
+            await store.close()
