@@ -1,8 +1,8 @@
 """What the WeChat channel keeps in the store, shared by every process that serves the account.
 
 - The access token: one per app id. WeChat invalidates a token soon after another is fetched, so a process
-  that finds the stored one expiring soon (or rejected) refreshes it under the row's lock and everyone else
-  reads the new one. Sealed at rest; never logged.
+  that finds the stored one expiring soon (or rejected) refreshes it (on PostgreSQL under the row's lock) and
+  everyone else reads the new one. Sealed at rest; never logged.
 - Followers: when each WeChat user last wrote (customer-service messages are allowed for 48 hours after), and
   the choices last shown to them, as a small JSON document the channel owns (sealed: labels carry amounts).
   ``since_typed`` in that document is set here when the person types, as the channel's rules need it.
