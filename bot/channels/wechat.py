@@ -19,23 +19,28 @@ The callback (:meth:`WeChatChannel.callback`, served at ``/wechat``):
   delivery), the sender gives its first piece to the slot instead of calling the API; the request writes it
   as the passive reply and only then tells the sender it was answered, so delivery marks it sent. Otherwise
   the request answers ``success`` and the sender goes on through the customer-service API. A turn that could
-  not be committed is a 500 (WeChat tries again). WeChat's retries of one message are handled once: the same
-  passive reply while it is remembered (:data:`REMEMBERED`), else ``success``.
+  not be committed is a 500 (WeChat tries again, and that try is handled). WeChat's retries of one message are
+  handled once: the same passive reply while it is remembered (:data:`REMEMBERED`), else ``success``.
+  Before the turn, :meth:`storage.wechat.WeChatStore.wechat_seen` opens the person's 48-hour window and hands
+  back what waited for them (``release``, set to ``delivery.submit``), so it arrives before the answer.
 
 Going out (:meth:`WeChatChannel.send`, a :class:`bot.delivery.Sender`):
 - Text is plain (tags dropped, entities unescaped, control characters shown not obeyed), split at paragraphs
   within 2,048 UTF-8 bytes (:func:`split_bytes`).
-- Choices are numbered lines (``1. 同意``); a notice's case buttons arriving while a question waits get
-  letters (``a. …``), as in the terminal, so the numbers keep answering the question. Within the 48-hour
-  window the choices also go as a ``msgmenu`` message the person can tap. What was shown is kept in the store
-  (:class:`storage.wechat.WeChatStore`), so any process can tell what a typed ``2`` or a tap means.
+- Choices are numbered lines (``1. 同意``); a notice's case buttons arriving while a question waits (or a
+  notice that waited for the person and comes before the answer to what they wrote) get letters (``a. …``),
+  as in the terminal, so the numbers keep answering the question. Within the 48-hour window the choices also
+  go as a ``msgmenu`` message the person can tap (its items read as the lines do; after a passive reply, a
+  menu message of its own). What was shown is kept in the store (:class:`storage.wechat.WeChatStore`), so
+  any process can tell what a typed ``2`` or a tap means.
 - A document (``file_name``: the agreement, ``/mydata``) goes as text in numbered parts, then a note with
   its SHA-256 and how to get the file elsewhere (``templates/*/wechat/document_note.j2``).
 - Outside the 48-hour window (or when WeChat says so: 45015, 45047), a template message of the message's
   kind (:func:`notice_kind`; ids from ``LOANBRIDGE_WECHAT_TEMPLATES``) tells the person to open the chat,
   and the message itself waits in the outbox until they write (then it is delivered); with no template for
-  its kind it waits all the same, counted for operators (``loanbridge wechat waiting``). Either way
-  :class:`bot.delivery.NotYet` leaves the row unsent.
+  its kind (or one WeChat refuses) it waits all the same, counted for operators (``loanbridge wechat
+  waiting``). Either way :class:`bot.delivery.NotYet` leaves the row unsent. The template message's fields:
+  ``first`` (what waits), ``keyword1`` (its kind), ``keyword2`` (the local time), ``remark`` (open the chat).
 - 43004 (unfollowed) raises :class:`bot.delivery.Unreachable`; 45009 (daily quota) holds every send for
   :data:`QUOTA_PAUSE` seconds and the message waits in the outbox for the next look; the token errors are
   retried once with a fresh token by the API client. Sends are paced per person and overall (``Pace``).
