@@ -276,6 +276,7 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement per su
     add_key_command(add_audit_commands(commands))
     add_verify_command(commands)
     broadcast_cli.add_parser(commands)
+    _wechat_commands(commands)
     return root
 
 
@@ -288,6 +289,12 @@ def _key_commands(commands: Any) -> None:
     )
     rotate.add_argument("--batch", type=int, default=200, choices=range(1, 10_001), metavar="ROWS")
     rotate.set_defaults(run=keys_rotate)
+
+
+def _wechat_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from bot.wechat_cli import add_commands  # noqa: PLC0415 - the WeChat commands live beside their client
+
+    add_commands(commands)
 
 
 def main(argv: list[str] | None = None) -> int:

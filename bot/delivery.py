@@ -46,6 +46,12 @@ class Unreachable(Exception):
     """The person cannot be reached on this channel any more (they blocked the bot)."""
 
 
+class NotYet(Exception):
+    """The channel may not deliver this now, and has recorded why (WeChat: the person has not written for
+    48 hours): the message stays unsent in the outbox, neither retried here nor given up on, until the
+    channel hands it back (when the person writes)."""
+
+
 class Sender(Protocol):
     """A channel's outgoing side."""
 
@@ -203,9 +209,18 @@ class Delivery:
             self._in_hand.difference_update(item.key for item in items)
             return  # stays unsent in the outbox until a process that reaches them runs
         rendered = [self._renderer.render(item.message, recipient) for item in items]
-        joined = replace(rendered[-1], text="\n\n".join(r.text for r in rendered))
+        joined = replace(
+            rendered[-1],
+            text="\n\n".join(r.text for r in rendered),
+            keys=tuple(key for r in rendered for key in r.keys),
+            templates=tuple(template for r in rendered for template in r.templates),
+        )
         try:
             await sender.send(recipient, joined)
+        except NotYet:
+            self._in_hand.difference_update(item.key for item in items)
+            for item in items:
+                self._attempts.pop(item.key, None)
         except Unreachable:
             await self._storing(self._store.mark_unreachable(recipient.id))
             for item in items:

@@ -45,6 +45,10 @@ class Rendered:
     file_name: str | None = None
     request_contact: bool = False  # the question asks for a phone number: offer "share my contact"
     contact_label: str = ""  # the label of that offer, in the recipient's language
+    # The outbox rows this message carries and their templates (several when delivery joins a turn's
+    # messages): a channel that must say what kind of message waits (WeChat's template messages) reads them.
+    keys: tuple[str, ...] = ()
+    templates: tuple[str, ...] = ()
 
 
 MONEY = parse_pattern("#,##0.00")
@@ -129,7 +133,10 @@ class Renderer:
         )
         request_contact = bool(message.context.get("request_contact"))
         contact_label = self.label(locale, "share_contact") if request_contact else ""
-        return Rendered(text, buttons, message.file_name, request_contact, contact_label)
+        keys = (message.key,) if message.key else ()
+        return Rendered(
+            text, buttons, message.file_name, request_contact, contact_label, keys, (message.template,)
+        )
 
     def document(self, template: str, context: dict[str, Any], locale: str, time_zone: str) -> str:
         """Plain text (a file, not a chat message): rendered, then unescaped."""

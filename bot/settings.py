@@ -5,6 +5,9 @@ A bad or missing setting stops start-up with one line naming it (:class:`Setting
 
 from __future__ import annotations
 
+import base64
+import json
+import tomllib
 from datetime import time
 from decimal import Decimal
 from typing import Literal
@@ -86,6 +89,14 @@ class Settings(BaseSettings):
     wechat_aes_key: SecretStr | None = None
     wechat_api_url: str = "https://api.weixin.qq.com"
     wechat_listen: str | None = None
+    # Template message ids per kind of message (offer, deadline, reminder, broadcast, default), as a JSON
+    # object or TOML table: what tells a person outside the 48-hour window to open the chat.
+    wechat_templates: str | None = None
+    # Seconds a callback waits for the turn's reply to answer it passively (WeChat waits 5).
+    wechat_reply_budget: float = Field(default=3.0, gt=0, le=4.5)
+    # Customer-service messages a second for the whole account, and for one person (after a short burst).
+    wechat_rate: float = Field(default=20.0, gt=0, le=1000)
+    wechat_user_rate: float = Field(default=1.0, gt=0, le=1000)
 
     # One-time codes: "log" (development: to the log; serve needs it set explicitly) or "tencent" (SMS).
     sms: Literal["log", "tencent"] | None = None
@@ -190,6 +201,27 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("wechat_templates")
+    @classmethod
+    def _wechat_templates(cls, value: str | None) -> str | None:
+        wechat_template_ids(value)
+        return value
+
+    @field_validator("wechat_api_url")
+    @classmethod
+    def _wechat_api_url(cls, value: str) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"expected an http(s) URL such as https://api.weixin.qq.com, got {value!r}")
+        return value
+
+    @field_validator("wechat_aes_key")
+    @classmethod
+    def _wechat_aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _is_aes_key(value.get_secret_value()):
+            raise ValueError("expected the 43-character EncodingAESKey the WeChat console shows")
+        return value
+
     @field_validator("telegram_webhook_listen", "wechat_listen")
     @classmethod
     def _listen(cls, value: str | None) -> str | None:
@@ -200,8 +232,40 @@ class Settings(BaseSettings):
         return LprHistory.parse(self.lpr_history)
 
     @property
+    def wechat_template_ids(self) -> dict[str, str]:
+        return wechat_template_ids(self.wechat_templates)
+
+    @property
     def old_secrets(self) -> list[bytes]:
         return _old_secrets(self.old_secret_keys) if self.old_secret_keys else []
+
+
+WECHAT_NOTICE_KINDS = ("offer", "deadline", "reminder", "broadcast", "default")
+
+
+def wechat_template_ids(text: str | None) -> dict[str, str]:
+    """``LOANBRIDGE_WECHAT_TEMPLATES``: a JSON object or TOML table of kind → template id, the kinds among
+    :data:`WECHAT_NOTICE_KINDS`. Raises ValueError saying what is wrong."""
+    if not text or not text.strip():
+        return {}
+    try:
+        parsed = json.loads(text) if text.lstrip().startswith("{") else tomllib.loads(text)
+    except ValueError as error:  # JSONDecodeError and TOMLDecodeError are both ValueErrors
+        raise ValueError(f"expected a JSON object or TOML table of kind = template id ({error})") from None
+    unknown = sorted(set(parsed) - set(WECHAT_NOTICE_KINDS)) if isinstance(parsed, dict) else []
+    if not isinstance(parsed, dict) or unknown:
+        named = f"unknown kind {unknown[0]!r}; " if unknown else ""
+        raise ValueError(f"{named}expected kinds among {', '.join(WECHAT_NOTICE_KINDS)} = template id")
+    if not all(isinstance(v, str) and v.strip() for v in parsed.values()):
+        raise ValueError("every template id must be a non-empty string")
+    return {str(k): str(v).strip() for k, v in parsed.items()}
+
+
+def _is_aes_key(value: str) -> bool:
+    try:
+        return len(value) == 43 and len(base64.b64decode(value + "=", validate=True)) == 32
+    except ValueError:
+        return False
 
 
 def _old_secrets(value: SecretStr) -> list[bytes]:

@@ -75,6 +75,8 @@ SEALED_TABLES = (
     ),
     SealedTable("outbox", "id", (("message_enc", "outbox.message"),)),
     SealedTable("evidence_files", "id", (("file_enc", "evidence_files.file"),)),
+    SealedTable("wechat_tokens", "id", (("token_enc", "wechat_tokens.token"),)),
+    SealedTable("wechat_followers", "id", (("choices_enc", "wechat_followers.choices"),)),
 )
 
 

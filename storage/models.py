@@ -566,3 +566,41 @@ class StoreMeta(Base):
     __tablename__ = "store_meta"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class WeChatToken(Base):
+    """The WeChat API access token, one row per app id, shared by every process: WeChat invalidates a
+    token soon after a new one is fetched, so processes must not each fetch their own. Sealed at rest."""
+
+    __tablename__ = "wechat_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app_id: Mapped[str] = mapped_column(String(64), unique=True)
+    token_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime]
+    refreshed_at: Mapped[datetime]
+
+
+class WeChatFollower(Base):
+    """A WeChat user as the channel knows them: when they last wrote (customer-service messages are allowed
+    for 48 hours after that) and the choices last shown to them (what a typed number or a menu tap means),
+    sealed: a choice's words can carry amounts."""
+
+    __tablename__ = "wechat_followers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(128), unique=True)
+    last_inbound_at: Mapped[datetime | None]
+    choices_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime]
+
+
+class WeChatWaiting(Base):
+    """An outbox message WeChat does not let us deliver yet (the person has not written for 48 hours):
+    kept out of delivery's look at the outbox until they write again. ``notified``: a template message told
+    them to open the chat; False when no template is configured for its kind (operators see the count)."""
+
+    __tablename__ = "wechat_waiting"
+    outbox_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    openid: Mapped[str] = mapped_column(String(128), index=True)
+    template: Mapped[str] = mapped_column(String(200))
+    notified: Mapped[bool] = mapped_column(Boolean)
+    since: Mapped[datetime]

@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -30,13 +30,14 @@ from storage.log_store import CaseLogStore
 from storage.signing import Signer
 from storage.staff import add_invite
 from storage.turns import SqlBatch, open_message, stored_outbound
+from storage.wechat import WeChatStore
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 IMPORT_BATCH = 500
 IMPORT_PAUSE = 0.01
 
 
-class SqlStore(CaseLogStore, BroadcastStore):
+class SqlStore(CaseLogStore, BroadcastStore, WeChatStore):
     """Implements :class:`dialogs.ports.CaseStore` on SQLite or PostgreSQL."""
 
     def __init__(
@@ -172,6 +173,8 @@ class SqlStore(CaseLogStore, BroadcastStore):
             .join(models.Account, models.Account.id == box.account_id)
             .where(box.sent_at.is_(None), box.failed.is_(False), box.not_before <= self._clock.now())
             .where(box.id > after)
+            # A WeChat message waiting for its recipient to write is handed back when they do.
+            .where(~exists().where(models.WeChatWaiting.outbox_key == box.key))
             .order_by(box.id)
             .limit(limit)
         )

@@ -234,6 +234,9 @@ SAMPLES: dict[str, Any] = {
     "signed": "REPAYMENT AGREEMENT\n\n-----BEGIN LOANBRIDGE SIGNATURE-----\ncase: 1\n"
     "-----END LOANBRIDGE SIGNATURE-----",
     "hash": "e2ad9d99028fba8a8299ada16ce1de2a1adfd27eb795cdf494490d9dec9a7717",
+    "file_name": "agreement-7-v2.txt",
+    "parts": 3,
+    "notice_kind": "offer",
     "info": [{"kind": "info_request", "at": "2026-11-02T09:30:00+00:00", "text": "Your letter?"}],
     "waiting": "borrower_info",
     "question": "Could you send your termination letter?",
@@ -386,7 +389,6 @@ SAMPLES: dict[str, Any] = {
         {"name": "included", "ok": False, "side": "lender", "index": 131, "at": "2026-12-01 10:05:00 UTC"},
     ],
     "passed": False,
-    "failed": 3,
     # A running plan (flows.payments, dialogs.supervision)
     "instalments": [
         {"number": 1, "due": "2026-12-02", "amount": "1200.00", "paid": "1200.00", "state": "paid"},
