@@ -199,13 +199,16 @@ async def test_a_unit_that_fails_numbers_nothing_and_queues_nothing(database_url
         await store.close()
 
 
-async def test_with_the_log_off_events_are_numbered_but_not_queued(database_url: str) -> None:
-    store = make_store(database_url, case_log=False)
+async def test_without_a_signer_events_are_numbered_and_queued_for_another_process(database_url: str) -> None:
+    """Administrative commands open the store without the key: their events wait for serve's sequencer."""
+    store = make_store(database_url)
     try:
         await open_cases(store, 2)
+        await asyncio.sleep(0.1)
         async with store.unit() as session:
             assert list(await session.scalars(select(models.CaseEvent.seq))) == [1, 1]
-            assert await session.scalar(select(func.count()).select_from(models.CaseLogPending)) == 0
+            assert await session.scalar(select(func.count()).select_from(models.CaseLogPending)) == 2
+            assert await session.scalar(select(func.count()).select_from(models.CaseLogLeaf)) == 0
     finally:
         await store.close()
 
