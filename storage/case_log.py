@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, delete, event, func, insert, or_, select, text
+from sqlalchemy import Connection, delete, event, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, object_session
 
@@ -179,22 +179,6 @@ async def latest_head(session: AsyncSession) -> Head | None:
     heads = models.SignedTreeHead
     row = await session.scalar(select(heads).order_by(heads.tree_size.desc()).limit(1))
     return None if row is None else to_head(row)
-
-
-async def head_at(session: AsyncSession, size: int) -> Head | None:
-    row = await session.get(models.SignedTreeHead, size)
-    return None if row is None else to_head(row)
-
-
-async def first_head_covering(session: AsyncSession, index: int) -> Head | None:
-    """The earliest signed head whose tree holds leaf ``index``."""
-    heads = models.SignedTreeHead
-    query = select(heads).where(heads.tree_size > index).order_by(heads.tree_size).limit(1)
-    row = await session.scalar(query)
-    return None if row is None else to_head(row)
-
-
-# The sequencer
 
 
 class Frontier:
@@ -446,18 +430,6 @@ async def case_entries(session: AsyncSession, case_id: int, head: Head | None = 
     ]
 
 
-async def logged_event(session: AsyncSession, event_id: int) -> tuple[int, bytes] | None:
-    """(leaf index, entry) of an event once it is sequenced."""
-    leaves = models.CaseLogLeaf
-    query = select(leaves.leaf_index, leaves.entry).where(leaves.event_id == event_id)
-    row = (await session.execute(query)).first()
-    return None if row is None else (row.leaf_index, bytes(row.entry))
-
-
-async def pending_count(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(models.CaseLogPending)) or 0)
-
-
 class Sequencing:
     """Runs the sequencer soon after commits that wrote events, coalescing a burst into one run."""
 
@@ -465,17 +437,25 @@ class Sequencing:
         self._run = run
         self._delay = delay
         self._task: asyncio.Task[None] | None = None
+        self._again = False  # a commit arrived while a run was under way: it may have missed its events
 
     def soon(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._later())
+        else:
+            self._again = True
 
     async def _later(self) -> None:
-        await asyncio.sleep(self._delay)
-        try:
-            await self._run()
-        except Exception:  # the minute job runs the sequencer again; the queue keeps every event
-            log.exception("sequencing the case log failed; the minute job will try again")
+        again = True
+        while again:
+            self._again = False
+            await asyncio.sleep(self._delay)
+            try:
+                await self._run()
+            except Exception:  # the minute job runs the sequencer again; the queue keeps every event
+                log.exception("sequencing the case log failed; the minute job will try again")
+                return
+            again = self._again
 
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():
