@@ -3,8 +3,9 @@
 How an event gets into the log
 ------------------------------
 1. In the transaction that writes it, an event takes the case's next sequence number (``cases.
-   last_event_seq``, incremented in place: on PostgreSQL the row lock orders concurrent writers of one
-   case) and is queued in ``case_log_pending``. Nothing is hashed on the reply path.
+   last_event_seq`` + 1, counted up by a database trigger; on PostgreSQL the trigger's row lock orders
+   concurrent writers of one case) and the trigger queues it in ``case_log_pending``. No statement of its
+   own and no hashing on the reply's path.
 2. The sequencer (:func:`sequence`), run soon after commits that wrote events and by the minute job,
    takes the queue in one serialized step (PostgreSQL: a transaction-scoped advisory lock; SQLite: its
    single writer), gives each queued event the next leaf index, stores its leaf hash and the complete
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, delete, event, func, insert, or_, select, text, update
+from sqlalchemy import Connection, delete, event, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, object_session
 
@@ -51,7 +52,6 @@ PUBLIC_BINARY_COLUMNS = frozenset(
         ("case_log_heads", "signature"),
     }
 )
-LOG_ON = "case_log"  # Session.info key: False switches queueing off (the benchmark's "log off")
 
 
 # Entries
@@ -130,23 +130,14 @@ def row_entry(row: Any) -> bytes:
 
 
 @event.listens_for(models.CaseEvent, "before_insert")
-def _number_event(_mapper: Mapper[Any], connection: Connection, target: models.CaseEvent) -> None:
+def _number_event(_mapper: Mapper[Any], _connection: Connection, target: models.CaseEvent) -> None:
+    # The case's next number, inside the INSERT itself (no statement of its own on the reply's path).
+    # SQLite has one writer at a time, so this is the number; on PostgreSQL a trigger numbers the row
+    # again under the case row's lock (migration 0013). A trigger also queues the event for the sequencer.
+    # The ORM leaves seq unloaded after the INSERT: read events back with a query (as cases.events does).
     cases = models.Case
-    bump = (
-        update(cases)
-        .where(cases.id == target.case_id)
-        .values(last_event_seq=cases.last_event_seq + 1)
-        .returning(cases.last_event_seq)
-    )
-    target.seq = connection.execute(bump).scalar_one()
-
-
-@event.listens_for(models.CaseEvent, "after_insert")
-def _queue_event(_mapper: Mapper[Any], connection: Connection, target: models.CaseEvent) -> None:
+    target.seq = select(cases.last_event_seq + 1).where(cases.id == target.case_id).scalar_subquery()
     session = object_session(target)
-    if session is not None and not session.info.get(LOG_ON, True):
-        return
-    connection.execute(insert(models.CaseLogPending).values(event_id=target.id))
     if session is not None:
         session.info[_WROTE] = True
 
@@ -188,22 +179,6 @@ async def latest_head(session: AsyncSession) -> Head | None:
     heads = models.SignedTreeHead
     row = await session.scalar(select(heads).order_by(heads.tree_size.desc()).limit(1))
     return None if row is None else to_head(row)
-
-
-async def head_at(session: AsyncSession, size: int) -> Head | None:
-    row = await session.get(models.SignedTreeHead, size)
-    return None if row is None else to_head(row)
-
-
-async def first_head_covering(session: AsyncSession, index: int) -> Head | None:
-    """The earliest signed head whose tree holds leaf ``index``."""
-    heads = models.SignedTreeHead
-    query = select(heads).where(heads.tree_size > index).order_by(heads.tree_size).limit(1)
-    row = await session.scalar(query)
-    return None if row is None else to_head(row)
-
-
-# The sequencer
 
 
 class Frontier:
@@ -455,18 +430,6 @@ async def case_entries(session: AsyncSession, case_id: int, head: Head | None = 
     ]
 
 
-async def logged_event(session: AsyncSession, event_id: int) -> tuple[int, bytes] | None:
-    """(leaf index, entry) of an event once it is sequenced."""
-    leaves = models.CaseLogLeaf
-    query = select(leaves.leaf_index, leaves.entry).where(leaves.event_id == event_id)
-    row = (await session.execute(query)).first()
-    return None if row is None else (row.leaf_index, bytes(row.entry))
-
-
-async def pending_count(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(models.CaseLogPending)) or 0)
-
-
 class Sequencing:
     """Runs the sequencer soon after commits that wrote events, coalescing a burst into one run."""
 
@@ -474,17 +437,25 @@ class Sequencing:
         self._run = run
         self._delay = delay
         self._task: asyncio.Task[None] | None = None
+        self._again = False  # a commit arrived while a run was under way: it may have missed its events
 
     def soon(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._later())
+        else:
+            self._again = True
 
     async def _later(self) -> None:
-        await asyncio.sleep(self._delay)
-        try:
-            await self._run()
-        except Exception:  # the minute job runs the sequencer again; the queue keeps every event
-            log.exception("sequencing the case log failed; the minute job will try again")
+        again = True
+        while again:
+            self._again = False
+            await asyncio.sleep(self._delay)
+            try:
+                await self._run()
+            except Exception:  # the minute job runs the sequencer again; the queue keeps every event
+                log.exception("sequencing the case log failed; the minute job will try again")
+                return
+            again = self._again
 
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():

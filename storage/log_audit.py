@@ -187,17 +187,20 @@ _SQLITE_MOMENT = len("2026-01-01 00:00:00.000000")
 
 
 def _entry_hash(row: Any, report: AuditReport, changed: list[_Changed]) -> bytes:
+    """The leaf hash of the event as stored now (the logged copy's when the event is gone); the log's
+    own copy of the entry must still hash to its stored leaf hash."""
     logged = bytes(row.logged_entry)
-    if merkle.leaf_hash(logged) != bytes(row.leaf_hash):
+    entry = logged if row.id is None else _stored_entry(row)
+    digest = merkle.leaf_hash(entry)
+    logged_digest = digest if entry == logged else merkle.leaf_hash(logged)  # one hash when nothing changed
+    if logged_digest != bytes(row.leaf_hash):
         report.findings.append(Finding("the log's own copy was altered", row.logged_case, row.logged_seq))
     if row.id is None:
         what = "removed from the database (the log still holds it)"
         report.findings.append(Finding(what, row.logged_case, row.logged_seq))
-        return merkle.leaf_hash(logged)
-    entry = _stored_entry(row)
-    if entry != logged:
+    elif entry != logged:
         changed.append(_Changed(row.logged_case, row.logged_seq, logged, entry))
-    return merkle.leaf_hash(entry)
+    return digest
 
 
 def _check_numbering(row: Any, report: AuditReport) -> None:

@@ -24,7 +24,6 @@ from dialogs.rules.interest import LenderKind
 from dialogs.rules.reminders import Claim, ReminderPolicy
 from storage import accounts, cases, dead_letters, loans, models, outbox_watch, personal, reminders
 from storage.broadcasts import BroadcastStore
-from storage.case_log import LOG_ON
 from storage.crypto import FieldCipher
 from storage.log_store import CaseLogStore
 from storage.signing import Signer
@@ -48,16 +47,15 @@ class SqlStore(CaseLogStore, BroadcastStore, WeChatStore):
         clock: Clock | None = None,
         default_time_zone: str = DEFAULT_TIME_ZONE,
         signer: Signer | None = None,
-        case_log: bool = True,
     ) -> None:
         """``signer`` signs the case log's heads (storage.signing); without it events are numbered and
-        queued but not sequenced here. ``case_log=False`` queues nothing (only to measure its cost)."""
+        queued but not sequenced here."""
         self.engine = engine
         self._cipher = cipher
         self._clock = clock or SystemClock()
         self._time_zone = default_time_zone
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False, info={LOG_ON: case_log})
-        self._start_case_log(signer if case_log else None)
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._start_case_log(signer)
         # SQLite has one writer at a time: queue writers here, in order, instead of letting them poll the
         # busy timeout, where a writer that commits back to back can starve the others into "locked".
         self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()

@@ -94,9 +94,14 @@ async def tamper(database_url: str) -> dict[str, int]:
             )
             await connection.execute(delete(events).where(events.id == removed.id))
             await _swap(connection, first, second)
+            copied, leaves = rows[1], models.CaseLogLeaf
+            where = (leaves.case_id == 1) & (leaves.seq == copied.seq)
+            entry = await connection.scalar(select(leaves.entry).where(where))
+            await connection.execute(update(leaves).where(where).values(entry=entry + b" "))
     finally:
         await engine.dispose()
     return {
+        "copy": copied.seq,
         "time": timed.seq,
         "details": detailed.seq,
         "removed": removed.seq,
@@ -162,6 +167,7 @@ async def test_audit_names_every_edited_removed_and_swapped_event(
         f"case 1 event #{seqs['b']}: out of order: it now holds what the log has as case 1 event #{seqs['a']}"
         in report
     )
+    assert f"case 1 event #{seqs['copy']}: the log's own copy was altered" in report
     assert "does not match the entries" in report and "FAILED" in report
 
 

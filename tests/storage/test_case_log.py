@@ -199,13 +199,16 @@ async def test_a_unit_that_fails_numbers_nothing_and_queues_nothing(database_url
         await store.close()
 
 
-async def test_with_the_log_off_events_are_numbered_but_not_queued(database_url: str) -> None:
-    store = make_store(database_url, case_log=False)
+async def test_without_a_signer_events_are_numbered_and_queued_for_another_process(database_url: str) -> None:
+    """Administrative commands open the store without the key: their events wait for serve's sequencer."""
+    store = make_store(database_url)
     try:
         await open_cases(store, 2)
+        await asyncio.sleep(0.1)
         async with store.unit() as session:
             assert list(await session.scalars(select(models.CaseEvent.seq))) == [1, 1]
-            assert await session.scalar(select(func.count()).select_from(models.CaseLogPending)) == 0
+            assert await session.scalar(select(func.count()).select_from(models.CaseLogPending)) == 2
+            assert await session.scalar(select(func.count()).select_from(models.CaseLogLeaf)) == 0
     finally:
         await store.close()
 
@@ -341,3 +344,30 @@ async def test_events_written_before_the_log_are_numbered_and_logged(tmp_path: P
     assert sorted(numbered) == [(1, 1), (2, 1), (3, 2), (4, 3), (5, 2)]
     assert counters == {1: 3, 2: 2}
     assert head is not None and head.size == 5 and report.ok
+
+
+async def test_a_commit_during_a_sequencer_run_gets_a_run_of_its_own() -> None:
+    """Events committed while the sequencer runs may be after its look at the queue: one more run follows
+    (a burst of commits still makes one run, not one each)."""
+    from storage.case_log import Sequencing
+
+    runs: list[int] = []
+    running = asyncio.Event()
+    release = asyncio.Event()
+
+    async def run() -> None:
+        runs.append(len(runs))
+        running.set()
+        if len(runs) == 1:
+            await release.wait()
+
+    sequencing = Sequencing(run, 0)
+    sequencing.soon()
+    await running.wait()
+    sequencing.soon()
+    sequencing.soon()
+    release.set()
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+    assert runs == [0, 1]
+    await sequencing.stop()

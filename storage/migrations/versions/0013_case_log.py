@@ -69,9 +69,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tree_size", name=op.f("pk_case_log_heads")),
     )
     op.add_column("agreements", sa.Column("signed_block", sa.Text(), nullable=True))
+    _number_and_queue_new_events()
 
 
 def downgrade() -> None:
+    _drop_number_and_queue()
     with op.batch_alter_table("agreements", schema=None) as batch_op:
         batch_op.drop_column("signed_block")
     op.drop_table("case_log_heads")
@@ -135,3 +137,44 @@ def _drop_append_only() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         return
     op.execute("DROP TRIGGER IF EXISTS case_events_append_only ON case_events")  # the function stays
+
+
+def _number_and_queue_new_events() -> None:
+    """Every new event: its case's counter moves to its number, and it is queued for the sequencer, in the
+    inserting transaction. SQLite (one writer at a time) takes the number the INSERT computed from the
+    counter (storage.case_log); PostgreSQL numbers it here, under the case row's lock, so two processes
+    writing to one case at once still number 1, 2, 3."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "CREATE TRIGGER case_events_logged AFTER INSERT ON case_events BEGIN "
+            "UPDATE cases SET last_event_seq = max(last_event_seq, NEW.seq) WHERE id = NEW.case_id; "
+            "INSERT INTO case_log_pending (event_id) VALUES (NEW.id); END"
+        )
+        return
+    op.execute(
+        "CREATE FUNCTION case_events_number() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "UPDATE cases SET last_event_seq = last_event_seq + 1 WHERE id = NEW.case_id "
+        "RETURNING last_event_seq INTO NEW.seq; RETURN NEW; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER case_events_number BEFORE INSERT ON case_events "
+        "FOR EACH ROW EXECUTE FUNCTION case_events_number()"
+    )
+    op.execute(
+        "CREATE FUNCTION case_events_queue() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "INSERT INTO case_log_pending (event_id) VALUES (NEW.id); RETURN NULL; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER case_events_queue AFTER INSERT ON case_events "
+        "FOR EACH ROW EXECUTE FUNCTION case_events_queue()"
+    )
+
+
+def _drop_number_and_queue() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS case_events_logged")
+        return
+    op.execute("DROP TRIGGER IF EXISTS case_events_queue ON case_events")
+    op.execute("DROP TRIGGER IF EXISTS case_events_number ON case_events")
+    op.execute("DROP FUNCTION IF EXISTS case_events_queue()")
+    op.execute("DROP FUNCTION IF EXISTS case_events_number()")
