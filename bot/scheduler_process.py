@@ -38,7 +38,7 @@ async def run_scheduler(
 ) -> None:
     """Run the scheduled jobs until ``stop`` is set (by SIGTERM/SIGINT when not given)."""
     stop = stop or _stop_on_signals()
-    store = build_store(settings, clock)
+    store = build_store(settings, clock, signs=True)
     try:
         await check_store(store)
         dialogs = Dialogs(

@@ -146,7 +146,7 @@ async def serve(
         api = api or telegram_api(settings)
         channel = TelegramChannel(api, Pace(settings.telegram_rate, settings.telegram_chat_rate))
         senders[Channel.TELEGRAM] = channel
-    store = build_store(settings, clock)
+    store = build_store(settings, clock, signs=True)
     wx: WeChatChannel | None = None
     wx_api: WeChatApi | None = None
     if wechat is not None:
