@@ -498,3 +498,44 @@ async def test_refreshes_at_once_fetch_one_token(database_url: str, clock: FakeC
     finally:
         for store in stores:
             await store.close()
+
+
+LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">'
+    + "".join(f'<!ENTITY {chr(98 + n)} "{("&" + chr(97 + n) + ";") * 10}">' for n in range(8))
+    + "]><xml><ToUserName>gh</ToUserName><FromUserName>oX</FromUserName><CreateTime>1</CreateTime>"
+    "<MsgType>text</MsgType><Content>&i;</Content><MsgId>1</MsgId></xml>"
+)
+EXTERNAL = (
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><ToUserName>gh'
+    "</ToUserName><FromUserName>oX</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>"
+    "<Content>&x;</Content><MsgId>2</MsgId></xml>"
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"<xml><ToUserName>gh</ToUserName>",
+        b"\xff\xfe<\x00x\x00m\x00l\x00>",
+        b"<xml><FromUserName>oX</FromUserName></xml>",  # no MsgType
+        b"not xml at all",
+        LAUGHS.encode(),
+        EXTERNAL.encode(),
+    ],
+    ids=["empty", "truncated", "not-utf8", "no-type", "text", "entity-bomb", "external-entity"],
+)
+async def test_signed_bodies_that_are_not_messages_are_refused_and_the_server_stays_up(
+    wx: Wx, body: bytes
+) -> None:
+    if wx.wechat.aes_key:  # the same bodies, encrypted and signed as WeChat would
+        params, posted = wx.wechat.query(body.decode("utf-8", "replace"), openid=ANNA)
+    else:
+        params, posted = wx.wechat.query(None, openid=ANNA)[0], body.decode("latin-1")
+    answer = await wx.wechat.post_raw(params, posted if wx.wechat.aes_key else body)
+    assert answer.status == 400, answer
+    assert "passwd" not in answer.body and "root:" not in answer.body
+    assert await _count(wx, models.InboundKey) == 0
+    reply = await wx.wechat.subscribe(ANNA)  # and the next message is handled as usual
+    assert reply.status == 200 and reply.text
