@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import random
 import secrets
 import socket
@@ -264,6 +265,7 @@ def main() -> None:
         f"max {figures['max_ms']:.1f} ms  (target p99 ≤ {TARGET_P99_MS:.0f} ms: "
         f"{figures['p99_ms'] / TARGET_P99_MS:.2f}× the target)"
     )
+    print(f"  machine load (1-minute average, {os.cpu_count()} cores) at the end: {os.getloadavg()[0]:.1f}")
     print(
         f"  answered passively: {figures['passive']:.1%} of turns; "
         f"answers WeChat would have retried (≥ {WAIT:.0f} s): {figures['late']}"
