@@ -15,6 +15,7 @@ import signal
 import sys
 from argparse import Namespace
 from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,12 +136,8 @@ class Wx:
         return self.wechat.replies() + self.fake.contents()
 
 
-@pytest.fixture(params=["plain", "safe"])
-async def wx(request: pytest.FixtureRequest, database_url: str, clock: FakeClock) -> AsyncIterator[Wx]:
-    safe = request.param == "safe"
-    fake = await FakeWeChat(template_ids=set(TEMPLATES.values())).start()
-    port = free_port()
-    settings = load_settings(
+def wechat_settings(database_url: str, fake: FakeWeChat, port: int, *, safe: bool) -> Settings:
+    return load_settings(
         database_url=database_url,
         secret_key=TEST_SECRET.decode(),
         wechat_app_id=APP_ID,
@@ -154,23 +151,40 @@ async def wx(request: pytest.FixtureRequest, database_url: str, clock: FakeClock
         wechat_rate=1000,  # pacing has tests of its own; here it would only slow the conversations down
         wechat_user_rate=1000,
     )
-    codes, stop = Codes(), asyncio.Event()
+
+
+@asynccontextmanager
+async def serving(settings: Settings, codes: Codes, clock: FakeClock) -> AsyncIterator[App]:
+    """``serve`` (WeChat only) running in this event loop until the block ends."""
+    stop = asyncio.Event()
     ready: asyncio.Future[App] = asyncio.get_running_loop().create_future()
-    serving = asyncio.create_task(serve(settings, stop=stop, code_sender=codes, clock=clock, ready=ready))
+    served = asyncio.create_task(serve(settings, stop=stop, code_sender=codes, clock=clock, ready=ready))
     try:
-        await asyncio.wait({ready, serving}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
-        if serving.done():
-            serving.result()  # serve stopped at start-up: its error fails the test
-        app = ready.result()
-        await seed(app.store)
-        url = f"http://127.0.0.1:{port}/wechat"
-        async with WeChatServer(url, aes_key=AES_KEY if safe else None, fake=fake) as wechat:
-            wx = Wx(fake, wechat, app, codes, clock, settings, safe)
-            yield wx
-            assert_within_limits(wx)  # every test: nothing anyone was sent is above 2,048 bytes
+        await asyncio.wait({ready, served}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+        if served.done():
+            served.result()  # serve stopped at start-up: its error fails the test
+        yield ready.result()
     finally:
         stop.set()
-        await asyncio.wait_for(serving, 20)
+        await asyncio.wait_for(served, 20)
+
+
+@pytest.fixture(params=["plain", "safe"])
+async def wx(request: pytest.FixtureRequest, database_url: str, clock: FakeClock) -> AsyncIterator[Wx]:
+    safe = request.param == "safe"
+    fake = await FakeWeChat(template_ids=set(TEMPLATES.values())).start()
+    port = free_port()
+    settings = wechat_settings(database_url, fake, port, safe=safe)
+    codes = Codes()
+    try:
+        async with serving(settings, codes, clock) as app:
+            await seed(app.store)
+            url = f"http://127.0.0.1:{port}/wechat"
+            async with WeChatServer(url, aes_key=AES_KEY if safe else None, fake=fake) as wechat:
+                wx = Wx(fake, wechat, app, codes, clock, settings, safe)
+                yield wx
+                assert_within_limits(wx)  # every test: nothing anyone was sent is above 2,048 bytes
+    finally:
         await fake.stop()
 
 
@@ -349,6 +363,17 @@ async def test_an_evidence_image_is_fetched_by_media_id_and_hashed(wx: Wx) -> No
         )
     assert hashes == [hashlib.sha256(picture).hexdigest()]
     assert any(c.path == "/cgi-bin/media/get" for c in wx.fake.calls)
+
+
+async def test_an_image_wechat_no_longer_has_is_asked_for_again_and_nothing_is_stored(wx: Wx) -> None:
+    await walk(wx, TO_EVIDENCE)
+    media_id = wx.fake.register_media(b"\xff\xd8\xffgone")
+    del wx.fake.media[media_id]  # WeChat keeps media for three days: this one is gone (40007)
+    answer = await wx.turn(WANG, wx.wechat.image(WANG, media_id))
+    assert any("我无法读取这个文件。请重新发送" in t for t in answer), answer
+    assert [c.answer["errcode"] for c in wx.fake.calls if c.path == "/cgi-bin/media/get"] == [40007]
+    async with wx.app.store.unit() as session:
+        assert not list(await session.scalars(select(models.EvidenceFile.id)))
 
 
 async def test_something_the_bot_cannot_read_is_answered_kindly(wx: Wx) -> None:
