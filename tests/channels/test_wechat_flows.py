@@ -54,7 +54,7 @@ OLGA = "oOlga0000000000000000000002"  # a mediator (operator)
 LEO = "oLeo00000000000000000000003"  # lender staff, joins by scanning the invite QR code
 TEMPLATES = {"offer": "TPL_OFFER_0001", "deadline": "TPL_DEADLINE_01", "reminder": "TPL_REMINDER_1"}
 CHECKOUT = str(Path(__file__).resolve().parents[2])
-BUDGET = 1.0  # seconds a turn may take and still be answered passively (the tests' setting)
+BUDGET = 2.0  # seconds a turn may take and still be answered passively (the tests' setting; serve: 3)
 
 
 @dataclass
