@@ -54,7 +54,7 @@ OLGA = "oOlga0000000000000000000002"  # a mediator (operator)
 LEO = "oLeo00000000000000000000003"  # lender staff, joins by scanning the invite QR code
 TEMPLATES = {"offer": "TPL_OFFER_0001", "deadline": "TPL_DEADLINE_01", "reminder": "TPL_REMINDER_1"}
 CHECKOUT = str(Path(__file__).resolve().parents[2])
-BUDGET = 2.0  # seconds a turn may take and still be answered passively (the tests' setting; serve: 3)
+BUDGET = 3.0  # seconds a turn may take and still be answered passively (as serve's default)
 
 
 @dataclass
@@ -428,7 +428,7 @@ async def test_an_answer_lost_on_the_way_and_the_message_posted_again_is_read_on
     customer-service API when that answer is "success")."""
     await walk(wx, TO_EVIDENCE[:1])
     before = await stored(wx)
-    slow_down(monkeypatch, WANG, BUDGET / 2)
+    slow_down(monkeypatch, WANG, 0.5)
     number = numbered(wx.seen[WANG], "开始吧")
     assert number is not None
     xml = wx.wechat.text_xml(WANG, number)
@@ -438,7 +438,7 @@ async def test_an_answer_lost_on_the_way_and_the_message_posted_again_is_read_on
     assert lost.status is None
     again = await wx.wechat.post(xml, WANG)
     assert again.status == 200
-    await asyncio.sleep(BUDGET)
+    await asyncio.sleep(0.5)  # a sender that found the first connection gone sends another way
     await wx.app.delivery.drain()
     read = ([again.text] if again.text else []) + wx.news(WANG)
     assert sum("明确同意" in t for t in read) == 1, read
