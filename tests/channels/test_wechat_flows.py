@@ -420,6 +420,30 @@ async def test_a_slow_turn_is_answered_success_and_delivered_by_customer_service
     assert sum("明确同意" in t for t in delivered) == 1  # once: not passively and again by the API
 
 
+async def test_a_slow_answer_refused_for_the_count_limit_waits_and_arrives_when_they_write(
+    wx: Wx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow turn's answer goes by customer-service message, and WeChat refuses it: too many since the
+    person last wrote (45047). Nothing is dropped: it waits, operators can count it, and it arrives with the
+    answer to the person's next message."""
+    await walk(wx, TO_EVIDENCE[:1])
+    wx.fake.failures[WANG] += [45047] * 3
+    slow_down(monkeypatch, WANG, BUDGET + 0.5)
+    number = numbered(wx.seen[WANG], "开始吧")
+    reply = await wx.wechat.text(WANG, str(number))
+    assert reply.raw.strip() in ("success", "")
+    deadline = asyncio.get_running_loop().time() + 10
+    while (await wx.app.store.wechat_waiting()).total == 0:
+        assert asyncio.get_running_loop().time() < deadline, "the refused answer was not kept waiting"
+        await asyncio.sleep(0.1)
+    assert not any("明确同意" in t for t in wx.news(WANG))
+    assert any(c.answer.get("errcode") == 45047 for c in wx.fake.refused(WANG))
+    wx.fake.failures[WANG].clear()
+    later = await wx.say(WANG, "你好")
+    assert any("明确同意" in t for t in later), later
+    assert (await wx.app.store.wechat_waiting()).total == 0
+
+
 async def test_an_answer_lost_on_the_way_and_the_message_posted_again_is_read_once(
     wx: Wx, monkeypatch: pytest.MonkeyPatch
 ) -> None:
