@@ -98,10 +98,9 @@ class WeChatStore:
             if self.engine.dialect.name == "postgresql":
                 return await self._refresh_locked(app_id, fetch, valid_until, rejected)
             async with self.unit() as session:
-                row = await self._token(session, app_id, lock=False)
-                stored = self.cipher.decrypt(_TOKEN, row.token_enc)
-                if stored and row.expires_at > valid_until and stored != rejected:
-                    return stored, row.expires_at
+                usable = self._usable(await self._token(session, app_id, lock=False), valid_until, rejected)
+            if usable is not None:
+                return usable
             token, lives = await fetch()
             async with self.unit() as session:
                 return self._store_token(await self._token(session, app_id, lock=False), token, lives)
@@ -111,11 +110,20 @@ class WeChatStore:
     ) -> tuple[str, datetime]:
         async with self.unit() as session:
             row = await self._token(session, app_id, lock=True)
-            stored = self.cipher.decrypt(_TOKEN, row.token_enc)
-            if stored and row.expires_at > valid_until and stored != rejected:
-                return stored, row.expires_at
+            usable = self._usable(row, valid_until, rejected)
+            if usable is not None:
+                return usable
             token, lives = await fetch()
             return self._store_token(row, token, lives)
+
+    def _usable(
+        self, row: models.WeChatToken, valid_until: datetime, rejected: str | None
+    ) -> tuple[str, datetime] | None:
+        """The stored token when it is valid past ``valid_until`` and not the one WeChat rejected."""
+        stored = self.cipher.decrypt(_TOKEN, row.token_enc)
+        if stored and row.expires_at > valid_until and stored != rejected:
+            return stored, row.expires_at
+        return None
 
     async def _token(self, session: AsyncSession, app_id: str, *, lock: bool) -> models.WeChatToken:
         query = select(models.WeChatToken).where(models.WeChatToken.app_id == app_id)
