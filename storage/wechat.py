@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -31,6 +31,7 @@ from dialogs.ports import Clock
 from storage import accounts, models
 from storage.crypto import FieldCipher
 from storage.turns import open_message, stored_outbound
+from storage.waiting import WaitingCount, waiting_count
 
 _TOKEN = "wechat_tokens.token"  # noqa: S105 - the sealed column's name, not a secret
 _CHOICES = "wechat_followers.choices"
@@ -47,19 +48,6 @@ class Seen:
 
     choices: dict[str, Any] | None
     released: list[Queued] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class WaitingCount:
-    """Outbox messages that wait for their WeChat recipient to write: told by a template message, or not
-    (no template configured for their kind)."""
-
-    notified: int
-    not_notified: int
-
-    @property
-    def total(self) -> int:
-        return self.notified + self.not_notified
 
 
 class WeChatStore:
@@ -232,16 +220,8 @@ class WeChatStore:
 
     async def wechat_waiting(self) -> WaitingCount:
         """How many unsent outbox messages wait for their recipient to write, by whether they were told."""
-        table, box = models.WeChatWaiting, models.OutboxMessage
-        query = (
-            select(table.notified, func.count())
-            .join(box, box.key == table.outbox_key)
-            .where(box.sent_at.is_(None), box.failed.is_(False))
-            .group_by(table.notified)
-        )
         async with self.unit() as session:
-            counts = {bool(notified): int(count) for notified, count in (await session.execute(query)).all()}
-        return WaitingCount(counts.get(True, 0), counts.get(False, 0))
+            return await waiting_count(session)
 
     async def retry_unnotified_wechat(self) -> int:
         """Hand the messages that waited without a template back to delivery's look at the outbox (at

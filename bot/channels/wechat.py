@@ -86,7 +86,8 @@ from dialogs.domain import Account, Channel
 from dialogs.locales import DEFAULT_LOCALE
 from dialogs.messages import Inbound, InboundKind
 from dialogs.ports import Clock
-from storage.wechat import SINCE_TYPED, WINDOW, Seen, WaitingCount
+from storage.waiting import WaitingCount
+from storage.wechat import SINCE_TYPED, WINDOW, Seen
 
 log = logging.getLogger(__name__)
 

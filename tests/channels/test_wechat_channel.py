@@ -34,7 +34,7 @@ from bot.channels.wechat_api import WeChatApi, WeChatUnavailable
 from bot.rendering import RenderedButton
 from bot.serve import serve
 from bot.settings import load_settings
-from dialogs.domain import Channel
+from dialogs.domain import Channel, Role
 from dialogs.messages import Outbound
 from storage import models
 from tests.channels.fake_telegram import TOKEN as TELEGRAM_TOKEN
@@ -46,6 +46,7 @@ from tests.conftest import TEST_SECRET, FakeClock
 from tests.dialogs.harness import Codes
 
 ANNA = "oAnna000000000000000000000a1"
+OLGA = "oOlga000000000000000000000o2"  # a mediator
 TEMPLATES = {"offer": "TPL_OFFER", "default": "TPL_DEFAULT"}
 
 # Splitting
@@ -374,6 +375,10 @@ async def test_without_a_template_for_its_kind_the_message_waits_and_is_counted(
     assert wx.fake.templates(ANNA) == [] and not wx.fake.refused(ANNA)
     count = await wx.app.store.wechat_waiting()
     assert (count.notified, count.not_notified) == (0, 1)
+    await wx.app.store.grant_role(Channel.WECHAT, OLGA, Role.OPERATOR)  # a mediator sees it in /stats
+    stats = await wx.wechat.text(OLGA, "/stats")
+    await wx.app.delivery.drain()
+    assert "等对方再次发消息才能送达的消息" in "".join([stats.text or "", *wx.fake.texts(OLGA)])
     assert await wx.app.delivery.resume() == 0  # kept out of delivery's look until Anna writes
     reply = await wx.wechat.text(ANNA, "在吗")
     await wx.app.delivery.drain()
