@@ -424,8 +424,9 @@ async def test_a_slow_answer_refused_for_the_count_limit_waits_and_arrives_when_
     wx: Wx, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A slow turn's answer goes by customer-service message, and WeChat refuses it: too many since the
-    person last wrote (45047). Nothing is dropped: it waits, operators can count it, and it arrives with the
-    answer to the person's next message."""
+    person last wrote (45047). Nothing is dropped: it waits, operators see it counted in /stats, and it
+    arrives with the answer to the person's next message."""
+    await operator_on_wechat(wx)
     await walk(wx, TO_EVIDENCE[:1])
     wx.fake.failures[WANG] += [45047] * 3
     slow_down(monkeypatch, WANG, BUDGET + 0.5)
@@ -438,6 +439,8 @@ async def test_a_slow_answer_refused_for_the_count_limit_waits_and_arrives_when_
         await asyncio.sleep(0.1)
     assert not any("明确同意" in t for t in wx.news(WANG))
     assert any(c.answer.get("errcode") == 45047 for c in wx.fake.refused(WANG))
+    stats = await wx.say(OLGA, "/stats")
+    assert any(re.search(r"等对方再次发消息才能送达的消息[^\n]*：1$", t, re.MULTILINE) for t in stats), stats
     wx.fake.failures[WANG].clear()
     later = await wx.say(WANG, "你好")
     assert any("明确同意" in t for t in later), later
