@@ -97,6 +97,7 @@ PASSIVE_BUDGET = 3.0  # seconds a callback waits for the turn's reply before ans
 REMEMBERED = 2000  # passive replies kept for WeChat's retries of the same message
 MAX_BODY = 256 * 1024  # a callback's XML is a few hundred bytes; images come by media id
 MAX_MEDIA = 10 * 1024 * 1024
+TAKE_OVER_AFTER = 30.0  # seconds before another process's unsent callback reply is sent from here
 QUOTA_PAUSE = 60.0  # after 45009 (the day's quota), nothing is tried for this long
 MENU_IDS_KEPT = 40  # menu-message ids remembered per person: a tap on an older menu is still understood
 LETTERS = "abcdefgh"
@@ -350,6 +351,7 @@ class WeChatChannel:
         self._answers: OrderedDict[str, _Answer] = OrderedDict()
         self._wrote: dict[str, datetime] = {}  # when people last wrote, as this process saw it
         self._released: set[str] = set()  # outbox keys handed back when their person wrote, not yet shown
+        self._foreign: dict[str, float] = {}  # another process's callback replies: when first seen here
         self._paused_until = 0.0
         # What the callbacks did, for the benchmark and for operators' logs.
         self.passive_replies = 0
@@ -566,6 +568,8 @@ class WeChatChannel:
         openid = recipient.channel_user_id
         if time.monotonic() < self._paused_until:
             raise NotYet("wechat: the day's quota was reached; trying again later")
+        if self._anothers(message.keys):
+            raise NotYet("wechat: a reply to a callback another process took; it sends it")
         pieces, text_pieces, choices = await self._compose(recipient, message)
         slot = self._take_slot(openid)
         if slot is not None:
@@ -583,6 +587,22 @@ class WeChatChannel:
         await self._deliver_or_wait(
             recipient, message, lambda: self._with_menu(openid, text_pieces, choices, tail)
         )
+
+    def _anothers(self, keys: Sequence[str]) -> bool:
+        """Whether these are replies to a callback another process took (several serve one account): that
+        process sends them, mostly in its HTTP answer, and records them sent a moment later; this one saw
+        them in the outbox meanwhile. It takes them over only if they are still unsent
+        :data:`TAKE_OVER_AFTER` seconds after it first saw them (that process stopped)."""
+        callbacks = [_callback_key(key) for key in keys]
+        if not keys or any(k is None or k in self._answers for k in callbacks):
+            return False
+        if self._released.intersection(keys):
+            return False
+        now = time.monotonic()
+        if len(self._foreign) > REMEMBERED * 5:
+            self._foreign = {k: t for k, t in self._foreign.items() if now - t < TAKE_OVER_AFTER * 4}
+        first = min(self._foreign.setdefault(key, now) for key in keys)
+        return now - first < TAKE_OVER_AFTER
 
     async def _compose(
         self, recipient: Account, message: Rendered
@@ -735,6 +755,16 @@ class WeChatChannel:
     async def waiting(self) -> WaitingCount:
         """How many messages wait for their person to write (for operators)."""
         return await self.store.wechat_waiting()
+
+
+def _callback_key(outbox_key: str) -> str | None:
+    """The callback a reply answers (``msg:…`` or ``event:…``), from its outbox key ``wechat:<key>:<n>``;
+    None for anything else (a notification, a scheduled message)."""
+    channel, _, rest = outbox_key.partition(":")
+    key, _, number = rest.rpartition(":")
+    if channel != Channel.WECHAT.value or not number.isdigit() or not key.startswith(("msg:", "event:")):
+        return None
+    return key
 
 
 def _cdata_safe(text: str) -> str:
