@@ -23,6 +23,8 @@ from wechatpy.replies import TextReply
 from bot.app import App, build_store
 from bot.channels.wechat import (
     MAX_BYTES,
+    Credentials,
+    WeChatChannel,
     _cdata_safe,
     choice_lines,
     notice_kind,
@@ -31,7 +33,7 @@ from bot.channels.wechat import (
     split_bytes,
 )
 from bot.channels.wechat_api import WeChatApi, WeChatUnavailable
-from bot.rendering import RenderedButton
+from bot.rendering import RenderedButton, Renderer
 from bot.serve import serve
 from bot.settings import load_settings
 from dialogs.domain import Channel, Role
@@ -549,3 +551,19 @@ async def test_signed_bodies_that_are_not_messages_are_refused_and_the_server_st
     assert await _count(wx, models.InboundKey) == 0
     reply = await wx.wechat.subscribe(ANNA)  # and the next message is handled as usual
     assert reply.status == 200 and reply.text
+
+
+def test_a_reply_to_another_process_s_callback_is_left_to_it_then_taken_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    channel = WeChatChannel(Credentials(APP_ID, CALLBACK_TOKEN), Any, Any, Renderer())  # type: ignore[arg-type]
+    now = [1000.0]
+    monkeypatch.setattr("bot.channels.wechat.time.monotonic", lambda: now[0])
+    assert channel._anothers(["wechat:msg:42:0", "wechat:msg:42:1"])  # another process's callback
+    now[0] += 29
+    assert channel._anothers(["wechat:msg:42:1"])
+    now[0] += 2  # still unsent 30 s on: that process stopped, this one sends it
+    assert not channel._anothers(["wechat:msg:42:0"])
+    channel._remember("msg:43")  # a callback this process took: its replies are its own
+    assert not channel._anothers(["wechat:msg:43:0"])
+    assert not channel._anothers(["system:reminder-7:0", "negotiate:offer:9"])  # notifications: anyone's
