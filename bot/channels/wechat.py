@@ -23,6 +23,10 @@ The callback (:meth:`WeChatChannel.callback`, served at ``/wechat``):
   handled once: the same passive reply while it is remembered (:data:`REMEMBERED`), else ``success``.
   Before the turn, :meth:`storage.wechat.WeChatStore.wechat_seen` opens the person's 48-hour window and hands
   back what waited for them (``release``, set to ``delivery.submit``), so it arrives before the answer.
+- Several processes may serve one account: a reply to a callback another process took (outbox key
+  ``wechat:msg:…:n``) is left to it while it answers, and taken over only if it is still unsent
+  :data:`TAKE_OVER_AFTER` seconds after this process first saw it (that process stopped; after a restart,
+  the replies to callbacks taken before it go out with the minute's look at the outbox).
 
 Going out (:meth:`WeChatChannel.send`, a :class:`bot.delivery.Sender`):
 - Text is plain (tags dropped, entities unescaped, control characters shown not obeyed), split at paragraphs
