@@ -685,3 +685,40 @@ async def _until_listening(wechat: WeChatServer, process: asyncio.subprocess.Pro
         except aiohttp.ClientConnectionError:
             pass
         await asyncio.sleep(0.1)
+
+
+async def test_two_serve_processes_share_one_access_token_and_one_conversation(
+    database_url: str, clock: FakeClock
+) -> None:
+    """Two ``serve`` instances on one database behind WeChat's callback (any message may reach either), and a
+    WeChat that invalidates a token as soon as another is fetched: one token serves both, and a choice shown
+    by one is understood by the other."""
+    fake = await FakeWeChat(strict_tokens=True).start()
+    ports = free_port(), free_port()
+    codes = Codes()
+    try:
+        async with (
+            serving(wechat_settings(database_url, fake, ports[0], safe=False), codes, clock) as first,
+            serving(wechat_settings(database_url, fake, ports[1], safe=False), codes, clock) as second,
+            WeChatServer(f"http://127.0.0.1:{ports[0]}/wechat", fake=fake) as one,
+            WeChatServer(f"http://127.0.0.1:{ports[1]}/wechat", fake=fake) as other,
+        ):
+            await seed(first.store)
+            welcome = await one.subscribe(WANG)
+            assert welcome.text and numbered([welcome.text], "开始吧") == "1"
+            consent = await other.text(WANG, "1")  # the other process knows what "1" meant
+            assert consent.text and "明确同意" in consent.text
+            asked = await one.text(WANG, str(numbered([consent.text], "我同意")))
+            assert asked.text and "编号" in asked.text
+            for app in (first, second):
+                await app.delivery.drain()
+            await asyncio.sleep(0.5)  # anything either process still had in hand
+            for app in (first, second):
+                await app.delivery.drain()
+    finally:
+        await fake.stop()
+    sent = fake.texts(WANG)
+    assert all(text.startswith("也可以在这里直接选您的回答") for text in sent), sent  # only the menu copies:
+    assert len(sent) == 3  # each answer was read once, in the HTTP answer, never again through the API
+    assert fake.tokens_issued == 1
+    assert not [c.answer for c in fake.calls if c.answer.get("errcode") in (40001, 42001)]
