@@ -21,17 +21,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import random
+import secrets
 import socket
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy.engine import make_url
 
 from bench.dialog_throughput import FIGURES, Codes, borrower
 from bot.app import App
@@ -119,8 +125,42 @@ async def _code(codes: Codes, phone: str) -> str:
 
 
 async def bench(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
-    users, rate, pause, safe, database_url = args.users, args.rate, args.pause, args.safe, args.database_url
-    url = database_url or f"sqlite:///{directory / 'wechat.db'}"
+    if not args.database_url:
+        return await _bench(args, f"sqlite:///{directory / 'wechat.db'}")
+    async with _postgres_database(args.database_url) as url:
+        return await _bench(args, url)
+
+
+@asynccontextmanager
+async def _postgres_database(server_url: str) -> AsyncIterator[str]:
+    """A fresh database on the given PostgreSQL server for this run, dropped afterwards."""
+    import asyncpg  # noqa: PLC0415 - only for a PostgreSQL run
+
+    server = make_url(server_url)
+    name = f"lb_bench_{secrets.token_hex(6)}"
+
+    async def execute(sql: str) -> None:
+        connection = await asyncpg.connect(
+            user=server.username,
+            password=server.password,
+            host=server.host,
+            port=server.port,
+            database=server.database,
+        )
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    await execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _bench(args: argparse.Namespace, url: str) -> dict[str, Any]:
+    users, rate, pause, safe = args.users, args.rate, args.pause, args.safe
     await upgrade(url)
     fake = await FakeWeChat().start()
     port = _free_port()
@@ -198,7 +238,11 @@ def main() -> None:
     parser.add_argument(
         "--user-rate", type=float, help="customer-service messages a second per person (default: serve's)"
     )
-    parser.add_argument("--database-url", help="default: a SQLite file in a temporary directory")
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server (postgresql://…; a fresh database is made on it and dropped after); "
+        "default: a SQLite file in a temporary directory",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     random.seed(13)
@@ -221,6 +265,7 @@ def main() -> None:
         f"max {figures['max_ms']:.1f} ms  (target p99 ≤ {TARGET_P99_MS:.0f} ms: "
         f"{figures['p99_ms'] / TARGET_P99_MS:.2f}× the target)"
     )
+    print(f"  machine load (1-minute average, {os.cpu_count()} cores) at the end: {os.getloadavg()[0]:.1f}")
     print(
         f"  answered passively: {figures['passive']:.1%} of turns; "
         f"answers WeChat would have retried (≥ {WAIT:.0f} s): {figures['late']}"

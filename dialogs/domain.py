@@ -266,6 +266,8 @@ class CaseStats:
     median_agreement_hours: float | None
     agreement_rate: float | None  # agreed among cases whose negotiation ended
     dead_letters: int = 0  # inbound messages given up on (see storage.dead_letters)
+    # Messages a channel may not deliver until their person writes again (WeChat's 48-hour window).
+    waiting_messages: int = 0
 
 
 class PaymentStatus(StrEnum):

@@ -19,6 +19,7 @@ from dialogs.lifecycle import TERMINAL, CaseState
 from storage import accounts, cases, dead_letters, models
 from storage.crypto import FieldCipher
 from storage.negotiation import NegotiationWork
+from storage.waiting import waiting_count
 
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud or typed from a screen
 INVITE_LENGTH = 10
@@ -415,6 +416,7 @@ class StaffWork(NegotiationWork):
             median_agreement_hours=await self._median_hours("submitted", None, to_state=S.AGREED),
             agreement_rate=agreed / ended if ended else None,
             dead_letters=await dead_letters.count(self.session),
+            waiting_messages=(await waiting_count(self.session)).total,
         )
 
     async def _median_hours(

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -31,6 +31,7 @@ from dialogs.ports import Clock
 from storage import accounts, models
 from storage.crypto import FieldCipher
 from storage.turns import open_message, stored_outbound
+from storage.waiting import WaitingCount, waiting_count
 
 _TOKEN = "wechat_tokens.token"  # noqa: S105 - the sealed column's name, not a secret
 _CHOICES = "wechat_followers.choices"
@@ -47,19 +48,6 @@ class Seen:
 
     choices: dict[str, Any] | None
     released: list[Queued] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class WaitingCount:
-    """Outbox messages that wait for their WeChat recipient to write: told by a template message, or not
-    (no template configured for their kind)."""
-
-    notified: int
-    not_notified: int
-
-    @property
-    def total(self) -> int:
-        return self.notified + self.not_notified
 
 
 class WeChatStore:
@@ -98,10 +86,9 @@ class WeChatStore:
             if self.engine.dialect.name == "postgresql":
                 return await self._refresh_locked(app_id, fetch, valid_until, rejected)
             async with self.unit() as session:
-                row = await self._token(session, app_id, lock=False)
-                stored = self.cipher.decrypt(_TOKEN, row.token_enc)
-                if stored and row.expires_at > valid_until and stored != rejected:
-                    return stored, row.expires_at
+                usable = self._usable(await self._token(session, app_id, lock=False), valid_until, rejected)
+            if usable is not None:
+                return usable
             token, lives = await fetch()
             async with self.unit() as session:
                 return self._store_token(await self._token(session, app_id, lock=False), token, lives)
@@ -111,11 +98,20 @@ class WeChatStore:
     ) -> tuple[str, datetime]:
         async with self.unit() as session:
             row = await self._token(session, app_id, lock=True)
-            stored = self.cipher.decrypt(_TOKEN, row.token_enc)
-            if stored and row.expires_at > valid_until and stored != rejected:
-                return stored, row.expires_at
+            usable = self._usable(row, valid_until, rejected)
+            if usable is not None:
+                return usable
             token, lives = await fetch()
             return self._store_token(row, token, lives)
+
+    def _usable(
+        self, row: models.WeChatToken, valid_until: datetime, rejected: str | None
+    ) -> tuple[str, datetime] | None:
+        """The stored token when it is valid past ``valid_until`` and not the one WeChat rejected."""
+        stored = self.cipher.decrypt(_TOKEN, row.token_enc)
+        if stored and row.expires_at > valid_until and stored != rejected:
+            return stored, row.expires_at
+        return None
 
     async def _token(self, session: AsyncSession, app_id: str, *, lock: bool) -> models.WeChatToken:
         query = select(models.WeChatToken).where(models.WeChatToken.app_id == app_id)
@@ -224,16 +220,8 @@ class WeChatStore:
 
     async def wechat_waiting(self) -> WaitingCount:
         """How many unsent outbox messages wait for their recipient to write, by whether they were told."""
-        table, box = models.WeChatWaiting, models.OutboxMessage
-        query = (
-            select(table.notified, func.count())
-            .join(box, box.key == table.outbox_key)
-            .where(box.sent_at.is_(None), box.failed.is_(False))
-            .group_by(table.notified)
-        )
         async with self.unit() as session:
-            counts = {bool(notified): int(count) for notified, count in (await session.execute(query)).all()}
-        return WaitingCount(counts.get(True, 0), counts.get(False, 0))
+            return await waiting_count(session)
 
     async def retry_unnotified_wechat(self) -> int:
         """Hand the messages that waited without a template back to delivery's look at the outbox (at

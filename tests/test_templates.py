@@ -292,6 +292,7 @@ SAMPLES: dict[str, Any] = {
     "to_agreement": 30.25,
     "rate": 0.5,
     "dead_letters": 2,
+    "waiting_messages": 3,
     "monthly": "1200.00",
     "total": "14400.00",
     "report": 3,

@@ -23,6 +23,10 @@ The callback (:meth:`WeChatChannel.callback`, served at ``/wechat``):
   handled once: the same passive reply while it is remembered (:data:`REMEMBERED`), else ``success``.
   Before the turn, :meth:`storage.wechat.WeChatStore.wechat_seen` opens the person's 48-hour window and hands
   back what waited for them (``release``, set to ``delivery.submit``), so it arrives before the answer.
+- Several processes may serve one account: a reply to a callback another process took (outbox key
+  ``wechat:msg:…:n``) is left to it while it answers, and taken over only if it is still unsent
+  :data:`TAKE_OVER_AFTER` seconds after this process first saw it (that process stopped; after a restart,
+  the replies to callbacks taken before it go out with the minute's look at the outbox).
 
 Going out (:meth:`WeChatChannel.send`, a :class:`bot.delivery.Sender`):
 - Text is plain (tags dropped, entities unescaped, control characters shown not obeyed), split at paragraphs
@@ -86,7 +90,8 @@ from dialogs.domain import Account, Channel
 from dialogs.locales import DEFAULT_LOCALE
 from dialogs.messages import Inbound, InboundKind
 from dialogs.ports import Clock
-from storage.wechat import SINCE_TYPED, WINDOW, Seen, WaitingCount
+from storage.waiting import WaitingCount
+from storage.wechat import SINCE_TYPED, WINDOW, Seen
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +101,7 @@ PASSIVE_BUDGET = 3.0  # seconds a callback waits for the turn's reply before ans
 REMEMBERED = 2000  # passive replies kept for WeChat's retries of the same message
 MAX_BODY = 256 * 1024  # a callback's XML is a few hundred bytes; images come by media id
 MAX_MEDIA = 10 * 1024 * 1024
+TAKE_OVER_AFTER = 30.0  # seconds before another process's unsent callback reply is sent from here
 QUOTA_PAUSE = 60.0  # after 45009 (the day's quota), nothing is tried for this long
 MENU_IDS_KEPT = 40  # menu-message ids remembered per person: a tap on an older menu is still understood
 LETTERS = "abcdefgh"
@@ -349,6 +355,7 @@ class WeChatChannel:
         self._answers: OrderedDict[str, _Answer] = OrderedDict()
         self._wrote: dict[str, datetime] = {}  # when people last wrote, as this process saw it
         self._released: set[str] = set()  # outbox keys handed back when their person wrote, not yet shown
+        self._foreign: dict[str, float] = {}  # another process's callback replies: when first seen here
         self._paused_until = 0.0
         # What the callbacks did, for the benchmark and for operators' logs.
         self.passive_replies = 0
@@ -565,6 +572,8 @@ class WeChatChannel:
         openid = recipient.channel_user_id
         if time.monotonic() < self._paused_until:
             raise NotYet("wechat: the day's quota was reached; trying again later")
+        if self._anothers(message.keys):
+            raise NotYet("wechat: a reply to a callback another process took; it sends it")
         pieces, text_pieces, choices = await self._compose(recipient, message)
         slot = self._take_slot(openid)
         if slot is not None:
@@ -582,6 +591,22 @@ class WeChatChannel:
         await self._deliver_or_wait(
             recipient, message, lambda: self._with_menu(openid, text_pieces, choices, tail)
         )
+
+    def _anothers(self, keys: Sequence[str]) -> bool:
+        """Whether these are replies to a callback another process took (several serve one account): that
+        process sends them, mostly in its HTTP answer, and records them sent a moment later; this one saw
+        them in the outbox meanwhile. It takes them over only if they are still unsent
+        :data:`TAKE_OVER_AFTER` seconds after it first saw them (that process stopped)."""
+        callbacks = [_callback_key(key) for key in keys]
+        if not keys or any(k is None or k in self._answers for k in callbacks):
+            return False
+        if self._released.intersection(keys):
+            return False
+        now = time.monotonic()
+        if len(self._foreign) > REMEMBERED * 5:
+            self._foreign = {k: t for k, t in self._foreign.items() if now - t < TAKE_OVER_AFTER * 4}
+        first = min(self._foreign.setdefault(key, now) for key in keys)
+        return now - first < TAKE_OVER_AFTER
 
     async def _compose(
         self, recipient: Account, message: Rendered
@@ -734,6 +759,16 @@ class WeChatChannel:
     async def waiting(self) -> WaitingCount:
         """How many messages wait for their person to write (for operators)."""
         return await self.store.wechat_waiting()
+
+
+def _callback_key(outbox_key: str) -> str | None:
+    """The callback a reply answers (``msg:…`` or ``event:…``), from its outbox key ``wechat:<key>:<n>``;
+    None for anything else (a notification, a scheduled message)."""
+    channel, _, rest = outbox_key.partition(":")
+    key, _, number = rest.rpartition(":")
+    if channel != Channel.WECHAT.value or not number.isdigit() or not key.startswith(("msg:", "event:")):
+        return None
+    return key
 
 
 def _cdata_safe(text: str) -> str:
