@@ -42,7 +42,7 @@ from storage.store import SqlStore
 log = logging.getLogger(__name__)
 
 PAGE = 200  # recipients claimed at once
-CONCURRENCY = 32  # sends in flight at once (the rate, not this, sets the pace)
+CONCURRENCY = 16  # sends in flight at once (the rate, not this, sets the pace)
 RECORD_SECONDS = 0.25  # how often outcomes are written: a crash resends at most this long's sends
 BEAT_SECONDS = 1.0
 LOST_AFTER = timedelta(seconds=5)  # a sender silent this long is gone: its claims are released

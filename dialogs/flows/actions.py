@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from dialogs.domain import Role
 from dialogs.errors import PermissionDenied
-from dialogs.flows import agreement, desk, payment_actions, quiet, staff
+from dialogs.flows import agreement, broadcast, desk, payment_actions, quiet, staff
 from dialogs.flows.base import Ctx, Invalid
 from dialogs.flows.casework import tell_operators
 from dialogs.lifecycle import CaseState
@@ -158,6 +158,7 @@ COMMANDS: dict[str, Command] = {
     "revoke": desk.revoke_command,
     "offer": offer,
     "case": case,
+    "broadcast": broadcast.broadcast_command,
     "schedule": payment_actions.schedule,
     "quiet": quiet.quiet,
 }
