@@ -72,7 +72,29 @@ class Steady:
 
 def sender_id() -> str:
     """Unique per process, readable in the table: host, pid and a random tail."""
-    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{_host()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _host() -> str:
+    return socket.gethostname()[:30]
+
+
+def gone_here(senders: Sequence[str]) -> list[str]:
+    """Senders of this host whose process no longer exists (killed): their claims need not wait for
+    their heartbeat to go stale, so a restart resumes at once."""
+    gone = []
+    for sender in senders:
+        host, _, rest = sender.partition(":")
+        pid = rest.partition(":")[0]
+        if host != _host() or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            gone.append(sender)
+        except PermissionError:  # alive, another user's
+            continue
+    return gone
 
 
 class Broadcaster:
@@ -105,7 +127,7 @@ class Broadcaster:
     async def running(self) -> AsyncIterator[Broadcaster]:
         """Sending until the block ends; then what was sent is recorded and unsent claims released."""
         await self._store.beat(self.id)
-        await self._store.release_lost_claims(LOST_AFTER)
+        await self._release_lost()
         tasks = [
             asyncio.create_task(self._claiming(), name="broadcast-claims"),
             asyncio.create_task(self._keeping(), name="broadcast-records"),
@@ -238,11 +260,15 @@ class Broadcaster:
                 if time.monotonic() - beat_at >= BEAT_SECONDS:
                     beat_at = time.monotonic()
                     await self._store.beat(self.id)
-                    if await self._store.release_lost_claims(LOST_AFTER):
-                        log.info("broadcast recipients of a stopped sender are pending again")
+                    await self._release_lost()
                     await self._report(await self._store.finish_broadcasts())
             except Exception as error:  # kept for the next round
                 log.warning("broadcast records could not be written yet (%s)", type(error).__name__)
+
+    async def _release_lost(self) -> None:
+        gone = gone_here(await self._store.broadcast_senders())
+        if await self._store.release_lost_claims(LOST_AFTER, gone):
+            log.info("broadcast recipients claimed by a stopped sender are pending again")
 
     async def _record(self) -> None:
         outcomes, self._outcomes = self._outcomes, []

@@ -180,6 +180,10 @@ class BroadcastStore:
             await session.execute(_release(R.claimed_by == sender))
             await session.execute(delete(models.BroadcastSender).where(models.BroadcastSender.id == sender))
 
+    async def broadcast_senders(self) -> list[str]:
+        async with self.unit() as session:
+            return [str(i) for i in await session.scalars(select(models.BroadcastSender.id))]
+
     async def sender_alive(self, within: timedelta) -> bool:
         """Whether a sender beat in the last ``within`` (the CLI: will anyone send this?)."""
         since = self._clock.now() - within
@@ -187,17 +191,19 @@ class BroadcastStore:
         async with self.unit() as session:
             return bool(await session.scalar(query))
 
-    async def release_lost_claims(self, within: timedelta) -> int:
-        """Recipients claimed by senders that stopped beating (killed): pending again, for anyone."""
+    async def release_lost_claims(self, within: timedelta, gone: Sequence[str] = ()) -> int:
+        """Recipients claimed by senders that stopped beating (killed), or that are known to be ``gone``
+        (a process of this host that no longer exists): pending again, for anyone."""
         since = self._clock.now() - within
-        alive = select(models.BroadcastSender.id).where(models.BroadcastSender.beat_at >= since)
+        sender = models.BroadcastSender
+        alive = select(sender.id).where(sender.beat_at >= since, sender.id.not_in(list(gone)))
         lost = and_(
             R.status == RecipientStatus.SENDING.value, or_(R.claimed_by.is_(None), R.claimed_by.not_in(alive))
         )
         async with self.unit() as session:
             released = await session.execute(_release(lost))
             await session.execute(
-                delete(models.BroadcastSender).where(models.BroadcastSender.beat_at < since)
+                delete(sender).where(or_(sender.beat_at < since, sender.id.in_(list(gone))))
             )
         return int(getattr(released, "rowcount", 0) or 0)
 
