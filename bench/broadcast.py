@@ -271,7 +271,7 @@ def main() -> int:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--recipients", type=int, default=100_000)
     options.add_argument("--rate", type=float, default=1000.0, help="the server's limit and the bot's rate")
-    options.add_argument("--telegram-lib", choices=["ptb", "aiogram"], default="aiogram")
+    options.add_argument("--telegram-lib", choices=["ptb", "aiogram"], default="ptb")
     args = options.parse_args()
     return asyncio.run(run(args.recipients, args.rate, args.telegram_lib))
 
