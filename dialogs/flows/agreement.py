@@ -17,6 +17,7 @@ from dialogs.lifecycle import CaseState
 from dialogs.messages import Outbound
 from dialogs.rules.negotiation import equal_plan, instalment_dates
 from dialogs.rules.plans import PlanKind
+from dialogs.rules.supervision import local_day
 
 
 def schedule_of(terms: dict[str, Any], start: date) -> list[tuple[date, Decimal]]:
@@ -34,7 +35,8 @@ async def _context(
 ) -> dict[str, Any]:
     """What the agreement text says, whichever language it is written in."""
     facts = await parties(ctx, case)
-    schedule = schedule_of(terms, drafted_at.date())
+    borrower = await ctx.turn.borrower_of(case.id)  # the plan's days are the borrower's days
+    schedule = schedule_of(terms, local_day(drafted_at, borrower.time_zone))
     return {
         "case_id": case.id,
         "version": version,
@@ -183,7 +185,8 @@ async def confirm(ctx: Ctx, case_id: int, version: int) -> None:
         notify(ctx, others, "agreement/other_confirmed", open_case_choice(case_id), case_id=case_id)
         return
     await ctx.turn.transition(case_id, CaseState.AGREED, {"version": made.version, "hash": made.content_hash})
-    await ctx.turn.schedule_instalments(case_id, schedule_of(made.terms, made.created_at.date()))
+    start = local_day(made.created_at, (await ctx.turn.borrower_of(case_id)).time_zone)
+    await ctx.turn.schedule_instalments(case_id, schedule_of(made.terms, start))
     await ctx.turn.transition(case_id, CaseState.ACTIVE, {"instalments": int(made.terms["months"])})
     recipients = [await ctx.turn.borrower_of(case_id), *await ctx.turn.lender_staff(case_id)]
     notify(ctx, recipients, "agreement/agreed", case_id=case_id, version=made.version)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dialogs.domain import Account, Case, FileRef, Payment, PaymentStatus, Role
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step, back_to
@@ -27,6 +26,7 @@ from dialogs.rules.supervision import (
     allocate,
     decide_move,
     first_unpaid,
+    local_day,
     movable,
 )
 
@@ -45,7 +45,15 @@ def pay_choice(case_id: int) -> Choice:
 
 
 def local_today(ctx: Ctx, account: Account | None = None) -> date:
-    return ctx.now.astimezone(ZoneInfo((account or ctx.account).time_zone)).date()
+    return local_day(ctx.now, (account or ctx.account).time_zone)
+
+
+async def plan_start(ctx: Ctx, case_id: int) -> date | None:
+    """The day the agreement began, on the borrower's calendar (the day its schedule counts from)."""
+    made = await ctx.turn.agreement(case_id)
+    if made is None:
+        return None
+    return local_day(made.created_at, (await ctx.turn.borrower_of(case_id)).time_zone)
 
 
 async def plan_of(ctx: Ctx, case_id: int) -> Allocation:
@@ -210,9 +218,9 @@ async def on_day(ctx: Ctx, answer: date | Picked) -> str:
         answer = today if answer.id == "today" else today - timedelta(days=1)
     if answer > today:
         raise Invalid("payments/future_day", today=today)
-    made = await ctx.turn.agreement((await ctx.case()).id)
-    if made is not None and answer < made.created_at.date() - timedelta(days=1):
-        raise Invalid("payments/before_plan", plan_since=made.created_at.date())
+    start = await plan_start(ctx, (await ctx.case()).id)
+    if start is not None and answer < start:
+        raise Invalid("payments/before_plan", plan_since=start)
     _report(ctx)["day"] = answer.isoformat()
     return "receipt"
 
@@ -341,7 +349,7 @@ async def complete(ctx: Ctx, case_id: int, allocation: Allocation) -> None:
     statement: dict[str, Any] = {
         "case_id": case_id,
         "terms": terms_view(made.terms) if made else {},
-        "agreed_on": made.created_at.date() if made else None,
+        "agreed_on": await plan_start(ctx, case_id),
         "paid_total": allocation.applied + allocation.credit,
         "credit": allocation.credit,  # paid beyond the plan (several reports confirmed at once): owed back
         "paid": [payment_view(p) for p in paid],

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from dialogs.errors import InvalidInput
 from dialogs.rules.money import ZERO, require_money
@@ -22,6 +23,12 @@ from dialogs.rules.negotiation import instalment_dates
 DEFAULT_GRACE_DAYS = 15  # days past due before an unpaid instalment breaks the agreement (DESIGN §3)
 DEFAULT_MOVES = 1  # missed instalments that may be moved to the end of the plan (DESIGN §4)
 MOVE_NOTICE_DAYS = 7  # an instalment about to be missed may be moved this many days before it falls due
+
+
+def local_day(moment: datetime, time_zone: str) -> date:
+    """The calendar day ``moment`` falls on where the borrower lives: an agreement confirmed at 03:34 in
+    Beijing starts on Beijing's day, not UTC's (still the day before). Every "day" of a plan is this one."""
+    return moment.astimezone(ZoneInfo(time_zone)).date()
 
 
 class InstalmentState(StrEnum):
