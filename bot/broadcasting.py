@@ -30,11 +30,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from bot.delivery import Sender, Unreachable
+from bot.delivery import Delivery, Sender, Unreachable
 from bot.rendering import Renderer
 from dialogs.broadcasts import RecipientStatus
 from dialogs.domain import Account, Channel
-from dialogs.messages import Outbound, Queued
+from dialogs.messages import Inbound, Outbound, Queued
 from dialogs.rules.conduct import SendWindow, next_allowed_send
 from storage.broadcasts import Outcome, Target
 from storage.store import SqlStore
@@ -46,6 +46,7 @@ CONCURRENCY = 16  # sends in flight at once (the rate, not this, sets the pace)
 RECORD_SECONDS = 0.25  # how often outcomes are written: a crash resends at most this long's sends
 BEAT_SECONDS = 1.0
 LOST_AFTER = timedelta(seconds=5)  # a sender silent this long is gone: its claims are released
+GIVE_WAY_SECONDS = 0.005  # how often a waiting send looks again whether replies are done
 IDLE_SECONDS = 0.5  # how often to look for new broadcasts when there is nothing to send
 MAX_ATTEMPTS = 3
 DEFAULT_RATES = {Channel.WECHAT: 20.0, Channel.TERMINAL: 100.0}  # Telegram's is its own Pace
@@ -97,6 +98,29 @@ def gone_here(senders: Sequence[str]) -> list[str]:
     return gone
 
 
+class Talking:
+    """Whether people are being answered now: a turn under way (counted around the engine's front door)
+    or a reply in delivery's lanes. A broadcast waits while they are, so on a busy CPU replies come first
+    too, not only in the rate."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        self._delivery = delivery
+        self._turns = 0
+
+    def guard(self, handle: Callable[[Inbound], Awaitable[None]]) -> Callable[[Inbound], Awaitable[None]]:
+        async def counted(inbound: Inbound) -> None:
+            self._turns += 1
+            try:
+                await handle(inbound)
+            finally:
+                self._turns -= 1
+
+        return counted
+
+    def busy(self) -> bool:
+        return self._turns > 0 or self._delivery.sending
+
+
 class Broadcaster:
     def __init__(
         self,
@@ -107,6 +131,7 @@ class Broadcaster:
         submit: Submit | None = None,
         rates: dict[Channel, float] | None = None,
         window: SendWindow | None = None,
+        replying: Callable[[], bool] | None = None,
         page: int = PAGE,
         concurrency: int = CONCURRENCY,
     ) -> None:
@@ -116,6 +141,7 @@ class Broadcaster:
         self._submit = submit
         self._steady = {channel: Steady(rate) for channel, rate in {**DEFAULT_RATES, **(rates or {})}.items()}
         self._window = window or SendWindow()
+        self._replying = replying or (lambda: False)
         self._page = page
         self._concurrency = concurrency
         self.id = sender_id()
@@ -189,6 +215,9 @@ class Broadcaster:
     async def _sending(self) -> None:
         while True:
             target = await self._queue.get()
+            # People talking to the bot are answered first (polled: turns and lanes have no event of theirs).
+            while self._replying():  # noqa: ASYNC110
+                await asyncio.sleep(GIVE_WAY_SECONDS)
             self._busy += 1
             try:
                 await self._send_one(target)

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from aiohttp import web
 
 from bot.app import App, build_app
-from bot.broadcasting import Broadcaster
+from bot.broadcasting import Broadcaster, Talking
 from bot.channels.telegram import BotApi, Pace, TelegramChannel
 from bot.dead_letters import DeadLetters
 from bot.settings import Settings, SettingsError
@@ -75,6 +75,8 @@ async def serve(
     )
     # One message that cannot be committed is given up on after a few attempts, not retried for ever.
     handle = DeadLetters(app.store, app.delivery).guard(app.engine.handle)
+    talking = Talking(app.delivery)  # broadcasts wait while anyone's turn or reply is under way
+    handle = talking.guard(handle)
     # Closed in reverse: stop taking updates, then deliver what they committed, then close the Bot API client.
     async with AsyncExitStack() as stack:
         await api.start()
@@ -83,7 +85,9 @@ async def serve(
         # Broadcasts go out beside delivery, on the same channels and paces (replies first).
         senders = {Channel.TELEGRAM: channel}
         await stack.enter_async_context(
-            Broadcaster(app.store, app.renderer, senders, submit=app.delivery.submit).running()
+            Broadcaster(
+                app.store, app.renderer, senders, submit=app.delivery.submit, replying=talking.busy
+            ).running()
         )
         if webhook is None:
             polling = asyncio.create_task(channel.poll(handle, stop), name="telegram-polling")
