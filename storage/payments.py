@@ -53,8 +53,8 @@ class PaymentWork(CaseWork):
         require_money("the payment", amount, allow_zero=False)
         if paid_on > (self.now + timedelta(days=1)).date():  # a day's leeway: the borrower's day may be ahead
             raise InvalidInput("a payment cannot be reported before the day it is made")
-        if amount > await self._left(case_id):
-            raise InvalidInput("more than the plan still owes")
+        if amount > await self._left(case_id) - await self._waiting_total(case_id):
+            raise InvalidInput("more than the plan still owes, less the payments still waiting")
         waiting = await self.session.scalar(
             select(func.count()).where(
                 models.Payment.case_id == case_id, models.Payment.status == PaymentStatus.REPORTED.value
@@ -175,6 +175,16 @@ class PaymentWork(CaseWork):
     async def _left(self, case_id: int) -> Decimal:
         rows = await self._instalment_rows(case_id)
         return sum((r.amount - r.paid_amount for r in rows), Decimal(0))
+
+    async def _waiting_total(self, case_id: int) -> Decimal:
+        """Reported payments nobody has counted or refused yet: they may still cover what is left."""
+        undecided = (PaymentStatus.REPORTED.value, PaymentStatus.DISPUTED.value)
+        total = await self.session.scalar(
+            select(func.sum(models.Payment.amount)).where(
+                models.Payment.case_id == case_id, models.Payment.status.in_(undecided)
+            )
+        )
+        return Decimal(total or 0)
 
     async def _instalment_rows(self, case_id: int) -> list[models.Instalment]:
         table, agreements = models.Instalment, models.Agreement

@@ -150,6 +150,7 @@ SAMPLES: dict[str, Any] = {
     "limit_mb": 20,
     "channel_commands": ("file", "quit"),
     "path": "~/Documents/letter.pdf",
+    "chosen": "Confirm ¥400.00 received",
     "remaining": 2,
     "phone": "138****5678",
     "lender": "Demo Lender",
@@ -440,6 +441,8 @@ SAMPLES: dict[str, Any] = {
     "missed_cases": [12],
     "defaulted_cases": [3],
     "waiting_cases": [7, 9],
+    "waiting_total": "1500.00",  # payments reported and not yet decided (flows.payments)
+    "room": "600.00",
 }
 LABEL_ARGUMENTS = {
     "lender": "Demo Lender",

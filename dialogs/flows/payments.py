@@ -62,6 +62,12 @@ async def plan_of(ctx: Ctx, case_id: int) -> Allocation:
     return allocate(await ctx.turn.instalments(case_id), confirmed)
 
 
+async def waiting_payments(ctx: Ctx, case_id: int) -> list[Payment]:
+    """Reported payments not yet counted or refused (waiting for the lender, or disputed)."""
+    undecided = (PaymentStatus.REPORTED, PaymentStatus.DISPUTED)
+    return [p for p in await ctx.turn.payments(case_id) if p.status in undecided]
+
+
 def payment_view(payment: Payment) -> dict[str, Any]:
     return {
         "id": payment.id,
@@ -84,8 +90,7 @@ async def ask_schedule(ctx: Ctx) -> None:
     allocation = await plan_of(ctx, case.id)
     borrower = await ctx.turn.borrower_of(case.id)
     today = local_today(ctx, borrower)
-    payments = await ctx.turn.payments(case.id)
-    waiting = [p for p in payments if p.status in (PaymentStatus.REPORTED, PaymentStatus.DISPUTED)]
+    waiting = await waiting_payments(ctx, case.id)
     rows = [
         {
             "number": i.number,
@@ -194,8 +199,11 @@ async def on_amount(ctx: Ctx, answer: Decimal | Picked) -> str:
     left = (await plan_of(ctx, case.id)).left
     if answer <= 0:
         raise Invalid("payments/amount_zero", example=AMOUNT_EXAMPLE)
-    if answer > left:
-        raise Invalid("payments/too_much", left=left)
+    waiting = sum((p.amount for p in await waiting_payments(ctx, case.id)), Decimal(0))
+    if answer > left - waiting:  # the payments still waiting may yet count: together they cannot pass left
+        raise Invalid(
+            "payments/too_much", left=left, waiting_total=waiting, room=max(left - waiting, Decimal(0))
+        )
     _report(ctx)["amount"] = str(answer)
     return "day"
 

@@ -15,7 +15,7 @@ from storage import models
 from tests.conftest import FakeClock
 from tests.dialogs.harness import Bot
 from tests.dialogs.test_negotiation import approved
-from tests.dialogs.test_payments import at
+from tests.dialogs.test_payments import active_plan, at, report, stored
 
 D = Decimal
 
@@ -41,3 +41,21 @@ async def test_the_plan_starts_on_the_borrowers_day_not_utcs(bot: Bot, clock: Fa
     assert "That is before this agreement began (November 2, 2026)" in alice.texts(), alice.texts()
     await alice.send("2026-11-02")
     assert "receipt" in alice.texts(), alice.texts()
+
+
+async def test_an_amount_is_checked_against_what_is_left_less_what_waits(bot: Bot, clock: FakeClock) -> None:
+    alice, _olga, _leo = await active_plan(bot)
+    at(clock, "2026-12-02")
+    await report(alice, "3400")  # waits for the lender: ¥14,321.55 is left, ¥10,921.55 may still be owed
+    await alice.send("/schedule")
+    await alice.press("Report a payment")
+    await alice.send("14000")
+    assert (
+        "¥14,321.55 is left under this plan, and payments of ¥3,400.00 you reported are still waiting for "
+        "the lender, so at most ¥10,921.55 can be reported now"
+    ) in alice.texts(), alice.texts()
+    assert "How much did you pay" in alice.texts()
+    await alice.send("10921.55")
+    assert "On which day did you pay" in alice.texts(), alice.texts()
+    _, payments = await stored(bot)
+    assert payments == [(D("3400.00"), "2026-12-02", "reported")]  # nothing more stored until sent
