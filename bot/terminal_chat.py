@@ -102,8 +102,7 @@ async def _converse(app: App, channel: TerminalChannel, reader: LineReader, inte
 
     async def lines() -> str | None:
         if interactive:
-            sys.stdout.write("> ")
-            sys.stdout.flush()
+            channel.prompt()  # printed again below any notice that arrives while the person types
         return await reader.next()
 
     async def talk() -> None:
