@@ -66,15 +66,9 @@ class Outcome:
     error: str | None = None
 
 
-def quiet_column() -> Any:
-    """``accounts.quiet_since`` (set by /quiet: non-essential messages are not wanted), when the schema
-    has it; ``None`` before the reminders migration adds it."""
-    return getattr(A, "quiet_since", None)
-
-
 def _is_quiet() -> ColumnElement[bool]:
-    column = quiet_column()
-    return column.is_not(None) if column is not None else literal(False)
+    """Asked for quiet (/quiet): a broadcast is not a message the law requires, so it is not sent."""
+    return A.quiet_since.is_not(None)
 
 
 def _unpaid() -> ColumnElement[bool]:
@@ -237,9 +231,8 @@ class BroadcastStore:
                 .values(status=RecipientStatus.SENDING.value, claimed_by=sender)
             )
             template = str(await session.scalar(select(B.template).where(B.id == broadcast_id)))
-            quiet = quiet_column()
             mine = and_(R.account_id == A.id, R.broadcast_id == broadcast_id)
-            query = select(A, quiet if quiet is not None else literal(None), R.attempts).join(R, mine)
+            query = select(A, A.quiet_since, R.attempts).join(R, mine)
             rows = (await session.execute(query.where(A.id.in_(ids)).order_by(A.id))).all()
             figures = await recipient_figures(session, ids, self._today())
         return [
