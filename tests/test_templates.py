@@ -151,6 +151,8 @@ SAMPLES: dict[str, Any] = {
     "channel_commands": ("file", "quit"),
     "path": "~/Documents/letter.pdf",
     "chosen": "Confirm ¥400.00 received",
+    "visible_cases": [3, 1],
+    "staff_view": False,
     "remaining": 2,
     "phone": "138****5678",
     "lender": "Demo Lender",
@@ -387,7 +389,14 @@ SAMPLES: dict[str, Any] = {
     "instalments": [
         {"number": 1, "due": "2026-12-02", "amount": "1200.00", "paid": "1200.00", "state": "paid"},
         {"number": 2, "due": "2027-01-02", "amount": "1200.00", "paid": "300.00", "state": "late"},
-        {"number": 3, "due": "2027-02-02", "amount": "1200.00", "paid": "0", "state": "moved"},
+        {
+            "number": 3,
+            "due": "2027-02-02",
+            "amount": "1200.00",
+            "paid": "0",
+            "state": "moved",
+            "moved_from": "2026-12-02",
+        },
     ],
     "paid_total": "1500.00",
     "left": "2100.00",
@@ -443,6 +452,11 @@ SAMPLES: dict[str, Any] = {
     "waiting_cases": [7, 9],
     "waiting_total": "1500.00",  # payments reported and not yet decided (flows.payments)
     "room": "600.00",
+    "can_move": True,  # the schedule offers a move (flows.payments)
+    "moves_left": 1,
+    "moving": "30.00",  # a partly paid instalment: only what is owed moves, what was paid stays
+    "kept_paid": "500.00",
+    "rest_number": 19,
 }
 LABEL_ARGUMENTS = {
     "lender": "Demo Lender",
