@@ -387,8 +387,22 @@ SAMPLES: dict[str, Any] = {
     "last_offer": "mine",
     # A running plan (flows.payments, dialogs.supervision)
     "instalments": [
-        {"number": 1, "due": "2026-12-02", "amount": "1200.00", "paid": "1200.00", "state": "paid"},
-        {"number": 2, "due": "2027-01-02", "amount": "1200.00", "paid": "300.00", "state": "late"},
+        {
+            "number": 1,
+            "due": "2026-12-02",
+            "amount": "1200.00",
+            "paid": "1200.00",
+            "state": "paid",
+            "moved_from": "",
+        },
+        {
+            "number": 2,
+            "due": "2027-01-02",
+            "amount": "1200.00",
+            "paid": "300.00",
+            "state": "late",
+            "moved_from": "",
+        },
         {
             "number": 3,
             "due": "2027-02-02",

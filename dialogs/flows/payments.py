@@ -8,6 +8,7 @@ re-checks who presses them and what the payment's state is, so a stale or forged
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,14 +21,12 @@ from dialogs.lifecycle import CaseState
 from dialogs.messages import Inbound, InboundKind
 from dialogs.rules.supervision import (
     Allocation,
-    InstalmentState,
     Move,
     MoveRefusal,
     allocate,
     decide_move,
     first_unpaid,
     local_day,
-    movable,
 )
 
 REPORT = "pay"  # the working copy of a report: {"case", "amount", "day", "receipt"}
@@ -91,6 +90,7 @@ async def ask_schedule(ctx: Ctx) -> None:
     borrower = await ctx.turn.borrower_of(case.id)
     today = local_today(ctx, borrower)
     waiting = await waiting_payments(ctx, case.id)
+    moved_from = {due.number: due.moved_from for due in await ctx.turn.instalments(case.id)}
     rows = [
         {
             "number": i.number,
@@ -98,13 +98,18 @@ async def ask_schedule(ctx: Ctx) -> None:
             "amount": i.amount,
             "paid": i.paid,
             "state": i.state(today).value,
+            "moved_from": moved_from.get(i.number),
         }
         for i in allocation.instalments
     ]
+    decision = await _move_decision(ctx, case.id, today) if case.state is CaseState.ACTIVE else None
     ctx.ask(
         "payments/schedule",
-        *_schedule_choices(ctx, case, allocation, today, waiting),
+        *_schedule_choices(ctx, case, decision, waiting),
         case_id=case.id,
+        role=ctx.account.role.value,
+        can_move=isinstance(decision, Move),
+        moves_left=max(ctx.services.tolerance_moves - sum(1 for i in allocation.instalments if i.moved), 0),
         state=case.state.value,
         instalments=rows,
         total=allocation.total,
@@ -116,14 +121,13 @@ async def ask_schedule(ctx: Ctx) -> None:
 
 
 def _schedule_choices(
-    ctx: Ctx, case: Case, allocation: Allocation, today: date, waiting: list[Payment]
+    ctx: Ctx, case: Case, decision: Move | MoveRefusal | None, waiting: list[Payment]
 ) -> list[Choice]:
     choices: list[Choice] = []
     role = ctx.account.role
     if case.state is CaseState.ACTIVE and role is Role.BORROWER:
         choices.append(pay_choice(case.id))
-        late = any(i.state(today) is InstalmentState.LATE for i in allocation.instalments)
-        if late or movable(allocation, today) is not None:  # asked for, the rule decides (and says why not)
+        if isinstance(decision, Move):  # offered only while the agreement still allows one
             choices.append(Choice("move", "move_instalment"))
     if case.state is CaseState.ACTIVE and role is Role.LENDER:
         for p in waiting:
@@ -160,8 +164,24 @@ def resolve_choices(case_id: int, payment: Payment) -> list[Choice]:
     ]
 
 
+# "I can't pay January, can I move it?": asking in words reaches the same answer as the button
+_CANNOT_PAY = re.compile(
+    r"can'?t pay|cannot pay|can not pay|unable to pay|not able to pay|\bmove\b|postpone|delay|"
+    r"付不了|付不起|付不上|还不了|还不起|还不上|没钱|推迟|延后|延期|移到|挪到"
+)
+
+
+def schedule_answer(ctx: Ctx, inbound: Inbound) -> Picked:
+    """Buttons, or a borrower saying in words that they cannot pay an instalment (answered by the rule:
+    moved if the agreement allows it, or told why not and who can help)."""
+    typed = inbound.payload.casefold().replace("’", "'") if inbound.kind is InboundKind.TEXT else ""
+    if ctx.account.role is Role.BORROWER and _CANNOT_PAY.search(typed):
+        return Picked("move")
+    raise Invalid("errors/use_buttons")
+
+
 async def on_schedule(ctx: Ctx, picked: Picked) -> str:
-    return "move" if picked.id == "move" else HOME
+    return "move" if picked.id == "move" and ctx.account.role is Role.BORROWER else HOME
 
 
 # The borrower's report: amount, day, receipt, check
@@ -417,11 +437,11 @@ async def on_dispute_reason(ctx: Ctx, answer: str | Picked) -> str:
 # The tolerance: a missed instalment moved to the end, as the rule decides
 
 
-async def _move_decision(ctx: Ctx, case_id: int) -> Move | MoveRefusal:
+async def _move_decision(ctx: Ctx, case_id: int, today: date | None = None) -> Move | MoveRefusal:
     made = await ctx.turn.agreement(case_id)
     return decide_move(
         await plan_of(ctx, case_id),
-        local_today(ctx),
+        today or local_today(ctx),
         moves_allowed=ctx.services.tolerance_moves,
         settlement=bool(made and made.terms.get("void_if_missed")),
         grace_days=ctx.services.grace_days,
@@ -446,12 +466,24 @@ async def ask_move(ctx: Ctx) -> None:
         "payments/move_offer",
         Choice("move", "move_confirm"),
         Choice("keep", "keep_plan"),
-        case_id=case.id,
-        number=decision.number,
-        from_day=decision.from_date,
-        to_day=decision.to_date,
+        **await _move_context(ctx, case.id, decision),
         tolerance=ctx.services.tolerance_moves,
     )
+
+
+async def _move_context(ctx: Ctx, case_id: int, decision: Move) -> dict[str, Any]:
+    """What a move does, in figures: with a part already paid, that part stays and only the rest moves,
+    as a new last instalment (``rest_number``)."""
+    last = max(due.number for due in await ctx.turn.instalments(case_id))
+    return {
+        "case_id": case_id,
+        "number": decision.number,
+        "from_day": decision.from_date,
+        "to_day": decision.to_date,
+        "moving": decision.amount,
+        "kept_paid": decision.paid,
+        "rest_number": last + 1 if decision.split else None,
+    }
 
 
 async def on_move(ctx: Ctx, picked: Picked) -> str:
@@ -459,15 +491,10 @@ async def on_move(ctx: Ctx, picked: Picked) -> str:
         case = await ctx.case()
         decision = await _move_decision(ctx, case.id)  # decided again: the plan may have changed since
         if isinstance(decision, Move):
+            context = await _move_context(ctx, case.id, decision)
             await ctx.turn.move_instalment(
                 case.id, decision.number, decision.to_date, ctx.services.tolerance_moves
             )
-            context: dict[str, Any] = {
-                "case_id": case.id,
-                "number": decision.number,
-                "from_day": decision.from_date,
-                "to_day": decision.to_date,
-            }
             ctx.say("payments/moved", **context)
             notify(ctx, await ctx.turn.lender_staff(case.id), "payments/moved_staff", **context)
     return back_to("schedule")
@@ -476,7 +503,7 @@ async def on_move(ctx: Ctx, picked: Picked) -> str:
 PAYMENTS = Flow(
     "payments",
     {
-        "schedule": Step(ask_schedule, buttons_only, on_schedule),
+        "schedule": Step(ask_schedule, schedule_answer, on_schedule),
         "amount": Step(ask_amount, money(example=AMOUNT_EXAMPLE), on_amount),
         "day": Step(ask_day, calendar_date, on_day),
         "receipt": Step(ask_receipt, accept_receipt, on_receipt),

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from storage import models
 from tests.conftest import FakeClock
 from tests.dialogs.harness import Bot
+from tests.dialogs.test_breach_completion import confirm_payment
 from tests.dialogs.test_negotiation import approved
-from tests.dialogs.test_payments import active_plan, at, report, stored
+from tests.dialogs.test_payments import MONTHLY, active_plan, at, received, report, stored
 
 D = Decimal
 
@@ -59,3 +60,65 @@ async def test_an_amount_is_checked_against_what_is_left_less_what_waits(bot: Bo
     assert "On which day did you pay" in alice.texts(), alice.texts()
     _, payments = await stored(bot)
     assert payments == [(D("3400.00"), "2026-12-02", "reported")]  # nothing more stored until sent
+
+
+async def test_a_partly_paid_instalment_keeps_its_money_and_only_the_rest_moves(
+    bot: Bot, clock: FakeClock
+) -> None:
+    alice, _olga, leo = await active_plan(bot)
+    at(clock, "2026-12-02")
+    await confirm_payment(alice, leo, "795.64", "¥795.64")
+    await confirm_payment(alice, leo, "500", "¥500.00")  # ¥500 of instalment 2 (January 2)
+    at(clock, "2027-01-05")
+    await alice.send("/schedule")
+    await alice.press("I can't pay an instalment")
+    offer = alice.texts()
+    assert "You have already paid ¥500.00 of instalment 2 (due January 2, 2027)" in offer, offer
+    assert (
+        "Only the ¥295.64 still to pay moves to the end of the plan, as instalment 19 due June 2, 2028"
+        in offer
+    )
+    await alice.press("Yes, move it")
+    assert (
+        "the ¥500.00 you paid stays on instalment 2, and the ¥295.64 still owed on it is now instalment 19"
+        in (alice.texts())
+    )
+    instalments, _ = await stored(bot)
+    assert instalments[1] == (2, D("500.00"), D("500.00"), "paid", False)
+    assert instalments[2] == (3, MONTHLY, D("0.00"), "due", False)  # owed in full, nothing slid onto it
+    assert instalments[-1] == (19, D("295.64"), D("0.00"), "due", True)
+    assert sum(row[1] for row in instalments) == D("14321.55")  # the total to repay is the same
+    await alice.send("/schedule")
+    schedule = alice.texts()
+    assert "2. January 2, 2027 – ¥500.00 – paid" in schedule
+    assert (
+        "3. February 2, 2027 – ¥795.64 – " in schedule
+        and "3. February 2, 2027 – ¥795.64 – late" not in schedule
+    )
+    assert "19. June 2, 2028 – ¥295.64 – moved to the end (moved from January 2, 2027)" in schedule
+    # the only move is used: neither the footer nor a button offers another
+    assert "I can't pay an instalment" not in schedule and "moves to the end" not in schedule
+    assert "If you cannot pay one, talk to a mediator before its due date" in schedule
+    await alice.send("I can't pay March either")
+    assert "that has been used" in alice.texts(), alice.texts()
+
+
+async def test_the_borrower_asks_ahead_of_time_in_words_or_with_the_button(
+    bot: Bot, clock: FakeClock
+) -> None:
+    alice, _olga, leo = await active_plan(bot)
+    at(clock, "2026-11-10")  # three weeks before the first instalment (December 2)
+    await alice.send("/schedule")
+    assert 'tell us before its due date: choose "I can\'t pay an instalment"' in alice.texts()
+    assert "[I can't pay an instalment: move it to the end]" in alice.texts()
+    await alice.send("I can't pay December, can I move it to the end?")
+    assert "You can move instalment 1 (¥795.64, due December 2, 2026) to the end of the plan" in alice.texts()
+    await alice.press("No, keep the plan")
+    await alice.send("这期付不了")
+    assert "You can move instalment 1" in alice.texts(), alice.texts()
+    await alice.press("Yes, move it")
+    assert "instalment 1 (due December 2, 2026) now falls due on June 2, 2028" in alice.texts()
+    assert "moved instalment 1 from December 2, 2026 to the end of the plan" in received(leo)
+    await leo.send("/schedule 1")
+    staff_view = leo.texts()
+    assert "tell us" not in staff_view and "The moves the agreement allows have been used." in staff_view
