@@ -40,7 +40,9 @@ class TerminalCodes:
     async def send_code(self, phone: str, code: str, *, account_id: int = 0) -> None:
         await LogCodeSender().send_code(phone, code)
         if self.shown_to is not None:
-            renderer, account = self.shown_to
+            renderer, first = self.shown_to
+            # In the language the person chose since the start: delivery hands the channel their account.
+            account = self._channel.recipient or first
             context = {"phone": mask_phone(phone), "code": code}
             await self._channel.send(
                 account, renderer.render(Outbound(account.id, "terminal/dev_code", context), account)

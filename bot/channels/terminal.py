@@ -108,6 +108,7 @@ class TerminalChannel:
         self._aside: dict[str, RenderedButton] = {}  # every notice's buttons this session, by letter
         self._pending: RenderedButton | None = None  # a typed money decision waiting for its "yes"
         self._reading = False  # the prompt is on screen: a notice arriving now prints it again below
+        self.recipient: Account | None = None  # as delivery last saw them (their language now)
         # The buttons that count are those of the latest message with buttons since the person last typed:
         # a question without buttons (an amount, the months) leaves none, so a typed "6" is its answer.
         self._since_typed = False
@@ -119,6 +120,7 @@ class TerminalChannel:
         return recipient.channel_user_id == self.user
 
     async def send(self, recipient: Account, message: Rendered) -> None:
+        self.recipient = recipient
         text = for_terminal(message.text)
         if self._reading:
             self._out.write("\n")  # off the prompt's line
