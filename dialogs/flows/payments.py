@@ -34,7 +34,16 @@ DISPUTING = "pay_dispute"  # the payment whose dispute reason lender staff are t
 MAX_REASON = 1000
 AMOUNT_EXAMPLE = "1200"
 DAY_EXAMPLE = "2026-12-02"
-_NO_RECEIPT = frozenset({"no", "none", "没有", "无"})  # typed for "no receipt": said to choose the button
+# typed for "no receipt": taken as the button
+_NO_RECEIPT = frozenset(
+    {"no", "none", "no receipt", "no receipts", "i have none", "没有", "无", "没有收据", "无收据", "没收据"}
+)
+# A file that cannot be taken is answered with the receipt question's own choices, not a generic "Skip"
+_RECEIPT_ERRORS = {
+    "errors/file_expected": "payments/receipt_or_none",
+    "errors/file_unreadable": "payments/receipt_unreadable",
+    "errors/file_too_big": "payments/receipt_too_big",
+}
 PLAN_STATES = frozenset({CaseState.ACTIVE, CaseState.COMPLETED, CaseState.DEFAULTED})
 
 
@@ -337,10 +346,14 @@ def _cancelled(ctx: Ctx) -> str:
     return back_to("schedule")
 
 
-def accept_receipt(ctx: Ctx, inbound: Inbound) -> FileRef:
-    if inbound.kind is InboundKind.TEXT and inbound.payload.strip().casefold() in _NO_RECEIPT:
-        raise Invalid("payments/receipt_or_none")
-    return file(ctx, inbound)
+def accept_receipt(ctx: Ctx, inbound: Inbound) -> FileRef | Picked:
+    typed = " ".join(inbound.payload.strip().casefold().rstrip(".!。！").split())
+    if inbound.kind is InboundKind.TEXT and typed in _NO_RECEIPT:
+        return Picked("none")
+    try:
+        return file(ctx, inbound)
+    except Invalid as invalid:
+        raise Invalid(_RECEIPT_ERRORS.get(invalid.template, invalid.template), **invalid.context) from None
 
 
 # Staff: confirm, dispute (with a reason), resolve

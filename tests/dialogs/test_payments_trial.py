@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from dialogs.messages import InboundKind
 from storage import models
 from tests.conftest import FakeClock
 from tests.dialogs.harness import Bot
@@ -122,3 +123,22 @@ async def test_the_borrower_asks_ahead_of_time_in_words_or_with_the_button(
     await leo.send("/schedule 1")
     staff_view = leo.texts()
     assert "tell us" not in staff_view and "The moves the agreement allows have been used." in staff_view
+
+
+async def test_the_receipt_question_keeps_its_own_choices_after_a_bad_answer(
+    bot: Bot, clock: FakeClock
+) -> None:
+    alice, _olga, _leo = await active_plan(bot)
+    at(clock, "2026-12-02")
+    await alice.send("/schedule")
+    await alice.press("Report a payment")
+    await alice.send("300")
+    await alice.press("Today")
+    await alice.deliver(alice.inbound(InboundKind.FILE, "", size="big", sha256="zz", ref=""))
+    answer = alice.texts()
+    assert "I could not read that file. Please send the receipt again" in answer, answer
+    assert "Skip" not in answer and "[No receipt]" in answer  # the question is asked again with its choices
+    await alice.send("hello")
+    assert 'if you have none, choose "No receipt" below' in alice.texts() and "Skip" not in alice.texts()
+    await alice.send("没有收据")  # said in words, taken as the choice
+    assert "Please check your report" in alice.texts() and "Receipt: none" in alice.texts(), alice.texts()
