@@ -476,6 +476,7 @@ SAMPLES: dict[str, Any] = {
     "moving": "30.00",  # a partly paid instalment: only what is owed moves, what was paid stays
     "kept_paid": "500.00",
     "rest_number": 19,
+    "day_unknown": True,  # the borrower does not remember the day of a payment (flows.payments)
 }
 LABEL_ARGUMENTS = {
     "lender": "Demo Lender",

@@ -16,9 +16,10 @@ from typing import Any
 from dialogs.domain import Account, Case, FileRef, Payment, PaymentStatus, Role
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step, back_to
 from dialogs.flows.casework import ASK_FOR_HELP, GLOBAL, notify, open_case_choice, terms_view
-from dialogs.flows.inputs import buttons_only, calendar_date, file, money, text
+from dialogs.flows.inputs import buttons_only, file, money, text
 from dialogs.lifecycle import CaseState
 from dialogs.messages import Inbound, InboundKind
+from dialogs.rules.dates import parse_day
 from dialogs.rules.supervision import (
     Allocation,
     Move,
@@ -33,7 +34,10 @@ REPORT = "pay"  # the working copy of a report: {"case", "amount", "day", "recei
 DISPUTING = "pay_dispute"  # the payment whose dispute reason lender staff are typing
 MAX_REASON = 1000
 AMOUNT_EXAMPLE = "1200"
-DAY_EXAMPLE = "2026-12-02"
+# "I don't remember the day", typed: the same as the choice
+_DAY_UNKNOWN = re.compile(
+    r"记不清|不记得|忘了|不知道|不确定|don'?t remember|do not remember|not sure|forgot|no idea"
+)
 # typed for "no receipt": taken as the button
 _NO_RECEIPT = frozenset(
     {"no", "none", "no receipt", "no receipts", "i have none", "没有", "无", "没有收据", "无收据", "没收据"}
@@ -242,17 +246,33 @@ async def ask_day(ctx: Ctx) -> None:
         "payments/day",
         Choice("today", "paid_today"),
         Choice("yesterday", "paid_yesterday"),
+        Choice("unknown", "day_unknown"),
         Choice("cancel", "cancel_report"),
-        example=DAY_EXAMPLE,
+        example=local_today(ctx).isoformat(),  # an example the check accepts: today is never before the plan
     )
+
+
+def typed_day(ctx: Ctx, inbound: Inbound) -> date | Picked:
+    """A day as people write it (dialogs.rules.dates), or "I don't remember" in words."""
+    if inbound.kind is not InboundKind.TEXT:
+        raise Invalid("payments/day_unreadable", example=local_today(ctx).isoformat())
+    typed = inbound.payload.strip()
+    if _DAY_UNKNOWN.search(typed.casefold().replace("’", "'")):
+        return Picked("unknown")
+    day = parse_day(typed, local_today(ctx))
+    if day is None:
+        raise Invalid("payments/day_unreadable", example=local_today(ctx).isoformat())
+    return day
 
 
 async def on_day(ctx: Ctx, answer: date | Picked) -> str:
     today = local_today(ctx)
+    _report(ctx)["day_unknown"] = isinstance(answer, Picked) and answer.id == "unknown"
     if isinstance(answer, Picked):
         if answer.id == "cancel":
             return _cancelled(ctx)
-        answer = today if answer.id == "today" else today - timedelta(days=1)
+        # not remembered: recorded as today, and the lender is told the day is not known exactly
+        answer = today - timedelta(days=1) if answer.id == "yesterday" else today
     if answer > today:
         raise Invalid("payments/future_day", today=today)
     start = await plan_start(ctx, (await ctx.case()).id)
@@ -297,6 +317,7 @@ async def ask_check(ctx: Ctx) -> None:
         case_id=ctx.conv.case_id,
         amount=Decimal(report["amount"]),
         paid_on=date.fromisoformat(report["day"]),
+        day_unknown=bool(report.get("day_unknown")),
         receipt_name=(receipt or {}).get("name") or ("" if receipt else None),
     )
 
@@ -336,6 +357,7 @@ async def on_check(ctx: Ctx, picked: Picked) -> str:
         *decide_choices(case.id, made),
         case_id=case.id,
         payment=payment_view(made),
+        day_unknown=bool(report.get("day_unknown")),
     )
     return back_to("schedule")
 
@@ -518,7 +540,7 @@ PAYMENTS = Flow(
     {
         "schedule": Step(ask_schedule, schedule_answer, on_schedule),
         "amount": Step(ask_amount, money(example=AMOUNT_EXAMPLE), on_amount),
-        "day": Step(ask_day, calendar_date, on_day),
+        "day": Step(ask_day, typed_day, on_day),
         "receipt": Step(ask_receipt, accept_receipt, on_receipt),
         "check": Step(ask_check, buttons_only, on_check, returnable=False),
         "dispute_reason": Step(

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from dialogs.messages import InboundKind
 from storage import models
 from tests.conftest import FakeClock
-from tests.dialogs.harness import Bot
+from tests.dialogs.harness import Bot, Person
 from tests.dialogs.test_breach_completion import confirm_payment
 from tests.dialogs.test_negotiation import approved
 from tests.dialogs.test_payments import MONTHLY, active_plan, at, received, report, stored
@@ -142,3 +142,44 @@ async def test_the_receipt_question_keeps_its_own_choices_after_a_bad_answer(
     assert 'if you have none, choose "No receipt" below' in alice.texts() and "Skip" not in alice.texts()
     await alice.send("没有收据")  # said in words, taken as the choice
     assert "Please check your report" in alice.texts() and "Receipt: none" in alice.texts(), alice.texts()
+
+
+async def to_day_step(alice: Person, amount: str = "300") -> None:
+    await alice.send("/schedule")
+    await alice.press("Report a payment")
+    await alice.send(amount)
+    assert "On which day did you pay" in alice.texts(), alice.texts()
+
+
+async def test_days_typed_as_people_write_them(bot: Bot, clock: FakeClock) -> None:
+    alice, _olga, _leo = await active_plan(bot)
+    at(clock, "2026-12-02")
+    for typed in ("2026年12月1日", "12月1日", "Dec 1", "12/1", "昨天"):
+        await to_day_step(alice)
+        await alice.send(typed)
+        assert "receipt" in alice.texts(), (typed, alice.texts())
+        await alice.press("No receipt")
+        assert "Paid on: December 1, 2026\n" in alice.texts(), (typed, alice.texts())
+        await alice.press("Cancel")
+    await to_day_step(alice)
+    assert "for example 2026-12-02" in alice.texts()  # the example is a day the check accepts
+    await alice.send("last time")
+    assert "I could not read that as a day. Type it like 2026-12-02" in alice.texts(), alice.texts()
+    await alice.send("2026-12-02")
+    assert "receipt" in alice.texts(), alice.texts()
+    await alice.press("Cancel")
+    _, payments = await stored(bot)
+    assert payments == []
+
+
+async def test_a_day_not_remembered_is_recorded_as_today_and_said(bot: Bot, clock: FakeClock) -> None:
+    alice, _olga, leo = await active_plan(bot)
+    at(clock, "2026-12-02")
+    await to_day_step(alice)
+    await alice.send("上周，记不清了")
+    await alice.press("No receipt")
+    assert "Paid on: December 2, 2026 (you do not remember the exact day" in alice.texts(), alice.texts()
+    await alice.press("Send it to the lender")
+    assert "The borrower does not remember the exact day" in received(leo)
+    _, payments = await stored(bot)
+    assert payments == [(D("300.00"), "2026-12-02", "reported")]
