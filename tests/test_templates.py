@@ -476,6 +476,8 @@ SAMPLES: dict[str, Any] = {
     "moving": "30.00",  # a partly paid instalment: only what is owed moves, what was paid stays
     "kept_paid": "500.00",
     "rest_number": 19,
+    "dispute_text": "No transfer reached our <account>",  # a dispute reason to check (flows.payments)
+    "uphold": True,
     "day_unknown": True,  # the borrower does not remember the day of a payment (flows.payments)
 }
 LABEL_ARGUMENTS = {

@@ -32,7 +32,10 @@ from dialogs.rules.supervision import (
 
 REPORT = "pay"  # the working copy of a report: {"case", "amount", "day", "receipt"}
 DISPUTING = "pay_dispute"  # the payment whose dispute reason lender staff are typing
+REASON = "pay_dispute_reason"  # the reason typed, kept for the check before it is sent
+RESOLVING = "pay_resolve"  # a mediator's decision asked for: {"payment", "uphold"}, acted on once confirmed
 MAX_REASON = 1000
+MIN_REASON = 8  # "ok" tells the borrower nothing; "不在账户里" (5) is short too: a few words are asked for
 AMOUNT_EXAMPLE = "1200"
 # "I don't remember the day", typed: the same as the choice
 _DAY_UNKNOWN = re.compile(
@@ -428,20 +431,61 @@ async def complete(ctx: Ctx, case_id: int, allocation: Allocation) -> None:
 
 async def ask_dispute_reason(ctx: Ctx) -> None:
     payment = await ctx.turn.payment(int(ctx.data.get(DISPUTING, 0)))
+    written = ctx.data.get(REASON)
     ctx.ask(
         "payments/dispute_reason",
+        *([Choice("keep", "keep_written")] if written else []),
         Choice("cancel", "cancel_report"),
         case_id=payment.case_id,
         payment=payment_view(payment),
         limit=MAX_REASON,
+        written=written,
     )
 
 
+def dispute_reason(ctx: Ctx, inbound: Inbound) -> str:
+    """A reason the borrower can act on: a few words at least (asked again kindly), at most MAX_REASON."""
+    reason = text(max_len=MAX_REASON)(ctx, inbound)
+    if len(reason) < MIN_REASON:
+        raise Invalid("payments/reason_too_short", minimum=MIN_REASON)
+    return str(reason)
+
+
 async def on_dispute_reason(ctx: Ctx, answer: str | Picked) -> str:
+    if isinstance(answer, Picked) and answer.id == "cancel":
+        return _dispute_cancelled(ctx)
+    if isinstance(answer, str):
+        ctx.data[REASON] = answer
+    return "dispute_check"
+
+
+def _dispute_cancelled(ctx: Ctx) -> str:
+    ctx.data.pop(DISPUTING, None)
+    ctx.data.pop(REASON, None)
+    ctx.say("payments/dispute_cancelled")
+    return HOME
+
+
+async def ask_dispute_check(ctx: Ctx) -> None:
+    payment = await ctx.turn.payment(int(ctx.data.get(DISPUTING, 0)))
+    ctx.ask(
+        "payments/dispute_check",
+        Choice("send", "send_dispute"),
+        Choice("change", "change"),
+        Choice("cancel", "cancel_report"),
+        case_id=payment.case_id,
+        payment=payment_view(payment),
+        dispute_text=str(ctx.data.get(REASON, "")),
+    )
+
+
+async def on_dispute_check(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "change":
+        return "dispute_reason"
+    if picked.id == "cancel" or not ctx.data.get(REASON):
+        return _dispute_cancelled(ctx)
+    answer = str(ctx.data.pop(REASON))
     payment_id = int(ctx.data.pop(DISPUTING, 0))
-    if isinstance(answer, Picked):
-        ctx.say("payments/dispute_cancelled")
-        return HOME
     payment = await ctx.turn.payment(payment_id)
     case = await ctx.turn.case(payment.case_id)
     if payment.status is not PaymentStatus.REPORTED or case.state is not CaseState.ACTIVE:
@@ -466,6 +510,46 @@ async def on_dispute_reason(ctx: Ctx, answer: str | Picked) -> str:
         case_id=case_id,
         payment=view,
     )
+    return HOME
+
+
+# A mediator's decision on a disputed payment: asked once more before it counts (or not) for both sides
+
+
+async def ask_resolve_check(ctx: Ctx) -> None:
+    asked = ctx.data.get(RESOLVING) or {}
+    payment = await ctx.turn.payment(int(asked.get("payment", 0)))
+    ctx.ask(
+        "payments/resolve_check",
+        Choice("yes", "resolve_yes"),
+        Choice("no", "resolve_back"),
+        case_id=payment.case_id,
+        payment=payment_view(payment),
+        uphold=bool(asked.get("uphold")),
+    )
+
+
+async def on_resolve_check(ctx: Ctx, picked: Picked) -> str:
+    asked = ctx.data.pop(RESOLVING, None) or {}
+    if picked.id != "yes" or not asked:
+        ctx.say("payments/resolve_not_sent")
+        return HOME
+    payment = await ctx.turn.payment(int(asked["payment"]))
+    case = await ctx.turn.case(payment.case_id)
+    if payment.status is not PaymentStatus.DISPUTED or case.state is not CaseState.ACTIVE:
+        ctx.say(
+            "payments/already_decided", case_id=case.id, payment=payment_view(payment), state=case.state.value
+        )
+        return HOME
+    payment = await ctx.turn.resolve_payment(payment.id, bool(asked["uphold"]))
+    if payment.status is PaymentStatus.CONFIRMED:
+        await confirmed(ctx, case.id, payment)
+    else:
+        view = payment_view(payment)
+        borrower = await ctx.turn.borrower_of(case.id)
+        notify(ctx, [borrower], "payments/rejected", ASK_FOR_HELP, case_id=case.id, payment=view)
+        staff = [*await ctx.turn.lender_staff(case.id), ctx.account]
+        notify(ctx, staff, "payments/rejected_staff", case_id=case.id, payment=view)
     return HOME
 
 
@@ -545,10 +629,12 @@ PAYMENTS = Flow(
         "check": Step(ask_check, buttons_only, on_check, returnable=False),
         "dispute_reason": Step(
             ask_dispute_reason,
-            text(max_len=MAX_REASON, example="Not in our account"),
+            dispute_reason,
             on_dispute_reason,
             returnable=False,  # reached from a payment's button, which names the payment
         ),
+        "dispute_check": Step(ask_dispute_check, buttons_only, on_dispute_check, returnable=False),
+        "resolve_check": Step(ask_resolve_check, buttons_only, on_resolve_check, returnable=False),
         "move": Step(ask_move, buttons_only, on_move, returnable=False),
     },
     roles=frozenset(Role),

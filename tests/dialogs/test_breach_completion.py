@@ -224,7 +224,9 @@ async def test_a_payment_the_lender_has_not_decided_holds_the_breach_off(bot: Bo
     # Disputed, then not counted by the mediator: the next check finds the breach
     await leo.press("has not arrived")
     await leo.send("No such transfer.")
+    await leo.press("Send it")
     await olga.press("not shown: do not count it")
+    await olga.press("Yes, decide it")
     assert await case_state(bot) is CaseState.ACTIVE
     clock.advance(minutes=15)
     assert await sweep(bot, clock) == 1

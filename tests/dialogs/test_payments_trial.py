@@ -183,3 +183,42 @@ async def test_a_day_not_remembered_is_recorded_as_today_and_said(bot: Bot, cloc
     assert "The borrower does not remember the exact day" in received(leo)
     _, payments = await stored(bot)
     assert payments == [(D("300.00"), "2026-12-02", "reported")]
+
+
+async def test_a_dispute_needs_a_reason_and_a_check_and_so_does_the_mediators_decision(
+    bot: Bot, clock: FakeClock
+) -> None:
+    alice, olga, leo = await active_plan(bot)
+    at(clock, "2026-12-02")
+    await report(alice, "795.64")
+    await leo.press("has not arrived")
+    await leo.send("ok")
+    assert "Please say a little more (at least 8 characters)" in leo.texts(), leo.texts()
+    assert "Why has the payment of ¥795.64" in leo.texts()  # asked again
+    await leo.send("Not in our account on December 2.")
+    check = leo.texts()
+    assert "Please check before it is sent" in check and '"Not in our account on December 2."' in check
+    await leo.press("Change")
+    assert 'So far you wrote: "Not in our account on December 2."' in leo.texts()
+    await leo.press("Keep what I wrote")
+    assert "Please check before it is sent" in leo.texts()
+    assert received(alice) == ""  # nothing reaches the borrower before it is sent
+    _, payments = await stored(bot)
+    assert payments == [(D("795.64"), "2026-12-02", "reported")]
+    await leo.press("Send it")
+    assert 'They say: "Not in our account on December 2."' in received(alice)
+
+    olga.received()
+    await olga.send("/schedule 1")
+    await olga.press("was paid: count it")
+    assert "Please check before you decide" in olga.texts() and "You decide it was paid" in olga.texts()
+    await olga.press("No, not yet")
+    assert "Nothing was decided" in olga.texts()
+    _, payments = await stored(bot)
+    assert payments == [(D("795.64"), "2026-12-02", "disputed")]
+    await olga.send("/schedule 1")
+    await olga.press("was paid: count it")
+    await olga.press("Yes, decide it")
+    assert "The mediator found that the payment of ¥795.64" in olga.texts()
+    _, payments = await stored(bot)
+    assert payments == [(D("795.64"), "2026-12-02", "confirmed")]
