@@ -151,13 +151,14 @@ def _why(case: Case, events: list[CaseEvent], reports: list[dict[str, Any]]) -> 
 
 def timeline(events: list[CaseEvent]) -> list[dict[str, Any]]:
     """The case's log in words (the milestones), with who acted."""
+    nth = _ordinals(events)
     return [
         {
             "at": e.at,
             "kind": e.kind,
             "to_state": e.to_state.value if e.to_state else None,
             "role": e.actor_role.value if e.actor_role else None,
-            "account": e.actor_account_id,
+            "nth": nth.get((_role(e), e.actor_account_id)),
         }
         for e in events
         if e.kind in TIMELINE_KINDS
@@ -165,14 +166,34 @@ def timeline(events: list[CaseEvent]) -> list[dict[str, Any]]:
 
 
 def actors(events: list[CaseEvent]) -> list[dict[str, Any]]:
-    """Everyone who acted on the case, from its log: role, account, how many times, when last."""
+    """Everyone who acted on the case, from its log: role, which one of that side, how many times, when."""
+    nth = _ordinals(events)
     seen: dict[tuple[str, int | None], dict[str, Any]] = {}
     for e in events:
-        role = e.actor_role.value if e.actor_role else "system"
-        entry = seen.setdefault((role, e.actor_account_id), {"role": role, "account": e.actor_account_id})
+        key = (_role(e), e.actor_account_id)
+        entry = seen.setdefault(key, {"role": key[0], "nth": nth.get(key)})
         entry["count"] = entry.get("count", 0) + 1
         entry["last"] = e.at
     return list(seen.values())
+
+
+def _role(event: CaseEvent) -> str:
+    return event.actor_role.value if event.actor_role else "system"
+
+
+def _ordinals(events: list[CaseEvent]) -> dict[tuple[str, int | None], int]:
+    """Which one of its side each person is (lender 1, lender 2), in the order they first acted; only for
+    a side more than one person acted for. People are told apart without the store's account numbers."""
+    people: dict[str, list[int]] = {}
+    for e in events:
+        if e.actor_account_id is not None and e.actor_account_id not in people.setdefault(_role(e), []):
+            people[_role(e)].append(e.actor_account_id)
+    return {
+        (role, account): number
+        for role, accounts in people.items()
+        if len(accounts) > 1
+        for number, account in enumerate(accounts, 1)
+    }
 
 
 def _held_view(message: HeldMessage) -> dict[str, Any]:
