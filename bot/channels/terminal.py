@@ -36,8 +36,10 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202
 _REPLACEMENT = "\ufffd"
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 PROMPT = "> "
-# Choices that confirm, dispute, uphold or reject a payment: typed, they are asked about once more first.
-DECIDES_MONEY = frozenset({"payok", "paybad", "payyes", "payno"})
+# Choices that decide a payment at once: typed, they are asked about once more first. A dispute (paybad)
+# goes on to its reason and a check screen, and a mediator's count it / do not count it (payyes, payno)
+# asks once more in the flow itself, on every channel: a second question here would only be in the way.
+DECIDES_MONEY = frozenset({"payok"})
 
 
 class AskFirst(Exception):

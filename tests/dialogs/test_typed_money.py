@@ -69,10 +69,18 @@ async def test_a_typed_letter_names_one_notice_and_a_payment_decision_asks_first
     assert payments == [(D("400.00"), "2026-12-03", "confirmed"), (D("3000.00"), "2026-12-03", "reported")]
 
     # Anything but yes leaves the payment as it was, and says so
-    _asked(terminal, "d")  # dispute ¥3,000
+    _asked(terminal, "c")  # confirm ¥3,000
     dropped = _asked(terminal, "no")
     assert dropped.template == "terminal/choice_dropped" and "¥3,000.00" in dropped.context["chosen"]
     assert (await stored(bot))[1][1][2] == "reported"
+
+
+async def test_a_dispute_typed_goes_on_to_its_own_reason_and_check_without_a_second_question() -> None:
+    terminal = TerminalChannel("leo", io.StringIO())
+    terminal.inbound("/schedule 1")
+    await terminal.send(ALICE, Rendered("A payment waits.", (RenderedButton("5.g:paybad:1:2", "Dispute"),)))
+    disputed = terminal.inbound("1")
+    assert disputed is not None and disputed.payload == "5.g:paybad:1:2"
 
 
 async def test_a_typed_number_or_words_for_a_payment_decision_ask_first_too() -> None:
@@ -110,7 +118,7 @@ async def test_the_prompt_comes_back_after_a_notice() -> None:
 async def test_run_lines_answers_a_waiting_decision_in_the_persons_words() -> None:
     terminal = TerminalChannel("alice", io.StringIO())
     terminal.inbound("/start")
-    await terminal.send(ALICE, Rendered("Disputed.", (RenderedButton("5.g:payno:1:2", "Not counted"),)))
+    await terminal.send(ALICE, Rendered("Reported.", (RenderedButton("5.g:payok:1:2", "Confirm ¥400.00"),)))
     lines = iter(["1", "sure", None])
     handled: list[Inbound] = []
     told: list[str] = []
@@ -126,4 +134,4 @@ async def test_run_lines_answers_a_waiting_decision_in_the_persons_words() -> No
 
     await run_lines(terminal, next_line, handle, notice)
     assert told == ["terminal/confirm_choice"]
-    assert [i.payload for i in handled] == ["5.g:payno:1:2"]
+    assert [i.payload for i in handled] == ["5.g:payok:1:2"]
