@@ -14,7 +14,7 @@ from dialogs.domain import Payment, PaymentStatus, Role
 from dialogs.errors import PermissionDenied
 from dialogs.flows.base import Ctx
 from dialogs.flows.casework import ASK_FOR_HELP
-from dialogs.flows.payments import DISPUTING, PLAN_STATES, REASON, RESOLVING, confirmed, payment_view
+from dialogs.flows.payments import DISPUTING, PLAN_STATES, REASON, REPORT, RESOLVING, confirmed, payment_view
 from dialogs.lifecycle import CaseState
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ async def report(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
         ctx.say("payments/not_running", ASK_FOR_HELP, case_id=case.id, state=case.state.value)
         await dialogs.reask(ctx)
         return
+    ctx.data.pop(REPORT, None)  # a new report starts empty; /back and "Change" within it keep what was typed
     await dialogs.goto(ctx, "payments:amount")
 
 

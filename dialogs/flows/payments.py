@@ -214,8 +214,11 @@ async def ask_amount(ctx: Ctx) -> None:
     case = await ctx.case()
     allocation = await plan_of(ctx, case.id)
     upcoming = first_unpaid(allocation)
+    typed = _report(ctx).get("amount")  # back here (/back, "Change"): what was typed is offered to keep
+    keep = [Choice("keep", "keep_amount", {"amount": Decimal(typed)})] if typed else []
     ctx.ask(
         "payments/amount",
+        *keep,
         Choice("cancel", "cancel_report"),
         case_id=case.id,
         left=allocation.left,
@@ -230,7 +233,7 @@ async def ask_amount(ctx: Ctx) -> None:
 
 async def on_amount(ctx: Ctx, answer: Decimal | Picked) -> str:
     if isinstance(answer, Picked):
-        return _cancelled(ctx)
+        return "day" if answer.id == "keep" and "amount" in _report(ctx) else _cancelled(ctx)
     case = await ctx.case()
     left = (await plan_of(ctx, case.id)).left
     if answer <= 0:
@@ -245,8 +248,11 @@ async def on_amount(ctx: Ctx, answer: Decimal | Picked) -> str:
 
 
 async def ask_day(ctx: Ctx) -> None:
+    said = _report(ctx).get("day")
+    keep = [Choice("keep", "keep_day", {"day": date.fromisoformat(said)})] if said else []
     ctx.ask(
         "payments/day",
+        *keep,
         Choice("today", "paid_today"),
         Choice("yesterday", "paid_yesterday"),
         Choice("unknown", "day_unknown"),
@@ -270,6 +276,8 @@ def typed_day(ctx: Ctx, inbound: Inbound) -> date | Picked:
 
 async def on_day(ctx: Ctx, answer: date | Picked) -> str:
     today = local_today(ctx)
+    if isinstance(answer, Picked) and answer.id == "keep" and "day" in _report(ctx):
+        return "receipt"
     _report(ctx)["day_unknown"] = isinstance(answer, Picked) and answer.id == "unknown"
     if isinstance(answer, Picked):
         if answer.id == "cancel":
@@ -286,7 +294,9 @@ async def on_day(ctx: Ctx, answer: date | Picked) -> str:
 
 
 async def ask_receipt(ctx: Ctx) -> None:
-    ctx.ask("payments/receipt", Choice("none", "no_receipt"), Choice("cancel", "cancel_report"))
+    sent = _report(ctx).get("receipt")
+    keep = [Choice("keep", "keep_receipt", {"file_name": sent.get("name") or ""})] if sent else []
+    ctx.ask("payments/receipt", *keep, Choice("none", "no_receipt"), Choice("cancel", "cancel_report"))
 
 
 async def on_receipt(ctx: Ctx, answer: FileRef | Picked) -> str:
@@ -294,6 +304,8 @@ async def on_receipt(ctx: Ctx, answer: FileRef | Picked) -> str:
     if isinstance(answer, Picked):
         if answer.id == "cancel":
             return _cancelled(ctx)
+        if answer.id == "keep" and report.get("receipt"):
+            return "check"
         report["receipt"] = None
     else:
         report["receipt"] = {

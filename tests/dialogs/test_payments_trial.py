@@ -17,7 +17,7 @@ from tests.conftest import FakeClock
 from tests.dialogs.harness import Bot, Person
 from tests.dialogs.test_breach_completion import confirm_payment
 from tests.dialogs.test_negotiation import approved
-from tests.dialogs.test_payments import MONTHLY, active_plan, at, received, report, stored
+from tests.dialogs.test_payments import MONTHLY, active_plan, at, received, report, send_receipt, stored
 
 D = Decimal
 
@@ -222,3 +222,31 @@ async def test_a_dispute_needs_a_reason_and_a_check_and_so_does_the_mediators_de
     assert "The mediator found that the payment of ¥795.64" in olga.texts()
     _, payments = await stored(bot)
     assert payments == [(D("795.64"), "2026-12-02", "confirmed")]
+
+
+async def test_going_back_in_a_report_keeps_what_was_typed(bot: Bot, clock: FakeClock) -> None:
+    alice, _olga, leo = await active_plan(bot)
+    at(clock, "2026-12-02")
+    await to_day_step(alice, "300")
+    await alice.send("/back")
+    assert "How much did you pay" in alice.texts() and "[Keep ¥300.00]" in alice.texts(), alice.texts()
+    await alice.press("Keep ¥300.00")
+    await alice.send("12月1日")
+    await send_receipt(alice)
+    assert "Please check your report" in alice.texts() and "transfer.jpg" in alice.texts()
+    await alice.press("Change")
+    assert "[Keep ¥300.00]" in alice.texts(), alice.texts()
+    await alice.press("Keep ¥300.00")
+    assert "[Keep December 1, 2026]" in alice.texts(), alice.texts()
+    await alice.press("Keep December 1, 2026")
+    assert "[Keep the receipt transfer.jpg]" in alice.texts(), alice.texts()
+    await alice.press("Keep the receipt")
+    check = alice.texts()
+    assert "Amount: ¥300.00" in check and "Paid on: December 1, 2026" in check and "transfer.jpg" in check
+    await alice.press("Send it to the lender")
+    _, payments = await stored(bot)
+    assert payments == [(D("300.00"), "2026-12-01", "reported")]
+    assert "with a receipt" in received(leo)
+    await to_day_step(alice, "100")  # a new report starts empty
+    await alice.send("/back")
+    assert "[Keep ¥100.00]" in alice.texts() and "Keep ¥300.00" not in alice.texts()
