@@ -119,10 +119,15 @@ async def ask_schedule(ctx: Ctx) -> None:
         for i in allocation.instalments
     ]
     decision = await _move_decision(ctx, case.id, today) if case.state is CaseState.ACTIVE else None
+    choices = _schedule_choices(ctx, case, decision, waiting)
+    if _asked_again(ctx):
+        ctx.ask("payments/schedule_again", *choices, case_id=case.id)
+        return
     ctx.ask(
         "payments/schedule",
-        *_schedule_choices(ctx, case, decision, waiting),
+        *choices,
         case_id=case.id,
+        today=today,
         role=ctx.account.role.value,
         can_move=isinstance(decision, Move),
         moves_left=max(ctx.services.tolerance_moves - sum(1 for i in allocation.instalments if i.moved), 0),
@@ -134,6 +139,18 @@ async def ask_schedule(ctx: Ctx) -> None:
         awaiting=[payment_view(p) for p in waiting],
         grace_days=ctx.services.grace_days,
     )
+
+
+# Commands that show the schedule (again) in full; any other (/quiet, /help, /lang…) answered on the schedule
+# asks its question again in a line: the schedule is just above, 36 lines are not repeated
+_SHOWING_SCHEDULE = ("/schedule", "/back")
+
+
+def _asked_again(ctx: Ctx) -> bool:
+    inbound = ctx.inbound
+    if inbound is None or inbound.kind is not InboundKind.COMMAND:
+        return False
+    return not inbound.payload.strip().casefold().startswith(_SHOWING_SCHEDULE)
 
 
 def _schedule_choices(

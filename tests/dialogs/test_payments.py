@@ -119,8 +119,8 @@ async def test_reported_payments_confirmed_in_order_partial_and_over(bot: Bot, c
     alice, olga, leo = await active_plan(bot)
     await alice.send("/schedule")
     schedule = alice.texts()
-    assert "1. December 2, 2026 – ¥795.64 – due" in schedule
-    assert "18. May 2, 2028 – ¥795.67 – due" in schedule
+    assert "1. December 2, 2026 – ¥795.64 – upcoming" in schedule
+    assert "18. May 2, 2028 – ¥795.67 – upcoming" in schedule
     assert "Still to pay: ¥14,321.55" in schedule
 
     # December: ¥800 with a receipt, a little more than the instalment
@@ -217,7 +217,7 @@ async def test_a_disputed_payment_is_resolved_by_the_mediator(bot: Bot, clock: F
     assert "#1" not in olga.texts()
     await olga.send("/case 1")
     await olga.press("See the schedule")
-    assert "2. January 2, 2027 – ¥795.64 – due" in olga.texts()  # the schedule as it stands
+    assert "2. January 2, 2027 – ¥795.64 – due today" in olga.texts()  # the schedule as it stands
     assert instalments[1][2:4] == (D(0), "due")
     await alice.send("/status")
     status = alice.texts()
