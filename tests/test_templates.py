@@ -119,6 +119,8 @@ ENTRY = {
     "owed": "15841.95",
     "grade": "B",
 }
+PLAN_LEFT = {"left": "13121.55", "next": {"number": 2, "due": "2027-01-02", "amount": "391.28"}}
+PLAN_DONE = {"left": "0", "next": None}
 SAMPLES: dict[str, Any] = {
     # An operator broadcast: the recipient's case figures, and the report to whoever sent it.
     "case_state": "active",
@@ -152,6 +154,7 @@ SAMPLES: dict[str, Any] = {
     "path": "~/Documents/letter.pdf",
     "chosen": "Confirm ¥400.00 received",
     "visible_cases": [3, 1],
+    "plan_left": PLAN_LEFT,
     "typed_total": "5300.00",
     "plan_most": "5210.00",
     "plan_months": 10,
@@ -341,7 +344,12 @@ SAMPLES: dict[str, Any] = {
         {"id": 4, "kind": "relay", "sender": "lender", "at": "2026-11-02T09:30:00+00:00", "text": "Hello"}
     ],
     # The mediator's desk (issue 11): lists, requests to talk to a person, report outcomes, staff
-    "entries": [ENTRY, {**ENTRY, "lender": None, "owed": None, "grade": None, "deadline_at": None}],
+    "entries": [
+        ENTRY,
+        {**ENTRY, "lender": None, "owed": None, "grade": None, "deadline_at": None},
+        {**ENTRY, "state": "active", "owed": None, "deadline_at": None, "plan": PLAN_LEFT},
+        {**ENTRY, "state": "completed", "owed": None, "deadline_at": None, "plan": PLAN_DONE},
+    ],
     "earlier": [
         {"id": 3, "state": "active", "at": "2026-10-02T09:30:00+00:00", "ended": False},
         {"id": 2, "state": "withdrawn", "at": "2026-09-02T09:30:00+00:00", "ended": True},
@@ -478,6 +486,7 @@ SAMPLES: dict[str, Any] = {
     "rest_number": 19,
     "dispute_text": "No transfer reached our <account>",  # a dispute reason to check (flows.payments)
     "uphold": True,
+    "mine": True,  # the one who decided a payment reads "You confirmed …" (flows.payments)
     "day_unknown": True,  # the borrower does not remember the day of a payment (flows.payments)
 }
 LABEL_ARGUMENTS = {

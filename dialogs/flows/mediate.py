@@ -21,6 +21,7 @@ from dialogs.flows.casework import (
     situation,
     terms_view,
 )
+from dialogs.flows.desk import plan_figures
 from dialogs.flows.inputs import buttons_only, text, whole_number
 from dialogs.flows.payments import PLAN_STATES, disputed_payments, resolve_choices
 from dialogs.flows.review import OPERATORS, REVIEW_CHOICES, on_review
@@ -89,7 +90,9 @@ async def ask_case(ctx: Ctx) -> None:
         reasons=_why(case, events, reports) + (["payment_dispute"] if disputed else []),
         bid_open=(bid := await ctx.turn.blind_bid(case.id)) is not None and bid.status == "open",
         held=[_held_view(m) for m in held],
-        deadline_at=await ctx.turn.deadline_of(case.id),
+        # A plan that ran: its own figures; the deadline the negotiation had is long past.
+        deadline_at=None if case.state in PLAN_STATES else await ctx.turn.deadline_of(case.id),
+        plan_left=await plan_figures(ctx, case),
         timeline=timeline(events),
         actors=actors(events),
     )
