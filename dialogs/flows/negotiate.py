@@ -21,6 +21,7 @@ from dialogs.flows.casework import (
     terms_view,
 )
 from dialogs.flows.inputs import buttons_only, money, text, whole_number
+from dialogs.flows.payments import PLAN_STATES
 from dialogs.flows.plans import OWN_KINDS, terms_record, why_not
 from dialogs.lifecycle import CaseState
 from dialogs.rules.money import FEN
@@ -69,6 +70,8 @@ async def ask_show(ctx: Ctx) -> None:
         choices.append(Choice("message", "message_other"))
     if live and not agreeing:
         choices += _bid_choices(bid, side)
+    if case.state in PLAN_STATES:  # a running (or ended) plan: its schedule, and the payments to decide
+        choices.append(Choice("schedule", "see_schedule"))
     choices.append(Choice("menu", "menu"))
     history = [offer_view(o) for o in offers[-4:]]
     ctx.ask(
@@ -95,6 +98,8 @@ def _bid_choices(bid: BlindBid | None, side: Role) -> list[Choice]:
 async def on_show(ctx: Ctx, picked: Picked) -> str:
     if picked.id == "menu":
         return HOME
+    if picked.id == "schedule":
+        return "payments:schedule"
     if picked.id == "accept":
         return await _accept(ctx)
     if picked.id == "bid":

@@ -429,8 +429,8 @@ async def confirmed(ctx: Ctx, case_id: int, payment: Payment) -> None:
     }
     borrower = await ctx.turn.borrower_of(case_id)
     others = [a for a in [borrower, *await ctx.turn.lender_staff(case_id)] if a.id != ctx.account.id]
-    ctx.say("payments/confirmed", **context)
-    notify(ctx, others, "payments/confirmed", **context)
+    ctx.say("payments/confirmed", mine=True, **context)  # "You confirmed …": it was this person's decision
+    notify(ctx, others, "payments/confirmed", mine=False, **context)
     if allocation.complete:
         await complete(ctx, case_id, allocation)
 

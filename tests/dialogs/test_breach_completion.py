@@ -39,7 +39,7 @@ async def events(bot: Bot, kind: str) -> list[dict[str, object]]:
 async def confirm_payment(borrower: Person, lender: Person, amount: str, label: str) -> None:
     await report(borrower, amount)
     await lender.press(f"Confirm {label} received")
-    assert "The lender confirmed" in lender.texts(), lender.texts()
+    assert "You confirmed" in lender.texts(), lender.texts()
 
 
 async def test_a_missed_instalment_moves_once_then_the_grace_period_ends_the_plan(

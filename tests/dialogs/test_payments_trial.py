@@ -216,7 +216,7 @@ async def test_a_dispute_needs_a_reason_and_a_check_and_so_does_the_mediators_de
     await olga.send("/schedule 1")
     await olga.press("was paid: count it")
     await olga.press("Yes, decide it")
-    assert "The mediator found that the payment of ¥795.64" in olga.texts()
+    assert "You found that the payment of ¥795.64" in olga.texts()
     _, payments = await stored(bot)
     assert payments == [(D("795.64"), "2026-12-02", "confirmed")]
 
@@ -265,3 +265,22 @@ async def test_the_schedule_says_upcoming_and_is_not_reprinted_after_a_command(
         assert "The schedule of case 1 is above" in again and "[Report a payment]" in again, again
     await alice.press("Report a payment")  # the choices still work after the short question
     assert "How much did you pay" in alice.texts()
+
+
+async def test_staff_read_staff_words_on_a_running_plan(bot: Bot, clock: FakeClock) -> None:
+    alice, _olga, leo = await active_plan(bot)
+    at(clock, "2026-12-02")
+    await leo.send("/menu")
+    assert "/schedule N" in leo.texts(), leo.texts()
+    await report(alice, "795.64")
+    await leo.send("/case 1")
+    await leo.press("View and answer")
+    view = leo.texts()
+    assert "No offer is waiting for an answer" not in view and "[See the schedule]" in view, view
+    await leo.press("See the schedule")
+    schedule = leo.texts()
+    assert "Payments waiting for confirmation" in schedule and "[Confirm ¥795.64 received]" in schedule
+    assert "tell us" not in schedule and "The borrower may still move one instalment" in schedule
+    await leo.press("Confirm ¥795.64 received")
+    assert "You confirmed that the payment of ¥795.64" in leo.texts(), leo.texts()
+    assert "The lender confirmed that the payment of ¥795.64" in received(alice)
