@@ -248,6 +248,17 @@ async def ask_amount(ctx: Ctx) -> None:
     )
 
 
+def paid_amount(ctx: Ctx, inbound: Inbound) -> Decimal:
+    """An amount as people type it; a negative one is told "above zero" (the generic "type 0 if there is
+    none" would invite a 0 this question refuses)."""
+    try:
+        return Decimal(money(example=AMOUNT_EXAMPLE)(ctx, inbound))
+    except Invalid as invalid:
+        if invalid.template == "errors/money_negative":
+            raise Invalid("payments/amount_zero", example=AMOUNT_EXAMPLE) from None
+        raise
+
+
 async def on_amount(ctx: Ctx, answer: Decimal | Picked) -> str:
     if isinstance(answer, Picked):
         return "day" if answer.id == "keep" and "amount" in _report(ctx) else _cancelled(ctx)
@@ -652,7 +663,7 @@ PAYMENTS = Flow(
     "payments",
     {
         "schedule": Step(ask_schedule, schedule_answer, on_schedule),
-        "amount": Step(ask_amount, money(example=AMOUNT_EXAMPLE), on_amount),
+        "amount": Step(ask_amount, paid_amount, on_amount),
         "day": Step(ask_day, typed_day, on_day),
         "receipt": Step(ask_receipt, accept_receipt, on_receipt),
         "check": Step(ask_check, buttons_only, on_check, returnable=False),

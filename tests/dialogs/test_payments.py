@@ -231,7 +231,7 @@ async def test_bad_input_is_answered_kindly_and_changes_nothing(bot: Bot, clock:
     await alice.send("/schedule")
     await alice.press("Report a payment")
     for typed, answer in (
-        ("-100", "cannot be below zero"),
+        ("-100", "A payment needs an amount above zero"),
         ("abc", "Please give an amount in yuan"),
         ("0", "A payment needs an amount above zero"),
         ("20000", "That is more than the ¥14,321.55 still to pay"),
