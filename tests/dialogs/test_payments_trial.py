@@ -11,13 +11,17 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from dialogs.messages import InboundKind
+from bot.channels.terminal import plain
+from bot.rendering import Renderer
+from dialogs.domain import Account, Channel, Role
+from dialogs.messages import InboundKind, Outbound
 from storage import models
 from tests.conftest import FakeClock
 from tests.dialogs.harness import Bot, Person
 from tests.dialogs.test_breach_completion import confirm_payment
 from tests.dialogs.test_negotiation import approved
 from tests.dialogs.test_payments import MONTHLY, active_plan, at, received, report, send_receipt, stored
+from tests.test_templates import SAMPLES
 
 D = Decimal
 
@@ -284,3 +288,31 @@ async def test_staff_read_staff_words_on_a_running_plan(bot: Bot, clock: FakeClo
     await leo.press("Confirm ¥795.64 received")
     assert "You confirmed that the payment of ¥795.64" in leo.texts(), leo.texts()
     assert "The lender confirmed that the payment of ¥795.64" in received(alice)
+
+
+async def test_a_disputed_payment_with_a_receipt_is_not_asked_for_one(bot: Bot, clock: FakeClock) -> None:
+    alice, _olga, leo = await active_plan(bot)
+    at(clock, "2026-12-02")
+    await report(alice, "795.64", receipt=True)
+    await leo.press("has not arrived")
+    await leo.send("Nothing reached our account on December 2.")
+    await leo.press("Send it")
+    told = received(alice)
+    assert "The receipt you sent is on the case, and the mediator will look at it" in told, told
+    assert "If you have a receipt" not in told and "This is not the final word" in told
+
+
+def _zh(name: str, **context: object) -> str:
+    recipient = Account(1, Channel.TERMINAL, "1", Role.BORROWER, "zh_CN", "Asia/Shanghai", reachable=True)
+    return plain(Renderer().render(Outbound(1, name, {**SAMPLES, **context}), recipient).text)
+
+
+def test_chinese_payment_wording_reads_naturally() -> None:
+    schedule = _zh("payments/schedule")
+    assert "已付 ¥1,500.00（共 ¥14,400.00），尚需支付 ¥2,100.00。" in schedule, schedule
+    assert "2026年12月1日支付 ¥1,200.00" in schedule  # no space between 日 and the verb
+    reason = {**SAMPLES["payment"], "reason": "Nothing arrived in 3 days."}
+    staff = _zh("payments/disputed_staff", payment=reason)
+    assert "3 days.”调解员" in staff and "”。" not in staff  # the quote's own full stop, not a second
+    disputed = _zh("payments/disputed", payment={**SAMPLES["payment"], "receipt": True})
+    assert "这还不是最终结论" in disputed and "您发来的收据已经在案件中" in disputed
