@@ -109,7 +109,7 @@ async def on_request_reply(ctx: Ctx, words: str) -> str:
     request = await ctx.turn.help_request(int(ctx.data["d_request"]))
     person = await ctx.turn.write_to(int(request["account_id"]))
     notify(ctx, [person], "mediate/message", case_id=None, words=words)
-    ctx.say("mediate/message_sent", count=1)
+    ctx.say("mediate/message_sent", count=1, held_until=None)  # no case, no debt: at once
     return "request"
 
 

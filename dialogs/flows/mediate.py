@@ -13,6 +13,7 @@ from dialogs.domain import Case, CaseEvent, MessageKind, Offer, Role
 from dialogs.flows.base import Choice, Ctx, Flow, Invalid, Picked, Step, prompt
 from dialogs.flows.casework import (
     brief,
+    held_until,
     notify,
     offer_view,
     open_case_choice,
@@ -307,12 +308,15 @@ async def on_message_text(ctx: Ctx, words: str) -> str:
     case = await ctx.case()
     audience = _AUDIENCES[ctx.data.pop("m_to", "to_both")]
     await ctx.turn.add_message(case.id, MessageKind.MEDIATOR, words, audience)
-    recipients = [await ctx.turn.borrower_of(case.id)] if Role.BORROWER in audience else []
-    recipients += await ctx.turn.lender_staff(case.id) if Role.LENDER in audience else []
-    notify(
-        ctx, recipients, "mediate/message", open_case_choice(case.id, "reply"), case_id=case.id, words=words
-    )
-    ctx.say("mediate/message_sent", count=len(recipients))
+    borrowers = [await ctx.turn.borrower_of(case.id)] if Role.BORROWER in audience else []
+    staff = await ctx.turn.lender_staff(case.id) if Role.LENDER in audience else []
+    # A mediator's words about the debt keep to the borrower's hours and daily count like the lender's
+    # (DESIGN §4, README); the lender's staff get them at once. Urgent system notices are not held.
+    held = await held_until(ctx, case.id, borrowers[0]) if borrowers else None
+    reply = open_case_choice(case.id, "reply")
+    notify(ctx, borrowers, "mediate/message", reply, not_before=held, case_id=case.id, words=words)
+    notify(ctx, staff, "mediate/message", reply, case_id=case.id, words=words)
+    ctx.say("mediate/message_sent", count=len(borrowers) + len(staff), held_until=held)
     return "case"
 
 
