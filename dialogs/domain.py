@@ -264,6 +264,10 @@ class CaseStats:
     median_agreement_hours: float | None
     agreement_rate: float | None  # agreed among cases whose negotiation ended
     dead_letters: int = 0  # inbound messages given up on (see storage.dead_letters)
+    # Running plans and reach, each a count: payments_reported (all ever reported), payments_waiting,
+    # payments_confirmed, payments_disputed (ever disputed), payments_rejected, moves, breaches, completions,
+    # broadcasts, broadcasts_done
+    activity: dict[str, int] = field(default_factory=dict)
 
 
 class PaymentStatus(StrEnum):

@@ -140,6 +140,7 @@ async def ask_stats(ctx: Ctx) -> None:
         to_agreement=stats.median_agreement_hours,
         rate=stats.agreement_rate,
         dead_letters=stats.dead_letters,
+        activity=stats.activity,
     )
 
 
