@@ -167,6 +167,10 @@ SAMPLES: dict[str, Any] = {
         "broadcasts_done": 1,
     },
     "plan_left": PLAN_LEFT,
+    "stored_files": [
+        {"name": "receipt.jpg", "mime": "image/jpeg", "size": 480, "where": "telegram:f-17", "sha256": "ab"},
+        {"name": None, "mime": None, "size": 0, "where": "/srv/loanbridge/files/3.pdf", "sha256": "cd" * 6},
+    ],
     "typed_total": "5300.00",
     "plan_most": "5210.00",
     "plan_months": 10,

@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from dialogs.domain import Case, CaseEvent, MessageKind, Offer, Role
+from dialogs.domain import Case, CaseEvent, FileRef, MessageKind, Offer, Role
 from dialogs.flows.base import Choice, Ctx, Flow, Invalid, Picked, Step, prompt
 from dialogs.flows.casework import (
     brief,
@@ -94,6 +94,7 @@ async def ask_case(ctx: Ctx) -> None:
         # A plan that ran: its own figures; the deadline the negotiation had is long past.
         deadline_at=None if case.state in PLAN_STATES else await ctx.turn.deadline_of(case.id),
         plan_left=await plan_figures(ctx, case),
+        stored_files=[_file_view(f) for f in await ctx.turn.evidence(case.id)],
         timeline=timeline(events),
         actors=actors(events),
     )
@@ -197,6 +198,17 @@ def _ordinals(events: list[CaseEvent]) -> dict[tuple[str, int | None], int]:
         for role, accounts in people.items()
         if len(accounts) > 1
         for number, account in enumerate(accounts, 1)
+    }
+
+
+def _file_view(file: FileRef) -> dict[str, Any]:
+    """A file on the case as the mediator needs it: where it is kept, so they can open it (receipts too)."""
+    return {
+        "name": file.file_name,
+        "mime": file.mime_type,
+        "size": file.size_bytes,
+        "where": file.storage_ref,
+        "sha256": file.sha256[:12],
     }
 
 

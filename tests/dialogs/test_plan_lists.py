@@ -37,3 +37,13 @@ async def test_the_case_view_of_a_running_plan(bot: Bot, clock: FakeClock) -> No
     view = olga.texts()
     assert "Under the plan: ¥14,321.55 left; next: ¥795.64 due December 2, 2026 (instalment 1)" in view, view
     assert "Next deadline" not in view  # the offer's deadline, long past
+
+
+async def test_the_mediator_sees_where_a_receipt_is_kept(bot: Bot, clock: FakeClock) -> None:
+    alice, olga, _leo = await active_plan(bot)
+    at(clock, "2026-12-02")
+    await report(alice, "800", receipt=True)  # transfer.jpg, kept by the channel as telegram:file-17
+    await olga.send("/case 1")
+    view = olga.texts()
+    assert "Where the files are kept" in view, view
+    assert "• transfer.jpg (image/jpeg, 48000 bytes): telegram:file-17, sha256 abababababab…" in view
