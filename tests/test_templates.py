@@ -506,6 +506,7 @@ SAMPLES: dict[str, Any] = {
     "day_unknown": True,  # the borrower does not remember the day of a payment (flows.payments)
 }
 LABEL_ARGUMENTS = {
+    "day": "2026-12-01",  # keep_day (flows.payments)
     "lender": "Demo Lender",
     "ref": "DEMO-0001",
     "owed": "100.00",
