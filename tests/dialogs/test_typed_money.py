@@ -64,7 +64,7 @@ async def test_a_typed_letter_names_one_notice_and_a_payment_decision_asks_first
     assert [status for _, _, status in (await stored(bot))[1]] == ["reported", "reported"]  # nothing yet
 
     await _type(leo, terminal, "yes")
-    assert "The lender confirmed that the payment of ¥400.00" in leo.texts()
+    assert "confirmed that the payment of ¥400.00" in leo.texts(), leo.texts()
     _, payments = await stored(bot)
     assert payments == [(D("400.00"), "2026-12-03", "confirmed"), (D("3000.00"), "2026-12-03", "reported")]
 
