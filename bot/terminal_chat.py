@@ -76,6 +76,7 @@ async def run_chat(
         interrupted = await _converse(app, channel, reader, interactive)
         goodbye = await _render(app, user, "help/goodbye", {})
     # Said after the app stopped, so a reply committed before Ctrl-C is delivered above it, not below.
+    channel.read_done()  # Ctrl-C while reading: no prompt under the goodbye
     if interactive or interrupted:
         sys.stdout.write("\n")  # after the prompt, or the ^C the terminal echoed
     await channel.send(account, goodbye)

@@ -153,6 +153,10 @@ class TerminalChannel:
         self._out.flush()
         self._reading = True
 
+    def read_done(self) -> None:
+        """The line was read (or reading ended): no prompt to show again below what comes next."""
+        self._reading = False
+
     def _aside_pressed(self, typed: str) -> RenderedButton | None:
         """A notice's button by its letter (a, b, … aa); anything else is for the question."""
         return self._aside.get(typed.lower())
@@ -219,6 +223,7 @@ async def run_lines(
     """Feed lines to the engine until end of input (None) or ``/quit``; ``notice`` answers a refused file."""
     while True:
         line = await lines()
+        channel.read_done()
         if line is None or line.strip().lower() in QUIT:
             return
         try:

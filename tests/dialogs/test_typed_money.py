@@ -135,3 +135,20 @@ async def test_run_lines_answers_a_waiting_decision_in_the_persons_words() -> No
     await run_lines(terminal, next_line, handle, notice)
     assert told == ["terminal/confirm_choice"]
     assert [i.payload for i in handled] == ["5.g:payok:1:2"]
+
+
+async def test_no_prompt_below_what_comes_after_the_last_line() -> None:
+    screen = io.StringIO()
+    terminal = TerminalChannel("alice", screen)
+    lines = iter(["/quit"])
+
+    async def next_line() -> str | None:
+        terminal.prompt()
+        return next(lines)
+
+    async def nothing(*_args: object) -> None:
+        return None
+
+    await run_lines(terminal, next_line, nothing, nothing)
+    await terminal.send(ALICE, Rendered("Goodbye."))
+    assert screen.getvalue() == "> Goodbye.\n\n"
