@@ -30,11 +30,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from bot.delivery import Sender, Unreachable
+from bot.delivery import Delivery, Sender, Unreachable
 from bot.rendering import Renderer
 from dialogs.broadcasts import RecipientStatus
 from dialogs.domain import Account, Channel
-from dialogs.messages import Outbound, Queued
+from dialogs.messages import Inbound, Outbound, Queued
 from dialogs.rules.conduct import SendWindow, next_allowed_send
 from storage.broadcasts import Outcome, Target
 from storage.store import SqlStore
@@ -42,10 +42,11 @@ from storage.store import SqlStore
 log = logging.getLogger(__name__)
 
 PAGE = 200  # recipients claimed at once
-CONCURRENCY = 32  # sends in flight at once (the rate, not this, sets the pace)
+CONCURRENCY = 16  # sends in flight at once (the rate, not this, sets the pace)
 RECORD_SECONDS = 0.25  # how often outcomes are written: a crash resends at most this long's sends
 BEAT_SECONDS = 1.0
 LOST_AFTER = timedelta(seconds=5)  # a sender silent this long is gone: its claims are released
+GIVE_WAY_SECONDS = 0.005  # how often a waiting send looks again whether replies are done
 IDLE_SECONDS = 0.5  # how often to look for new broadcasts when there is nothing to send
 MAX_ATTEMPTS = 3
 DEFAULT_RATES = {Channel.WECHAT: 20.0, Channel.TERMINAL: 100.0}  # Telegram's is its own Pace
@@ -72,7 +73,52 @@ class Steady:
 
 def sender_id() -> str:
     """Unique per process, readable in the table: host, pid and a random tail."""
-    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{_host()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _host() -> str:
+    return socket.gethostname()[:30]
+
+
+def gone_here(senders: Sequence[str]) -> list[str]:
+    """Senders of this host whose process no longer exists (killed): their claims need not wait for
+    their heartbeat to go stale, so a restart resumes at once."""
+    gone = []
+    for sender in senders:
+        host, _, rest = sender.partition(":")
+        pid = rest.partition(":")[0]
+        if host != _host() or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            gone.append(sender)
+        except PermissionError:  # alive, another user's
+            continue
+    return gone
+
+
+class Talking:
+    """Whether people are being answered now: a turn under way (counted around the engine's front door)
+    or a reply in delivery's lanes. A broadcast waits while they are, so on a busy CPU replies come first
+    too, not only in the rate."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        self._delivery = delivery
+        self._turns = 0
+
+    def guard(self, handle: Callable[[Inbound], Awaitable[None]]) -> Callable[[Inbound], Awaitable[None]]:
+        async def counted(inbound: Inbound) -> None:
+            self._turns += 1
+            try:
+                await handle(inbound)
+            finally:
+                self._turns -= 1
+
+        return counted
+
+    def busy(self) -> bool:
+        return self._turns > 0 or self._delivery.sending
 
 
 class Broadcaster:
@@ -85,6 +131,7 @@ class Broadcaster:
         submit: Submit | None = None,
         rates: dict[Channel, float] | None = None,
         window: SendWindow | None = None,
+        replying: Callable[[], bool] | None = None,
         page: int = PAGE,
         concurrency: int = CONCURRENCY,
     ) -> None:
@@ -94,6 +141,7 @@ class Broadcaster:
         self._submit = submit
         self._steady = {channel: Steady(rate) for channel, rate in {**DEFAULT_RATES, **(rates or {})}.items()}
         self._window = window or SendWindow()
+        self._replying = replying or (lambda: False)
         self._page = page
         self._concurrency = concurrency
         self.id = sender_id()
@@ -105,7 +153,7 @@ class Broadcaster:
     async def running(self) -> AsyncIterator[Broadcaster]:
         """Sending until the block ends; then what was sent is recorded and unsent claims released."""
         await self._store.beat(self.id)
-        await self._store.release_lost_claims(LOST_AFTER)
+        await self._release_lost()
         tasks = [
             asyncio.create_task(self._claiming(), name="broadcast-claims"),
             asyncio.create_task(self._keeping(), name="broadcast-records"),
@@ -167,6 +215,9 @@ class Broadcaster:
     async def _sending(self) -> None:
         while True:
             target = await self._queue.get()
+            # People talking to the bot are answered first (polled: turns and lanes have no event of theirs).
+            while self._replying():  # noqa: ASYNC110
+                await asyncio.sleep(GIVE_WAY_SECONDS)
             self._busy += 1
             try:
                 await self._send_one(target)
@@ -238,11 +289,15 @@ class Broadcaster:
                 if time.monotonic() - beat_at >= BEAT_SECONDS:
                     beat_at = time.monotonic()
                     await self._store.beat(self.id)
-                    if await self._store.release_lost_claims(LOST_AFTER):
-                        log.info("broadcast recipients of a stopped sender are pending again")
+                    await self._release_lost()
                     await self._report(await self._store.finish_broadcasts())
             except Exception as error:  # kept for the next round
                 log.warning("broadcast records could not be written yet (%s)", type(error).__name__)
+
+    async def _release_lost(self) -> None:
+        gone = gone_here(await self._store.broadcast_senders())
+        if await self._store.release_lost_claims(LOST_AFTER, gone):
+            log.info("broadcast recipients claimed by a stopped sender are pending again")
 
     async def _record(self) -> None:
         outcomes, self._outcomes = self._outcomes, []

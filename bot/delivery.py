@@ -84,6 +84,11 @@ class Delivery:
     def sender(self, channel: Channel) -> Sender | None:
         return self._senders.get(channel)
 
+    @property
+    def sending(self) -> bool:
+        """Whether any message is being sent or waits to be (a broadcast gives way meanwhile)."""
+        return bool(self._lanes)
+
     def submit(self, queued: Sequence[Queued]) -> None:
         """The engine's hand-over: messages whose turn has committed. Held ones wait in the outbox."""
         now = self._clock.now()

@@ -7,7 +7,7 @@ runs twice or late finds the same rows and the idempotency keys make each remind
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -45,12 +45,18 @@ async def sweep_breaches(engine: Engine, store: TurnStore, clock: Clock) -> None
         log.info("breach check: %s running plans with an instalment past the grace period", checked)
 
 
-async def send_reminders(engine: Engine, store: SqlStore, clock: Clock, settings: Supervision) -> None:
+async def send_reminders(
+    engine: Engine,
+    store: SqlStore,
+    clock: Clock,
+    settings: Supervision,
+    digests_done: set[tuple[int, date]] | None = None,
+) -> None:
     """Instalment reminders due now (and the lenders' digests once their morning has come)."""
     handled = await reminders.sweep(engine, store, clock.now(), settings.policy)
     if handled:
         log.info("reminders: %s due reminders sent, held for the borrower's hours or cancelled", handled)
-    await reminders.send_digests(engine, store, clock.now(), settings)
+    await reminders.send_digests(engine, store, clock.now(), settings, digests_done)
 
 
 async def release_held(delivery: Delivery) -> None:
@@ -95,7 +101,7 @@ def start_scheduler(
         send_reminders,
         "interval",
         minutes=1,
-        args=[engine, store, clock, settings or Supervision()],
+        args=[engine, store, clock, settings or Supervision(), set()],
         id="reminders",
         next_run_time=datetime.now(UTC),
         **every_minute,

@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 from aiohttp import web
 
 from bot.app import App, build_app, build_store
-from bot.broadcasting import Broadcaster
+from bot.broadcasting import Broadcaster, Talking
 from bot.channels.telegram import BotApi, Pace, TelegramChannel
 from bot.dead_letters import DeadLetters
 from bot.delivery import Sender
@@ -162,6 +162,8 @@ async def serve(
     )
     # One message that cannot be committed is given up on after a few attempts, not retried for ever.
     handle = DeadLetters(app.store, app.delivery).guard(app.engine.handle)
+    talking = Talking(app.delivery)  # broadcasts wait while anyone's turn or reply is under way
+    handle = talking.guard(handle)
     # Closed in reverse: stop taking updates, then deliver what they committed, then close the API clients.
     async with AsyncExitStack() as stack:
         if api is not None:
@@ -173,7 +175,9 @@ async def serve(
         await stack.enter_async_context(app.running())
         # Broadcasts go out beside delivery, on the same channels and paces (replies first).
         await stack.enter_async_context(
-            Broadcaster(app.store, app.renderer, senders, submit=app.delivery.submit).running()
+            Broadcaster(
+                app.store, app.renderer, senders, submit=app.delivery.submit, replying=talking.busy
+            ).running()
         )
         if api is not None and channel is not None:
             await _serve_telegram(settings, stack, channel, api, handle, stop, webhook)

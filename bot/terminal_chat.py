@@ -40,7 +40,9 @@ class TerminalCodes:
     async def send_code(self, phone: str, code: str, *, account_id: int = 0) -> None:
         await LogCodeSender().send_code(phone, code)
         if self.shown_to is not None:
-            renderer, account = self.shown_to
+            renderer, first = self.shown_to
+            # In the language the person chose since the start: delivery hands the channel their account.
+            account = self._channel.recipient or first
             context = {"phone": mask_phone(phone), "code": code}
             await self._channel.send(
                 account, renderer.render(Outbound(account.id, "terminal/dev_code", context), account)
@@ -74,6 +76,7 @@ async def run_chat(
         interrupted = await _converse(app, channel, reader, interactive)
         goodbye = await _render(app, user, "help/goodbye", {})
     # Said after the app stopped, so a reply committed before Ctrl-C is delivered above it, not below.
+    channel.read_done()  # Ctrl-C while reading: no prompt under the goodbye
     if interactive or interrupted:
         sys.stdout.write("\n")  # after the prompt, or the ^C the terminal echoed
     await channel.send(account, goodbye)
@@ -102,8 +105,7 @@ async def _converse(app: App, channel: TerminalChannel, reader: LineReader, inte
 
     async def lines() -> str | None:
         if interactive:
-            sys.stdout.write("> ")
-            sys.stdout.flush()
+            channel.prompt()  # printed again below any notice that arrives while the person types
         return await reader.next()
 
     async def talk() -> None:

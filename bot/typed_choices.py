@@ -59,6 +59,15 @@ def typed_choice(typed: str, buttons: Sequence[RenderedButton]) -> RenderedButto
     return None
 
 
+YES_WORDS = ("yes", "是")  # the first word of the "yes" line of each language's table
+
+
+def means_yes(typed: str) -> bool:
+    """Whether ``typed`` says yes in either language ("y", "ok", "是", "确认"…, from the synonym tables)."""
+    words = _words(unicodedata.normalize("NFKC", typed).strip())
+    return bool(words) and (words in YES_WORDS or any(_means_label(words, {yes}) for yes in YES_WORDS))
+
+
 def _is_label(words: str, names: set[str]) -> bool:
     return words in names
 

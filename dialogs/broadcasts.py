@@ -104,12 +104,12 @@ def _checked_value(kind: SegmentKind, value: str) -> str:
     if kind is SegmentKind.CHANNEL:
         names = [channel.value for channel in REACHED_CHANNELS]
         if value.lower() not in names:
-            raise InvalidInput(f"channel:{value[:40]} is not a channel: use one of {', '.join(names)}")
+            raise InvalidInput(f"{value[:40]!r} is not a channel: use one of {', '.join(names)}")
         return value.lower()
     if kind is SegmentKind.STATE:
         states = [state.value for state in CaseState]
         if value.lower() not in states:
-            raise InvalidInput(f"state:{value[:40]} is not a case state: use one of {', '.join(states)}")
+            raise InvalidInput(f"{value[:40]!r} is not a case state: use one of {', '.join(states)}")
         return value.lower()
     if len(value) > MAX_NAME:
         raise InvalidInput(f"a lender's name has at most {MAX_NAME} characters")

@@ -68,6 +68,7 @@ class Dialogs:
             "cancel": self.cancel,
             "status": self.enter("status:show"),
             "lang": self.enter("language:choose"),
+            "language": self.enter("language:choose"),  # the word people guess first
             "legal": self.enter("legal:menu"),
             "mydata": self.enter("mydata:export"),
             "delete": self.enter("mydata:confirm_delete"),

@@ -268,6 +268,10 @@ class CaseStats:
     dead_letters: int = 0  # inbound messages given up on (see storage.dead_letters)
     # Messages a channel may not deliver until their person writes again (WeChat's 48-hour window).
     waiting_messages: int = 0
+    # Running plans and reach, each a count: payments_reported (all ever reported), payments_waiting,
+    # payments_confirmed, payments_disputed (ever disputed), payments_rejected, moves, breaches, completions,
+    # broadcasts, broadcasts_done
+    activity: dict[str, int] = field(default_factory=dict)
 
 
 class PaymentStatus(StrEnum):

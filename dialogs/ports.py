@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from dialogs.broadcasts import Preview, Progress, Segment
 from dialogs.conversation import Conversation
 from dialogs.domain import (
     Account,
@@ -325,6 +326,14 @@ class Turn(Protocol):
     async def record_code_request(self, phone: str) -> None: ...
 
     async def report_harassment(self, case_id: int | None, details: dict[str, Any]) -> int: ...
+
+    # Operator broadcasts (mediators only): who a segment reaches, creating one (serve sends it), progress
+
+    async def broadcast_preview(self, segment: Segment) -> Preview: ...
+
+    async def create_broadcast(self, segment: Segment, template: str) -> int: ...
+
+    async def broadcast_progress(self, broadcast_id: int) -> Progress: ...
 
     # The mediator's desk: requests for a person, report outcomes, any case, lender staff
 

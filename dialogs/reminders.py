@@ -146,24 +146,39 @@ def digest(lender_id: int, day: date, time_zone: str, *, latest: bool = True) ->
     return action
 
 
-async def send_digests(engine: Engine, store: ReminderStore, now: datetime, supervision: Supervision) -> int:
+async def send_digests(
+    engine: Engine,
+    store: ReminderStore,
+    now: datetime,
+    supervision: Supervision,
+    done: set[tuple[int, date]] | None = None,
+) -> int:
     """Once the lenders' morning has come, each lender's digest of yesterday, once (keyed per lender and
     day); a scheduler that was down at that hour sends it when it starts, and those of the day or two
-    before that it missed (oldest first; a day already sent, or with nothing to say, costs one key look)."""
+    before that it missed (oldest first). ``done``: what this process already handled (sent, found sent,
+    or with nothing to say), so the minute job costs nothing once the morning's digests are out.
+    Returns how many digest turns ran."""
     zone = ZoneInfo(supervision.time_zone)
     local = now.astimezone(zone)
     latest = local.date() - timedelta(days=1 if local.time() >= supervision.digest_time else 2)
     days = [latest - timedelta(days=back) for back in reversed(range(DIGEST_DAYS))]
-    lenders = await store.digest_lenders()
-    for lender_id, account_id in lenders:
+    done = set() if done is None else done
+    done -= {item for item in done if item[1] < days[0]}  # memory follows the days still looked at
+    ran = 0
+    for lender_id, account_id in await store.digest_lenders():
         for day in days:
+            if (lender_id, day) in done:
+                continue
             key = f"digest:{lender_id}:{day.isoformat()}"
             try:
                 action = digest(lender_id, day, supervision.time_zone, latest=day == days[-1])
                 await engine.run_system(account_id, key, action)
             except Exception as error:  # the next minute tries again: the key was not spent
                 _failed(error, "the digest for lender %s could not be written", lender_id)
-    return len(lenders)
+                continue
+            done.add((lender_id, day))
+            ran += 1
+    return ran
 
 
 def _failed(error: Exception, message: str, *args: object) -> None:

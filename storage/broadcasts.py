@@ -34,7 +34,6 @@ from dialogs.lifecycle import CaseState
 from dialogs.messages import Outbound, Queued
 from dialogs.rules.conduct import SendWindow, is_within_window
 from storage import accounts, models
-from storage.turns import message_document, seal_message, stored_outbound
 
 if TYPE_CHECKING:
     from dialogs.ports import Clock
@@ -67,15 +66,9 @@ class Outcome:
     error: str | None = None
 
 
-def quiet_column() -> Any:
-    """``accounts.quiet_since`` (set by /quiet: non-essential messages are not wanted), when the schema
-    has it; ``None`` before the reminders migration adds it."""
-    return getattr(A, "quiet_since", None)
-
-
 def _is_quiet() -> ColumnElement[bool]:
-    column = quiet_column()
-    return column.is_not(None) if column is not None else literal(False)
+    """Asked for quiet (/quiet): a broadcast is not a message the law requires, so it is not sent."""
+    return A.quiet_since.is_not(None)
 
 
 def _unpaid() -> ColumnElement[bool]:
@@ -137,26 +130,8 @@ class BroadcastStore:
     async def broadcast_preview(self, segment: Segment, window: SendWindow | None = None) -> Preview:
         """Counts by channel and language, who is outside their hours now, opted out or unreachable,
         and one recipient's figures per language (for a rendered sample)."""
-        now = self._clock.now()
         async with self.unit() as session:
-            chosen = await segment_filter(session, segment, self._today())
-            groups = select(A.channel, A.locale, func.count()).where(chosen).group_by(A.channel, A.locale)
-            by = {(str(c), str(lo)): int(n) for c, lo, n in (await session.execute(groups)).all()}
-            zones = select(A.time_zone, func.count()).where(chosen, _reachable_now()).group_by(A.time_zone)
-            outside = sum(
-                int(n)
-                for zone, n in (await session.execute(zones)).all()
-                if not is_within_window(now, str(zone), window)
-            )
-            quiet = int(await session.scalar(select(func.count()).where(chosen, _is_quiet())) or 0)
-            gone = select(func.count()).where(chosen, A.reachable.is_(False), ~_is_quiet())
-            unreachable = int(await session.scalar(gone) or 0)
-            firsts = select(func.min(A.id)).where(chosen).group_by(A.locale)
-            sample_ids = [int(i) for i in (await session.scalars(firsts)).all()]
-            figures = await recipient_figures(session, sample_ids, self._today())
-            rows = (await session.scalars(select(A).where(A.id.in_(sample_ids)))).all()
-            samples = {row.locale: figures[row.id] for row in rows}
-        return Preview(sum(by.values()), by, outside, quiet, unreachable, samples)
+            return await preview(session, segment, self._clock.now(), self._today(), window)
 
     # Creating and following
 
@@ -169,44 +144,13 @@ class BroadcastStore:
         created_by: int | None = None,
     ) -> int:
         """The broadcast and every recipient row, in one transaction (an ``INSERT … SELECT``)."""
-        now = self._clock.now()
-        status = BroadcastStatus.SCHEDULED if scheduled_at and scheduled_at > now else BroadcastStatus.RUNNING
         async with self.unit() as session:
-            chosen = await segment_filter(session, segment, self._today())
-            row = B(
-                created_by_account_id=created_by,
-                template=template,
-                context={},
-                segment=segment.to_json(),
-                status=status.value,
-                created_at=now,
-                scheduled_at=scheduled_at,
-                started_at=now if status is BroadcastStatus.RUNNING else None,
-            )
-            session.add(row)
-            await session.flush()
-            columns = ["broadcast_id", "account_id", "status", "attempts"]
-            recipients = select(
-                literal(row.id), A.id, literal(RecipientStatus.PENDING.value), literal(0)
-            ).where(chosen)
-            await session.execute(insert(R).from_select(columns, recipients))
-            return row.id
+            now, today = self._clock.now(), self._today()
+            return await create(session, segment, template, now, today, scheduled_at, created_by)
 
     async def broadcast_progress(self, broadcast_id: int) -> Progress:
         async with self.unit() as session:
-            row = await session.get(B, broadcast_id)
-            if row is None:
-                raise NotFound(f"there is no broadcast {broadcast_id}")
-            counts = select(R.status, func.count()).where(R.broadcast_id == broadcast_id).group_by(R.status)
-            found = {str(status): int(n) for status, n in (await session.execute(counts)).all()}
-        return Progress(
-            id=row.id,
-            template=row.template,
-            segment=Segment.from_json(row.segment).text(),
-            status=BroadcastStatus(row.status),
-            scheduled_at=row.scheduled_at,
-            counts=found,
-        )
+            return await progress(session, broadcast_id)
 
     async def latest_broadcasts(self, limit: int = 5) -> list[int]:
         async with self.unit() as session:
@@ -230,6 +174,10 @@ class BroadcastStore:
             await session.execute(_release(R.claimed_by == sender))
             await session.execute(delete(models.BroadcastSender).where(models.BroadcastSender.id == sender))
 
+    async def broadcast_senders(self) -> list[str]:
+        async with self.unit() as session:
+            return [str(i) for i in await session.scalars(select(models.BroadcastSender.id))]
+
     async def sender_alive(self, within: timedelta) -> bool:
         """Whether a sender beat in the last ``within`` (the CLI: will anyone send this?)."""
         since = self._clock.now() - within
@@ -237,17 +185,19 @@ class BroadcastStore:
         async with self.unit() as session:
             return bool(await session.scalar(query))
 
-    async def release_lost_claims(self, within: timedelta) -> int:
-        """Recipients claimed by senders that stopped beating (killed): pending again, for anyone."""
+    async def release_lost_claims(self, within: timedelta, gone: Sequence[str] = ()) -> int:
+        """Recipients claimed by senders that stopped beating (killed), or that are known to be ``gone``
+        (a process of this host that no longer exists): pending again, for anyone."""
         since = self._clock.now() - within
-        alive = select(models.BroadcastSender.id).where(models.BroadcastSender.beat_at >= since)
+        sender = models.BroadcastSender
+        alive = select(sender.id).where(sender.beat_at >= since, sender.id.not_in(list(gone)))
         lost = and_(
             R.status == RecipientStatus.SENDING.value, or_(R.claimed_by.is_(None), R.claimed_by.not_in(alive))
         )
         async with self.unit() as session:
             released = await session.execute(_release(lost))
             await session.execute(
-                delete(models.BroadcastSender).where(models.BroadcastSender.beat_at < since)
+                delete(sender).where(or_(sender.beat_at < since, sender.id.in_(list(gone))))
             )
         return int(getattr(released, "rowcount", 0) or 0)
 
@@ -281,9 +231,8 @@ class BroadcastStore:
                 .values(status=RecipientStatus.SENDING.value, claimed_by=sender)
             )
             template = str(await session.scalar(select(B.template).where(B.id == broadcast_id)))
-            quiet = quiet_column()
             mine = and_(R.account_id == A.id, R.broadcast_id == broadcast_id)
-            query = select(A, quiet if quiet is not None else literal(None), R.attempts).join(R, mine)
+            query = select(A, A.quiet_since, R.attempts).join(R, mine)
             rows = (await session.execute(query.where(A.id.in_(ids)).order_by(A.id))).all()
             figures = await recipient_figures(session, ids, self._today())
         return [
@@ -357,6 +306,9 @@ class BroadcastStore:
     async def queue_message(self, message: Outbound) -> Queued | None:
         """A message committed to the outbox (once per key): how a broadcast reaches a channel this
         process does not send on (the terminal), and how its creator hears it finished."""
+        # Here, not at the top: turns mix BroadcastWork in, so this module loads before them.
+        from storage.turns import message_document, seal_message, stored_outbound  # noqa: PLC0415
+
         now = self._clock.now()
         async with self.unit() as session:
             if await session.scalar(
@@ -426,3 +378,104 @@ async def recipient_figures(
             "overdue": due < today,
         }
     return figures
+
+
+async def preview(
+    session: AsyncSession, segment: Segment, now: datetime, today: date, window: SendWindow | None
+) -> Preview:
+    chosen = await segment_filter(session, segment, today)
+    groups = select(A.channel, A.locale, func.count()).where(chosen).group_by(A.channel, A.locale)
+    by = {(str(c), str(lo)): int(n) for c, lo, n in (await session.execute(groups)).all()}
+    zones = select(A.time_zone, func.count()).where(chosen, _reachable_now()).group_by(A.time_zone)
+    outside = sum(
+        int(n)
+        for zone, n in (await session.execute(zones)).all()
+        if not is_within_window(now, str(zone), window)
+    )
+    quiet = int(await session.scalar(select(func.count()).where(chosen, _is_quiet())) or 0)
+    gone = select(func.count()).where(chosen, A.reachable.is_(False), ~_is_quiet())
+    unreachable = int(await session.scalar(gone) or 0)
+    firsts = select(func.min(A.id)).where(chosen).group_by(A.locale)
+    sample_ids = [int(i) for i in (await session.scalars(firsts)).all()]
+    figures = await recipient_figures(session, sample_ids, today)
+    rows = (await session.scalars(select(A).where(A.id.in_(sample_ids)))).all()
+    samples = {row.locale: figures[row.id] for row in rows}
+    return Preview(sum(by.values()), by, outside, quiet, unreachable, samples)
+
+
+async def create(
+    session: AsyncSession,
+    segment: Segment,
+    template: str,
+    now: datetime,
+    today: date,
+    scheduled_at: datetime | None,
+    created_by: int | None,
+) -> int:
+    status = BroadcastStatus.SCHEDULED if scheduled_at and scheduled_at > now else BroadcastStatus.RUNNING
+    chosen = await segment_filter(session, segment, today)
+    row = B(
+        created_by_account_id=created_by,
+        template=template,
+        context={},
+        segment=segment.to_json(),
+        status=status.value,
+        created_at=now,
+        scheduled_at=scheduled_at,
+        started_at=now if status is BroadcastStatus.RUNNING else None,
+    )
+    session.add(row)
+    await session.flush()
+    columns = ["broadcast_id", "account_id", "status", "attempts"]
+    recipients = select(literal(row.id), A.id, literal(RecipientStatus.PENDING.value), literal(0)).where(
+        chosen
+    )
+    await session.execute(insert(R).from_select(columns, recipients))
+    return row.id
+
+
+async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
+    row = await session.get(B, broadcast_id)
+    if row is None:
+        raise NotFound(f"there is no broadcast {broadcast_id}")
+    counts = select(R.status, func.count()).where(R.broadcast_id == broadcast_id).group_by(R.status)
+    found = {str(status): int(n) for status, n in (await session.execute(counts)).all()}
+    return Progress(
+        id=row.id,
+        template=row.template,
+        segment=Segment.from_json(row.segment).text(),
+        status=BroadcastStatus(row.status),
+        scheduled_at=row.scheduled_at,
+        counts=found,
+    )
+
+
+class BroadcastWork:
+    """A mediator's broadcast from chat, inside their turn (the turn's session; mediators only)."""
+
+    if TYPE_CHECKING:
+        session: AsyncSession
+        account: domain.Account
+        now: datetime
+
+        def require_operator(self) -> None: ...
+
+        async def writing(self) -> None: ...
+
+    def _local_today(self) -> date:
+        return self.now.astimezone(ZoneInfo(self.account.time_zone)).date()
+
+    async def broadcast_preview(self, segment: Segment) -> Preview:
+        self.require_operator()
+        return await preview(self.session, segment, self.now, self._local_today(), None)
+
+    async def create_broadcast(self, segment: Segment, template: str) -> int:
+        self.require_operator()
+        await self.writing()
+        return await create(
+            self.session, segment, template, self.now, self._local_today(), None, self.account.id
+        )
+
+    async def broadcast_progress(self, broadcast_id: int) -> Progress:
+        self.require_operator()
+        return await progress(self.session, broadcast_id)

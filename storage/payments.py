@@ -16,7 +16,7 @@ from dialogs.domain import FileRef, Payment, PaymentStatus, Role
 from dialogs.errors import InvalidInput, NotFound, PermissionDenied
 from dialogs.lifecycle import CaseState
 from dialogs.rules.money import require_money
-from dialogs.rules.supervision import Due, allocate
+from dialogs.rules.supervision import Allocation, Due, allocate
 from storage import cases, models
 from storage.case_work import CaseWork, seal_file
 
@@ -53,8 +53,8 @@ class PaymentWork(CaseWork):
         require_money("the payment", amount, allow_zero=False)
         if paid_on > (self.now + timedelta(days=1)).date():  # a day's leeway: the borrower's day may be ahead
             raise InvalidInput("a payment cannot be reported before the day it is made")
-        if amount > await self._left(case_id):
-            raise InvalidInput("more than the plan still owes")
+        if amount > await self._left(case_id) - await self._waiting_total(case_id):
+            raise InvalidInput("more than the plan still owes, less the payments still waiting")
         waiting = await self.session.scalar(
             select(func.count()).where(
                 models.Payment.case_id == case_id, models.Payment.status == PaymentStatus.REPORTED.value
@@ -128,8 +128,25 @@ class PaymentWork(CaseWork):
         row = next((r for r in rows if r.number == number), None)
         if row is None or row.status == "paid" or to_date <= max(r.due_date for r in rows):
             raise PermissionDenied("only an unpaid instalment moves, and only to the end of the plan")
+        applied = await self._allocation(case_id, rows)
+        paid = next(i.paid for i in applied.instalments if i.number == number)
         details = {"instalment": number, "from": row.due_date.isoformat(), "to": to_date.isoformat()}
-        row.original_due_date, row.due_date, row.moved = row.due_date, to_date, True
+        if paid > 0:  # the rule's split: the part paid stays on its day, only what is owed moves
+            rest = models.Instalment(
+                agreement_id=row.agreement_id,
+                number=max(r.number for r in rows) + 1,
+                due_date=to_date,
+                amount=row.amount - paid,
+                paid_amount=Decimal(0),
+                status="due",
+                moved=True,
+                original_due_date=row.due_date,
+            )
+            details |= {"kept": str(paid), "moved": str(rest.amount), "as": rest.number}
+            row.amount, row.paid_amount, row.status = paid, paid, "paid"
+            self.session.add(rest)
+        else:
+            row.original_due_date, row.due_date, row.moved = row.due_date, to_date, True
         await self.session.flush()
         cases.append_event(self.session, case, "instalment_moved", self.actor, self.now, details)
 
@@ -149,13 +166,7 @@ class PaymentWork(CaseWork):
         """Write the confirmed total onto the instalments, oldest first (the rule's allocation)."""
         await self.session.flush()
         instalments = await self._instalment_rows(row.case_id)
-        confirmed = await self.session.scalars(
-            select(models.Payment.amount).where(
-                models.Payment.case_id == row.case_id,
-                models.Payment.status == PaymentStatus.CONFIRMED.value,
-            )
-        )
-        allocation = allocate([_due(r) for r in instalments], list(confirmed))
+        allocation = await self._allocation(row.case_id, instalments)
         paid = {applied.number: applied.paid for applied in allocation.instalments}
         for instalment in instalments:
             instalment.paid_amount = paid[instalment.number]
@@ -172,9 +183,28 @@ class PaymentWork(CaseWork):
         cases.append_event(self.session, case, kind, self.actor, self.now, details)
         return self._payment(row)
 
+    async def _allocation(self, case_id: int, instalments: list[models.Instalment]) -> Allocation:
+        confirmed = await self.session.scalars(
+            select(models.Payment.amount).where(
+                models.Payment.case_id == case_id,
+                models.Payment.status == PaymentStatus.CONFIRMED.value,
+            )
+        )
+        return allocate([_due(r) for r in instalments], list(confirmed))
+
     async def _left(self, case_id: int) -> Decimal:
         rows = await self._instalment_rows(case_id)
         return sum((r.amount - r.paid_amount for r in rows), Decimal(0))
+
+    async def _waiting_total(self, case_id: int) -> Decimal:
+        """Reported payments nobody has counted or refused yet: they may still cover what is left."""
+        undecided = (PaymentStatus.REPORTED.value, PaymentStatus.DISPUTED.value)
+        total = await self.session.scalar(
+            select(func.sum(models.Payment.amount)).where(
+                models.Payment.case_id == case_id, models.Payment.status.in_(undecided)
+            )
+        )
+        return Decimal(total or 0)
 
     async def _instalment_rows(self, case_id: int) -> list[models.Instalment]:
         table, agreements = models.Instalment, models.Agreement
@@ -225,7 +255,7 @@ class PaymentWork(CaseWork):
 
 
 def _due(row: models.Instalment) -> Due:
-    return Due(row.number, row.due_date, row.amount, row.moved)
+    return Due(row.number, row.due_date, row.amount, row.moved, row.original_due_date if row.moved else None)
 
 
 def _require_active(case: models.Case) -> None:

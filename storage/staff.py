@@ -417,7 +417,44 @@ class StaffWork(NegotiationWork):
             agreement_rate=agreed / ended if ended else None,
             dead_letters=await dead_letters.count(self.session),
             waiting_messages=(await waiting_count(self.session)).total,
+            activity=await self._activity(),
         )
+
+    async def _activity(self) -> dict[str, int]:
+        """What happened to running plans and broadcasts, counted for /stats (see domain.CaseStats)."""
+        events = models.CaseEvent
+        payments = await self._counted(
+            select(models.Payment.status, func.count()).group_by(models.Payment.status)
+        )
+        kinds = await self._counted(
+            select(events.kind, func.count())
+            .where(events.kind.in_(["payment_disputed", "instalment_moved"]))
+            .group_by(events.kind)
+        )
+        ends = await self._counted(
+            select(events.to_state, func.count())
+            .where(events.kind == "transition", events.to_state.in_([S.DEFAULTED.value, S.COMPLETED.value]))
+            .group_by(events.to_state)
+        )
+        broadcasts = await self._counted(
+            select(models.Broadcast.status, func.count()).group_by(models.Broadcast.status)
+        )
+        return {
+            "payments_reported": sum(payments.values()),
+            "payments_waiting": payments.get("reported", 0),
+            "payments_confirmed": payments.get("confirmed", 0),
+            "payments_disputed": kinds.get("payment_disputed", 0),
+            "payments_rejected": payments.get("rejected", 0),
+            "moves": kinds.get("instalment_moved", 0),
+            "breaches": ends.get(S.DEFAULTED.value, 0),
+            "completions": ends.get(S.COMPLETED.value, 0),
+            "broadcasts": sum(broadcasts.values()),
+            "broadcasts_done": broadcasts.get("done", 0),
+        }
+
+    async def _counted(self, query: Select[Any, int]) -> dict[str, int]:
+        """A ``(key, count)`` grouping as a dict."""
+        return {str(key): int(count) for key, count in (await self.session.execute(query)).all()}
 
     async def _median_hours(
         self, since_state: str, by: Role | None, *, to_state: CaseState | None = None

@@ -25,6 +25,7 @@ from dialogs.locales import pick_locale
 from dialogs.messages import Button, Inbound, Outbound, Queued
 from dialogs.ports import Clock
 from storage import accounts, models, outbox_watch
+from storage.broadcasts import BroadcastWork
 from storage.crypto import FieldCipher
 from storage.held import HeldWork
 from storage.payments import PaymentWork
@@ -48,7 +49,7 @@ _CONVERSATION_COLUMNS = (
 )
 
 
-class SqlTurn(PaymentWork, ReminderWork, HeldWork):
+class SqlTurn(BroadcastWork, PaymentWork, ReminderWork, HeldWork):
     """A turn on an open session; see :class:`dialogs.ports.Turn`."""
 
     def __init__(

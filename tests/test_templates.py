@@ -119,6 +119,8 @@ ENTRY = {
     "owed": "15841.95",
     "grade": "B",
 }
+PLAN_LEFT = {"left": "13121.55", "next": {"number": 2, "due": "2027-01-02", "amount": "391.28"}}
+PLAN_DONE = {"left": "0", "next": None}
 SAMPLES: dict[str, Any] = {
     # An operator broadcast: the recipient's case figures, and the report to whoever sent it.
     "case_state": "active",
@@ -127,6 +129,17 @@ SAMPLES: dict[str, Any] = {
     "sent": 1180,
     "failed": 2,
     "skipped": 41,
+    "status": "running",
+    "segment": "due:7",
+    "groups": [
+        {"channel": "telegram", "locale": "zh_CN", "count": 1180},
+        {"channel": "wechat", "locale": "en", "count": 6},
+    ],
+    "outside": 3,
+    "opted_out": 41,
+    "unreachable": 2,
+    "to_go": 120,
+    "waiting_hours": 3,
     "state": "draft",
     "role": "lender",
     "kept": [3],
@@ -139,6 +152,31 @@ SAMPLES: dict[str, Any] = {
     "limit_mb": 20,
     "channel_commands": ("file", "quit"),
     "path": "~/Documents/letter.pdf",
+    "chosen": "Confirm ¥400.00 received",
+    "visible_cases": [3, 1],
+    "activity": {
+        "payments_reported": 5,
+        "payments_waiting": 1,
+        "payments_confirmed": 3,
+        "payments_disputed": 1,
+        "payments_rejected": 0,
+        "moves": 1,
+        "breaches": 1,
+        "completions": 2,
+        "broadcasts": 2,
+        "broadcasts_done": 1,
+    },
+    "plan_left": PLAN_LEFT,
+    "stored_files": [
+        {"name": "receipt.jpg", "mime": "image/jpeg", "size": 480, "where": "telegram:f-17", "sha256": "ab"},
+        {"name": None, "mime": None, "size": 0, "where": "/srv/loanbridge/files/3.pdf", "sha256": "cd" * 6},
+    ],
+    "typed_total": "5300.00",
+    "plan_most": "5210.00",
+    "plan_months": 10,
+    "plan_kind": "interest_stopped_instalments",
+    "raised_from": "5205.00",
+    "staff_view": False,
     "remaining": 2,
     "phone": "138****5678",
     "lender": "Demo Lender",
@@ -210,7 +248,7 @@ SAMPLES: dict[str, Any] = {
     "bid_open": True,
     "deadline_at": "2026-12-01T10:00:00+00:00",
     "held_until": "2026-12-02T00:00:00+00:00",  # 08:00 Beijing time: lender words held to the morning
-    "confirmations": [{"side": "borrower", "at": "2026-12-01T10:00:00+00:00", "account": 3}],
+    "confirmations": [{"side": "borrower", "at": "2026-12-01T10:00:00+00:00", "who": "张*"}],
     "bound": "9000.00",
     "savings": "2000.00",
     "hinted": True,
@@ -329,7 +367,12 @@ SAMPLES: dict[str, Any] = {
         {"id": 4, "kind": "relay", "sender": "lender", "at": "2026-11-02T09:30:00+00:00", "text": "Hello"}
     ],
     # The mediator's desk (issue 11): lists, requests to talk to a person, report outcomes, staff
-    "entries": [ENTRY, {**ENTRY, "lender": None, "owed": None, "grade": None, "deadline_at": None}],
+    "entries": [
+        ENTRY,
+        {**ENTRY, "lender": None, "owed": None, "grade": None, "deadline_at": None},
+        {**ENTRY, "state": "active", "owed": None, "deadline_at": None, "plan": PLAN_LEFT},
+        {**ENTRY, "state": "completed", "owed": None, "deadline_at": None, "plan": PLAN_DONE},
+    ],
     "earlier": [
         {"id": 3, "state": "active", "at": "2026-10-02T09:30:00+00:00", "ended": False},
         {"id": 2, "state": "withdrawn", "at": "2026-09-02T09:30:00+00:00", "ended": True},
@@ -353,19 +396,19 @@ SAMPLES: dict[str, Any] = {
             "kind": "transition",
             "to_state": "escalated",
             "role": "lender",
-            "account": 4,
+            "nth": 2,
         },
         {
             "at": "2026-11-02T09:30:00+00:00",
             "kind": "help_handled",
             "to_state": None,
             "role": None,
-            "account": None,
+            "nth": None,
         },
     ],
     "actors": [
-        {"role": "borrower", "account": 1, "count": 9, "last": "2026-11-02T09:30:00+00:00"},
-        {"role": "system", "account": None, "count": 1, "last": "2026-11-02T09:30:00+00:00"},
+        {"role": "borrower", "nth": None, "count": 9, "last": "2026-11-02T09:30:00+00:00"},
+        {"role": "system", "nth": None, "count": 1, "last": "2026-11-02T09:30:00+00:00"},
     ],
     "budget": {"affordable": "1025.00", "fits": False, "gap": "175.00"},
     "days": 1,
@@ -392,9 +435,30 @@ SAMPLES: dict[str, Any] = {
     "passed": False,
     # A running plan (flows.payments, dialogs.supervision)
     "instalments": [
-        {"number": 1, "due": "2026-12-02", "amount": "1200.00", "paid": "1200.00", "state": "paid"},
-        {"number": 2, "due": "2027-01-02", "amount": "1200.00", "paid": "300.00", "state": "late"},
-        {"number": 3, "due": "2027-02-02", "amount": "1200.00", "paid": "0", "state": "moved"},
+        {
+            "number": 1,
+            "due": "2026-12-02",
+            "amount": "1200.00",
+            "paid": "1200.00",
+            "state": "paid",
+            "moved_from": "",
+        },
+        {
+            "number": 2,
+            "due": "2027-01-02",
+            "amount": "1200.00",
+            "paid": "300.00",
+            "state": "late",
+            "moved_from": "",
+        },
+        {
+            "number": 3,
+            "due": "2027-02-02",
+            "amount": "1200.00",
+            "paid": "0",
+            "state": "moved",
+            "moved_from": "2026-12-02",
+        },
     ],
     "paid_total": "1500.00",
     "left": "2100.00",
@@ -448,8 +512,20 @@ SAMPLES: dict[str, Any] = {
     "missed_cases": [12],
     "defaulted_cases": [3],
     "waiting_cases": [7, 9],
+    "waiting_total": "1500.00",  # payments reported and not yet decided (flows.payments)
+    "room": "600.00",
+    "can_move": True,  # the schedule offers a move (flows.payments)
+    "moves_left": 1,
+    "moving": "30.00",  # a partly paid instalment: only what is owed moves, what was paid stays
+    "kept_paid": "500.00",
+    "rest_number": 19,
+    "dispute_text": "No transfer reached our <account>",  # a dispute reason to check (flows.payments)
+    "uphold": True,
+    "mine": True,  # the one who decided a payment reads "You confirmed …" (flows.payments)
+    "day_unknown": True,  # the borrower does not remember the day of a payment (flows.payments)
 }
 LABEL_ARGUMENTS = {
+    "day": "2026-12-01",  # keep_day (flows.payments)
     "lender": "Demo Lender",
     "ref": "DEMO-0001",
     "owed": "100.00",

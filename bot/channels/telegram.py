@@ -31,7 +31,10 @@ MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's own limit for getFile
 POLL_TIMEOUT = 25
-SPARE_CATCH_UP = 0.02  # seconds of missed moments a background sender may make up at once
+SPARE_CATCH_UP = 0.005  # seconds of missed moments a background sender may make up at once
+# Background sends use at most this share of the bot's rate: the rest absorbs replies arriving between two
+# of them and the network's jitter, so the server never sees a burst above its limit.
+SPARE_SHARE = 0.97
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 Handle = Callable[[Inbound], Awaitable[None]]
 
@@ -85,6 +88,8 @@ def utf16_length(text: str) -> int:
 
 def _fitting(text: str, limit: int) -> int:
     """How many characters of ``text`` fit in ``limit`` UTF-16 code units (never half an emoji)."""
+    if len(text) * 2 <= limit or utf16_length(text) <= limit:  # nearly every message: counted in C
+        return len(text)
     used = 0
     for index, char in enumerate(text):
         used += 2 if ord(char) > 0xFFFF else 1
@@ -125,7 +130,8 @@ class Pace:
         self._next_any = 0.0
         self._chats: dict[int, float] = {}
         self._spare = asyncio.Lock()  # one background sender waits for a free moment; the rest queue here
-        self._catch_up = min(SPARE_CATCH_UP, self._gap * 50)
+        self._catch_up = min(SPARE_CATCH_UP, self._gap * 5)
+        self._spare_gap = self._gap / SPARE_SHARE
 
     async def turn(self, chat_id: int) -> None:
         """Wait until a message may go to ``chat_id``, and claim that moment."""
@@ -151,7 +157,7 @@ class Pace:
                 moment = max(self._next_any, theoretical - self._tolerance)
                 if moment <= now:
                     # A moment missed while waking is caught up, but only a few gaps' worth (no burst).
-                    self._next_any = max(self._next_any, now - self._catch_up) + self._gap
+                    self._next_any = max(self._next_any, now - self._catch_up) + self._spare_gap
                     self._chats[chat_id] = theoretical + self._chat_gap
                     return
                 await asyncio.sleep(moment - now)

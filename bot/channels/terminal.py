@@ -1,8 +1,11 @@
 """The terminal channel: a first-class channel on the same store, for trying the product and for scripts.
 
 Buttons are shown as numbered choices; typing the number presses the button. A notice that arrives while
-a question is on screen (someone else's move) shows its buttons with letters (a, b), pressed by typing the
-letter, so the numbers keep answering the question. ``/file PATH`` sends a file
+a question is on screen (someone else's move) shows its buttons with letters, pressed by typing the
+letter, so the numbers keep answering the question. Letters run on across notices (a, b, then c, d on the
+next) and never repeat in a session: with three notices on screen, ``a`` can only mean the first one's
+button. A choice that decides a payment asks for a one-line "yes" first when it is typed (a letter, a
+number or words are easy to get wrong; a tap on Telegram is not). ``/file PATH`` sends a file
 (as evidence) and ``/quit`` leaves. Text from standard input is read line by line, so a script can drive a
 whole conversation. What is printed carries other people's words (a borrower's story on the mediator's
 screen, relayed messages): control characters and direction overrides in it are shown, never obeyed.
@@ -18,7 +21,7 @@ from typing import Any, TextIO
 
 from bot.channels.terminal_files import FileRefused, file_facts
 from bot.rendering import Rendered, RenderedButton
-from bot.typed_choices import typed_choice
+from bot.typed_choices import means_yes, typed_choice
 from dialogs.domain import Account, Channel
 from dialogs.messages import Inbound, InboundKind
 
@@ -31,7 +34,40 @@ QUIT = ("/quit", "/exit")
 # (OSC 8) or make "¥3000" read "0003¥".
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _REPLACEMENT = "\ufffd"
-LETTERS = "abcdefgh"
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+PROMPT = "> "
+# Choices that decide a payment at once: typed, they are asked about once more first. A dispute (paybad)
+# goes on to its reason and a check screen, and a mediator's count it / do not count it (payyes, payno)
+# asks once more in the flow itself, on every channel: a second question here would only be in the way.
+DECIDES_MONEY = frozenset({"payok"})
+
+
+class AskFirst(Exception):
+    """A typed line the terminal answers itself (``template`` in the person's language), sending nothing."""
+
+    def __init__(self, template: str, context: dict[str, Any]) -> None:
+        super().__init__(template)
+        self.template = template
+        self.context = context
+
+
+def letter_for(index: int) -> str:
+    """The ``index``-th letter label: a … z, then aa, ab … (never the same twice)."""
+    label = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, len(LETTERS))
+        label = LETTERS[rest] + label
+    return label
+
+
+def _verb(button: RenderedButton) -> str:
+    return button.choice.partition(".")[2].removeprefix("g:").split(":")[0]
+
+
+def _case_of(button: RenderedButton) -> str:
+    parts = button.choice.partition(".")[2].split(":")
+    return parts[2] if len(parts) > 2 else ""
 
 
 def _is_global(button: RenderedButton) -> bool:
@@ -71,7 +107,10 @@ class TerminalChannel:
         self._locale_hint = locale_hint
         self._out = out
         self._buttons: tuple[RenderedButton, ...] = ()
-        self._aside: tuple[RenderedButton, ...] = ()  # the latest notice's buttons, pressed by letter
+        self._aside: dict[str, RenderedButton] = {}  # every notice's buttons this session, by letter
+        self._pending: RenderedButton | None = None  # a typed money decision waiting for its "yes"
+        self._reading = False  # the prompt is on screen: a notice arriving now prints it again below
+        self.recipient: Account | None = None  # as delivery last saw them (their language now)
         # The buttons that count are those of the latest message with buttons since the person last typed:
         # a question without buttons (an amount, the months) leaves none, so a typed "6" is its answer.
         self._since_typed = False
@@ -83,7 +122,10 @@ class TerminalChannel:
         return recipient.channel_user_id == self.user
 
     async def send(self, recipient: Account, message: Rendered) -> None:
+        self.recipient = recipient
         text = for_terminal(message.text)
+        if self._reading:
+            self._out.write("\n")  # off the prompt's line
         if message.file_name:
             name = neutralised(message.file_name)
             text = f"--- {name} ---\n{text}\n--- end of {name} ---"
@@ -91,8 +133,9 @@ class TerminalChannel:
         if message.buttons and not self._since_typed and all(_is_global(b) for b in message.buttons):
             # A notice arriving in the middle of a question (someone else's move): its buttons get
             # letters, and the numbers keep answering the question on screen.
-            self._aside = message.buttons
-            for letter, button in zip(LETTERS, message.buttons, strict=False):
+            for button in message.buttons:
+                letter = letter_for(len(self._aside))
+                self._aside[letter] = button
                 self._out.write(f"  {letter}) {for_terminal(button.label)}\n")
         else:
             if message.buttons or self._since_typed:
@@ -100,17 +143,44 @@ class TerminalChannel:
             for number, button in enumerate(message.buttons, 1):
                 self._out.write(f"  {number}) {for_terminal(button.label)}\n")
         self._out.write("\n")
+        if self._reading:
+            self._out.write(PROMPT)  # the person was typing: show where to go on
         self._out.flush()
 
+    def prompt(self) -> None:
+        """Show the prompt before reading a line (interactive use); notices print it again below them."""
+        self._out.write(PROMPT)
+        self._out.flush()
+        self._reading = True
+
+    def read_done(self) -> None:
+        """The line was read (or reading ended): no prompt to show again below what comes next."""
+        self._reading = False
+
     def _aside_pressed(self, typed: str) -> RenderedButton | None:
-        """A notice's button by its letter (a, b, …); anything else is for the question."""
-        index = LETTERS.find(typed.lower()) if len(typed) == 1 else -1
-        return self._aside[index] if 0 <= index < len(self._aside) else None
+        """A notice's button by its letter (a, b, … aa); anything else is for the question."""
+        return self._aside.get(typed.lower())
+
+    def _checked(self, pressed: RenderedButton) -> RenderedButton:
+        """``pressed``, unless it decides a payment: then it waits for a "yes" (:class:`AskFirst`)."""
+        if _verb(pressed) not in DECIDES_MONEY:
+            return pressed
+        self._pending = pressed
+        raise AskFirst(
+            "terminal/confirm_choice", {"chosen": plain(pressed.label), "case_id": _case_of(pressed)}
+        )
+
+    def _answer_pending(self, typed: str, pending: RenderedButton) -> RenderedButton:
+        """The waiting money decision when ``typed`` says yes; else it is dropped and the person told."""
+        if means_yes(typed):
+            return pending
+        raise AskFirst("terminal/choice_dropped", {"chosen": plain(pending.label)})
 
     def inbound(self, line: str) -> Inbound | None:
         """One typed line as a message, or None for an empty line.
 
-        Raises :class:`FileRefused` for a ``/file`` that names no regular file: the terminal answers that.
+        Raises :class:`FileRefused` for a ``/file`` that names no regular file, and :class:`AskFirst` for a
+        typed payment decision (and for the line after it that is not "yes"): the terminal answers those.
         """
         line = line.rstrip("\r\n")[:MAX_LINE]
         stripped = line.strip()
@@ -118,6 +188,8 @@ class TerminalChannel:
             return None
         self._count += 1
         self._since_typed = True
+        self._reading = False
+        pending, self._pending = self._pending, None  # a "yes" counts only as the very next line
         key = f"{self._session}-{self._count}"
         base = {
             "channel": Channel.TERMINAL,
@@ -130,9 +202,12 @@ class TerminalChannel:
             return Inbound(**base, kind=InboundKind.FILE, extra=file_facts(stripped[5:].strip()))
         if stripped.startswith("/"):
             return Inbound(**base, kind=InboundKind.COMMAND, payload=stripped)
+        if pending is not None:
+            confirmed = self._answer_pending(stripped, pending)
+            return Inbound(**base, kind=InboundKind.CHOICE, payload=confirmed.choice)
         pressed = self._aside_pressed(stripped) or typed_choice(stripped, self._buttons)
         if pressed is not None:
-            return Inbound(**base, kind=InboundKind.CHOICE, payload=pressed.choice)
+            return Inbound(**base, kind=InboundKind.CHOICE, payload=self._checked(pressed).choice)
         return Inbound(**base, kind=InboundKind.TEXT, payload=line)
 
 
@@ -148,12 +223,13 @@ async def run_lines(
     """Feed lines to the engine until end of input (None) or ``/quit``; ``notice`` answers a refused file."""
     while True:
         line = await lines()
+        channel.read_done()
         if line is None or line.strip().lower() in QUIT:
             return
         try:
             inbound = channel.inbound(line)
-        except FileRefused as refused:
-            await notice(refused.template, refused.context)
+        except (FileRefused, AskFirst) as answered:
+            await notice(answered.template, answered.context)
             continue
         if inbound is not None:
             await handle(inbound)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dialogs.flows.actions import ACTIONS, COMMANDS
 from dialogs.flows.agreement import AGREEMENT
 from dialogs.flows.base import Flow
+from dialogs.flows.broadcast import BROADCAST
 from dialogs.flows.desk import DESK
 from dialogs.flows.finances import FINANCES
 from dialogs.flows.hardship import HARDSHIP
@@ -49,6 +50,7 @@ STAFF_FLOWS: tuple[Flow, ...] = (
     INFO,
     HELPDESK,
     PAYMENTS,
+    BROADCAST,
 )
 ALL_FLOWS = BORROWER_FLOWS + STAFF_FLOWS
 

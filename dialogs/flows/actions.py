@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from dialogs.domain import Role
-from dialogs.errors import PermissionDenied
-from dialogs.flows import agreement, desk, payment_actions, quiet, staff
+from dialogs.errors import NotFound, PermissionDenied
+from dialogs.flows import agreement, broadcast, desk, payment_actions, quiet, staff
 from dialogs.flows.base import Ctx, Invalid
 from dialogs.flows.casework import tell_operators
 from dialogs.lifecycle import CaseState
@@ -139,6 +139,48 @@ async def offer(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
         await dialogs.goto(ctx, "negotiate:show")
 
 
+LISTED_CASES = 12  # enough to find one's own; a lender's long list is what /cases is for
+
+
+async def _can_see(ctx: Ctx, number: int) -> bool:
+    try:
+        await ctx.turn.case(number)
+    except (NotFound, PermissionDenied):
+        return False
+    return True
+
+
+async def _visible_cases(ctx: Ctx) -> list[int]:
+    """The numbers of the cases the sender may open, latest first (a mediator may open any: none listed)."""
+    if ctx.account.role is Role.BORROWER:
+        return [c.id for c in reversed(await ctx.turn.my_cases())][:LISTED_CASES]
+    if ctx.account.role is Role.LENDER and ctx.account.lender_id is not None:
+        return [c.id for c in await ctx.turn.lender_cases()][:LISTED_CASES]
+    return []
+
+
+def naming_a_case(name: str, command: Command) -> Command:
+    """``command``, but a case number the sender cannot see (none such, or someone else's) is answered
+    plainly with the cases they can see, instead of the general refusal: both read the same to a person
+    (no one learns whether another person's case 2 exists)."""
+
+    async def checked(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
+        number = _case_number(argument)
+        if number is not None and not await _can_see(ctx, number):
+            ctx.say(
+                "errors/no_such_case",
+                case_id=number,
+                command=name,
+                visible_cases=await _visible_cases(ctx),
+                staff_view=ctx.account.role is not Role.BORROWER,
+            )
+            await dialogs.reask(ctx)
+            return
+        await command(dialogs, ctx, argument)
+
+    return checked
+
+
 def enter(target: str) -> Command:
     async def command(dialogs: Dialogs, ctx: Ctx, _argument: str) -> None:
         await dialogs.goto(ctx, target)
@@ -156,8 +198,9 @@ COMMANDS: dict[str, Command] = {
     "cases": desk.cases_command,
     "staff": desk.staff_command,
     "revoke": desk.revoke_command,
-    "offer": offer,
-    "case": case,
-    "schedule": payment_actions.schedule,
+    "offer": naming_a_case("offer", offer),
+    "case": naming_a_case("case", case),
+    "broadcast": broadcast.broadcast_command,
+    "schedule": naming_a_case("schedule", payment_actions.schedule),
     "quiet": quiet.quiet,
 }

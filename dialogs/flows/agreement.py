@@ -14,9 +14,11 @@ from dialogs.flows.base import HOME, Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.casework import GLOBAL, notify, open_case_choice, parties, tell_operators, terms_view
 from dialogs.flows.inputs import buttons_only
 from dialogs.lifecycle import CaseState
+from dialogs.masking import mask_name
 from dialogs.messages import Outbound
 from dialogs.rules.negotiation import equal_plan, instalment_dates
 from dialogs.rules.plans import PlanKind
+from dialogs.rules.supervision import local_day
 
 
 def schedule_of(terms: dict[str, Any], start: date) -> list[tuple[date, Decimal]]:
@@ -34,7 +36,8 @@ async def _context(
 ) -> dict[str, Any]:
     """What the agreement text says, whichever language it is written in."""
     facts = await parties(ctx, case)
-    schedule = schedule_of(terms, drafted_at.date())
+    borrower = await ctx.turn.borrower_of(case.id)  # the plan's days are the borrower's days
+    schedule = schedule_of(terms, local_day(drafted_at, borrower.time_zone))
     return {
         "case_id": case.id,
         "version": version,
@@ -113,7 +116,7 @@ async def _send_document(ctx: Ctx, recipients: list[Account], made: Agreement) -
 
 
 async def _confirmations(ctx: Ctx, made: Agreement) -> list[dict[str, Any]]:
-    """Each side's confirmation of this version: when, and which account pressed "confirm"."""
+    """Each side's confirmation of this version: when, and who (named as people read them)."""
     stamps = ((Role.BORROWER, made.borrower_confirmed_at), (Role.LENDER, made.lender_confirmed_at))
     if all(at is None for _, at in stamps):
         return []
@@ -122,11 +125,23 @@ async def _confirmations(ctx: Ctx, made: Agreement) -> list[dict[str, Any]]:
         for event in await ctx.turn.events(made.case_id)
         if event.kind == "agreement_confirmed" and event.details.get("version") == made.version
     ]
+    names = await _party_names(ctx, made.case_id)
     return [
-        {"side": side.value, "at": at, "account": _confirmer(confirmed, side)}
+        {"side": side.value, "at": at, "who": names.get(side) if _confirmer(confirmed, side) else None}
         for side, at in stamps
         if at is not None
     ]
+
+
+async def _party_names(ctx: Ctx, case_id: int) -> dict[Role, str]:
+    """Who the sides are as people read them: the borrower's masked name, the lender's name. Account
+    numbers are the store's own (the case log keeps them); a person reading the agreement never sees one."""
+    case = await ctx.turn.case(case_id)
+    if case.loan_id is None:
+        return {}
+    loan = await ctx.turn.loan(case.loan_id)
+    lender = await ctx.turn.lender(loan.lender_id)
+    return {Role.BORROWER: mask_name(loan.row.borrower_name), Role.LENDER: lender.name}
 
 
 def _confirmer(events: list[CaseEvent], side: Role) -> int | None:
@@ -186,7 +201,8 @@ async def confirm(ctx: Ctx, case_id: int, version: int) -> None:
         notify(ctx, others, "agreement/other_confirmed", open_case_choice(case_id), case_id=case_id)
         return
     await ctx.turn.transition(case_id, CaseState.AGREED, {"version": made.version, "hash": made.content_hash})
-    await ctx.turn.schedule_instalments(case_id, schedule_of(made.terms, made.created_at.date()))
+    start = local_day(made.created_at, (await ctx.turn.borrower_of(case_id)).time_zone)
+    await ctx.turn.schedule_instalments(case_id, schedule_of(made.terms, start))
     await ctx.turn.transition(case_id, CaseState.ACTIVE, {"instalments": int(made.terms["months"])})
     recipients = [await ctx.turn.borrower_of(case_id), *await ctx.turn.lender_staff(case_id)]
     notify(ctx, recipients, "agreement/agreed", case_id=case_id, version=made.version)

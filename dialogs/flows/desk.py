@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dialogs.domain import Role
+from dialogs.domain import Case, Role
 from dialogs.errors import NotFound
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step, prompt
 from dialogs.flows.casework import case_entry, notify
 from dialogs.flows.inputs import buttons_only, text
+from dialogs.flows.payments import PLAN_STATES, plan_of
 from dialogs.flows.review import OPERATORS
 from dialogs.lifecycle import CaseState
+from dialogs.rules.supervision import first_unpaid
 
 if TYPE_CHECKING:
     from dialogs.dispatch import Dialogs
@@ -36,8 +38,27 @@ async def case_filter(ctx: Ctx, argument: str) -> dict[str, Any]:
     return {"state": state, "lender_id": lender.id, "lender": lender.name}
 
 
-async def entries(ctx: Ctx, found: list[Any]) -> list[dict[str, Any]]:
-    return [await case_entry(ctx, case) for case in found]
+async def entries(ctx: Ctx, found: list[Case]) -> list[dict[str, Any]]:
+    return [await _with_plan(ctx, case, await case_entry(ctx, case)) for case in found]
+
+
+async def _with_plan(ctx: Ctx, case: Case, entry: dict[str, Any]) -> dict[str, Any]:
+    """A plan that ran: what is left under it and the next (or first unpaid) instalment, instead of the
+    debt before the plan and an offer deadline long past."""
+    figures = await plan_figures(ctx, case)
+    if figures is None:
+        return entry
+    return entry | {"plan": figures, "owed": None, "deadline_at": None}
+
+
+async def plan_figures(ctx: Ctx, case: Case) -> dict[str, Any] | None:
+    """For a plan that ran: what is left under it and the next (or first unpaid) instalment; else None."""
+    if case.state not in PLAN_STATES:
+        return None
+    allocation = await plan_of(ctx, case.id)
+    unpaid = first_unpaid(allocation)
+    due = None if unpaid is None else {"number": unpaid.number, "due": unpaid.due_date, "amount": unpaid.left}
+    return {"left": allocation.left, "next": due}
 
 
 async def ask_cases(ctx: Ctx) -> None:
@@ -88,7 +109,7 @@ async def on_request_reply(ctx: Ctx, words: str) -> str:
     request = await ctx.turn.help_request(int(ctx.data["d_request"]))
     person = await ctx.turn.write_to(int(request["account_id"]))
     notify(ctx, [person], "mediate/message", case_id=None, words=words)
-    ctx.say("mediate/message_sent", count=1)
+    ctx.say("mediate/message_sent", count=1, held_until=None)  # no case, no debt: at once
     return "request"
 
 

@@ -6,10 +6,13 @@ from dialogs.conversation import HOME_FLOW, HOME_STEP
 from dialogs.domain import Role
 from dialogs.flows import application, staff
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Picked, Step
+from dialogs.flows.casework import ASK_FOR_HELP
 from dialogs.flows.inputs import buttons_only
+from dialogs.flows.payments import pay_choice
 from dialogs.lifecycle import TERMINAL, CaseState
 
 NEGOTIATION = frozenset({CaseState.APPROVED, CaseState.NEGOTIATING})
+AFTER_BREACH = frozenset({CaseState.DEFAULTED})
 _TARGETS = {
     "negotiate": "negotiate:show",
     "agreement": "agreement:show",
@@ -38,8 +41,12 @@ async def ask_menu(ctx: Ctx) -> None:
     case = await application.open_case(ctx)
     state = case.state if case else None
     apply = "continue_application" if state is CaseState.DRAFT else "start_application"
-    can_apply = state is None or state is CaseState.DRAFT or state in TERMINAL  # a finished case: a new one
+    # A finished case: a new one. Not after a breach: what is owed under the plan is still the matter in
+    # hand, and a new application would look as if nothing had happened.
+    can_apply = state is None or state is CaseState.DRAFT or (state in TERMINAL and state not in AFTER_BREACH)
     choices = [Choice("apply", apply)] if can_apply else []
+    if case is not None and state in AFTER_BREACH:
+        choices += [ASK_FOR_HELP, pay_choice(case.id)]  # never a dead end: a person, and paying what is owed
     if case is not None:
         choices.append(Choice("status", "status"))
     if state in NEGOTIATION:

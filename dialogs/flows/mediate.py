@@ -9,10 +9,11 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from dialogs.domain import Case, CaseEvent, MessageKind, Offer, Role
+from dialogs.domain import Case, CaseEvent, FileRef, MessageKind, Offer, Role
 from dialogs.flows.base import Choice, Ctx, Flow, Invalid, Picked, Step, prompt
 from dialogs.flows.casework import (
     brief,
+    held_until,
     notify,
     offer_view,
     open_case_choice,
@@ -21,6 +22,7 @@ from dialogs.flows.casework import (
     situation,
     terms_view,
 )
+from dialogs.flows.desk import plan_figures
 from dialogs.flows.inputs import buttons_only, text, whole_number
 from dialogs.flows.payments import PLAN_STATES, disputed_payments, resolve_choices
 from dialogs.flows.review import OPERATORS, REVIEW_CHOICES, on_review
@@ -89,7 +91,10 @@ async def ask_case(ctx: Ctx) -> None:
         reasons=_why(case, events, reports) + (["payment_dispute"] if disputed else []),
         bid_open=(bid := await ctx.turn.blind_bid(case.id)) is not None and bid.status == "open",
         held=[_held_view(m) for m in held],
-        deadline_at=await ctx.turn.deadline_of(case.id),
+        # A plan that ran: its own figures; the deadline the negotiation had is long past.
+        deadline_at=None if case.state in PLAN_STATES else await ctx.turn.deadline_of(case.id),
+        plan_left=await plan_figures(ctx, case),
+        stored_files=[_file_view(f) for f in await ctx.turn.evidence(case.id)],
         timeline=timeline(events),
         actors=actors(events),
     )
@@ -151,13 +156,14 @@ def _why(case: Case, events: list[CaseEvent], reports: list[dict[str, Any]]) -> 
 
 def timeline(events: list[CaseEvent]) -> list[dict[str, Any]]:
     """The case's log in words (the milestones), with who acted."""
+    nth = _ordinals(events)
     return [
         {
             "at": e.at,
             "kind": e.kind,
             "to_state": e.to_state.value if e.to_state else None,
             "role": e.actor_role.value if e.actor_role else None,
-            "account": e.actor_account_id,
+            "nth": nth.get((_role(e), e.actor_account_id)),
         }
         for e in events
         if e.kind in TIMELINE_KINDS
@@ -165,14 +171,45 @@ def timeline(events: list[CaseEvent]) -> list[dict[str, Any]]:
 
 
 def actors(events: list[CaseEvent]) -> list[dict[str, Any]]:
-    """Everyone who acted on the case, from its log: role, account, how many times, when last."""
+    """Everyone who acted on the case, from its log: role, which one of that side, how many times, when."""
+    nth = _ordinals(events)
     seen: dict[tuple[str, int | None], dict[str, Any]] = {}
     for e in events:
-        role = e.actor_role.value if e.actor_role else "system"
-        entry = seen.setdefault((role, e.actor_account_id), {"role": role, "account": e.actor_account_id})
+        key = (_role(e), e.actor_account_id)
+        entry = seen.setdefault(key, {"role": key[0], "nth": nth.get(key)})
         entry["count"] = entry.get("count", 0) + 1
         entry["last"] = e.at
     return list(seen.values())
+
+
+def _role(event: CaseEvent) -> str:
+    return event.actor_role.value if event.actor_role else "system"
+
+
+def _ordinals(events: list[CaseEvent]) -> dict[tuple[str, int | None], int]:
+    """Which one of its side each person is (lender 1, lender 2), in the order they first acted; only for
+    a side more than one person acted for. People are told apart without the store's account numbers."""
+    people: dict[str, list[int]] = {}
+    for e in events:
+        if e.actor_account_id is not None and e.actor_account_id not in people.setdefault(_role(e), []):
+            people[_role(e)].append(e.actor_account_id)
+    return {
+        (role, account): number
+        for role, accounts in people.items()
+        if len(accounts) > 1
+        for number, account in enumerate(accounts, 1)
+    }
+
+
+def _file_view(file: FileRef) -> dict[str, Any]:
+    """A file on the case as the mediator needs it: where it is kept, so they can open it (receipts too)."""
+    return {
+        "name": file.file_name,
+        "mime": file.mime_type,
+        "size": file.size_bytes,
+        "where": file.storage_ref,
+        "sha256": file.sha256[:12],
+    }
 
 
 def _held_view(message: HeldMessage) -> dict[str, Any]:
@@ -283,12 +320,15 @@ async def on_message_text(ctx: Ctx, words: str) -> str:
     case = await ctx.case()
     audience = _AUDIENCES[ctx.data.pop("m_to", "to_both")]
     await ctx.turn.add_message(case.id, MessageKind.MEDIATOR, words, audience)
-    recipients = [await ctx.turn.borrower_of(case.id)] if Role.BORROWER in audience else []
-    recipients += await ctx.turn.lender_staff(case.id) if Role.LENDER in audience else []
-    notify(
-        ctx, recipients, "mediate/message", open_case_choice(case.id, "reply"), case_id=case.id, words=words
-    )
-    ctx.say("mediate/message_sent", count=len(recipients))
+    borrowers = [await ctx.turn.borrower_of(case.id)] if Role.BORROWER in audience else []
+    staff = await ctx.turn.lender_staff(case.id) if Role.LENDER in audience else []
+    # A mediator's words about the debt keep to the borrower's hours and daily count like the lender's
+    # (DESIGN §4, README); the lender's staff get them at once. Urgent system notices are not held.
+    held = await held_until(ctx, case.id, borrowers[0]) if borrowers else None
+    reply = open_case_choice(case.id, "reply")
+    notify(ctx, borrowers, "mediate/message", reply, not_before=held, case_id=case.id, words=words)
+    notify(ctx, staff, "mediate/message", reply, case_id=case.id, words=words)
+    ctx.say("mediate/message_sent", count=len(borrowers) + len(staff), held_until=held)
     return "case"
 
 

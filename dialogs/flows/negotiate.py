@@ -21,6 +21,7 @@ from dialogs.flows.casework import (
     terms_view,
 )
 from dialogs.flows.inputs import buttons_only, money, text, whole_number
+from dialogs.flows.payments import PLAN_STATES
 from dialogs.flows.plans import OWN_KINDS, terms_record, why_not
 from dialogs.lifecycle import CaseState
 from dialogs.rules.money import FEN
@@ -69,6 +70,8 @@ async def ask_show(ctx: Ctx) -> None:
         choices.append(Choice("message", "message_other"))
     if live and not agreeing:
         choices += _bid_choices(bid, side)
+    if case.state in PLAN_STATES:  # a running (or ended) plan: its schedule, and the payments to decide
+        choices.append(Choice("schedule", "see_schedule"))
     choices.append(Choice("menu", "menu"))
     history = [offer_view(o) for o in offers[-4:]]
     ctx.ask(
@@ -95,6 +98,8 @@ def _bid_choices(bid: BlindBid | None, side: Role) -> list[Choice]:
 async def on_show(ctx: Ctx, picked: Picked) -> str:
     if picked.id == "menu":
         return HOME
+    if picked.id == "schedule":
+        return "payments:schedule"
     if picked.id == "accept":
         return await _accept(ctx)
     if picked.id == "bid":
@@ -224,12 +229,19 @@ async def on_counter_amount(ctx: Ctx, amount: Decimal) -> str:
     return await _counter_terms(ctx, int(ctx.data["c_months"]), amount)
 
 
+def example_total(owed: Decimal) -> str:
+    """A round figure below what is owed, for the question's example (a fixed 14000 misleads on ¥5,397)."""
+    hundreds = int(owed // 100) * 100
+    return str(hundreds if hundreds > 0 else int(owed))
+
+
 async def ask_counter_total(ctx: Ctx) -> None:
-    ctx.ask("negotiate/counter_total", owed=(await _balance(ctx)).payable_total)
+    owed = (await _balance(ctx)).payable_total
+    ctx.ask("negotiate/counter_total", owed=owed, example=example_total(owed))
 
 
 async def on_counter_total(ctx: Ctx, total: Decimal) -> str:
-    return await _counter_from_total(ctx, total)
+    return await _counter_from_total(ctx, total)  # the total as typed: never replaced without a word
 
 
 async def ask_counter_waiver(ctx: Ctx) -> None:
@@ -254,15 +266,22 @@ async def _counter_from_total(ctx: Ctx, total: Decimal) -> str:
             raise Invalid("negotiate/counter_months_range", months=months, maximum=MAX_MONTHS)
         return await _counter_terms(ctx, months, monthly)
     months = int(ctx.data["c_months"])
-    return await _counter_terms(ctx, months, (total / months).quantize(FEN, ROUND_CEILING))
+    return await _counter_terms(ctx, months, (total / months).quantize(FEN, ROUND_CEILING), typed_total=total)
 
 
 async def _balance(ctx: Ctx) -> Balance:
     return (await situation(ctx, await ctx.case()))[0]
 
 
-async def _counter_terms(ctx: Ctx, months: int, amount: Decimal) -> str:
-    """Whichever figures were typed, the same rules as any plan (:func:`validate_proposal`) decide."""
+async def _counter_terms(
+    ctx: Ctx, months: int, amount: Decimal, *, typed_total: Decimal | None = None
+) -> str:
+    """Whichever figures were typed, the same rules as any plan (:func:`validate_proposal`) decide.
+
+    A typed total the plan cannot take is never replaced in silence: above what the kind may ask over
+    these months it is refused with the most it may be; below what it needs (by the fen rounding of the
+    instalments) the summary says it was raised and to what.
+    """
     case = await ctx.case()
     balance, finances, _ = await situation(ctx, case)
     if finances is None:
@@ -276,8 +295,18 @@ async def _counter_terms(ctx: Ctx, months: int, amount: Decimal) -> str:
         )
     except InvalidInput:
         raise why_not(balance, kind, months, amount, finances, ctx, lender=lender) from None
+    if typed_total is not None and typed_total > option.total_repaid:
+        raise Invalid(
+            "negotiate/counter_total_capped",
+            typed_total=typed_total,
+            plan_most=option.total_repaid,
+            plan_months=months,
+            plan_kind=kind.value,
+        )
     ctx.data.pop("c_monthly", None)
     ctx.data["c_terms"] = terms_record(option, own=_side(ctx) is Role.BORROWER)
+    raised = typed_total is not None and typed_total < option.total_repaid
+    ctx.data["c_raised"] = str(typed_total) if raised else None
     return "counter_confirm"
 
 
@@ -288,6 +317,7 @@ async def ask_counter_confirm(ctx: Ctx) -> None:
         Choice("change", "change"),
         terms=terms_view(ctx.data["c_terms"]),
         affordable=bool(ctx.data["c_terms"].get("affordable")),
+        raised_from=ctx.data.get("c_raised"),
     )
 
 
@@ -296,6 +326,7 @@ async def on_counter_confirm(ctx: Ctx, picked: Picked) -> str:
         return "counter_kind"
     case = await ctx.case()
     terms = ctx.data.pop("c_terms")
+    ctx.data.pop("c_raised", None)
     exhausted = rounds_exhausted(len(await ctx.turn.offers(case.id)), ctx.services.negotiation)
     await _start_negotiating(ctx, case)
     # The other side's time to answer runs from when the offer reaches them, not from when it was written.

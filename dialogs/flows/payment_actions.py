@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from dialogs.domain import Payment, PaymentStatus, Role
 from dialogs.errors import PermissionDenied
 from dialogs.flows.base import Ctx
-from dialogs.flows.casework import ASK_FOR_HELP, notify
-from dialogs.flows.payments import DISPUTING, PLAN_STATES, confirmed, payment_view
+from dialogs.flows.casework import ASK_FOR_HELP
+from dialogs.flows.payments import DISPUTING, PLAN_STATES, REASON, REPORT, RESOLVING, confirmed, payment_view
 from dialogs.lifecycle import CaseState
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ async def report(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
         ctx.say("payments/not_running", ASK_FOR_HELP, case_id=case.id, state=case.state.value)
         await dialogs.reask(ctx)
         return
+    ctx.data.pop(REPORT, None)  # a new report starts empty; /back and "Change" within it keep what was typed
     await dialogs.goto(ctx, "payments:amount")
 
 
@@ -65,6 +66,7 @@ async def dispute(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
         return
     ctx.conv.case_id = case_id
     ctx.data[DISPUTING] = payment_id
+    ctx.data.pop(REASON, None)  # a new dispute starts with nothing written
     await dialogs.goto(ctx, "payments:dispute_reason")
 
 
@@ -72,17 +74,12 @@ async def _resolve(dialogs: Dialogs, ctx: Ctx, args: list[int], uphold: bool) ->
     case_id, payment_id = args
     if ctx.account.role is not Role.OPERATOR:
         raise PermissionDenied("a mediator resolves a disputed payment")
-    if await _payment(ctx, case_id, payment_id, PaymentStatus.DISPUTED) is not None:
-        payment = await ctx.turn.resolve_payment(payment_id, uphold)
-        if uphold:
-            await confirmed(ctx, case_id, payment)
-        else:
-            view = payment_view(payment)
-            borrower = await ctx.turn.borrower_of(case_id)
-            notify(ctx, [borrower], "payments/rejected", ASK_FOR_HELP, case_id=case_id, payment=view)
-            staff = [*await ctx.turn.lender_staff(case_id), ctx.account]
-            notify(ctx, staff, "payments/rejected_staff", case_id=case_id, payment=view)
-    await dialogs.reask(ctx)
+    if await _payment(ctx, case_id, payment_id, PaymentStatus.DISPUTED) is None:
+        await dialogs.reask(ctx)
+        return
+    ctx.conv.case_id = case_id
+    ctx.data[RESOLVING] = {"payment": payment_id, "uphold": uphold}  # acted on once the mediator confirms
+    await dialogs.goto(ctx, "payments:resolve_check")
 
 
 async def uphold(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:

@@ -8,34 +8,49 @@ re-checks who presses them and what the payment's state is, so a stale or forged
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dialogs.domain import Account, Case, FileRef, Payment, PaymentStatus, Role
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step, back_to
 from dialogs.flows.casework import ASK_FOR_HELP, GLOBAL, notify, open_case_choice, terms_view
-from dialogs.flows.inputs import buttons_only, calendar_date, file, money, text
+from dialogs.flows.inputs import buttons_only, file, money, text
 from dialogs.lifecycle import CaseState
 from dialogs.messages import Inbound, InboundKind
+from dialogs.rules.dates import parse_day
 from dialogs.rules.supervision import (
     Allocation,
-    InstalmentState,
     Move,
     MoveRefusal,
     allocate,
     decide_move,
     first_unpaid,
-    movable,
+    local_day,
 )
 
 REPORT = "pay"  # the working copy of a report: {"case", "amount", "day", "receipt"}
 DISPUTING = "pay_dispute"  # the payment whose dispute reason lender staff are typing
+REASON = "pay_dispute_reason"  # the reason typed, kept for the check before it is sent
+RESOLVING = "pay_resolve"  # a mediator's decision asked for: {"payment", "uphold"}, acted on once confirmed
 MAX_REASON = 1000
+MIN_REASON = 8  # "ok" tells the borrower nothing; "不在账户里" (5) is short too: a few words are asked for
 AMOUNT_EXAMPLE = "1200"
-DAY_EXAMPLE = "2026-12-02"
-_NO_RECEIPT = frozenset({"no", "none", "没有", "无"})  # typed for "no receipt": said to choose the button
+# "I don't remember the day", typed: the same as the choice
+_DAY_UNKNOWN = re.compile(
+    r"记不清|不记得|忘了|不知道|不确定|don'?t remember|do not remember|not sure|forgot|no idea"
+)
+# typed for "no receipt": taken as the button
+_NO_RECEIPT = frozenset(
+    {"no", "none", "no receipt", "no receipts", "i have none", "没有", "无", "没有收据", "无收据", "没收据"}
+)
+# A file that cannot be taken is answered with the receipt question's own choices, not a generic "Skip"
+_RECEIPT_ERRORS = {
+    "errors/file_expected": "payments/receipt_or_none",
+    "errors/file_unreadable": "payments/receipt_unreadable",
+    "errors/file_too_big": "payments/receipt_too_big",
+}
 PLAN_STATES = frozenset({CaseState.ACTIVE, CaseState.COMPLETED, CaseState.DEFAULTED})
 
 
@@ -45,13 +60,27 @@ def pay_choice(case_id: int) -> Choice:
 
 
 def local_today(ctx: Ctx, account: Account | None = None) -> date:
-    return ctx.now.astimezone(ZoneInfo((account or ctx.account).time_zone)).date()
+    return local_day(ctx.now, (account or ctx.account).time_zone)
+
+
+async def plan_start(ctx: Ctx, case_id: int) -> date | None:
+    """The day the agreement began, on the borrower's calendar (the day its schedule counts from)."""
+    made = await ctx.turn.agreement(case_id)
+    if made is None:
+        return None
+    return local_day(made.created_at, (await ctx.turn.borrower_of(case_id)).time_zone)
 
 
 async def plan_of(ctx: Ctx, case_id: int) -> Allocation:
     """The schedule with every confirmed payment applied (the rule's allocation)."""
     confirmed = [p.amount for p in await ctx.turn.payments(case_id) if p.status is PaymentStatus.CONFIRMED]
     return allocate(await ctx.turn.instalments(case_id), confirmed)
+
+
+async def waiting_payments(ctx: Ctx, case_id: int) -> list[Payment]:
+    """Reported payments not yet counted or refused (waiting for the lender, or disputed)."""
+    undecided = (PaymentStatus.REPORTED, PaymentStatus.DISPUTED)
+    return [p for p in await ctx.turn.payments(case_id) if p.status in undecided]
 
 
 def payment_view(payment: Payment) -> dict[str, Any]:
@@ -76,8 +105,8 @@ async def ask_schedule(ctx: Ctx) -> None:
     allocation = await plan_of(ctx, case.id)
     borrower = await ctx.turn.borrower_of(case.id)
     today = local_today(ctx, borrower)
-    payments = await ctx.turn.payments(case.id)
-    waiting = [p for p in payments if p.status in (PaymentStatus.REPORTED, PaymentStatus.DISPUTED)]
+    waiting = await waiting_payments(ctx, case.id)
+    moved_from = {due.number: due.moved_from for due in await ctx.turn.instalments(case.id)}
     rows = [
         {
             "number": i.number,
@@ -85,13 +114,23 @@ async def ask_schedule(ctx: Ctx) -> None:
             "amount": i.amount,
             "paid": i.paid,
             "state": i.state(today).value,
+            "moved_from": moved_from.get(i.number),
         }
         for i in allocation.instalments
     ]
+    decision = await _move_decision(ctx, case.id, today) if case.state is CaseState.ACTIVE else None
+    choices = _schedule_choices(ctx, case, decision, waiting)
+    if _asked_again(ctx):
+        ctx.ask("payments/schedule_again", *choices, case_id=case.id)
+        return
     ctx.ask(
         "payments/schedule",
-        *_schedule_choices(ctx, case, allocation, today, waiting),
+        *choices,
         case_id=case.id,
+        today=today,
+        role=ctx.account.role.value,
+        can_move=isinstance(decision, Move),
+        moves_left=max(ctx.services.tolerance_moves - sum(1 for i in allocation.instalments if i.moved), 0),
         state=case.state.value,
         instalments=rows,
         total=allocation.total,
@@ -102,15 +141,26 @@ async def ask_schedule(ctx: Ctx) -> None:
     )
 
 
+# Commands that show the schedule (again) in full; any other (/quiet, /help, /lang…) answered on the schedule
+# asks its question again in a line: the schedule is just above, 36 lines are not repeated
+_SHOWING_SCHEDULE = ("/schedule", "/back")
+
+
+def _asked_again(ctx: Ctx) -> bool:
+    inbound = ctx.inbound
+    if inbound is None or inbound.kind is not InboundKind.COMMAND:
+        return False
+    return not inbound.payload.strip().casefold().startswith(_SHOWING_SCHEDULE)
+
+
 def _schedule_choices(
-    ctx: Ctx, case: Case, allocation: Allocation, today: date, waiting: list[Payment]
+    ctx: Ctx, case: Case, decision: Move | MoveRefusal | None, waiting: list[Payment]
 ) -> list[Choice]:
     choices: list[Choice] = []
     role = ctx.account.role
     if case.state is CaseState.ACTIVE and role is Role.BORROWER:
         choices.append(pay_choice(case.id))
-        late = any(i.state(today) is InstalmentState.LATE for i in allocation.instalments)
-        if late or movable(allocation, today) is not None:  # asked for, the rule decides (and says why not)
+        if isinstance(decision, Move):  # offered only while the agreement still allows one
             choices.append(Choice("move", "move_instalment"))
     if case.state is CaseState.ACTIVE and role is Role.LENDER:
         for p in waiting:
@@ -147,8 +197,24 @@ def resolve_choices(case_id: int, payment: Payment) -> list[Choice]:
     ]
 
 
+# "I can't pay January, can I move it?": asking in words reaches the same answer as the button
+_CANNOT_PAY = re.compile(
+    r"can'?t pay|cannot pay|can not pay|unable to pay|not able to pay|\bmove\b|postpone|delay|"
+    r"付不了|付不起|付不上|还不了|还不起|还不上|没钱|推迟|延后|延期|移到|挪到"
+)
+
+
+def schedule_answer(ctx: Ctx, inbound: Inbound) -> Picked:
+    """Buttons, or a borrower saying in words that they cannot pay an instalment (answered by the rule:
+    moved if the agreement allows it, or told why not and who can help)."""
+    typed = inbound.payload.casefold().replace("’", "'") if inbound.kind is InboundKind.TEXT else ""
+    if ctx.account.role is Role.BORROWER and _CANNOT_PAY.search(typed):
+        return Picked("move")
+    raise Invalid("errors/use_buttons")
+
+
 async def on_schedule(ctx: Ctx, picked: Picked) -> str:
-    return "move" if picked.id == "move" else HOME
+    return "move" if picked.id == "move" and ctx.account.role is Role.BORROWER else HOME
 
 
 # The borrower's report: amount, day, receipt, check
@@ -165,8 +231,11 @@ async def ask_amount(ctx: Ctx) -> None:
     case = await ctx.case()
     allocation = await plan_of(ctx, case.id)
     upcoming = first_unpaid(allocation)
+    typed = _report(ctx).get("amount")  # back here (/back, "Change"): what was typed is offered to keep
+    keep = [Choice("keep", "keep_amount", {"amount": Decimal(typed)})] if typed else []
     ctx.ask(
         "payments/amount",
+        *keep,
         Choice("cancel", "cancel_report"),
         case_id=case.id,
         left=allocation.left,
@@ -179,46 +248,83 @@ async def ask_amount(ctx: Ctx) -> None:
     )
 
 
+def paid_amount(ctx: Ctx, inbound: Inbound) -> Decimal:
+    """An amount as people type it; a negative one is told "above zero" (the generic "type 0 if there is
+    none" would invite a 0 this question refuses)."""
+    try:
+        return Decimal(money(example=AMOUNT_EXAMPLE)(ctx, inbound))
+    except Invalid as invalid:
+        if invalid.template == "errors/money_negative":
+            raise Invalid("payments/amount_zero", example=AMOUNT_EXAMPLE) from None
+        raise
+
+
 async def on_amount(ctx: Ctx, answer: Decimal | Picked) -> str:
     if isinstance(answer, Picked):
-        return _cancelled(ctx)
+        return "day" if answer.id == "keep" and "amount" in _report(ctx) else _cancelled(ctx)
     case = await ctx.case()
     left = (await plan_of(ctx, case.id)).left
     if answer <= 0:
         raise Invalid("payments/amount_zero", example=AMOUNT_EXAMPLE)
-    if answer > left:
-        raise Invalid("payments/too_much", left=left)
+    waiting = sum((p.amount for p in await waiting_payments(ctx, case.id)), Decimal(0))
+    if answer > left - waiting:  # the payments still waiting may yet count: together they cannot pass left
+        raise Invalid(
+            "payments/too_much", left=left, waiting_total=waiting, room=max(left - waiting, Decimal(0))
+        )
     _report(ctx)["amount"] = str(answer)
     return "day"
 
 
 async def ask_day(ctx: Ctx) -> None:
+    said = _report(ctx).get("day")
+    keep = [Choice("keep", "keep_day", {"day": date.fromisoformat(said)})] if said else []
     ctx.ask(
         "payments/day",
+        *keep,
         Choice("today", "paid_today"),
         Choice("yesterday", "paid_yesterday"),
+        Choice("unknown", "day_unknown"),
         Choice("cancel", "cancel_report"),
-        example=DAY_EXAMPLE,
+        example=local_today(ctx).isoformat(),  # an example the check accepts: today is never before the plan
     )
+
+
+def typed_day(ctx: Ctx, inbound: Inbound) -> date | Picked:
+    """A day as people write it (dialogs.rules.dates), or "I don't remember" in words."""
+    if inbound.kind is not InboundKind.TEXT:
+        raise Invalid("payments/day_unreadable", example=local_today(ctx).isoformat())
+    typed = inbound.payload.strip()
+    if _DAY_UNKNOWN.search(typed.casefold().replace("’", "'")):
+        return Picked("unknown")
+    day = parse_day(typed, local_today(ctx))
+    if day is None:
+        raise Invalid("payments/day_unreadable", example=local_today(ctx).isoformat())
+    return day
 
 
 async def on_day(ctx: Ctx, answer: date | Picked) -> str:
     today = local_today(ctx)
+    if isinstance(answer, Picked) and answer.id == "keep" and "day" in _report(ctx):
+        return "receipt"
+    _report(ctx)["day_unknown"] = isinstance(answer, Picked) and answer.id == "unknown"
     if isinstance(answer, Picked):
         if answer.id == "cancel":
             return _cancelled(ctx)
-        answer = today if answer.id == "today" else today - timedelta(days=1)
+        # not remembered: recorded as today, and the lender is told the day is not known exactly
+        answer = today - timedelta(days=1) if answer.id == "yesterday" else today
     if answer > today:
         raise Invalid("payments/future_day", today=today)
-    made = await ctx.turn.agreement((await ctx.case()).id)
-    if made is not None and answer < made.created_at.date() - timedelta(days=1):
-        raise Invalid("payments/before_plan", plan_since=made.created_at.date())
+    start = await plan_start(ctx, (await ctx.case()).id)
+    if start is not None and answer < start:
+        raise Invalid("payments/before_plan", plan_since=start)
     _report(ctx)["day"] = answer.isoformat()
     return "receipt"
 
 
 async def ask_receipt(ctx: Ctx) -> None:
-    ctx.ask("payments/receipt", Choice("none", "no_receipt"), Choice("cancel", "cancel_report"))
+    sent = _report(ctx).get("receipt")
+    keep = [Choice("keep", "keep_receipt", {"file_name": sent.get("name") or ""})] if sent else []
+    ctx.ask("payments/receipt", *keep, Choice("none", "no_receipt"), Choice("cancel", "cancel_report"))
 
 
 async def on_receipt(ctx: Ctx, answer: FileRef | Picked) -> str:
@@ -226,6 +332,8 @@ async def on_receipt(ctx: Ctx, answer: FileRef | Picked) -> str:
     if isinstance(answer, Picked):
         if answer.id == "cancel":
             return _cancelled(ctx)
+        if answer.id == "keep" and report.get("receipt"):
+            return "check"
         report["receipt"] = None
     else:
         report["receipt"] = {
@@ -252,6 +360,7 @@ async def ask_check(ctx: Ctx) -> None:
         case_id=ctx.conv.case_id,
         amount=Decimal(report["amount"]),
         paid_on=date.fromisoformat(report["day"]),
+        day_unknown=bool(report.get("day_unknown")),
         receipt_name=(receipt or {}).get("name") or ("" if receipt else None),
     )
 
@@ -291,6 +400,7 @@ async def on_check(ctx: Ctx, picked: Picked) -> str:
         *decide_choices(case.id, made),
         case_id=case.id,
         payment=payment_view(made),
+        day_unknown=bool(report.get("day_unknown")),
     )
     return back_to("schedule")
 
@@ -301,10 +411,14 @@ def _cancelled(ctx: Ctx) -> str:
     return back_to("schedule")
 
 
-def accept_receipt(ctx: Ctx, inbound: Inbound) -> FileRef:
-    if inbound.kind is InboundKind.TEXT and inbound.payload.strip().casefold() in _NO_RECEIPT:
-        raise Invalid("payments/receipt_or_none")
-    return file(ctx, inbound)
+def accept_receipt(ctx: Ctx, inbound: Inbound) -> FileRef | Picked:
+    typed = " ".join(inbound.payload.strip().casefold().rstrip(".!。！").split())
+    if inbound.kind is InboundKind.TEXT and typed in _NO_RECEIPT:
+        return Picked("none")
+    try:
+        return file(ctx, inbound)
+    except Invalid as invalid:
+        raise Invalid(_RECEIPT_ERRORS.get(invalid.template, invalid.template), **invalid.context) from None
 
 
 # Staff: confirm, dispute (with a reason), resolve
@@ -326,8 +440,8 @@ async def confirmed(ctx: Ctx, case_id: int, payment: Payment) -> None:
     }
     borrower = await ctx.turn.borrower_of(case_id)
     others = [a for a in [borrower, *await ctx.turn.lender_staff(case_id)] if a.id != ctx.account.id]
-    ctx.say("payments/confirmed", **context)
-    notify(ctx, others, "payments/confirmed", **context)
+    ctx.say("payments/confirmed", mine=True, **context)  # "You confirmed …": it was this person's decision
+    notify(ctx, others, "payments/confirmed", mine=False, **context)
     if allocation.complete:
         await complete(ctx, case_id, allocation)
 
@@ -341,7 +455,7 @@ async def complete(ctx: Ctx, case_id: int, allocation: Allocation) -> None:
     statement: dict[str, Any] = {
         "case_id": case_id,
         "terms": terms_view(made.terms) if made else {},
-        "agreed_on": made.created_at.date() if made else None,
+        "agreed_on": await plan_start(ctx, case_id),
         "paid_total": allocation.applied + allocation.credit,
         "credit": allocation.credit,  # paid beyond the plan (several reports confirmed at once): owed back
         "paid": [payment_view(p) for p in paid],
@@ -357,20 +471,61 @@ async def complete(ctx: Ctx, case_id: int, allocation: Allocation) -> None:
 
 async def ask_dispute_reason(ctx: Ctx) -> None:
     payment = await ctx.turn.payment(int(ctx.data.get(DISPUTING, 0)))
+    written = ctx.data.get(REASON)
     ctx.ask(
         "payments/dispute_reason",
+        *([Choice("keep", "keep_written")] if written else []),
         Choice("cancel", "cancel_report"),
         case_id=payment.case_id,
         payment=payment_view(payment),
         limit=MAX_REASON,
+        written=written,
     )
 
 
+def dispute_reason(ctx: Ctx, inbound: Inbound) -> str:
+    """A reason the borrower can act on: a few words at least (asked again kindly), at most MAX_REASON."""
+    reason = text(max_len=MAX_REASON)(ctx, inbound)
+    if len(reason) < MIN_REASON:
+        raise Invalid("payments/reason_too_short", minimum=MIN_REASON)
+    return str(reason)
+
+
 async def on_dispute_reason(ctx: Ctx, answer: str | Picked) -> str:
+    if isinstance(answer, Picked) and answer.id == "cancel":
+        return _dispute_cancelled(ctx)
+    if isinstance(answer, str):
+        ctx.data[REASON] = answer
+    return "dispute_check"
+
+
+def _dispute_cancelled(ctx: Ctx) -> str:
+    ctx.data.pop(DISPUTING, None)
+    ctx.data.pop(REASON, None)
+    ctx.say("payments/dispute_cancelled")
+    return HOME
+
+
+async def ask_dispute_check(ctx: Ctx) -> None:
+    payment = await ctx.turn.payment(int(ctx.data.get(DISPUTING, 0)))
+    ctx.ask(
+        "payments/dispute_check",
+        Choice("send", "send_dispute"),
+        Choice("change", "change"),
+        Choice("cancel", "cancel_report"),
+        case_id=payment.case_id,
+        payment=payment_view(payment),
+        dispute_text=str(ctx.data.get(REASON, "")),
+    )
+
+
+async def on_dispute_check(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "change":
+        return "dispute_reason"
+    if picked.id == "cancel" or not ctx.data.get(REASON):
+        return _dispute_cancelled(ctx)
+    answer = str(ctx.data.pop(REASON))
     payment_id = int(ctx.data.pop(DISPUTING, 0))
-    if isinstance(answer, Picked):
-        ctx.say("payments/dispute_cancelled")
-        return HOME
     payment = await ctx.turn.payment(payment_id)
     case = await ctx.turn.case(payment.case_id)
     if payment.status is not PaymentStatus.REPORTED or case.state is not CaseState.ACTIVE:
@@ -398,14 +553,54 @@ async def on_dispute_reason(ctx: Ctx, answer: str | Picked) -> str:
     return HOME
 
 
+# A mediator's decision on a disputed payment: asked once more before it counts (or not) for both sides
+
+
+async def ask_resolve_check(ctx: Ctx) -> None:
+    asked = ctx.data.get(RESOLVING) or {}
+    payment = await ctx.turn.payment(int(asked.get("payment", 0)))
+    ctx.ask(
+        "payments/resolve_check",
+        Choice("yes", "resolve_yes"),
+        Choice("no", "resolve_back"),
+        case_id=payment.case_id,
+        payment=payment_view(payment),
+        uphold=bool(asked.get("uphold")),
+    )
+
+
+async def on_resolve_check(ctx: Ctx, picked: Picked) -> str:
+    asked = ctx.data.pop(RESOLVING, None) or {}
+    if picked.id != "yes" or not asked:
+        ctx.say("payments/resolve_not_sent")
+        return HOME
+    payment = await ctx.turn.payment(int(asked["payment"]))
+    case = await ctx.turn.case(payment.case_id)
+    if payment.status is not PaymentStatus.DISPUTED or case.state is not CaseState.ACTIVE:
+        ctx.say(
+            "payments/already_decided", case_id=case.id, payment=payment_view(payment), state=case.state.value
+        )
+        return HOME
+    payment = await ctx.turn.resolve_payment(payment.id, bool(asked["uphold"]))
+    if payment.status is PaymentStatus.CONFIRMED:
+        await confirmed(ctx, case.id, payment)
+    else:
+        view = payment_view(payment)
+        borrower = await ctx.turn.borrower_of(case.id)
+        notify(ctx, [borrower], "payments/rejected", ASK_FOR_HELP, case_id=case.id, payment=view)
+        staff = [*await ctx.turn.lender_staff(case.id), ctx.account]
+        notify(ctx, staff, "payments/rejected_staff", case_id=case.id, payment=view)
+    return HOME
+
+
 # The tolerance: a missed instalment moved to the end, as the rule decides
 
 
-async def _move_decision(ctx: Ctx, case_id: int) -> Move | MoveRefusal:
+async def _move_decision(ctx: Ctx, case_id: int, today: date | None = None) -> Move | MoveRefusal:
     made = await ctx.turn.agreement(case_id)
     return decide_move(
         await plan_of(ctx, case_id),
-        local_today(ctx),
+        today or local_today(ctx),
         moves_allowed=ctx.services.tolerance_moves,
         settlement=bool(made and made.terms.get("void_if_missed")),
         grace_days=ctx.services.grace_days,
@@ -430,12 +625,24 @@ async def ask_move(ctx: Ctx) -> None:
         "payments/move_offer",
         Choice("move", "move_confirm"),
         Choice("keep", "keep_plan"),
-        case_id=case.id,
-        number=decision.number,
-        from_day=decision.from_date,
-        to_day=decision.to_date,
+        **await _move_context(ctx, case.id, decision),
         tolerance=ctx.services.tolerance_moves,
     )
+
+
+async def _move_context(ctx: Ctx, case_id: int, decision: Move) -> dict[str, Any]:
+    """What a move does, in figures: with a part already paid, that part stays and only the rest moves,
+    as a new last instalment (``rest_number``)."""
+    last = max(due.number for due in await ctx.turn.instalments(case_id))
+    return {
+        "case_id": case_id,
+        "number": decision.number,
+        "from_day": decision.from_date,
+        "to_day": decision.to_date,
+        "moving": decision.amount,
+        "kept_paid": decision.paid,
+        "rest_number": last + 1 if decision.split else None,
+    }
 
 
 async def on_move(ctx: Ctx, picked: Picked) -> str:
@@ -443,15 +650,10 @@ async def on_move(ctx: Ctx, picked: Picked) -> str:
         case = await ctx.case()
         decision = await _move_decision(ctx, case.id)  # decided again: the plan may have changed since
         if isinstance(decision, Move):
+            context = await _move_context(ctx, case.id, decision)
             await ctx.turn.move_instalment(
                 case.id, decision.number, decision.to_date, ctx.services.tolerance_moves
             )
-            context: dict[str, Any] = {
-                "case_id": case.id,
-                "number": decision.number,
-                "from_day": decision.from_date,
-                "to_day": decision.to_date,
-            }
             ctx.say("payments/moved", **context)
             notify(ctx, await ctx.turn.lender_staff(case.id), "payments/moved_staff", **context)
     return back_to("schedule")
@@ -460,17 +662,19 @@ async def on_move(ctx: Ctx, picked: Picked) -> str:
 PAYMENTS = Flow(
     "payments",
     {
-        "schedule": Step(ask_schedule, buttons_only, on_schedule),
-        "amount": Step(ask_amount, money(example=AMOUNT_EXAMPLE), on_amount),
-        "day": Step(ask_day, calendar_date, on_day),
+        "schedule": Step(ask_schedule, schedule_answer, on_schedule),
+        "amount": Step(ask_amount, paid_amount, on_amount),
+        "day": Step(ask_day, typed_day, on_day),
         "receipt": Step(ask_receipt, accept_receipt, on_receipt),
         "check": Step(ask_check, buttons_only, on_check, returnable=False),
         "dispute_reason": Step(
             ask_dispute_reason,
-            text(max_len=MAX_REASON, example="Not in our account"),
+            dispute_reason,
             on_dispute_reason,
             returnable=False,  # reached from a payment's button, which names the payment
         ),
+        "dispute_check": Step(ask_dispute_check, buttons_only, on_dispute_check, returnable=False),
+        "resolve_check": Step(ask_resolve_check, buttons_only, on_resolve_check, returnable=False),
         "move": Step(ask_move, buttons_only, on_move, returnable=False),
     },
     roles=frozenset(Role),

@@ -141,6 +141,7 @@ async def ask_stats(ctx: Ctx) -> None:
         rate=stats.agreement_rate,
         dead_letters=stats.dead_letters,
         waiting_messages=stats.waiting_messages,
+        activity=stats.activity,
     )
 
 

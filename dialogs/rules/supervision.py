@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from dialogs.errors import InvalidInput
 from dialogs.rules.money import ZERO, require_money
@@ -21,7 +22,12 @@ from dialogs.rules.negotiation import instalment_dates
 
 DEFAULT_GRACE_DAYS = 15  # days past due before an unpaid instalment breaks the agreement (DESIGN §3)
 DEFAULT_MOVES = 1  # missed instalments that may be moved to the end of the plan (DESIGN §4)
-MOVE_NOTICE_DAYS = 7  # an instalment about to be missed may be moved this many days before it falls due
+
+
+def local_day(moment: datetime, time_zone: str) -> date:
+    """The calendar day ``moment`` falls on where the borrower lives: an agreement confirmed at 03:34 in
+    Beijing starts on Beijing's day, not UTC's (still the day before). Every "day" of a plan is this one."""
+    return moment.astimezone(ZoneInfo(time_zone)).date()
 
 
 class InstalmentState(StrEnum):
@@ -34,12 +40,14 @@ class InstalmentState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """One instalment of the schedule: what is owed and when (``moved``: the tolerance was used on it)."""
+    """One instalment of the schedule: what is owed and when (``moved``: the tolerance was used on it, and
+    ``moved_from`` is the day it fell due before)."""
 
     number: int
     due_date: date
     amount: Decimal
     moved: bool = False
+    moved_from: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,17 +133,14 @@ def breached(allocation: Allocation, today: date, grace_days: int = DEFAULT_GRAC
     return next((i for i in allocation.instalments if not i.settled and i.due_date < limit), None)
 
 
-def movable(allocation: Allocation, today: date) -> Applied | None:
-    """The instalment the tolerance would move: the earliest unpaid one not moved before, once it is late
-    or falls due within :data:`MOVE_NOTICE_DAYS` (the agreement lets the borrower say so before the day)."""
-    first = next((i for i in allocation.instalments if not i.settled and not i.moved), None)
-    if first is None or first.due_date > today + timedelta(days=MOVE_NOTICE_DAYS):
-        return None
-    return first
+def movable(allocation: Allocation) -> Applied | None:
+    """The instalment the tolerance would move: the earliest unpaid one not moved before, late or not yet
+    due (the agreement lets the borrower ask "by telling us before its due date"): the next one to pay."""
+    return next((i for i in allocation.instalments if not i.settled and not i.moved), None)
 
 
 class MoveRefusal(StrEnum):
-    NOTHING_MISSED = "nothing_missed"  # nothing is late or about to fall due: nothing to move
+    NOTHING_MISSED = "nothing_missed"  # every instalment is paid (or already moved): nothing to move
     USED = "used"  # the tolerance was used as often as the agreement allows
     SETTLEMENT = "settlement"  # a discounted settlement is void if missed: its clause, not the tolerance
     PAST_GRACE = "past_grace"  # the grace period has passed: the agreement is already broken
@@ -143,11 +148,22 @@ class MoveRefusal(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Move:
-    """The tolerance granted: instalment ``number`` moves from ``from_date`` to ``to_date``."""
+    """The tolerance granted: instalment ``number`` moves from ``from_date`` to ``to_date``.
+
+    What was already paid on it (``paid``) stays with it where it is: only what is still owed (``amount``)
+    moves to the end. So no money changes instalment, the next instalment is still owed in full as agreed,
+    and the total to repay is the same.
+    """
 
     number: int
     from_date: date
     to_date: date
+    amount: Decimal
+    paid: Decimal = ZERO
+
+    @property
+    def split(self) -> bool:
+        return self.paid > ZERO
 
 
 def decide_move(
@@ -163,18 +179,28 @@ def decide_move(
         return MoveRefusal.SETTLEMENT
     if sum(1 for i in allocation.instalments if i.moved) >= moves_allowed:
         return MoveRefusal.USED
-    missed = movable(allocation, today)
+    missed = movable(allocation)
     if missed is None:
         return MoveRefusal.NOTHING_MISSED
     if breached(allocation, today, grace_days) is not None:
         return MoveRefusal.PAST_GRACE
     last = max(i.due_date for i in allocation.instalments)
-    return Move(missed.number, missed.due_date, instalment_dates(last, 1)[0])  # a month after the last
+    to_date = instalment_dates(last, 1)[0]  # a month after the last
+    return Move(missed.number, missed.due_date, to_date, missed.left, missed.paid)
 
 
 def moved(schedule: Sequence[Due], move: Move) -> list[Due]:
-    """The schedule with the move made."""
-    return [
-        replace(due, due_date=move.to_date, moved=True) if due.number == move.number else due
-        for due in schedule
-    ]
+    """The schedule with the move made. A partly paid instalment is split: the part paid stays on its day
+    (settled), what is still owed becomes a new instalment at the end, numbered after the last."""
+    after: list[Due] = []
+    for due in schedule:
+        if due.number != move.number:
+            after.append(due)
+        elif move.split:
+            after.append(replace(due, amount=move.paid))
+        else:
+            after.append(replace(due, due_date=move.to_date, moved=True, moved_from=due.due_date))
+    if move.split:
+        number = max(due.number for due in schedule) + 1
+        after.append(Due(number, move.to_date, move.amount, moved=True, moved_from=move.from_date))
+    return after

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.channels.terminal import plain
-from dialogs.domain import Channel
+from bot.demo import DEMO_BORROWER
+from dialogs.masking import mask_name
 from tests.conftest import FakeClock
 from tests.dialogs.harness import Bot, Person
 from tests.dialogs.test_blind_bid_paths import _bid
@@ -30,11 +31,12 @@ async def test_the_confirmed_document_names_both_confirmations_and_their_times(
     clock.current = datetime(2026, 11, 2, 11, 15, tzinfo=UTC)
     await leo.press("Confirm this agreement")
     document = _document(leo)
-    alice_id = (await bot.store.ensure_account(Channel.TERMINAL, "alice")).id
-    leo_id = (await bot.store.ensure_account(Channel.TERMINAL, "leo")).id
     assert "Confirmations of this text (version 1):" in document
-    assert f"• Borrower (account {alice_id}): confirmed Nov 2, 18:00 Beijing time" in document
-    assert f"• Lender (account {leo_id}): confirmed Nov 2, 19:15 Beijing time" in document
+    # People are named as people read them (trial 1, item 18), never by the store's account numbers
+    borrower = mask_name(DEMO_BORROWER.name)
+    assert f"• Borrower ({borrower}): confirmed Nov 2, 18:00 Beijing time" in document, document
+    assert "• Lender (Demo Lender): confirmed Nov 2, 19:15 Beijing time" in document
+    assert "(account" not in document
     alice.received()
     await alice.send("/agreement")
     assert "confirmed Nov 2, 19:15 Beijing time" in _document(alice)

@@ -37,7 +37,8 @@ async def test_lender_staff_cannot_see_a_case_before_the_mediator_approved_it(bo
     before = await snapshot(bot)
     kind = InboundKind.CHOICE if ask.startswith("0.") else InboundKind.COMMAND
     reply = "\n".join(m.text for m in await leo.deliver(leo.inbound(kind, ask)))
-    assert "not something you can do here" in reply, reply
+    # a command names what it cannot find (trial 1, item 19); a forged button gets the general refusal
+    assert "There is no case 1 that you can see" in reply or "not something you can do here" in reply, reply
     assert "lost my job" not in reply.lower() and "张" not in reply
     assert await snapshot(bot) == before
     assert alice.received() == []

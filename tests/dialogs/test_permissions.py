@@ -14,7 +14,13 @@ from storage import models
 from tests.dialogs.harness import Bot, Person, lender_staff, operator
 from tests.dialogs.test_negotiation import approved
 
-REFUSALS = ("not something you can do here", "not for your account", "no longer available")
+# "that you can see": /case N, /offer N, /schedule N for a case the sender may not open (trial 1, item 19)
+REFUSALS = (
+    "not something you can do here",
+    "not for your account",
+    "no longer available",
+    "that you can see",
+)
 FORGED = 999
 
 # action: how it is sent (a button's choice or a command), with {case} and {message} filled in

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -337,3 +338,37 @@ async def test_a_moved_instalment_is_reminded_on_its_new_date_only(bot: Bot, clo
         "i1:2028-06-02:+1",
         "i1:2028-06-02:+7",
     ]
+
+
+async def test_a_whole_plan_month_by_month_paid_on_each_due_day(bot: Bot, clock: FakeClock) -> None:
+    """Eighteen instalments, each paid (reported and confirmed) on its day after that morning's reminder:
+    every one is reminded three days before and on the day, at 10:00, never at night, and nothing after."""
+    alice, _, leo = await agreed(bot)
+    done: set[Any] = set()
+    reminders_seen: list[datetime] = []
+    async with bot.store.unit() as session:
+        dues = list(
+            await session.scalars(select(models.Instalment.due_date).order_by(models.Instalment.number))
+        )
+    # Each month, the days a reminder could fall on, morning and night: nothing else is due.
+    days = sorted({d + timedelta(days=n) for d in dues for n in (-3, 0, 1, 7)})
+    for day in days:
+        for hour in (10, 23):
+            clock.current = datetime.combine(day, time(hour), SHANGHAI).astimezone(UTC)
+            await send_reminders(bot.app.engine, bot.store, clock, bot.app.supervision, done)
+            await bot.app.delivery.release_due()
+            await bot.app.delivery.drain()
+            reminders_seen += [clock.current for m in alice.received() if "of your repayment plan" in m.text]
+        if day in dues:
+            clock.current = datetime.combine(day, time(12), SHANGHAI).astimezone(UTC)
+            await report_payment(alice, "795.67" if day == dues[-1] else "795.64")
+            leo.received()
+            await leo.send("/schedule 1")
+            await leo.press("received")
+    local_times = [at.astimezone(SHANGHAI) for at in reminders_seen]
+    assert all(at.time() == time(10) for at in local_times)
+    expected = sorted({d - timedelta(days=3) for d in dues} | set(dues))
+    assert [at.date() for at in local_times] == expected
+    async with bot.store.unit() as session:
+        state = await session.scalar(select(models.Case.state))
+    assert state == "completed"

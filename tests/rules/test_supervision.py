@@ -121,7 +121,7 @@ def test_a_missed_instalment_moves_to_the_end_once() -> None:
     schedule = plan("100.00", "100.00", "100.00")
     late = START + timedelta(days=3)
     decision = decide_move(allocate(schedule, []), late)
-    assert decision == Move(1, START, date(2027, 2, 28))  # a month after the last (2027-01-31)
+    assert decision == Move(1, START, date(2027, 2, 28), D("100.00"))  # a month after the last (2027-01-31)
     assert isinstance(decision, Move)
     after = moved(schedule, decision)
     allocation = allocate(after, [D("100.00")])
@@ -135,18 +135,20 @@ def test_a_missed_instalment_moves_to_the_end_once() -> None:
     second_late = START + timedelta(days=64)  # instalment 3 (2027-01-31) now late
     assert decide_move(allocation, second_late) is MoveRefusal.USED
     assert decide_move(allocation, second_late, moves_allowed=2) == Move(
-        3, date(2027, 1, 31), date(2027, 3, 28)
+        3, date(2027, 1, 31), date(2027, 3, 28), D("100.00")
     )
 
 
 def test_what_the_tolerance_refuses() -> None:
     schedule = plan("100.00", "100.00")
-    assert decide_move(allocate(schedule, []), START - timedelta(days=8)) is MoveRefusal.NOTHING_MISSED
-    assert decide_move(allocate(schedule, []), START - timedelta(days=7)) == Move(1, START, date(2027, 2, 1))
-    assert (
-        decide_move(allocate(schedule, [D("100.00")]), START + timedelta(days=2))
-        is MoveRefusal.NOTHING_MISSED
+    # asked ahead of time, as the clause says ("by telling us before its due date"): the next one moves
+    ahead = Move(1, START, date(2027, 2, 1), D("100.00"))
+    assert decide_move(allocate(schedule, []), START - timedelta(days=40)) == ahead
+    assert decide_move(allocate(schedule, [D("100.00")]), START + timedelta(days=2)) == Move(
+        2, date(2027, 1, 1), date(2027, 2, 1), D("100.00")
     )
+    everything = [D("200.00")]
+    assert decide_move(allocate(schedule, everything), START) is MoveRefusal.NOTHING_MISSED
     assert decide_move(allocate(schedule, []), START + timedelta(days=20)) is MoveRefusal.PAST_GRACE
     assert decide_move(allocate(schedule, []), START + timedelta(days=2), settlement=True) is (
         MoveRefusal.SETTLEMENT
@@ -165,6 +167,32 @@ def test_a_move_keeps_the_total_and_is_refused_the_second_time(
         assert after.total == allocation.total and after.applied == allocation.applied
         assert max(i.due_date for i in after.instalments) == decision.to_date
         assert decide_move(after, START + timedelta(days=day)) is MoveRefusal.USED
+        # no money changes instalment: what each was paid before, it is paid after
+        before = {i.number: i.paid for i in allocation.instalments}
+        assert {i.number: i.paid for i in after.instalments if i.number in before} == before
+
+
+def test_a_partly_paid_instalment_keeps_its_money_and_only_the_rest_moves() -> None:
+    schedule = plan("530.00", "530.00", "530.00")
+    paid = [D("530.00"), D("500.00")]  # instalment 2: ¥500 of ¥530
+    decision = decide_move(allocate(schedule, paid), START + timedelta(days=33))
+    assert decision == Move(2, date(2027, 1, 1), date(2027, 2, 28), D("30.00"), D("500.00"))
+    assert isinstance(decision, Move)
+    after = moved(schedule, decision)
+    assert [(d.number, d.due_date, d.amount, d.moved) for d in after] == [
+        (1, START, D("530.00"), False),
+        (2, date(2027, 1, 1), D("500.00"), False),
+        (3, date(2027, 1, 31), D("530.00"), False),
+        (4, date(2027, 2, 28), D("30.00"), True),
+    ]
+    allocation = allocate(after, paid)
+    assert [(i.number, i.paid) for i in allocation.instalments] == [
+        (1, D("530.00")),
+        (2, D("500.00")),
+        (3, D(0)),  # still owed in full, as agreed: nothing slid onto it
+        (4, D(0)),
+    ]
+    assert allocation.total == D("1590.00")
 
 
 @pytest.mark.parametrize("bad", [D("-1.00"), D(0), D("1.001"), D("Infinity")])

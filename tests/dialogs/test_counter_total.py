@@ -1,0 +1,58 @@
+"""A lender's counter by "months and total to repay" whose total the plan cannot take as typed: refused
+with the most it may be, or, when the instalments need a little more, raised and said so; an odd last
+instalment is named in the summary (trial 1, item 2: 5300 became ¥5,210.00 in silence)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tests.dialogs.harness import Bot
+from tests.dialogs.test_lender_counter import _counter, _last_offer
+from tests.dialogs.test_navigation import where
+from tests.dialogs.test_negotiation import approved
+
+INTEREST_STOPPED = "Interest stopped"
+BY_TOTAL = "Months and total to repay"
+
+
+async def test_a_total_above_what_the_plan_may_ask_is_refused_with_the_most(bot: Bot) -> None:
+    _, _, leo = await approved(bot)
+    shown = await _counter(leo, INTEREST_STOPPED, BY_TOTAL, "10", "15000")
+    assert "¥15,000.00 in total is more than this kind of plan" in shown
+    assert "at most ¥14,321.55" in shown
+    assert "Your offer:" not in shown
+    assert await where(bot, "leo") == "negotiate:counter_total"  # asked again, nothing made
+    await leo.send("14321.55")
+    summary = leo.texts()
+    assert "¥1,432.16 a month for 10 months, ¥14,321.55 in total" in summary, summary
+    assert "That is 9 instalments of ¥1,432.16 and a last one of ¥1,432.11." in summary
+    await leo.press("Send")
+    offer = await _last_offer(bot)
+    assert (offer.months, offer.total_repaid) == (10, Decimal("14321.55"))
+    assert offer.terms["amounts"][-1] == "1432.11"
+
+
+async def test_a_total_a_few_fen_short_is_raised_and_said_so(bot: Bot) -> None:
+    _, _, leo = await approved(bot)
+    shown = await _counter(leo, INTEREST_STOPPED, BY_TOTAL, "10", "14321.50")
+    assert "You typed ¥14,321.50 in total; this plan needs at least ¥14,321.55 over 10 months" in shown, shown
+    await leo.press("Send")
+    assert (await _last_offer(bot)).total_repaid == Decimal("14321.55")
+
+
+async def test_an_even_total_has_no_last_instalment_line(bot: Bot) -> None:
+    _, _, leo = await approved(bot)
+    shown = await _counter(leo, "Longer term, equal instalments", BY_TOTAL, "12", "17400")
+    assert "¥1,450.00 a month for 12 months, ¥17,400.00 in total" in shown
+    assert "a last one of" not in shown and "You typed" not in shown
+
+
+async def test_the_total_question_takes_its_example_from_the_case(bot: Bot) -> None:
+    _, _, leo = await approved(bot)
+    await leo.send("/offer 1")
+    await leo.press("Counter-offer")
+    await leo.press(INTEREST_STOPPED)
+    await leo.press(BY_TOTAL)
+    await leo.send("10")
+    asked = leo.texts()
+    assert "Plans are made on ¥14,565.21" in asked and "(e.g. 14500)" in asked, asked

@@ -1,0 +1,154 @@
+"""Typed choices on notices at the terminal: letters run on across notices and never repeat, and a typed
+choice that decides a payment asks once more before anything happens (trial 1, item 1: two notices both
+labelled a), and typing ``a`` confirmed the wrong payment straight away)."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+
+from bot.channels.terminal import AskFirst, TerminalChannel, letter_for, run_lines
+from bot.rendering import Rendered, RenderedButton
+from dialogs.domain import Channel
+from dialogs.messages import Inbound, InboundKind
+from tests.channels.test_terminal_notices import ALICE, NOTICE
+from tests.conftest import FakeClock
+from tests.dialogs.harness import Bot, Person
+from tests.dialogs.test_payments import active_plan, at, report, stored
+
+D = Decimal
+
+
+async def _show(person: Person, terminal: TerminalChannel, messages: list[Rendered]) -> None:
+    account = await person.bot.store.ensure_account(Channel.TERMINAL, person.user)
+    for message in messages:
+        await terminal.send(account, message)
+
+
+async def _type(person: Person, terminal: TerminalChannel, line: str) -> list[Rendered]:
+    inbound = terminal.inbound(line)
+    assert inbound is not None
+    replies = await person.deliver(inbound)
+    await _show(person, terminal, replies)
+    return replies
+
+
+def _asked(terminal: TerminalChannel, line: str) -> AskFirst:
+    with pytest.raises(AskFirst) as asked:
+        terminal.inbound(line)
+    return asked.value
+
+
+async def test_a_typed_letter_names_one_notice_and_a_payment_decision_asks_first(
+    bot: Bot, clock: FakeClock
+) -> None:
+    alice, _olga, leo = await active_plan(bot)
+    screen = io.StringIO()
+    terminal = TerminalChannel("leo", screen)
+    await _type(leo, terminal, "/start")  # Leo's menu is on screen; notices arrive beside it
+    at(clock, "2026-12-03")
+    await report(alice, "400")
+    await report(alice, "3000")
+    notices = leo.received()
+    assert len(notices) == 2, [m.text for m in notices]
+    await _show(leo, terminal, notices)
+    shown = screen.getvalue()
+    assert "  a) Confirm ¥400.00 received" in shown and "  c) Confirm ¥3,000.00 received" in shown
+    assert shown.count("  a) ") == 1  # the second notice goes on with c) and d), never a) again
+
+    asked = _asked(terminal, "a")
+    assert asked.template == "terminal/confirm_choice"
+    assert asked.context["chosen"] == "Confirm ¥400.00 received"
+    assert [status for _, _, status in (await stored(bot))[1]] == ["reported", "reported"]  # nothing yet
+
+    await _type(leo, terminal, "yes")
+    assert "confirmed that the payment of ¥400.00" in leo.texts(), leo.texts()
+    _, payments = await stored(bot)
+    assert payments == [(D("400.00"), "2026-12-03", "confirmed"), (D("3000.00"), "2026-12-03", "reported")]
+
+    # Anything but yes leaves the payment as it was, and says so
+    _asked(terminal, "c")  # confirm ¥3,000
+    dropped = _asked(terminal, "no")
+    assert dropped.template == "terminal/choice_dropped" and "¥3,000.00" in dropped.context["chosen"]
+    assert (await stored(bot))[1][1][2] == "reported"
+
+
+async def test_a_dispute_typed_goes_on_to_its_own_reason_and_check_without_a_second_question() -> None:
+    terminal = TerminalChannel("leo", io.StringIO())
+    terminal.inbound("/schedule 1")
+    await terminal.send(ALICE, Rendered("A payment waits.", (RenderedButton("5.g:paybad:1:2", "Dispute"),)))
+    disputed = terminal.inbound("1")
+    assert disputed is not None and disputed.payload == "5.g:paybad:1:2"
+
+
+async def test_a_typed_number_or_words_for_a_payment_decision_ask_first_too() -> None:
+    terminal = TerminalChannel("alice", io.StringIO())
+    terminal.inbound("/schedule 1")
+    decide = (RenderedButton("5.g:payok:1:2", "Confirm ¥400.00 received"), RenderedButton("5.g:menu", "Menu"))
+    await terminal.send(ALICE, Rendered("A payment waits.", decide))
+    assert _asked(terminal, "1").context == {"chosen": "Confirm ¥400.00 received", "case_id": "1"}
+    confirmed = terminal.inbound("是")
+    assert confirmed is not None and (confirmed.kind, confirmed.payload) == (
+        InboundKind.CHOICE,
+        "5.g:payok:1:2",
+    )
+    _asked(terminal, "confirm ¥400.00 received")
+    assert terminal.inbound("/cases") is not None  # a command drops the waiting decision...
+    menu = terminal.inbound("2")
+    assert menu is not None and menu.payload == "5.g:menu"  # ...and other choices act at once
+
+
+def test_letters_never_repeat() -> None:
+    labels = [letter_for(index) for index in range(800)]
+    assert labels[:3] == ["a", "b", "c"] and labels[25:28] == ["z", "aa", "ab"]
+    assert len(set(labels)) == len(labels)
+
+
+async def test_the_prompt_comes_back_after_a_notice() -> None:
+    screen = io.StringIO()
+    terminal = TerminalChannel("alice", screen)
+    terminal.prompt()
+    await terminal.send(ALICE, NOTICE)
+    assert screen.getvalue().startswith("> \nNew offer on case 1.")
+    assert screen.getvalue().endswith("a) Open case 1\n\n> ")
+
+
+async def test_run_lines_answers_a_waiting_decision_in_the_persons_words() -> None:
+    terminal = TerminalChannel("alice", io.StringIO())
+    terminal.inbound("/start")
+    await terminal.send(ALICE, Rendered("Reported.", (RenderedButton("5.g:payok:1:2", "Confirm ¥400.00"),)))
+    lines = iter(["1", "sure", None])
+    handled: list[Inbound] = []
+    told: list[str] = []
+
+    async def next_line() -> str | None:
+        return next(lines)
+
+    async def handle(inbound: Inbound) -> None:
+        handled.append(inbound)
+
+    async def notice(template: str, context: dict[str, object]) -> None:
+        told.append(template)
+
+    await run_lines(terminal, next_line, handle, notice)
+    assert told == ["terminal/confirm_choice"]
+    assert [i.payload for i in handled] == ["5.g:payok:1:2"]
+
+
+async def test_no_prompt_below_what_comes_after_the_last_line() -> None:
+    screen = io.StringIO()
+    terminal = TerminalChannel("alice", screen)
+    lines = iter(["/quit"])
+
+    async def next_line() -> str | None:
+        terminal.prompt()
+        return next(lines)
+
+    async def nothing(*_args: object) -> None:
+        return None
+
+    await run_lines(terminal, next_line, nothing, nothing)
+    await terminal.send(ALICE, Rendered("Goodbye."))
+    assert screen.getvalue() == "> Goodbye.\n\n"
