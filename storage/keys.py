@@ -77,6 +77,7 @@ SEALED_TABLES = (
     SealedTable("evidence_files", "id", (("file_enc", "evidence_files.file"),)),
     SealedTable("wechat_tokens", "id", (("token_enc", "wechat_tokens.token"),)),
     SealedTable("wechat_followers", "id", (("choices_enc", "wechat_followers.choices"),)),
+    SealedTable("payments", "id", (("dispute_reason_enc", "payments.dispute_reason"),)),
 )
 
 
