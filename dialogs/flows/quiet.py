@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dialogs.domain import Role
 from dialogs.flows.base import Ctx
 
 if TYPE_CHECKING:
@@ -20,7 +21,9 @@ OFF_WORDS = frozenset({"off", "no", "stop", "关", "关闭"})
 
 async def quiet(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
     word = argument.strip().lower()
-    if word in ON_WORDS:
+    if ctx.account.role is not Role.BORROWER:  # reminders and broadcasts reach borrowers only
+        ctx.say("errors/not_for_role", role=ctx.account.role.value)
+    elif word in ON_WORDS:
         await ctx.turn.set_quiet(True)
         ctx.say("reminders/quiet_on")
     elif word in OFF_WORDS:
