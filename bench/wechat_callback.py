@@ -45,6 +45,7 @@ from bot.serve import serve
 from bot.settings import load_settings
 from storage.crypto import generate_secret
 from storage.migrate import upgrade
+from storage.signing import generate_signing_key
 from storage.store import SqlStore
 from tests.channels.fake_wechat import APP_ID, APP_SECRET, FakeWeChat
 from tests.channels.wechat_callbacks import AES_KEY, CALLBACK_TOKEN, WAIT, Reply, WeChatServer, numbered
@@ -167,6 +168,7 @@ async def _bench(args: argparse.Namespace, url: str) -> dict[str, Any]:
     settings = load_settings(
         database_url=url,
         secret_key=generate_secret(),
+        signing_key=generate_signing_key(),
         wechat_app_id=APP_ID,
         wechat_app_secret=APP_SECRET,
         wechat_token=CALLBACK_TOKEN,

@@ -16,6 +16,8 @@ import pytest
 
 POSTGRES_ENV = "LOANBRIDGE_TEST_POSTGRES_URL"
 TEST_SECRET = b"0123456789abcdef0123456789abcdef-test-only"
+# The platform key that signs the case log: required beside the secret key when serving from PostgreSQL.
+TEST_SIGNING_KEY = "dGVzdC1vbmx5LXNpZ25pbmcta2V5LXNlZWQtMzJieXQ="
 
 
 def _is_loopback(address: Any) -> bool:

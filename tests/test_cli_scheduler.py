@@ -18,7 +18,7 @@ from storage import models
 from storage.crypto import FieldCipher
 from storage.db import create_engine
 from storage.store import SqlStore
-from tests.conftest import TEST_SECRET, FakeClock
+from tests.conftest import TEST_SECRET, TEST_SIGNING_KEY, FakeClock
 from tests.dialogs.harness import running_bot
 from tests.dialogs.test_reminders import agreed
 
@@ -58,6 +58,7 @@ async def test_two_scheduler_processes_send_each_reminder_once(
         **os.environ,
         "LOANBRIDGE_DATABASE_URL": database_url,
         "LOANBRIDGE_SECRET_KEY": TEST_SECRET.decode(),
+        "LOANBRIDGE_SIGNING_KEY": TEST_SIGNING_KEY,
         "LOANBRIDGE_REMINDER_DAYS": "0",
         "LOANBRIDGE_REMINDER_TIME": "00:00",
         "LOANBRIDGE_SEND_WINDOW_START": "00:00",

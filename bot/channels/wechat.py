@@ -13,7 +13,7 @@ The callback (:meth:`WeChatChannel.callback`, served at ``/wechat``):
   ``SCAN`` or ``subscribe`` with a QR scene (a lender-staff invite: ``/start CODE``, as Telegram's deep link);
   an image (fetched by ``MediaId``, hashed: a FILE with Telegram's ``extra`` keys); anything else
   UNSUPPORTED (answered kindly). Idempotency keys: ``msg:<MsgId>``, or
-  ``event:<openid>:<CreateTime>:<event>``.
+  ``event:<openid>:<CreateTime>:<event>[:<EventKey>]``.
 - The answer: WeChat waits 5 seconds. The request opens a *passive slot* for its sender, then runs the turn.
   When delivery sends that person a message within ``passive_budget`` seconds (the turn's messages, joined by
   delivery), the sender gives its first piece to the slot instead of calling the API; the request writes it
@@ -817,10 +817,17 @@ def _answered_kind(message: BaseMessage) -> bool:
 
 
 def message_key(message: BaseMessage) -> str | None:
-    """The idempotency key: ``msg:<MsgId>``, or ``event:<openid>:<CreateTime>:<event>``."""
+    """The idempotency key: ``msg:<MsgId>``, or ``event:<openid>:<CreateTime>:<event>[:<EventKey>]``.
+
+    The EventKey tells apart two menu items tapped within one second; WeChat's retries repeat it."""
     if _event(message):
         created = message._data.get("CreateTime")
-        return f"event:{message.source}:{created}:{_event(message)}" if created else None
+        what = str(message._data.get("EventKey") or "")[:64]
+        return (
+            f"event:{message.source}:{created}:{_event(message)}{':' + what if what else ''}"
+            if created
+            else None
+        )
     msg_id = message._data.get("MsgId")
     return f"msg:{msg_id}" if msg_id else None
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.channels.fake_telegram import TOKEN, FakeTelegram
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, TEST_SIGNING_KEY
 
 WEBHOOK_SECRET = "fault-secret"
 
@@ -42,6 +42,7 @@ def serve_env(database_url: str, fake: FakeTelegram, **extra: str) -> dict[str, 
         **os.environ,
         "LOANBRIDGE_DATABASE_URL": database_url,
         "LOANBRIDGE_SECRET_KEY": TEST_SECRET.decode(),
+        "LOANBRIDGE_SIGNING_KEY": TEST_SIGNING_KEY,
         "LOANBRIDGE_TELEGRAM_TOKEN": TOKEN,
         "LOANBRIDGE_TELEGRAM_API_URL": fake.url,
         "LOANBRIDGE_TELEGRAM_RATE": "1000",

@@ -12,7 +12,7 @@ from bot.app import App
 from bot.serve import serve
 from bot.settings import load_settings
 from tests.channels.fake_telegram import TOKEN, FakeTelegram
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, TEST_SIGNING_KEY
 from tests.dialogs.harness import Codes
 
 
@@ -24,6 +24,7 @@ async def test_serve_runs_the_scheduler_unless_told_not_to(
     settings = load_settings(
         database_url=database_url,
         secret_key=TEST_SECRET.decode(),
+        signing_key=TEST_SIGNING_KEY,
         telegram_token=TOKEN,
         telegram_api_url=fake.url,
         run_scheduler=run_scheduler,

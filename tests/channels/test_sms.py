@@ -18,7 +18,7 @@ from bot.codes import AfterReply, CodeNotSent
 from bot.demo import DEMO_BORROWER
 from bot.sms import TencentConfig, TencentSms
 from tests.channels.fake_tencent_sms import SECRET_ID, SECRET_KEY, FakeTencentSms
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, TEST_SIGNING_KEY
 from tests.dialogs.harness import Bot, running_bot, start_and_consent
 
 CODE = "482913"
@@ -140,6 +140,7 @@ def _serve_env(tmp_path: Path, **settings: str) -> dict[str, str]:
         **clean,
         "LOANBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
         "LOANBRIDGE_SECRET_KEY": TEST_SECRET.decode(),
+        "LOANBRIDGE_SIGNING_KEY": TEST_SIGNING_KEY,
         "LOANBRIDGE_TELEGRAM_TOKEN": "123:fake",
         "LOANBRIDGE_TELEGRAM_API_URL": "http://127.0.0.1:9",  # never reached: start-up stops first
         **settings,

@@ -27,7 +27,7 @@ from storage.crypto import FieldCipher
 from storage.db import create_engine
 from storage.store import SqlStore
 from tests.channels.fake_telegram import TOKEN, FakeTelegram
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, TEST_SIGNING_KEY
 from tests.dialogs.harness import FIGURES, Codes
 
 ALICE = 7001
@@ -140,6 +140,7 @@ async def _serving(fake: FakeTelegram, lib: str, database_url: str, clock: Any) 
     settings = load_settings(
         database_url=database_url,
         secret_key=TEST_SECRET.decode(),
+        signing_key=TEST_SIGNING_KEY,
         telegram_token=TOKEN,
         telegram_lib=lib,
         telegram_api_url=fake.url,
@@ -357,6 +358,7 @@ async def test_serve_polls_answers_and_stops_cleanly_on_sigterm(tmp_path: Any, l
         **os.environ,
         "LOANBRIDGE_DATABASE_URL": database,
         "LOANBRIDGE_SECRET_KEY": TEST_SECRET.decode(),
+        "LOANBRIDGE_SIGNING_KEY": TEST_SIGNING_KEY,
         "LOANBRIDGE_TELEGRAM_TOKEN": TOKEN,
         "LOANBRIDGE_TELEGRAM_API_URL": fake.url,
         "LOANBRIDGE_SMS": "log",  # serve refuses the development code sender unless it is chosen

@@ -24,7 +24,7 @@ from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.serve_process import WEBHOOK_SECRET as SERVE_SECRET
 from tests.channels.serve_process import serving, wait_for
 from tests.channels.test_telegram import WEBHOOK_SECRET, Tg, _serving
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, TEST_SIGNING_KEY
 
 MALFORMED: list[Any] = [
     {"update_id": 1, "callback_query": {"from": {"id": 7101}, "data": "x"}},  # no id
@@ -84,7 +84,9 @@ CROWD = [8000 + n for n in range(199)]
 
 async def _poison(database_url: str) -> None:
     """A person whose conversation row is damaged: no turn of theirs can be committed."""
-    settings = load_settings(database_url=database_url, secret_key=TEST_SECRET.decode())
+    settings = load_settings(
+        database_url=database_url, secret_key=TEST_SECRET.decode(), signing_key=TEST_SIGNING_KEY
+    )
     async with opened_store(settings) as store:  # the key check recorded first, as serve would
         account = await store.ensure_account(Channel.TELEGRAM, str(POISONED))
         async with store.unit() as session:
@@ -100,7 +102,9 @@ async def _poison(database_url: str) -> None:
 
 
 async def _dead_letters(database_url: str) -> list[Any]:
-    settings = load_settings(database_url=database_url, secret_key=TEST_SECRET.decode())
+    settings = load_settings(
+        database_url=database_url, secret_key=TEST_SECRET.decode(), signing_key=TEST_SIGNING_KEY
+    )
     async with opened_store(settings) as store:
         return await store.recent_dead_letters()
 
@@ -122,6 +126,7 @@ async def _check_outcome(fake: FakeTelegram, database_url: str) -> None:
         **os.environ,
         "LOANBRIDGE_DATABASE_URL": database_url,
         "LOANBRIDGE_SECRET_KEY": TEST_SECRET.decode(),
+        "LOANBRIDGE_SIGNING_KEY": TEST_SIGNING_KEY,
     }
     listing = await asyncio.create_subprocess_exec(  # what an operator sees
         sys.executable, "-m", "bot.cli", "deadletters", env=env, stdout=asyncio.subprocess.PIPE

@@ -44,7 +44,7 @@ from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_wechat import APP_ID, APP_SECRET, FakeWeChat
 from tests.channels.serve_process import free_port
 from tests.channels.wechat_callbacks import AES_KEY, CALLBACK_TOKEN, WeChatServer, sign
-from tests.conftest import TEST_SECRET, FakeClock
+from tests.conftest import TEST_SECRET, TEST_SIGNING_KEY, FakeClock
 from tests.dialogs.harness import Codes
 
 ANNA = "oAnna000000000000000000000a1"
@@ -150,6 +150,7 @@ async def wx(request: pytest.FixtureRequest, database_url: str, clock: FakeClock
     config = load_settings(
         database_url=database_url,
         secret_key=TEST_SECRET.decode(),
+        signing_key=TEST_SIGNING_KEY,
         wechat_app_id=APP_ID,
         wechat_app_secret=APP_SECRET,
         wechat_token=CALLBACK_TOKEN,
@@ -445,6 +446,7 @@ async def test_telegram_and_wechat_run_in_one_process(database_url: str, clock: 
     config = load_settings(
         database_url=database_url,
         secret_key=TEST_SECRET.decode(),
+        signing_key=TEST_SIGNING_KEY,
         telegram_token=TELEGRAM_TOKEN,
         telegram_api_url=telegram.url,
         wechat_app_id=APP_ID,
@@ -483,7 +485,9 @@ async def test_telegram_and_wechat_run_in_one_process(database_url: str, clock: 
 async def test_refreshes_at_once_fetch_one_token(database_url: str, clock: FakeClock) -> None:
     """Callbacks and sends needing a token at the same moment fetch one; on PostgreSQL two processes (two
     stores) do too, by the row's lock. A rejected token is replaced even before it expires."""
-    config = load_settings(database_url=database_url, secret_key=TEST_SECRET.decode())
+    config = load_settings(
+        database_url=database_url, secret_key=TEST_SECRET.decode(), signing_key=TEST_SIGNING_KEY
+    )
     stores = [build_store(config, clock) for _ in range(2 if database_url.startswith("postgres") else 1)]
     fetched: list[str] = []
 
