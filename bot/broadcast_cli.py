@@ -53,7 +53,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     send.add_argument("--segment", help="who gets it, such as due:3 or lender:'Demo Lender'")
     send.add_argument("--template", choices=TEMPLATES, help="templates/<locale>/broadcast/NAME.j2")
     send.add_argument(
-        "--at", help="not before this time (ISO, e.g. 2026-12-24T09:00; local time unless it says)"
+        "--at",
+        help="not before this time (ISO, e.g. 2026-12-24T09:00; in LOANBRIDGE_TIMEZONE, Asia/Shanghai by"
+        " default, unless it gives an offset such as +08:00)",
     )
     send.add_argument("--yes", action="store_true", help="no preview or question (for cron)")
     send.add_argument("--follow", type=int, metavar="ID", help="follow a broadcast created earlier")
@@ -77,7 +79,7 @@ async def broadcast(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if not args.yes:
             show_preview(preview, template, segment.text(), settings.timezone)
-            if not await confirmed(f"Send it to {plural(preview.total, 'person', 'people')}? [y/N] "):
+            if not await confirmed(_question(preview)):
                 print("nothing was sent")
                 return 1
         broadcast_id = await store.create_broadcast(segment, template, scheduled_at=at)
@@ -87,6 +89,13 @@ async def broadcast(args: argparse.Namespace, settings: Settings) -> int:
             print(f"it starts at {when}; follow it: loanbridge broadcast --follow {broadcast_id}")
             return 0
         return await follow(store, broadcast_id, settings.timezone)
+
+
+def _question(preview: Preview) -> str:
+    """The confirmation, counting only who will get it (the skipped are in the preview above)."""
+    skipped = preview.opted_out + preview.unreachable
+    reached = plural(preview.total - skipped, "person", "people")
+    return f"Send it to {reached}" + (f" ({skipped} skipped)" if skipped else "") + "? [y/N] "
 
 
 def parse_at(text: str, time_zone: str) -> datetime:

@@ -102,7 +102,7 @@ async def test_the_preview_counts_and_shows_a_sample_per_language_and_no_sends_n
     assert "unreachable, blocked the bot (skipped): 1" in out
     assert "--- sample in en ---\nA note from LoanBridge" in out
     assert "--- sample in zh_CN ---\n来自 LoanBridge" in out
-    assert out.rstrip().endswith("Send it to 5 people? [y/N] nothing was sent")
+    assert out.rstrip().endswith("Send it to 3 people (2 skipped)? [y/N] nothing was sent")
     assert await cli_store.latest_broadcasts() == []
 
 
