@@ -217,9 +217,9 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement per su
         help="run the scheduled work alone (reminders, digests, deadlines), for several bot processes"
         " that run with LOANBRIDGE_RUN_SCHEDULER=false",
         description="Run the scheduled work alone until SIGTERM: instalment reminders, lenders' digests,"
-        " offer deadlines, abandoned drafts, breach checks and the case log's signed heads. What it writes waits in"
-        " the outbox for the bot processes (loanbridge serve with LOANBRIDGE_RUN_SCHEDULER=false) to send;"
-        " two schedulers at once never send a reminder twice.",
+        " offer deadlines, abandoned drafts, breach checks and the case log's signed heads. What it"
+        " writes waits in the outbox for the bot processes (loanbridge serve with"
+        " LOANBRIDGE_RUN_SCHEDULER=false) to send; two schedulers at once never send a reminder twice.",
     )
     jobs.set_defaults(run=scheduler)
 

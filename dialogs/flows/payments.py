@@ -208,7 +208,7 @@ def schedule_answer(ctx: Ctx, inbound: Inbound) -> Picked:
     """Buttons, or a borrower saying in words that they cannot pay an instalment (answered by the rule:
     moved if the agreement allows it, or told why not and who can help)."""
     typed = inbound.payload.casefold().replace("’", "'") if inbound.kind is InboundKind.TEXT else ""
-    if ctx.account.role is Role.BORROWER and _CANNOT_PAY.search(typed):
+    if _CANNOT_PAY.search(typed) and ctx.account.role is Role.BORROWER:
         return Picked("move")
     raise Invalid("errors/use_buttons")
 

@@ -42,7 +42,10 @@ PHONE_LIKE = re.compile(r"(?<![\d*+])1[3-9]\d{9}(?![\d*])")
 
 
 class _Turn:
+    """What a step's check may read: the time, and whose turn it is (a borrower in Shanghai)."""
+
     now = datetime(2026, 11, 28, tzinfo=UTC)
+    account = Account(1, Channel.TERMINAL, "u", Role.BORROWER, "en", "Asia/Shanghai", reachable=True)
 
 
 def _ctx() -> Any:
