@@ -8,7 +8,6 @@ from dialogs.flows import application, staff
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.casework import ASK_FOR_HELP
 from dialogs.flows.inputs import buttons_only
-from dialogs.flows.payments import pay_choice
 from dialogs.lifecycle import TERMINAL, CaseState
 
 NEGOTIATION = frozenset({CaseState.APPROVED, CaseState.NEGOTIATING})
@@ -46,7 +45,7 @@ async def ask_menu(ctx: Ctx) -> None:
     can_apply = state is None or state is CaseState.DRAFT or (state in TERMINAL and state not in AFTER_BREACH)
     choices = [Choice("apply", apply)] if can_apply else []
     if case is not None and state in AFTER_BREACH:
-        choices += [ASK_FOR_HELP, pay_choice(case.id)]  # never a dead end: a person, and paying what is owed
+        choices.append(ASK_FOR_HELP)  # never a dead end: a person, who also records payments made now
     if case is not None:
         choices.append(Choice("status", "status"))
     if state in NEGOTIATION:
