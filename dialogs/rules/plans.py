@@ -340,15 +340,42 @@ def validate_proposal(
             uncapped = replace(balance, protected_rate=None)
             ceiling = option_for(uncapped, kind, months, finances=finances, policy=policy).total_repaid
         _require_covers(kind, reference, monthly, ceiling)
+        if monthly == reference.monthly_amount and not lender:
+            return reference  # a listed amount typed back is the listed plan, to the fen
         total = max(required, min(monthly * months, ceiling))
         above = total - required
+        # Above the kind's own figure is not above the law: a kind that waives interest asks less than the
+        # law protects, so its excess is measured against the same shape with all its interest at the
+        # protected rate (the penalty-and-fee waiver's terms) over the same months.
+        legal = _protected_total(balance, kind, months, required, finances=finances, policy=policy)
+        above_law = max(ZERO, total - legal)
         schedule = _flat_schedule(reference.schedule.principal_total, total, monthly, months)
     limit = _limit(kind, finances, assess(finances, policy.affordable_share))
     terms = _terms(balance, kind, policy)
     option = _option(balance, terms, schedule, affordable=schedule.largest_amount <= limit)
     # A lender's offer above the protected level may ask some of the charges above the limit too: what it
     # asks above the law is then said as one figure, ``above_protected``.
-    return replace(option, annual_rate=None, above_protected=above, above_limit=ZERO) if above else option
+    return replace(option, annual_rate=None, above_protected=above_law, above_limit=ZERO) if above else option
+
+
+_INTEREST_WAIVED = frozenset({PlanKind.PARTIAL_INTEREST_WAIVER, PlanKind.INTEREST_STOPPED_INSTALMENTS})
+
+
+def _protected_total(
+    balance: Balance,
+    kind: PlanKind,
+    months: int,
+    required: Decimal,
+    *,
+    finances: Finances,
+    policy: PlanPolicy,
+) -> Decimal:
+    """The most "the same plan at the interest rate the law protects" repays over ``months``: the kind's
+    own total, or for a kind that waives interest, the same with all its interest at the protected rate."""
+    if kind not in _INTEREST_WAIVED:
+        return required
+    full = option_for(balance, PlanKind.PENALTY_FEE_WAIVER, months, finances=finances, policy=policy)
+    return max(required, full.total_repaid)
 
 
 def minimum_monthly(option: PlanOption) -> Decimal:
