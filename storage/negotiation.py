@@ -31,7 +31,7 @@ _WRITERS = {
     MessageKind.MEDIATOR: {Role.OPERATOR},
     MessageKind.INFO_REQUEST: {Role.OPERATOR},
     MessageKind.INFO_REPLY: {Role.BORROWER},
-    MessageKind.REASON: {Role.OPERATOR, Role.LENDER},
+    MessageKind.REASON: {Role.OPERATOR, Role.LENDER, Role.BORROWER},  # why an offer was rejected, too
 }
 
 

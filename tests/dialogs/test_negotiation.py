@@ -319,6 +319,19 @@ async def test_the_lender_rejects_with_a_reason_and_the_borrower_answers(bot: Bo
     assert "New offer from the borrower" in leo.received()[-1].text
 
 
+async def test_the_borrower_rejects_a_counter_with_a_reason_the_lender_reads(bot: Bot) -> None:
+    alice, _, leo = await approved(bot)
+    await counter(leo, "Longer term, equal instalments", "24", "800")
+    await alice.press("Open case 1")
+    await alice.press("Reject")
+    await alice.send("I can only pay about 700 a month.")
+    assert "not something you can do here" not in alice.texts(), alice.texts()
+    assert "You rejected the offer on case 1" in alice.texts()
+    told = leo.received()[-1].text
+    assert "rejected the offer on case 1" in told and "I can only pay about 700 a month." in told
+    assert await _case_state(bot) is CaseState.NEGOTIATING
+
+
 async def test_the_mediator_writes_to_both_and_closes_a_case(bot: Bot) -> None:
     alice, olga, leo = await approved(bot)
     await leo.press("View and answer")
