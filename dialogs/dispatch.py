@@ -30,6 +30,7 @@ from dialogs.flows.base import (
 )
 from dialogs.flows.casework import ASK_FOR_HELP, GLOBAL, parse_global
 from dialogs.flows.helpdesk import ASKED_FROM
+from dialogs.lifecycle import CaseState
 from dialogs.messages import Inbound, InboundKind
 from dialogs.ports import Turn
 
@@ -272,7 +273,7 @@ class Dialogs:
         if ctx.conv.at_home:
             ctx.say("errors/nothing_to_cancel")
         else:
-            ctx.say("help/cancelled", kept=ctx.conv.case_id is not None)
+            ctx.say("help/cancelled", kept=await _draft_kept(ctx))
         await self.goto(ctx, HOME)
 
     def enter(self, target: str) -> Command:
@@ -286,3 +287,15 @@ def _unwind(trail: list[str], to: str) -> None:
     """Take a finished sub-flow off the trail: everything from the last visit to ``to`` on."""
     if to in trail:
         del trail[len(trail) - 1 - trail[::-1].index(to) :]
+
+
+async def _draft_kept(ctx: Ctx) -> bool:
+    """Whether stopping leaves a borrower's application as a draft to continue (not a running plan's
+    payment report, nor anything staff were doing)."""
+    if ctx.conv.case_id is None or ctx.account.role is not Role.BORROWER:
+        return False
+    try:
+        case = await ctx.turn.case(ctx.conv.case_id)
+    except (NotFound, PermissionDenied):
+        return False
+    return case.state is CaseState.DRAFT

@@ -316,3 +316,15 @@ def test_chinese_payment_wording_reads_naturally() -> None:
     assert "3 days.”调解员" in staff and "”。" not in staff  # the quote's own full stop, not a second
     disputed = _zh("payments/disputed", payment={**SAMPLES["payment"], "receipt": True})
     assert "这还不是最终结论" in disputed and "您发来的收据已经在案件中" in disputed
+
+
+async def test_stopping_a_report_says_so_and_records_nothing(bot: Bot, clock: FakeClock) -> None:
+    """/cancel in a running plan's payment report is not an application saved as a draft."""
+    alice, _olga, _leo = await active_plan(bot)
+    at(clock, "2026-12-02")
+    await to_day_step(alice, "300")
+    await alice.send("/cancel")
+    said = alice.texts()
+    assert "Stopped." in said and "draft" not in said and "Continue my application" not in said, said
+    _, payments = await stored(bot)
+    assert payments == []
