@@ -9,7 +9,7 @@ held on a case and cancel one message (a threat they have dealt with must not ar
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -30,9 +30,12 @@ OFFER_MOVES = frozenset({"negotiate/new_offer", "negotiate/bid_proposed"})
 class HeldWork(StaffWork):
     """The held-words part of a turn; see the module docstring and :class:`dialogs.ports.Turn`."""
 
-    def open_outbox(self, row: models.OutboxMessage) -> dict[str, Any]:
-        """The row's document (values, buttons), opened by the turn that knows the sealing."""
-        raise NotImplementedError
+    if TYPE_CHECKING:
+
+        def open_outbox(self, row: models.OutboxMessage) -> dict[str, Any]:
+            """The row's document (values, buttons), opened by the turn that knows the sealing
+            (storage.turns.SqlTurn)."""
+            ...
 
     async def held_for_case(self, case_id: int) -> list[HeldMessage]:
         """What is held on a case for its borrower, oldest first (mediators only)."""

@@ -5,6 +5,7 @@ wrote events, signed heads, a case's entries with their proofs, and sealing agre
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,16 +37,15 @@ class CaseLogStore:
     _log_signer: Signer | None
     _sequencing: Sequencing
 
-    def unit(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError  # provided by SqlStore
+    if TYPE_CHECKING:  # provided by SqlStore
 
-    @property
-    def clock(self) -> Clock:
-        raise NotImplementedError  # provided by SqlStore
+        def unit(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]: ...
 
-    @property
-    def cipher(self) -> FieldCipher:
-        raise NotImplementedError  # provided by SqlStore
+        @property
+        def clock(self) -> Clock: ...
+
+        @property
+        def cipher(self) -> FieldCipher: ...
 
     @property
     def signs_log(self) -> bool:
