@@ -344,18 +344,20 @@ def validate_proposal(
             return reference  # a listed amount typed back is the listed plan, to the fen
         total = max(required, min(monthly * months, ceiling))
         above = total - required
-        # Above the kind's own figure is not above the law: a kind that waives interest asks less than the
-        # law protects, so its excess is measured against the same shape with all its interest at the
-        # protected rate (the penalty-and-fee waiver's terms) over the same months.
-        legal = _protected_total(balance, kind, months, required, finances=finances, policy=policy)
-        above_law = max(ZERO, total - legal)
         schedule = _flat_schedule(reference.schedule.principal_total, total, monthly, months)
     limit = _limit(kind, finances, assess(finances, policy.affordable_share))
     terms = _terms(balance, kind, policy)
     option = _option(balance, terms, schedule, affordable=schedule.largest_amount <= limit)
-    # A lender's offer above the protected level may ask some of the charges above the limit too: what it
-    # asks above the law is then said as one figure, ``above_protected``.
-    return replace(option, annual_rate=None, above_protected=above_law, above_limit=ZERO) if above else option
+    if not above:
+        return option
+    # A lender's offer above the kind's figure may ask some of the charges above the limit too: what it asks
+    # above the law is then said as one figure, ``above_protected``. Above the kind's own figure is not
+    # above the law: a kind that waives interest asks less than the law protects, so its excess is measured
+    # against the same shape with all its interest at the protected rate over the same months.
+    legal = _protected_total(balance, kind, months, required, finances=finances, policy=policy)
+    return replace(
+        option, annual_rate=None, above_protected=max(ZERO, option.total_repaid - legal), above_limit=ZERO
+    )
 
 
 _INTEREST_WAIVED = frozenset({PlanKind.PARTIAL_INTEREST_WAIVER, PlanKind.INTEREST_STOPPED_INSTALMENTS})
