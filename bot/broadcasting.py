@@ -42,11 +42,14 @@ from storage.store import SqlStore
 log = logging.getLogger(__name__)
 
 PAGE = 200  # recipients claimed at once
-CONCURRENCY = 16  # sends in flight at once (the rate, not this, sets the pace)
+CONCURRENCY = 64  # sends under way at once (the rate, and each channel's own bound, set the pace)
 RECORD_SECONDS = 0.25  # how often outcomes are written: a crash resends at most this long's sends
 BEAT_SECONDS = 1.0
 LOST_AFTER = timedelta(seconds=5)  # a sender silent this long is gone: its claims are released
-GIVE_WAY_SECONDS = 0.005  # how often a waiting send looks again whether replies are done
+GIVE_WAY_SECONDS = 0.002  # how often a waiting send looks again whether replies are done
+# A broadcast pauses at most this long for people being answered, then sends at least as long: a turn
+# usually ends within it, and the pace makes up the missed moments (its catch-up is a little longer).
+GIVE_WAY_MAX = 0.01
 IDLE_SECONDS = 0.5  # how often to look for new broadcasts when there is nothing to send
 MAX_ATTEMPTS = 3
 DEFAULT_RATES = {Channel.WECHAT: 20.0, Channel.TERMINAL: 100.0}  # Telegram's is its own Pace
@@ -121,6 +124,29 @@ class Talking:
         return self._turns > 0 or self._delivery.sending
 
 
+class GiveWay:
+    """Replies first without starving the broadcast: while people are being answered, sends pause for at
+    most :data:`GIVE_WAY_MAX`; then they go on for as long before pausing again (a bot answering without
+    a break would otherwise stop a broadcast for good)."""
+
+    def __init__(self, busy: Callable[[], bool], pause: float = GIVE_WAY_MAX) -> None:
+        self._busy = busy
+        self._pause = pause
+        self._until = 0.0  # the current pause ends here
+        self._free_until = 0.0  # and no new pause begins before this
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        if now < self._free_until or not self._busy():
+            return
+        if now >= self._until:
+            self._until = now + self._pause
+            self._free_until = self._until + self._pause
+        # Polled: turns and lanes have no event of their own.
+        while self._busy() and time.monotonic() < self._until:  # noqa: ASYNC110
+            await asyncio.sleep(GIVE_WAY_SECONDS)
+
+
 class Broadcaster:
     def __init__(
         self,
@@ -141,13 +167,12 @@ class Broadcaster:
         self._submit = submit
         self._steady = {channel: Steady(rate) for channel, rate in {**DEFAULT_RATES, **(rates or {})}.items()}
         self._window = window or SendWindow()
-        self._replying = replying or (lambda: False)
+        self._give_way = GiveWay(replying or (lambda: False))
         self._page = page
         self._concurrency = concurrency
         self.id = sender_id()
         self._queue: asyncio.Queue[Target] = asyncio.Queue(maxsize=page)
         self._outcomes: list[Outcome] = []
-        self._busy = 0  # sends in flight
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Broadcaster]:
@@ -215,14 +240,8 @@ class Broadcaster:
     async def _sending(self) -> None:
         while True:
             target = await self._queue.get()
-            # People talking to the bot are answered first (polled: turns and lanes have no event of theirs).
-            while self._replying():  # noqa: ASYNC110
-                await asyncio.sleep(GIVE_WAY_SECONDS)
-            self._busy += 1
-            try:
-                await self._send_one(target)
-            finally:
-                self._busy -= 1
+            await self._give_way.wait()
+            await self._send_one(target)
 
     async def _send_one(self, target: Target) -> None:
         account = target.account

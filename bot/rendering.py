@@ -107,6 +107,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # templates change with a release (a restart), not under a running bot
         )
         self.env.filters.update(money=self._money, percent=self._percent, day=self._day, moment=self._moment)
         self.env.filters.update(plural=plural, noun=noun)

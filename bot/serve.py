@@ -17,7 +17,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -25,6 +25,7 @@ from aiohttp import web
 from bot.app import App, build_app, build_store
 from bot.broadcasting import Broadcaster, Talking
 from bot.channels.telegram import BotApi, Pace, TelegramChannel
+from bot.channels.telegram_bulk import BulkApi
 from bot.dead_letters import DeadLetters
 from bot.delivery import Sender
 from bot.settings import Settings, SettingsError
@@ -110,6 +111,24 @@ def telegram_api(settings: Settings) -> BotApi:
     return PtbApi(token, settings.telegram_api_url)
 
 
+class Client(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def telegram_channel(settings: Settings, api: BotApi | None) -> tuple[TelegramChannel, list[Client]]:
+    """The channel and its API clients to start. Broadcasts get their own client (the library costs too
+    much CPU a call at their rate), unless the API is given (a test's), which then serves both."""
+    pace = Pace(settings.telegram_rate, settings.telegram_chat_rate)
+    if api is not None:
+        return TelegramChannel(api, pace), [api]
+    api = telegram_api(settings)
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    bulk = BulkApi(token, settings.telegram_api_url)
+    return TelegramChannel(api, pace, bulk=bulk), [api, bulk]
+
+
 def webhook_settings(settings: Settings) -> tuple[str, str, int, str] | None:
     """(url, host, port, secret) in webhook mode, ``None`` for polling; one clear line when incomplete."""
     url = settings.telegram_webhook_url
@@ -142,9 +161,9 @@ async def serve(
     clock = clock or SystemClock()
     senders: dict[Channel, Sender] = {}
     channel: TelegramChannel | None = None
+    clients: list[Client] = []
     if telegram_on:
-        api = api or telegram_api(settings)
-        channel = TelegramChannel(api, Pace(settings.telegram_rate, settings.telegram_chat_rate))
+        channel, clients = telegram_channel(settings, api)
         senders[Channel.TELEGRAM] = channel
     store = build_store(settings, clock, signs=True)
     wx: WeChatChannel | None = None
@@ -166,9 +185,9 @@ async def serve(
     handle = talking.guard(handle)
     # Closed in reverse: stop taking updates, then deliver what they committed, then close the API clients.
     async with AsyncExitStack() as stack:
-        if api is not None:
-            await api.start()
-            stack.push_async_callback(api.close)
+        for client in clients:
+            await client.start()
+            stack.push_async_callback(client.close)
         if wx_api is not None:
             await wx_api.start()
             stack.push_async_callback(wx_api.close)
@@ -179,8 +198,8 @@ async def serve(
                 app.store, app.renderer, senders, submit=app.delivery.submit, replying=talking.busy
             ).running()
         )
-        if api is not None and channel is not None:
-            await _serve_telegram(settings, stack, channel, api, handle, stop, webhook)
+        if channel is not None:
+            await _serve_telegram(settings, stack, channel, channel.api, handle, stop, webhook)
         if wx is not None and wechat is not None:
             wx.release = app.delivery.submit
             retried = await app.store.retry_unnotified_wechat()

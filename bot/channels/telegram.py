@@ -31,10 +31,14 @@ MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's own limit for getFile
 POLL_TIMEOUT = 25
-SPARE_CATCH_UP = 0.005  # seconds of missed moments a background sender may make up at once
+SPARE_CATCH_UP = 0.012  # seconds of missed moments a background sender may make up at once
 # Background sends use at most this share of the bot's rate: the rest absorbs replies arriving between two
 # of them and the network's jitter, so the server never sees a burst above its limit.
 SPARE_SHARE = 0.97
+# Broadcast sends in flight at once: enough to keep the rate with this much time for each to be answered,
+# and no more, so a server that stalls and then reads what queued up still sees no burst above its rate.
+IN_FLIGHT_SECONDS = 0.04
+MIN_IN_FLIGHT = 8
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 Handle = Callable[[Inbound], Awaitable[None]]
 
@@ -78,6 +82,14 @@ class BotApi(Protocol):
     async def set_webhook(self, url: str, secret: str) -> None: ...
 
     async def delete_webhook(self) -> None: ...
+
+
+class TextApi(Protocol):
+    """Only :meth:`BotApi.send_text`: what a broadcast needs (see :mod:`bot.channels.telegram_bulk`)."""
+
+    async def send_text(
+        self, chat_id: int, text: str, buttons: list[OutgoingButton], contact_label: str | None
+    ) -> None: ...
 
 
 def utf16_length(text: str) -> int:
@@ -124,13 +136,14 @@ class Pace:
     ``retry_after``) waits alone."""
 
     def __init__(self, per_second: float = 30.0, chat_per_second: float = 1.0, chat_burst: int = 3) -> None:
+        self.per_second = per_second
         self._gap = 1.0 / per_second
         self._chat_gap = 1.0 / chat_per_second
         self._tolerance = self._chat_gap * (chat_burst - 1)
         self._next_any = 0.0
         self._chats: dict[int, float] = {}
         self._spare = asyncio.Lock()  # one background sender waits for a free moment; the rest queue here
-        self._catch_up = min(SPARE_CATCH_UP, self._gap * 5)
+        self._catch_up = min(SPARE_CATCH_UP, self._gap * 25)
         self._spare_gap = self._gap / SPARE_SHARE
 
     async def turn(self, chat_id: int) -> None:
@@ -175,9 +188,18 @@ class TelegramChannel:
     # for the person, fewer calls against the per-chat limit.
     joins_messages = True
 
-    def __init__(self, api: BotApi, pace: Pace | None = None, *, max_retry_after: float = 300.0) -> None:
+    def __init__(
+        self,
+        api: BotApi,
+        pace: Pace | None = None,
+        *,
+        max_retry_after: float = 300.0,
+        bulk: TextApi | None = None,
+    ) -> None:
         self.api = api
+        self.bulk = bulk or api  # broadcasts' text messages
         self.pace = pace or Pace()
+        self._spare_slots = asyncio.Semaphore(max(MIN_IN_FLIGHT, int(self.pace.per_second * IN_FLIGHT_SECONDS)))
         self.max_retry_after = max_retry_after
         self._offset: int | None = None
 
@@ -187,14 +209,19 @@ class TelegramChannel:
         return recipient.channel is Channel.TELEGRAM
 
     async def send(self, recipient: Account, message: Rendered) -> None:
-        await self._send(recipient, message, self.pace.turn)
+        await self._send(recipient, message, self.pace.turn, self.api)
 
     async def send_spare(self, recipient: Account, message: Rendered) -> None:
         """A message that gives way to replies (a broadcast): sent only in moments replies leave free."""
-        await self._send(recipient, message, self.pace.spare_turn)
+        async with self._spare_slots:
+            await self._send(recipient, message, self.pace.spare_turn, self.bulk)
 
     async def _send(
-        self, recipient: Account, message: Rendered, turn: Callable[[int], Awaitable[None]]
+        self,
+        recipient: Account,
+        message: Rendered,
+        turn: Callable[[int], Awaitable[None]],
+        texts: TextApi,
     ) -> None:
         chat_id = int(recipient.channel_user_id)
         if message.file_name:
@@ -209,7 +236,7 @@ class TelegramChannel:
             shown = buttons if last else []
             contact = message.contact_label if message.request_contact and last else None
             await self._paced(
-                chat_id, lambda p=piece, b=shown, c=contact: self.api.send_text(chat_id, p, b, c), turn
+                chat_id, lambda p=piece, b=shown, c=contact: texts.send_text(chat_id, p, b, c), turn
             )
 
     async def _paced(

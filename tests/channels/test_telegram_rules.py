@@ -8,7 +8,7 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.channels.telegram import MAX_TEXT, Pace, split_text, utf16_length
+from bot.channels.telegram import MAX_TEXT, SPARE_CATCH_UP, Pace, split_text, utf16_length
 
 TEXT = st.text(alphabet=st.sampled_from(list("ab \n&;<>é名😀")), max_size=12_000)
 
@@ -102,3 +102,28 @@ async def test_a_batch_that_could_not_be_handled_is_not_acknowledged() -> None:
     await polling
     assert handled == ["5", "5"]  # handled again after the failure, then acknowledged
     assert api.offsets[:2] == [None, None]
+
+
+async def test_a_broadcast_makes_up_a_short_stall_but_never_bursts_past_it() -> None:
+    pace = Pace(per_second=1000, chat_per_second=1)
+    await pace.spare_turn(1)
+    time.sleep(0.2)  # noqa: ASYNC251 - the loop blocked on purpose: 200 moments go by unused
+    started, chat = time.monotonic(), 2
+    while time.monotonic() - started < 0.002:  # what goes at once, without waiting for a moment
+        await pace.spare_turn(chat)
+        chat += 1
+    caught_up = chat - 2
+    assert 5 <= caught_up <= 1000 * SPARE_CATCH_UP + 2
+    for _ in range(100):  # then the rate again (a little under it: the rest is for replies)
+        await pace.spare_turn(chat)
+        chat += 1
+    assert time.monotonic() - started >= 0.1
+
+
+async def test_a_reply_waits_at_most_a_moment_behind_a_broadcast() -> None:
+    pace = Pace(per_second=100, chat_per_second=1)
+    for chat in range(10, 30):
+        await pace.spare_turn(chat)
+    asked = time.monotonic()
+    await pace.turn(1)
+    assert time.monotonic() - asked <= 0.02
