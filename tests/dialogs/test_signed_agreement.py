@@ -17,6 +17,7 @@ from bot.channels.terminal import plain
 from bot.demo import DEMO_BORROWER
 from bot.rendering import Rendered
 from storage import merkle
+from storage.case_log import canonical_json
 from storage.signed_agreement import check_document
 from storage.signing import Signer, TreeHead, parse_moment, verify_head
 from tests.dialogs.harness import Bot, Person, running_bot
@@ -116,13 +117,13 @@ async def test_mydata_holds_each_logged_event_with_its_proof_and_nothing_persona
     assert head["key_fingerprint"] == SIGNER.fingerprint
     entries = log["entries"]
     assert [e["seq"] for e in entries] == list(range(1, len(case["events"]) + 1))
-    kinds = [json.loads(e["entry"])["kind"] for e in entries]
+    kinds = [e["entry"]["kind"] for e in entries]
     assert kinds[0] == "opened" and kinds.count("agreement_confirmed") == 2
     for e in entries:
-        leaf = merkle.leaf_hash(e["entry"].encode())
+        leaf = merkle.leaf_hash(canonical_json(e["entry"]))  # the object's compact sorted-key JSON
         proof = [base64.b64decode(node) for node in e["proof"]]
         assert merkle.verify_inclusion(leaf, e["log_index"], size, proof, root)
-    logged = "\n".join(e["entry"] for e in entries)
+    logged = "\n".join(canonical_json(e["entry"]).decode() for e in entries)
     for personal in (DEMO_BORROWER.name, DEMO_BORROWER.id_number, DEMO_BORROWER.phone, "lost my job"):
         assert personal not in logged
 
