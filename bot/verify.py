@@ -27,7 +27,7 @@ from bot.platform_key import build_signer, deployment_public_key
 from bot.rendering import Renderer
 from bot.settings import Settings
 from dialogs.locales import DEFAULT_LOCALE, LOCALES, pick_locale
-from storage.signed_agreement import Finding, check_document
+from storage.signed_agreement import Finding, check_document, lines_below
 from storage.signing import SigningKeyError, grouped, load_public_key
 
 REPORT = "verify_document/report"
@@ -93,6 +93,7 @@ def check_file(args: argparse.Namespace, settings: Settings) -> int:
         "findings": [_finding(f) for f in verdict.findings],
         "passed": verdict.ok,
         "failed": len(verdict.failed()),
+        "lines_below": lines_below(content) if verdict.parsed else 0,
     }
     print(Renderer().document(REPORT, context, locale, settings.timezone))
     return 0 if verdict.ok else 1

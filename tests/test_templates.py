@@ -202,6 +202,7 @@ SAMPLES: dict[str, Any] = {
     "current_how": "threats",
     "numbered_choices": True,
     "below": True,
+    "lines_below": 3,
     "filing": {"who": "Wang <b>", "when": "Monday", "how": "threats", "details": None, "evidence": True},
     "needed": "820.55",
     "months": 24,

@@ -363,6 +363,46 @@ def test_windows_line_endings_and_a_translation_above_still_verify(setup, capsys
     assert verify(capsys, str(setup.file), "--key", str(setup.key), "--lang", "en")[0] == 0
 
 
+WORDS = (
+    "\nConfirmations of this text (version 2), for reading: the signature block above holds them with their"
+    ' proof, and "loanbridge verify" checks them there:\n'
+    "• Borrower (张*): confirmed Dec 1, 18:00 Beijing time\n"
+    "• Lender (Demo Lender): confirmed Dec 1, 18:05 Beijing time\n"
+)
+
+
+def test_the_confirmations_in_words_below_the_block_are_said_to_be_for_reading(setup, capsys):
+    """The signed copy repeats, below the block, who confirmed and when (trial 2): it still verifies, the
+    report says those lines are not what is checked, and a change to the text or block still fails."""
+    code, out, _ = verify(capsys, str(setup.file), "--key", str(setup.key), "--lang", "en")
+    assert code == 0 and "Below the signature block" not in out
+    setup.document += WORDS
+    setup.file.write_text(setup.document, encoding="utf-8")
+    code, out, _ = verify(capsys, str(setup.file), "--key", str(setup.key), "--lang", "en")
+    assert code == 0, out
+    assert (
+        "Below the signature block, 3 lines say in words who confirmed the text and when. They are for"
+        " reading, not signed: the confirmations that count are the ones checked above." in out
+    )
+    assert out.splitlines()[-1].startswith("All checks passed.")
+    code, out, _ = verify(capsys, str(setup.file), "--key", str(setup.key), "--lang", "zh_CN")
+    assert code == 0 and "签名区块下方有 3 行文字" in out
+    code, out, _ = verify(
+        capsys, changed(setup, "¥820.55", "¥620.55"), "--key", str(setup.key), "--lang", "en"
+    )
+    assert code == 1 and "[FAILED] The agreement text above the block" in out
+    stamp = block_line(setup.document, "lender-confirmed-at")
+    code, out, _ = verify(
+        capsys,
+        changed(setup, stamp, stamp.replace("10:05", "10:06")),
+        "--key",
+        str(setup.key),
+        "--lang",
+        "en",
+    )
+    assert code == 1 and "[FAILED] The platform's signature does not match the block" in out
+
+
 def test_without_a_key_it_uses_the_deployments_own(setup, capsys, monkeypatch):
     monkeypatch.setenv("LOANBRIDGE_DATABASE_URL", f"sqlite:///{setup.file.parent / 'lb.db'}")
     code, _, err = verify(capsys, str(setup.file), "--lang", "en")
@@ -411,6 +451,7 @@ async def test_the_file_the_bot_sends_checks_with_the_command(database_url, cloc
     assert code == 0, out
     assert "[ok] The file holds LoanBridge's signature block, for the agreement of case 1, version 1." in out
     assert out.count("[ok] Entry ") == 2
+    assert "Below the signature block, 3 lines say in words who confirmed the text and when." in out
     file.write_text(document.replace("REPAYMENT AGREEMENT", "REPAYMENT AGREEMENt", 1), encoding="utf-8")
     # The command runs its own event loop, as from a shell: off this test's loop.
     code, out, _ = await asyncio.to_thread(verify, capsys, str(file), "--key", str(key), "--lang", "en")

@@ -94,6 +94,40 @@ async def test_a_changed_character_or_another_key_fails_the_check(signing_bot: B
     assert not check_document(document, Ed25519PrivateKey.generate().public_key()).ok
 
 
+def confirmations_in_words(document: str) -> list[str]:
+    """The lines below the signature block that say who confirmed and when."""
+    below = document.split("-----END LOANBRIDGE SIGNATURE-----", 1)[1]
+    return [line for line in below.splitlines() if line.strip()]
+
+
+async def test_the_signed_copy_says_who_confirmed_and_when_as_the_unsigned_one_did(signing_bot: Bot) -> None:
+    """Trial 2: the signed copy lacked the unsigned copy's "Confirmations of this text" lines. They are
+    below the block now, in the reader's language and zone; the document still checks, and a changed
+    character of its text or block still fails."""
+    bot = signing_bot
+    alice, _ = await agree(bot)
+    unsigned = [m for m in bot.recorder.inbox["alice"] if m.file_name == "agreement-1-v1.txt"][-1]
+    said = plain(unsigned.text).split("Confirmations of this text (version 1):\n", 1)[1].splitlines()
+    await bot.store.sequence_log()
+    await delivered(bot)
+    sent = signed_file(alice.received())
+    await alice.send("/agreement")
+    asked = signed_file(alice.last)
+    for document in (sent, asked):
+        lines = confirmations_in_words(document)
+        assert lines[0].startswith("Confirmations of this text (version 1), for reading:"), lines
+        assert lines[1].startswith("• Borrower (张*): confirmed ") and lines[1].endswith("Beijing time")
+        assert lines[2].startswith("• Lender (Demo Lender): confirmed ")
+        assert lines[1:] == said  # the same lines as the unsigned copy once both had confirmed
+        assert check_document(document, SIGNER.public_key).ok
+        assert not check_document(
+            document.replace("REPAYMENT AGREEMENT", "REPAYMENT AGREEMENt", 1), SIGNER.public_key
+        ).ok
+        stamp = next(line for line in document.splitlines() if line.startswith("lender-confirmed-at: "))
+        moved = stamp.replace("T", "X", 1)
+        assert not check_document(document.replace(stamp, moved), SIGNER.public_key).ok
+
+
 async def test_before_it_is_logged_agreement_says_the_signed_copy_follows(signing_bot: Bot) -> None:
     bot = signing_bot
     alice, _ = await agree(bot)
