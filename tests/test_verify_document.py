@@ -109,6 +109,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Setup:
     monkeypatch.chdir(tmp_path)
     for name in ("LOANBRIDGE_DATABASE_URL", "LOANBRIDGE_SECRET_KEY", "LOANBRIDGE_SIGNING_KEY"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TZ", "UTC")  # the reader's zone, whatever this machine's is
     signer = Signer(Ed25519PrivateKey.generate())
     document = sealed(signer)
     file = tmp_path / "agreement-42-v2.txt"
@@ -271,6 +272,35 @@ def test_the_key_may_be_given_as_base64_of_its_raw_bytes(setup, capsys):
     raw = setup.key.with_suffix(".b64")
     raw.write_text(base64.b64encode(raw_public(setup.signer.public_key)).decode() + "\n", encoding="ascii")
     assert verify(capsys, str(setup.file), "--key", str(raw), "--lang", "en")[0] == 0
+
+
+def test_times_are_shown_in_the_readers_zone_and_say_which(setup, capsys, monkeypatch):
+    """Trial 2: the chat said 18:00 Beijing time, the report 10:00 UTC. Now the report uses --tz, else TZ,
+    else the system's zone, and every time names its offset and zone; the result and exit status stay."""
+    code, out, _ = verify(
+        capsys, str(setup.file), "--key", str(setup.key), "--lang", "en", "--tz", "Asia/Shanghai"
+    )
+    assert code == 0
+    assert (
+        "[ok] Entry 13 of the log records the borrower confirming this version on"
+        " 2026-12-01 18:00:00 UTC+08:00 (Asia/Shanghai)." in out
+    )
+    assert "on 2026-12-01 18:06:00 UTC+08:00 (Asia/Shanghai) the case log held 23 entries" in out
+    assert " UTC." not in out
+    monkeypatch.setenv("TZ", "America/New_York")
+    code, out, _ = verify(capsys, str(setup.file), "--key", str(setup.key), "--lang", "zh_CN")
+    assert code == 0
+    assert (
+        "[通过] 日志第 13 条记录了借款人于 2026-12-01 05:00:00 UTC-05:00 (America/New_York) 确认此版本。"
+        in out
+    )
+    code, out, _ = verify(
+        capsys, changed(setup, "¥820.55", "¥620.55"), "--key", str(setup.key), "--tz", "Asia/Shanghai"
+    )
+    assert code == 1
+    code, out, err = verify(capsys, str(setup.file), "--key", str(setup.key), "--tz", "Mars/Olympus")
+    assert (code, out) == (2, "")
+    assert "unknown time zone Mars/Olympus" in err
 
 
 def test_the_report_in_chinese(setup, capsys):
