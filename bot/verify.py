@@ -158,11 +158,18 @@ def check_file(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if verdict.ok else 1
 
 
-async def audit_key(_args: argparse.Namespace, settings: Settings) -> int:
+async def audit_key(args: argparse.Namespace, settings: Settings) -> int:
     signer = build_signer(settings)
     print(signer.public_pem().rstrip("\n"))
-    print(f"SHA-256 fingerprint: {grouped(signer.fingerprint)}")
+    context = {"fingerprint": grouped(signer.fingerprint)}
+    print(Renderer().document("audit/key", context, reader_locale(args.lang), settings.timezone))
     return 0
+
+
+def add_lang_option(command: Any) -> None:
+    command.add_argument(
+        "--lang", choices=LOCALES, help="the language of what is printed (default: from LANG)"
+    )
 
 
 def add_verify_command(commands: Any) -> None:
@@ -191,4 +198,5 @@ def add_key_command(audit_group: Any) -> None:
     key = audit_group.add_parser(
         "key", help="print the platform's public key (PEM) and its fingerprint, for whoever checks"
     )
+    add_lang_option(key)
     key.set_defaults(run=audit_key)

@@ -441,7 +441,7 @@ def test_without_a_key_it_uses_the_deployments_own(setup, capsys, monkeypatch):
     assert (setup.file.parent / "lb.db.signing-key").stat().st_mode & 0o777 == 0o600
     setup.file.write_text(sealed(signer), encoding="utf-8")
     assert verify(capsys, str(setup.file), "--lang", "en")[0] == 0
-    code, out, _ = main(["audit", "key"]), *capsys.readouterr()
+    code, out, _ = main(["audit", "key", "--lang", "en"]), *capsys.readouterr()
     assert code == 0
     pem, fingerprint_line = out.rsplit("\n", 2)[0], out.splitlines()[-1]
     assert pem == signer.public_pem().rstrip("\n")
