@@ -203,6 +203,7 @@ SAMPLES: dict[str, Any] = {
     "numbered_choices": True,
     "below": True,
     "lines_below": 3,
+    "os_error": "Permission denied",
     "checked_entries": 12345,
     "checked_heads": 12,
     "platform_key": "1a2b 3c4d 5e6f",
