@@ -1,5 +1,8 @@
 """``loanbridge audit verify`` and ``loanbridge audit head``: the case log checked, and its head published.
 
+Both answer in the reader's language (``--lang``, else LC_ALL / LC_MESSAGES / LANG, as ``loanbridge
+verify``); the words are templates/<locale>/audit/.
+
 ``verify`` reads the database in one read-only snapshot (it never takes SQLite's write lock, so a running
 bot keeps answering) and prints what it checked and everything wrong, each event by its case and
 sequence number; it exits 1 on any finding. ``head`` prints the latest signed tree head as text to
@@ -18,10 +21,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from bot.platform_key import deployment_public_key
+from bot.rendering import Renderer
 from bot.settings import Settings
+from bot.verify import add_lang_option, reader_locale
 from storage.case_log import Head, latest_head, moment
 from storage.db import async_url, check_database_file
-from storage.log_audit import AuditReport, audit
+from storage.log_audit import AuditReport, Finding, audit
 from storage.migrate import require_current
 from storage.signing import TreeHead, fingerprint, grouped, load_public_key
 
@@ -42,37 +47,45 @@ def _reader(settings: Settings) -> Any:
     return create_async_engine(url)
 
 
+def say(template: str, locale: str, **context: Any) -> str:
+    """An audit text in the reader's language (plain text: a terminal, not a chat)."""
+    return Renderer().document(f"audit/{template}", context, locale, "UTC")
+
+
 async def audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    locale = reader_locale(args.lang)
     key = platform_key(settings, args.key)
     engine = _reader(settings)
+
+    def progress(done: int) -> None:
+        print(say("progress", locale, done=done), file=sys.stderr, flush=True)
+
     try:
         await require_current(engine)
         async with AsyncSession(engine) as session, session.begin():
-            report = await audit(session, key, _progress if args.progress else None)
+            report = await audit(session, key, progress if args.progress else None)
     finally:
         await engine.dispose()
-    _print_report(report, key)
+    print(report_text(report, key, locale))
     return 0 if report.ok else 1
 
 
-def _progress(done: int) -> None:
-    print(f"… {done:,} entries", file=sys.stderr, flush=True)
+def report_text(report: AuditReport, key: Ed25519PublicKey, locale: str) -> str:
+    latest = report.latest
+    return say(
+        "report",
+        locale,
+        checked_entries=report.entries,
+        checked_heads=report.heads,
+        platform_key=grouped(fingerprint(key)),
+        latest_head={"size": latest.size, "at": moment(latest.at)} if latest is not None else None,
+        problems=[_problem(finding) for finding in report.findings],
+        log_ok=report.ok,
+    )
 
 
-def _print_report(report: AuditReport, key: Ed25519PublicKey) -> None:
-    print(f"checked {report.entries:,} log entries and {report.heads:,} signed heads")
-    print(f"platform key: {grouped(fingerprint(key))}")
-    if report.latest is not None:
-        print(f"latest head: size {report.latest.size:,}, signed {moment(report.latest.at)}")
-    for finding in report.findings:
-        print(f"PROBLEM {finding}")
-    if report.ok:
-        print(
-            "OK: every event is in the log as it was written; every head is signed and consistent "
-            "with the next"
-        )
-    else:
-        print(f"FAILED: {len(report.findings)} problem(s) found; the log does not match what was signed")
+def _problem(finding: Finding) -> dict[str, Any]:
+    return {"problem": finding.problem, "case": finding.case_id, "seq": finding.seq, **finding.facts}
 
 
 async def audit_head(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,7 +97,7 @@ async def audit_head(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await engine.dispose()
     if head is None:
-        print("the case log has no signed head yet: it is signed within a minute of the first case event")
+        print(say("no_head", reader_locale(args.lang)))
         return 1
     print(published(head), end="")
     return 0
@@ -107,7 +120,9 @@ def add_audit_commands(commands: Any) -> Any:
     )
     verify.add_argument("--key", help="check with this public key (PEM or base64) instead of the platform's")
     verify.add_argument("--progress", action="store_true", help="report progress on stderr")
+    add_lang_option(verify)
     verify.set_defaults(run=audit_verify)
     head = group.add_parser("head", help="print the latest signed tree head, to publish elsewhere")
+    add_lang_option(head)
     head.set_defaults(run=audit_head)
     return group

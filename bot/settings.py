@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # base64 of its 32 bytes or a PEM private key; never the secret key. Generated beside SQLite if unset.
     signing_key: SecretStr | None = None
     timezone: str = "Asia/Shanghai"
+    # Where `loanbridge chat` saves the documents it receives (agreements, /mydata), one folder per user;
+    # default ~/LoanBridge. The terminal says the full path of each file it saves.
+    terminal_files: str | None = None
     lpr_history: str = DEFAULT_LPR_HISTORY_TEXT
     # The yearly financing-cost level licensed lenders are held to (DESIGN §4), a fraction: 0.24 is 24 %.
     licensed_rate_level: Decimal = Field(default=DEFAULT_LICENSED_LEVEL, gt=0, lt=1)

@@ -15,6 +15,7 @@ from typing import Any
 from bot import demo
 from bot.app import App, build_app
 from bot.channels.terminal import TerminalChannel, run_lines
+from bot.channels.terminal_files import documents_folder
 from bot.channels.terminal_input import LineReader
 from bot.codes import LogCodeSender
 from bot.rendering import Rendered, Renderer
@@ -62,7 +63,8 @@ async def run_chat(
     await upgrade(settings.database_url)  # the embedded default needs no separate setup step
     # The terminal's own language (LANG=en_US.UTF-8, zh_CN.UTF-8) is the first guess for a new user.
     language = os.environ.get("LC_ALL") or os.environ.get("LANG")
-    channel = TerminalChannel(user, sys.stdout, language)
+    files = documents_folder(settings.terminal_files, user)
+    channel = TerminalChannel(user, sys.stdout, language, files=files)
     reader = LineReader(sys.stdin.buffer, sys.stdin.encoding or "utf-8")
     codes = TerminalCodes(channel) if show_codes else None
     app = build_app(settings, {Channel.TERMINAL: channel}, code_sender=codes)

@@ -15,11 +15,13 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.masking import mask_name
 from dialogs.messages import Outbound
 from storage import models, outbox_watch
 from storage.case_log import Head, hashes_of_ranges, inclusion_ranges
 from storage.crypto import FieldCipher
-from storage.signed_agreement import CONFIRMED_KIND, Confirmation, seal_block, signed_document
+from storage.loans import to_loan
+from storage.signed_agreement import CONFIRMED_KIND, SIDES, Confirmation, seal_block, signed_document
 from storage.signing import Signer, TreeHead
 from storage.staff import staff_accounts
 from storage.turns import message_document, seal_message
@@ -56,7 +58,7 @@ async def seal_agreements(session: AsyncSession, signer: Signer, cipher: FieldCi
         except ValueError:
             log.exception("agreement on case %s could not be sealed; it stays unsigned", row.case_id)
             continue
-        await _send(session, cipher, row, head)
+        await _send(session, cipher, row, head, confirmations)
         sealed += 1
     return sealed
 
@@ -90,11 +92,23 @@ async def _confirmations(
     ]
 
 
-async def _send(session: AsyncSession, cipher: FieldCipher, row: models.Agreement, head: Head) -> None:
-    """The signed document to the borrower and the lender's staff, through the outbox."""
+async def _send(
+    session: AsyncSession,
+    cipher: FieldCipher,
+    row: models.Agreement,
+    head: Head,
+    confirmations: list[Confirmation],
+) -> None:
+    """The signed document to the borrower and the lender's staff, through the outbox, with who confirmed
+    it and when in words below the block (as the unsigned copy has them; the block holds the proof)."""
     case = await session.get(models.Case, row.case_id)
     if case is None or row.signed_block is None:
         return
+    names = await _party_names(session, cipher, case)
+    readable = [
+        {"side": c.side, "at": c.at.isoformat(), "who": names.get(c.side)}
+        for c in sorted(confirmations, key=lambda c: SIDES.index(c.side))
+    ]
     recipients = [case.borrower_account_id]
     if case.lender_id is not None:
         recipients += [account.id for account in await staff_accounts(session, case.lender_id)]
@@ -105,10 +119,21 @@ async def _send(session: AsyncSession, cipher: FieldCipher, row: models.Agreemen
     for account_id in recipients:
         key = f"signed-agreement:{row.case_id}:{row.terms_version}:{account_id}"
         note = Outbound(account_id, NOTE_TEMPLATE, about, key=f"{key}:note")
-        file = Outbound(account_id, SIGNED_TEMPLATE, {**about, "signed": document}, key=key, file_name=name)
+        context = {**about, "signed": document, "confirmations": readable}
+        file = Outbound(account_id, SIGNED_TEMPLATE, context, key=key, file_name=name)
         rows += [_outbox_row(cipher, message, head) for message in (note, file)]
     await session.execute(insert(models.OutboxMessage), rows)
     await outbox_watch.announce(session)
+
+
+async def _party_names(session: AsyncSession, cipher: FieldCipher, case: models.Case) -> dict[str, str]:
+    """The sides as the unsigned copy names them: the borrower's masked name, the lender's name."""
+    loan = await session.get(models.Loan, case.loan_id) if case.loan_id is not None else None
+    lender = await session.get(models.Lender, case.lender_id) if case.lender_id is not None else None
+    names = {"lender": lender.name} if lender is not None else {}
+    if loan is not None:
+        names["borrower"] = mask_name(to_loan(loan, cipher).row.borrower_name)
+    return names
 
 
 def _outbox_row(cipher: FieldCipher, message: Outbound, head: Head) -> dict[str, Any]:

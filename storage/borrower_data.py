@@ -6,7 +6,7 @@ import base64
 import dataclasses
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,8 +21,12 @@ from storage.cases import append_event, to_case
 from storage.loans import to_loan
 
 if TYPE_CHECKING:
+    from storage.payments import PaymentWork
     from storage.staff import StaffWork as CaseWork
 
+# The export's format, in the file itself: 2 has the case log's entries as JSON objects (1: as strings)
+# and each case's payments and schedule.
+FORMAT = "loanbridge-personal-data/2"
 ERASED = "personal_data_erased"  # logged on each case whose personal data was erased
 # An agreement binds both sides: its parties' details stay while it runs (PIPL art. 47: a contract in force).
 KEEP_FOR_AGREEMENT = frozenset({CaseState.AGREED, CaseState.ACTIVE})
@@ -32,6 +36,7 @@ async def export(work: CaseWork) -> dict[str, Any]:
     """Everything about the account: its settings, consent, each case with its loan, situation and log."""
     row = await account_row(work.session, work.account.id)
     return {
+        "format": FORMAT,
         "account": {
             "channel": row.channel,
             "user": row.channel_user_id,
@@ -126,6 +131,7 @@ async def _case_export(work: CaseWork, case: models.Case) -> dict[str, Any]:
     loan = await work.session.get(models.Loan, case.loan_id) if case.loan_id else None
     hardship = await personal.hardship(work.session, case.id, work.cipher)
     finances = await personal.finances(work.session, case.id, work.cipher)
+    plan = cast("PaymentWork", work)  # the exporting turn is a whole SqlTurn: its payment work too
     return {
         "case": dataclasses.asdict(to_case(case)),
         "loan": dataclasses.asdict(to_loan(loan, work.cipher).row) if loan else None,
@@ -136,6 +142,8 @@ async def _case_export(work: CaseWork, case: models.Case) -> dict[str, Any]:
         "offers": [dataclasses.asdict(offer) for offer in await work.offers(case.id)],
         "agreement": dataclasses.asdict(agreement) if (agreement := await work.agreement(case.id)) else None,
         "messages": [dataclasses.asdict(message) for message in await work.messages(case.id)],
+        "schedule": [dataclasses.asdict(due) for due in await plan.instalments(case.id)],
+        "payments": [dataclasses.asdict(payment) for payment in await plan.payments(case.id)],
         "events": [_event(e) for e in events],
         "case_log": await case_log_export(work.session, case.id),
     }
@@ -165,8 +173,10 @@ async def _erased_case_export(
 
 
 HOW_TO_CHECK = (
-    "Each entry is exactly what LoanBridge's case log holds for one event of this case. Its leaf hash is "
-    "SHA-256 of the byte 0x00 followed by the entry (UTF-8); the proof is its RFC 6962 audit path "
+    "Each entry is what LoanBridge's case log holds for one event of this case, as a JSON object. The log "
+    "holds it as compact JSON with sorted keys, UTF-8, not ASCII-escaped (in Python: json.dumps(entry, "
+    "sort_keys=True, separators=(',', ':'), ensure_ascii=False)); its leaf hash is SHA-256 of the byte 0x00 "
+    "followed by those bytes; the proof is its RFC 6962 audit path "
     "(base64 hashes, leaf side first) to the root of the signed tree head below, which LoanBridge "
     "publishes and signs with its platform key (Ed25519). 'loanbridge audit verify' checks the whole log "
     "the same way."
@@ -193,7 +203,8 @@ async def case_log_export(session: AsyncSession, case_id: int) -> dict[str, Any]
             {
                 "log_index": entry.index,
                 "seq": entry.seq,
-                "entry": entry.entry.decode(),
+                # An object, not its text: readable, and the canonical bytes are its compact JSON again.
+                "entry": json.loads(entry.entry),
                 "proof": [base64.b64encode(node).decode() for node in entry.proof],
             }
             for entry in entries
@@ -202,7 +213,13 @@ async def case_log_export(session: AsyncSession, case_id: int) -> dict[str, Any]
 
 
 def _event(event: domain.CaseEvent) -> dict[str, Any]:
-    return {"at": event.at, "kind": event.kind, "to_state": event.to_state, "details": event.details}
+    return {
+        "at": event.at,
+        "kind": event.kind,
+        "by": event.actor_role,
+        "to_state": event.to_state,
+        "details": event.details,
+    }
 
 
 async def _reports(work: CaseWork) -> list[dict[str, Any]]:

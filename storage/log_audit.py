@@ -30,19 +30,43 @@ from storage.case_log import Head, consistency_proof, entry_bytes, moment, to_he
 from storage.signing import TreeHead, fingerprint, verify_head
 
 PAGE = 20_000
+# Every Finding.problem this module reports (each has its words in templates/<locale>/audit/report.j2).
+PROBLEMS = frozenset(
+    {
+        "head_key",
+        "head_signature",
+        "positions_missing",
+        "heads_unmatched",
+        "head_beyond",
+        "heads_inconsistent",
+        "copy_altered",
+        "removed",
+        "missing_with_place",
+        "missing_everywhere",
+        "outside",
+        "swapped",
+        "changed",
+    }
+)
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing wrong, in words an operator can act on; case and seq when it is about an event."""
+    """One thing wrong: ``problem`` names it (the report's words are templates/<locale>/audit/report.j2)
+    and ``facts`` holds its figures; case and seq when it is about an event. Problems: ``head_key``
+    (size, key), ``head_signature`` (size, at), ``positions_missing`` (first, last), ``heads_unmatched``
+    (size, at, later), ``head_beyond`` (size), ``heads_inconsistent`` (old, new), and for an event:
+    ``copy_altered``, ``removed``, ``missing_with_place``, ``missing_everywhere``, ``outside``,
+    ``swapped`` (other_case, other_seq), ``changed`` (fields: the entry's names, such as ``at``)."""
 
-    what: str
+    problem: str
+    facts: dict[str, Any] = field(default_factory=dict)
     case_id: int | None = None
     seq: int | None = None
 
-    def __str__(self) -> str:
+    def __str__(self) -> str:  # for logs and test messages; people read the report's template
         where = f"case {self.case_id} event #{self.seq}: " if self.case_id is not None else ""
-        return where + self.what
+        return f"{where}{self.problem} {self.facts}"
 
 
 @dataclass
@@ -91,13 +115,9 @@ def _check_signatures(heads: list[Head], key: Ed25519PublicKey, report: AuditRep
     ours = fingerprint(key)
     for head in heads:
         if head.key_fingerprint != ours:
-            report.findings.append(
-                Finding(f"the head of size {head.size} names another key ({head.key_fingerprint[:16]}…)")
-            )
+            report.findings.append(Finding("head_key", {"size": head.size, "key": head.key_fingerprint[:16]}))
         if not verify_head(key, TreeHead(head.size, head.root, head.at), head.signature):
-            report.findings.append(
-                Finding(f"the head of size {head.size} ({moment(head.at)}) has no valid signature")
-            )
+            report.findings.append(Finding("head_signature", {"size": head.size, "at": moment(head.at)}))
 
 
 async def _recompute(
@@ -131,9 +151,8 @@ async def _recompute(
             await asyncio.sleep(0)  # let it start: its query then runs in the driver's thread meanwhile
         for row in rows:
             if row.leaf_index != after + 1:
-                report.findings.append(
-                    Finding(f"log positions {after + 1} to {row.leaf_index - 1} are missing")
-                )
+                missing = {"first": after + 1, "last": row.leaf_index - 1}
+                report.findings.append(Finding("positions_missing", missing))
             after = row.leaf_index
             tree.append(_entry_hash(row, report, changed))
             _check_numbering(row, report)
@@ -148,10 +167,10 @@ async def _recompute(
     report.entries = tree.size
     if unmatched:
         first, later = unmatched[0], len(unmatched) - 1
-        what = f"the head of size {first.size} ({moment(first.at)}) does not match the entries"
-        report.findings.append(Finding(what + (f", nor do {later} later heads" if later else "")))
+        facts = {"size": first.size, "at": moment(first.at), "later": later}
+        report.findings.append(Finding("heads_unmatched", facts))
     while head is not None:
-        report.findings.append(Finding(f"the head of size {head.size} covers entries the log no longer has"))
+        report.findings.append(Finding("head_beyond", {"size": head.size}))
         head = next(waiting, None)
     return changed
 
@@ -194,10 +213,9 @@ def _entry_hash(row: Any, report: AuditReport, changed: list[_Changed]) -> bytes
     digest = merkle.leaf_hash(entry)
     logged_digest = digest if entry == logged else merkle.leaf_hash(logged)  # one hash when nothing changed
     if logged_digest != bytes(row.leaf_hash):
-        report.findings.append(Finding("the log's own copy was altered", row.logged_case, row.logged_seq))
+        report.findings.append(Finding("copy_altered", {}, row.logged_case, row.logged_seq))
     if row.id is None:
-        what = "removed from the database (the log still holds it)"
-        report.findings.append(Finding(what, row.logged_case, row.logged_seq))
+        report.findings.append(Finding("removed", {}, row.logged_case, row.logged_seq))
     elif entry != logged:
         changed.append(_Changed(row.logged_case, row.logged_seq, logged, entry))
     return digest
@@ -208,11 +226,8 @@ def _check_numbering(row: Any, report: AuditReport) -> None:
     case_id, seq, last_seq = row.logged_case, row.logged_seq, report.logged_seq
     expected = last_seq.get(case_id, 0) + 1
     for missing in range(expected, seq):
-        report.findings.append(Finding("missing: removed with its place in the log", case_id, missing))
+        report.findings.append(Finding("missing_with_place", {}, case_id, missing))
     last_seq[case_id] = max(seq, last_seq.get(case_id, 0))
-
-
-_FIELD_NAMES = {"at": "time", "kind": "type", "actor": "actor", "role": "actor's role", "from": "state"}
 
 
 def _name_swaps(changed: list[_Changed], report: AuditReport) -> None:
@@ -222,10 +237,11 @@ def _name_swaps(changed: list[_Changed], report: AuditReport) -> None:
     for item in changed:
         other = logged_as.get(_without_seq(item.now))
         if other is not None and other is not item:
-            what = f"out of order: it now holds what the log has as case {other.case_id} event #{other.seq}"
+            swapped = {"other_case": other.case_id, "other_seq": other.seq}
+            report.findings.append(Finding("swapped", swapped, item.case_id, item.seq))
         else:
-            what = f"changed after it was logged ({', '.join(_differences(item.logged, item.now))} differ)"
-        report.findings.append(Finding(what, item.case_id, item.seq))
+            fields = {"fields": _differences(item.logged, item.now)}
+            report.findings.append(Finding("changed", fields, item.case_id, item.seq))
 
 
 def _without_seq(entry: bytes) -> str:
@@ -237,7 +253,7 @@ def _without_seq(entry: bytes) -> str:
 def _differences(logged: bytes, now: bytes) -> list[str]:
     before, after = json.loads(logged), json.loads(now)
     names = sorted(set(before) | set(after))
-    return [_FIELD_NAMES.get(name, name) for name in names if before.get(name) != after.get(name)]
+    return [name for name in names if before.get(name) != after.get(name)]
 
 
 async def _check_tails(session: AsyncSession, report: AuditReport) -> None:
@@ -252,9 +268,7 @@ async def _check_tails(session: AsyncSession, report: AuditReport) -> None:
     for case_id, count in await session.execute(select(cases.id, cases.last_event_seq)):
         last = queued.get(case_id, count + 1) - 1  # events from a queued one on are not logged yet
         for missing in range(logged.get(case_id, 0) + 1, last + 1):
-            report.findings.append(
-                Finding("missing: neither in the database nor in the log", case_id, missing)
-            )
+            report.findings.append(Finding("missing_everywhere", {}, case_id, missing))
 
 
 async def _check_outside(session: AsyncSession, report: AuditReport) -> None:
@@ -266,7 +280,7 @@ async def _check_outside(session: AsyncSession, report: AuditReport) -> None:
         .order_by(events.id)
     )
     for case_id, seq in await session.execute(query):
-        report.findings.append(Finding("not in the log: written around it", case_id, seq))
+        report.findings.append(Finding("outside", {}, case_id, seq))
 
 
 async def _check_consistency(session: AsyncSession, heads: list[Head], report: AuditReport) -> None:
@@ -276,4 +290,4 @@ async def _check_consistency(session: AsyncSession, heads: list[Head], report: A
         except LookupError:
             proof = []
         if not merkle.verify_consistency(old.size, new.size, old.root, new.root, proof):
-            report.findings.append(Finding(f"the heads of size {old.size} and {new.size} are not consistent"))
+            report.findings.append(Finding("heads_inconsistent", {"old": old.size, "new": new.size}))

@@ -1,7 +1,9 @@
 """The signed agreement document: the agreement text, then a block the platform signs, checkable offline.
 
 A signed document is ``signed_document(text, block)``: the binding agreement text, a blank line, and the
-block (anything above the text, such as a translation for reading, is outside what is checked)::
+block. Anything above the text (a translation for reading) and below the block (who confirmed it and
+when, in words, as the unsigned copy says it) is outside what is checked: :func:`lines_below` counts the
+latter, so that ``loanbridge verify`` can say so::
 
     <the agreement text, exactly the text both sides confirmed and whose SHA-256 is stored>
 
@@ -40,6 +42,7 @@ API
 ``signed_document(text, block) -> str``          text + blank line + block (+ final line break).
 ``parse_document(content) -> ParsedDocument``     raises ``DocumentError(problem, line)`` if there is no
                                                   block, more than one, or a line that does not belong.
+``lines_below(content) -> int``                  the non-blank lines after the block (for reading only).
 ``check_document(content, public_key) -> Verdict``  every check, each a ``Finding(name, ok, facts)``;
     names in order: ``block``, ``key``, ``signature``, ``text``, ``head``, then for each side
     ``entry`` and ``included`` (facts carry ``side``). ``Verdict.ok`` only if every finding is ok.
@@ -219,6 +222,13 @@ def parse_document(content: str) -> ParsedDocument:
     size = int(fields["text-bytes"])
     above = "\n".join(lines[:start]).rstrip("\n").encode("utf-8")
     return ParsedDocument(fields, proofs, signed, above[-size:] if size else b"")
+
+
+def lines_below(content: str) -> int:
+    """How many non-blank lines follow the block's end line (0 without a block): reading matter."""
+    lines = _normalised(content).split("\n")
+    ends = [i for i, line in enumerate(lines) if line.strip() == END]
+    return sum(1 for line in lines[ends[-1] + 1 :] if line.strip()) if ends else 0
 
 
 def _block(lines: list[str]) -> tuple[int, list[str]]:

@@ -37,12 +37,17 @@ from tests.dialogs.test_negotiation import approved
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def audit_verify(database_url: str, key_file: Path) -> subprocess.CompletedProcess[str]:
+def audit_verify(
+    database_url: str, key_file: Path, *, lang: str = "en_US.UTF-8"
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "LOANBRIDGE_DATABASE_URL": database_url,
         "LOANBRIDGE_SECRET_KEY": TEST_SECRET.decode(),
+        "LC_ALL": "",
+        "LC_MESSAGES": "",
+        "LANG": lang,  # the operator's language: the report's
     }
     command = [sys.executable, "-m", "bot.cli", "audit", "verify", "--key", str(key_file)]
     return subprocess.run(
@@ -170,6 +175,19 @@ async def test_audit_names_every_edited_removed_and_swapped_event(
     assert f"case 1 event #{seqs['copy']}: the log's own copy was altered" in report
     assert "does not match the entries" in report and "FAILED" in report
 
+    # Trial 2: the same report in Chinese, from LANG as for loanbridge verify
+    found = await asyncio.to_thread(audit_verify, database_url, key_file, lang="zh_CN.UTF-8")
+    report = found.stdout
+    assert found.returncode == 1, report + found.stderr
+    assert report.startswith("检查了 ") and "平台密钥：" in report
+    assert f"问题 案件 1 事件 #{seqs['time']}：写入日志后被改动过（时间不一致）" in report
+    assert f"问题 案件 1 事件 #{seqs['removed']}：已从数据库中删除（日志中仍有记录）" in report
+    assert (
+        f"问题 案件 1 事件 #{seqs['a']}：顺序被调换：它现在的内容是日志中案件 1 事件 #{seqs['b']} 的内容"
+        in report
+    )
+    assert "未通过：发现 " in report and "PROBLEM" not in report and "FAILED" not in report
+
 
 async def test_another_key_fails_the_heads(database_url: str, clock: FakeClock, tmp_path: Path) -> None:
     signer = Signer(Ed25519PrivateKey.generate())
@@ -189,7 +207,7 @@ def audit_head(database_url: str, folder: Path, seed: str) -> subprocess.Complet
         "LOANBRIDGE_SECRET_KEY": TEST_SECRET.decode(),
         "LOANBRIDGE_SIGNING_KEY": seed,
     }
-    command = [sys.executable, "-m", "bot.cli", "audit", "head"]
+    command = [sys.executable, "-m", "bot.cli", "audit", "head", "--lang", "en"]
     return subprocess.run(
         command, check=False, capture_output=True, text=True, env=env, cwd=folder, timeout=120
     )

@@ -109,6 +109,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Setup:
     monkeypatch.chdir(tmp_path)
     for name in ("LOANBRIDGE_DATABASE_URL", "LOANBRIDGE_SECRET_KEY", "LOANBRIDGE_SIGNING_KEY"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TZ", "UTC")  # the reader's zone, whatever this machine's is
     signer = Signer(Ed25519PrivateKey.generate())
     document = sealed(signer)
     file = tmp_path / "agreement-42-v2.txt"
@@ -273,6 +274,35 @@ def test_the_key_may_be_given_as_base64_of_its_raw_bytes(setup, capsys):
     assert verify(capsys, str(setup.file), "--key", str(raw), "--lang", "en")[0] == 0
 
 
+def test_times_are_shown_in_the_readers_zone_and_say_which(setup, capsys, monkeypatch):
+    """Trial 2: the chat said 18:00 Beijing time, the report 10:00 UTC. Now the report uses --tz, else TZ,
+    else the system's zone, and every time names its offset and zone; the result and exit status stay."""
+    code, out, _ = verify(
+        capsys, str(setup.file), "--key", str(setup.key), "--lang", "en", "--tz", "Asia/Shanghai"
+    )
+    assert code == 0
+    assert (
+        "[ok] Entry 13 of the log records the borrower confirming this version on"
+        " 2026-12-01 18:00:00 UTC+08:00 (Asia/Shanghai)." in out
+    )
+    assert "on 2026-12-01 18:06:00 UTC+08:00 (Asia/Shanghai) the case log held 23 entries" in out
+    assert " UTC." not in out
+    monkeypatch.setenv("TZ", "America/New_York")
+    code, out, _ = verify(capsys, str(setup.file), "--key", str(setup.key), "--lang", "zh_CN")
+    assert code == 0
+    assert (
+        "[通过] 日志第 13 条记录了借款人于 2026-12-01 05:00:00 UTC-05:00 (America/New_York) 确认此版本。"
+        in out
+    )
+    code, out, _ = verify(
+        capsys, changed(setup, "¥820.55", "¥620.55"), "--key", str(setup.key), "--tz", "Asia/Shanghai"
+    )
+    assert code == 1
+    code, out, err = verify(capsys, str(setup.file), "--key", str(setup.key), "--tz", "Mars/Olympus")
+    assert (code, out) == (2, "")
+    assert "unknown time zone Mars/Olympus" in err
+
+
 def test_the_report_in_chinese(setup, capsys):
     code, out, _ = verify(capsys, str(setup.file), "--key", str(setup.key), "--lang", "zh_CN")
     assert code == 0
@@ -363,6 +393,46 @@ def test_windows_line_endings_and_a_translation_above_still_verify(setup, capsys
     assert verify(capsys, str(setup.file), "--key", str(setup.key), "--lang", "en")[0] == 0
 
 
+WORDS = (
+    "\nConfirmations of this text (version 2), for reading: the signature block above holds them with their"
+    ' proof, and "loanbridge verify" checks them there:\n'
+    "• Borrower (张*): confirmed Dec 1, 18:00 Beijing time\n"
+    "• Lender (Demo Lender): confirmed Dec 1, 18:05 Beijing time\n"
+)
+
+
+def test_the_confirmations_in_words_below_the_block_are_said_to_be_for_reading(setup, capsys):
+    """The signed copy repeats, below the block, who confirmed and when (trial 2): it still verifies, the
+    report says those lines are not what is checked, and a change to the text or block still fails."""
+    code, out, _ = verify(capsys, str(setup.file), "--key", str(setup.key), "--lang", "en")
+    assert code == 0 and "Below the signature block" not in out
+    setup.document += WORDS
+    setup.file.write_text(setup.document, encoding="utf-8")
+    code, out, _ = verify(capsys, str(setup.file), "--key", str(setup.key), "--lang", "en")
+    assert code == 0, out
+    assert (
+        "Below the signature block, 3 lines say in words who confirmed the text and when. They are for"
+        " reading, not signed: the confirmations that count are the ones checked above." in out
+    )
+    assert out.splitlines()[-1].startswith("All checks passed.")
+    code, out, _ = verify(capsys, str(setup.file), "--key", str(setup.key), "--lang", "zh_CN")
+    assert code == 0 and "签名区块下方有 3 行文字" in out
+    code, out, _ = verify(
+        capsys, changed(setup, "¥820.55", "¥620.55"), "--key", str(setup.key), "--lang", "en"
+    )
+    assert code == 1 and "[FAILED] The agreement text above the block" in out
+    stamp = block_line(setup.document, "lender-confirmed-at")
+    code, out, _ = verify(
+        capsys,
+        changed(setup, stamp, stamp.replace("10:05", "10:06")),
+        "--key",
+        str(setup.key),
+        "--lang",
+        "en",
+    )
+    assert code == 1 and "[FAILED] The platform's signature does not match the block" in out
+
+
 def test_without_a_key_it_uses_the_deployments_own(setup, capsys, monkeypatch):
     monkeypatch.setenv("LOANBRIDGE_DATABASE_URL", f"sqlite:///{setup.file.parent / 'lb.db'}")
     code, _, err = verify(capsys, str(setup.file), "--lang", "en")
@@ -371,7 +441,7 @@ def test_without_a_key_it_uses_the_deployments_own(setup, capsys, monkeypatch):
     assert (setup.file.parent / "lb.db.signing-key").stat().st_mode & 0o777 == 0o600
     setup.file.write_text(sealed(signer), encoding="utf-8")
     assert verify(capsys, str(setup.file), "--lang", "en")[0] == 0
-    code, out, _ = main(["audit", "key"]), *capsys.readouterr()
+    code, out, _ = main(["audit", "key", "--lang", "en"]), *capsys.readouterr()
     assert code == 0
     pem, fingerprint_line = out.rsplit("\n", 2)[0], out.splitlines()[-1]
     assert pem == signer.public_pem().rstrip("\n")
@@ -411,6 +481,7 @@ async def test_the_file_the_bot_sends_checks_with_the_command(database_url, cloc
     assert code == 0, out
     assert "[ok] The file holds LoanBridge's signature block, for the agreement of case 1, version 1." in out
     assert out.count("[ok] Entry ") == 2
+    assert "Below the signature block, 3 lines say in words who confirmed the text and when." in out
     file.write_text(document.replace("REPAYMENT AGREEMENT", "REPAYMENT AGREEMENt", 1), encoding="utf-8")
     # The command runs its own event loop, as from a shell: off this test's loop.
     code, out, _ = await asyncio.to_thread(verify, capsys, str(file), "--key", str(key), "--lang", "en")

@@ -6,9 +6,11 @@ letter, so the numbers keep answering the question. Letters run on across notice
 next) and never repeat in a session: with three notices on screen, ``a`` can only mean the first one's
 button. A choice that decides a payment asks for a one-line "yes" first when it is typed (a letter, a
 number or words are easy to get wrong; a tap on Telegram is not). ``/file PATH`` sends a file
-(as evidence) and ``/quit`` leaves. Text from standard input is read line by line, so a script can drive a
-whole conversation. What is printed carries other people's words (a borrower's story on the mediator's
-screen, relayed messages): control characters and direction overrides in it are shown, never obeyed.
+(as evidence) and ``/quit`` leaves. A document the bot sends (an agreement, the /mydata export) is shown
+and, given a folder, saved there as a file, and the message says its full path. Text from standard input
+is read line by line, so a script can drive a whole conversation. What is printed carries other people's
+words (a borrower's story on the mediator's screen, relayed messages): control characters and direction
+overrides in it are shown, never obeyed.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import html
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TextIO
 
-from bot.channels.terminal_files import FileRefused, file_facts
-from bot.rendering import Rendered, RenderedButton
+from bot.channels.terminal_files import FileRefused, file_facts, save_document
+from bot.rendering import Rendered, RenderedButton, Renderer
 from bot.typed_choices import means_yes, typed_choice
 from dialogs.domain import Account, Channel
-from dialogs.messages import Inbound, InboundKind
+from dialogs.messages import Inbound, InboundKind, Outbound
 
 _TAGS = re.compile(r"</?[a-z][^>]*>")
 MAX_LINE = 100_000
@@ -102,8 +105,19 @@ class TerminalChannel:
 
     commands = COMMANDS
 
-    def __init__(self, user: str, out: TextIO, locale_hint: str | None = None) -> None:
+    def __init__(
+        self,
+        user: str,
+        out: TextIO,
+        locale_hint: str | None = None,
+        *,
+        files: Path | None = None,
+        renderer: Renderer | None = None,
+    ) -> None:
         self.user = user
+        # Where received documents are saved (bot.channels.terminal_files); None: shown, not saved.
+        self.files = files
+        self._renderer = renderer
         self._locale_hint = locale_hint
         self._out = out
         self._buttons: tuple[RenderedButton, ...] = ()
@@ -129,6 +143,8 @@ class TerminalChannel:
         if message.file_name:
             name = neutralised(message.file_name)
             text = f"--- {name} ---\n{text}\n--- end of {name} ---"
+            if self.files is not None:
+                text += "\n" + self._saved(self.files, recipient, message.file_name, plain(message.text))
         self._out.write(text + "\n")
         if message.buttons and not self._since_typed and all(_is_global(b) for b in message.buttons):
             # A notice arriving in the middle of a question (someone else's move): its buttons get
@@ -146,6 +162,17 @@ class TerminalChannel:
         if self._reading:
             self._out.write(PROMPT)  # the person was typing: show where to go on
         self._out.flush()
+
+    def _saved(self, folder: Path, recipient: Account, file_name: str, document: str) -> str:
+        """Save a received document and say where, in the person's language (or why it could not be)."""
+        try:
+            path = save_document(folder, file_name, document)
+            template, context = "terminal/document_saved", {"path": str(path)}
+        except OSError as error:
+            reason = error.strerror or str(error)
+            template, context = "terminal/document_not_saved", {"path": str(folder), "os_error": reason}
+        renderer = self._renderer or Renderer()
+        return for_terminal(renderer.render(Outbound(recipient.id, template, context), recipient).text)
 
     def prompt(self) -> None:
         """Show the prompt before reading a line (interactive use); notices print it again below them."""

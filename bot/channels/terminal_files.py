@@ -1,14 +1,22 @@
-"""``/file PATH`` on the terminal: only a regular file, and never more of it than the size limit.
+"""Files on the terminal: ``/file PATH`` sends one, and the documents the bot sends are saved as files.
 
-The path is typed by the person at the keyboard, so it may name anything: a device that never ends
-(``/dev/zero``), a pipe nobody writes to, a folder. Each is refused from its metadata, before a byte is read.
+``/file``: only a regular file, and never more of it than the size limit. The path is typed by the person at
+the keyboard, so it may name anything: a device that never ends (``/dev/zero``), a pipe nobody writes to, a
+folder. Each is refused from its metadata, before a byte is read.
+
+Received documents (an agreement, the signed copy, the /mydata export): :func:`save_document` writes each to
+``<folder>/<user>/<file name>`` (:func:`documents_folder`: ``LOANBRIDGE_TERMINAL_FILES``, else
+``~/LoanBridge``), readable by this user account only, whole or not at all; the same name again (the export
+asked for again) replaces the older copy.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +76,40 @@ def _read_chunks(opened: Any, most: int, path_text: str) -> bytes:
     except OSError:
         raise FileRefused("terminal/file_unreadable", path_text) from None
     return b"".join(chunks)
+
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def documents_folder(configured: str | None, user: str) -> Path:
+    """Where ``user``'s received documents go: one folder per terminal user, as an absolute path."""
+    base = Path(configured).expanduser() if configured else _home() / "LoanBridge"
+    return (base / _safe_name(user, "user")).absolute()
+
+
+def _home() -> Path:
+    try:
+        return Path.home()
+    except RuntimeError:  # no HOME and no password entry (a bare container): beside where it runs
+        return Path.cwd()
+
+
+def _safe_name(name: str, fallback: str) -> str:
+    """A file or folder name from what the bot or the person named: no path, no hidden file, no controls."""
+    cleaned = _UNSAFE_NAME.sub("_", Path(name).name).lstrip(".")
+    return cleaned or fallback
+
+
+def save_document(folder: Path, file_name: str, text: str) -> Path:
+    """Write ``text`` as ``folder/file_name`` (UTF-8), replacing an older copy only once it is whole."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = folder / _safe_name(file_name, "document.txt")
+    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".saving-")  # mode 0600
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text if text.endswith("\n") else text + "\n")
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target

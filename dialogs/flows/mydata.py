@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
+from dialogs.domain import PaymentStatus
 from dialogs.flows.base import BACK, HOME, NONCE, Choice, Ctx, Flow, Picked, Step, prompt
 from dialogs.flows.casework import terms_view
 from dialogs.flows.inputs import buttons_only
+from dialogs.flows.payments import local_today
+from dialogs.flows.status import MILESTONES
 from dialogs.flows.submit import budget
 from dialogs.flows.verify import LOCK_WINDOW
 from dialogs.rules.affordability import Finances
+from dialogs.rules.supervision import Due, allocate
 
 EXPORT_FILE = "loanbridge-my-data.json"
 SENT = "md_sent"  # the visit (its nonce) the export was sent on: a question asked again does not resend it
+# Every kind of case event the summary names in words (labels.j2: event_<kind>); any other is "a step".
+LOGGED = MILESTONES | {
+    "finances_saved",
+    "plan_voided",
+    "personal_data_erased",
+    "offer_revived",
+    "deadline_set",
+    "blind_bound_given",
+    "breach_held",
+    "message_info_reply",
+    "help_handled",
+}
 
 
 async def ask_export(ctx: Ctx) -> None:
@@ -32,17 +49,22 @@ async def ask_export(ctx: Ctx) -> None:
         Choice("menu", "menu"),
         cases=len(exported["cases"]),
         you=exported["account"],
-        applications=[_case_summary(case) for case in exported["cases"]],
+        applications=[_case_summary(case, local_today(ctx)) for case in exported["cases"]],
         filed=[{"at": r.get("at"), "status": r.get("status")} for r in exported["harassment_reports"]],
         failures=len(exported["failed_verifications"]),
         lockout_hours=round(LOCK_WINDOW.total_seconds() / 3600),
     )
 
 
-def _case_summary(exported: dict[str, Any]) -> dict[str, Any]:
+def _case_summary(exported: dict[str, Any], today: date) -> dict[str, Any]:
     """One application of the export as the summary shows it (an erased one: what is left of it)."""
     case = exported["case"]
-    head = {"id": case["id"], "state": _value(case["state"]), "created_at": case["created_at"]}
+    head = {
+        "id": case["id"],
+        "state": _value(case["state"]),
+        "created_at": case["created_at"],
+        "log": log_lines(exported["events"]),
+    }
     if exported.get("personal_data_erased"):
         record = exported.get("lenders_loan_record") or {}
         return head | {"erased": True, "ref": record.get("loan_ref")}
@@ -58,6 +80,67 @@ def _case_summary(exported: dict[str, Any]) -> dict[str, Any]:
         "agreement": terms_view(agreement["terms"]) if agreement else None,
         "evidence": [ref.get("file_name") or "" for ref in exported.get("evidence", [])],
         "messages": len(exported.get("messages", [])),
+        "payments": [_payment(payment) for payment in exported.get("payments", [])],
+        "schedule": _schedule(exported.get("schedule", []), exported.get("payments", []), today),
+    }
+
+
+def log_lines(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The case log in words: when, who (by role), what; the same step repeated in a row (a budget saved
+    answer by answer) is one line with how many times, at the last."""
+    lines: list[dict[str, Any]] = []
+    for event in events:
+        kind = event["kind"] if event["kind"] in LOGGED else "other"
+        line = {
+            "at": event["at"],
+            "kind": kind,
+            "to_state": _value(event["to_state"]) if event["to_state"] else None,
+            "by": _value(event["by"]) if event["by"] else None,
+            "times": 1,
+        }
+        last = lines[-1] if lines else None
+        if last and all(last[k] == line[k] for k in ("kind", "to_state", "by")):
+            last |= {"at": line["at"], "times": last["times"] + 1}
+        else:
+            lines.append(line)
+    return lines
+
+
+def _payment(payment: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "amount": payment["amount"],
+        "paid_on": payment["paid_on"],
+        "reported_at": payment["reported_at"],
+        "status": _value(payment["status"]),
+        "reason": payment.get("dispute_reason"),
+    }
+
+
+def _schedule(
+    dues: list[dict[str, Any]], payments: list[dict[str, Any]], today: date
+) -> dict[str, Any] | None:
+    """The plan's instalments as they stand today, with the confirmed payments applied (as /schedule)."""
+    if not dues:
+        return None
+    confirmed = [p["amount"] for p in payments if _value(p["status"]) == PaymentStatus.CONFIRMED.value]
+    allocation = allocate([Due(**due) for due in dues], confirmed)
+    moved_from = {due["number"]: due["moved_from"] for due in dues}
+    return {
+        "instalments": [
+            {
+                "number": i.number,
+                "due": i.due_date,
+                "amount": i.amount,
+                "paid": i.paid,
+                "state": "due_today" if i.due_date == today and state == "due" else state,
+                "moved_from": moved_from.get(i.number),
+            }
+            for i in allocation.instalments
+            for state in [i.state(today).value]
+        ],
+        "total": allocation.total,
+        "paid_total": allocation.applied,
+        "left": allocation.left,
     }
 
 

@@ -32,6 +32,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     return {
         **os.environ,
         "LOANBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}",
+        "LOANBRIDGE_TERMINAL_FILES": str(tmp_path / "files"),  # documents it receives: not in the real home
         "LANG": "en_US.UTF-8",
         "PYTHONUNBUFFERED": "1",
     }

@@ -17,6 +17,7 @@ from bot.channels.terminal import plain
 from bot.demo import DEMO_BORROWER
 from bot.rendering import Rendered
 from storage import merkle
+from storage.case_log import canonical_json
 from storage.signed_agreement import check_document
 from storage.signing import Signer, TreeHead, parse_moment, verify_head
 from tests.dialogs.harness import Bot, Person, running_bot
@@ -93,6 +94,40 @@ async def test_a_changed_character_or_another_key_fails_the_check(signing_bot: B
     assert not check_document(document, Ed25519PrivateKey.generate().public_key()).ok
 
 
+def confirmations_in_words(document: str) -> list[str]:
+    """The lines below the signature block that say who confirmed and when."""
+    below = document.split("-----END LOANBRIDGE SIGNATURE-----", 1)[1]
+    return [line for line in below.splitlines() if line.strip()]
+
+
+async def test_the_signed_copy_says_who_confirmed_and_when_as_the_unsigned_one_did(signing_bot: Bot) -> None:
+    """Trial 2: the signed copy lacked the unsigned copy's "Confirmations of this text" lines. They are
+    below the block now, in the reader's language and zone; the document still checks, and a changed
+    character of its text or block still fails."""
+    bot = signing_bot
+    alice, _ = await agree(bot)
+    unsigned = [m for m in bot.recorder.inbox["alice"] if m.file_name == "agreement-1-v1.txt"][-1]
+    said = plain(unsigned.text).split("Confirmations of this text (version 1):\n", 1)[1].splitlines()
+    await bot.store.sequence_log()
+    await delivered(bot)
+    sent = signed_file(alice.received())
+    await alice.send("/agreement")
+    asked = signed_file(alice.last)
+    for document in (sent, asked):
+        lines = confirmations_in_words(document)
+        assert lines[0].startswith("Confirmations of this text (version 1), for reading:"), lines
+        assert lines[1].startswith("• Borrower (张*): confirmed ") and lines[1].endswith("Beijing time")
+        assert lines[2].startswith("• Lender (Demo Lender): confirmed ")
+        assert lines[1:] == said  # the same lines as the unsigned copy once both had confirmed
+        assert check_document(document, SIGNER.public_key).ok
+        assert not check_document(
+            document.replace("REPAYMENT AGREEMENT", "REPAYMENT AGREEMENt", 1), SIGNER.public_key
+        ).ok
+        stamp = next(line for line in document.splitlines() if line.startswith("lender-confirmed-at: "))
+        moved = stamp.replace("T", "X", 1)
+        assert not check_document(document.replace(stamp, moved), SIGNER.public_key).ok
+
+
 async def test_before_it_is_logged_agreement_says_the_signed_copy_follows(signing_bot: Bot) -> None:
     bot = signing_bot
     alice, _ = await agree(bot)
@@ -116,13 +151,13 @@ async def test_mydata_holds_each_logged_event_with_its_proof_and_nothing_persona
     assert head["key_fingerprint"] == SIGNER.fingerprint
     entries = log["entries"]
     assert [e["seq"] for e in entries] == list(range(1, len(case["events"]) + 1))
-    kinds = [json.loads(e["entry"])["kind"] for e in entries]
+    kinds = [e["entry"]["kind"] for e in entries]
     assert kinds[0] == "opened" and kinds.count("agreement_confirmed") == 2
     for e in entries:
-        leaf = merkle.leaf_hash(e["entry"].encode())
+        leaf = merkle.leaf_hash(canonical_json(e["entry"]))  # the object's compact sorted-key JSON
         proof = [base64.b64decode(node) for node in e["proof"]]
         assert merkle.verify_inclusion(leaf, e["log_index"], size, proof, root)
-    logged = "\n".join(e["entry"] for e in entries)
+    logged = "\n".join(canonical_json(e["entry"]).decode() for e in entries)
     for personal in (DEMO_BORROWER.name, DEMO_BORROWER.id_number, DEMO_BORROWER.phone, "lost my job"):
         assert personal not in logged
 

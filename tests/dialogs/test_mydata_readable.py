@@ -1,0 +1,135 @@
+"""/mydata as the second user trial asked: a summary a person can read (payments, the schedule, the case log
+in words, in their language) beside the machine-readable export, whose case-log entries are JSON objects that
+still check against the signed head."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bot.channels.telegram import MAX_TEXT, split_text
+from bot.channels.terminal import plain
+from bot.channels.wechat import MAX_BYTES, split_bytes
+from storage import merkle
+from storage.case_log import canonical_json
+from storage.signing import Signer
+from tests.conftest import FakeClock
+from tests.dialogs.harness import Bot, Person, running_bot
+from tests.dialogs.test_payments import active_plan, at, report
+
+
+@pytest.fixture
+async def bot(database_url: str, clock: FakeClock) -> AsyncIterator[Bot]:
+    """A bot whose case log is signed, so that the export holds entries with their proofs."""
+    async with running_bot(database_url, clock, signer=Signer(Ed25519PrivateKey.generate())) as running:
+        yield running
+
+
+async def paid_and_disputed(bot: Bot, clock: FakeClock) -> Person:
+    """A running plan with one payment confirmed and one the lender disputes."""
+    alice, _, leo = await active_plan(bot)
+    at(clock, "2026-12-01")
+    await report(alice, "800")
+    await leo.press("Confirm ¥800.00 received")
+    at(clock, "2027-01-02")
+    await report(alice, "500")
+    await leo.press("has not arrived")
+    await leo.send("No transfer of ¥500 arrived.")
+    await leo.press("Send it")
+    await bot.store.sequence_log()
+    return alice
+
+
+def summary_of(person: Person) -> str:
+    """The summary beside the file (the signed agreement, sent when the log is sequenced, may come too)."""
+    return plain([m for m in person.last if not m.file_name][-1].text)
+
+
+def export_of(person: Person) -> dict[str, Any]:
+    (document,) = [m for m in person.last if m.file_name == "loanbridge-my-data.json"]
+    data: dict[str, Any] = json.loads(plain(document.text))
+    return data
+
+
+async def test_the_summary_says_payments_schedule_and_log_in_words(bot: Bot, clock: FakeClock) -> None:
+    alice = await paid_and_disputed(bot, clock)
+    await alice.send("/mydata")
+    summary = summary_of(alice)
+    for fact in (
+        "• Repayment schedule: ¥800.00 paid of ¥14,321.55, ¥13,521.55 still to pay",
+        "  – 1. December 2, 2026 – ¥795.64 – paid",
+        "  – 2. January 2, 2027 – ¥795.64 – partly paid, ¥4.36 paid",
+        "• Payments you reported:",
+        "  – ¥800.00 paid December 1, 2026, reported Dec 1, 11:00 Beijing time: confirmed",
+        "  – ¥500.00 paid January 2, 2027, reported Jan 2, 11:00 Beijing time: the lender cannot find it;"
+        ' a mediator will decide (the lender says: "No transfer of ¥500 arrived.")',
+        "What happened on application 1 (its case log, oldest first):",
+        "– you: application opened",
+        "– you: agreement confirmed",
+        "– the lender: agreement confirmed",
+        "– the mediator: now: approved, waiting for the lender's answer",
+        "Dec 1, 11:00 Beijing time – you: payment reported",
+        "Dec 1, 11:00 Beijing time – the lender: payment confirmed",
+        "– the lender: payment disputed by the lender",
+    ):
+        assert fact in summary, (fact, summary.splitlines())
+    assert "{" not in summary and "event_" not in summary
+
+    await alice.send("/lang")
+    await alice.press("中文")
+    await alice.send("/mydata")
+    summary = summary_of(alice)
+    for fact in (
+        "• 还款计划：共 ¥14,321.55，已还 ¥800.00，还需还 ¥13,521.55",
+        "  – 2026年12月1日付款 ¥800.00，于 12月1日 11:00（北京时间）报告：已确认",
+        "申请 1 的经过（案件日志，按时间先后）：",
+        "（北京时间） – 您：申请已创建",
+        "（北京时间） – 贷款机构：付款已确认",
+    ):
+        assert fact in summary, (fact, summary.splitlines())
+    assert "Payments" not in summary and "you:" not in summary
+
+
+async def test_the_export_is_versioned_and_its_log_entries_are_objects_that_check(
+    bot: Bot, clock: FakeClock
+) -> None:
+    alice = await paid_and_disputed(bot, clock)
+    await alice.send("/mydata")
+    data = export_of(alice)
+    assert data["format"] == "loanbridge-personal-data/2"
+    (case,) = data["cases"]
+    assert [(p["amount"], p["paid_on"], p["status"]) for p in case["payments"]] == [
+        ("800.00", "2026-12-01", "confirmed"),
+        ("500.00", "2027-01-02", "disputed"),
+    ]
+    assert case["payments"][1]["dispute_reason"] == "No transfer of ¥500 arrived."
+    assert len(case["schedule"]) == 18 and case["schedule"][0]["due_date"] == "2026-12-02"
+    assert {e["by"] for e in case["events"]} >= {"borrower", "lender", "operator"}
+
+    log = case["case_log"]
+    root, size = base64.b64decode(log["signed_head"]["root"]), log["signed_head"]["tree_size"]
+    assert "sort_keys=True" in log["how_to_check"]
+    for e in log["entries"]:
+        assert isinstance(e["entry"], dict), e  # an object to read, not an escaped string
+        leaf = merkle.leaf_hash(canonical_json(e["entry"]))  # its bytes, as how_to_check says
+        proof = [base64.b64decode(node) for node in e["proof"]]
+        assert merkle.verify_inclusion(leaf, e["log_index"], size, proof, root)
+    kinds = [e["entry"]["kind"] for e in log["entries"]]
+    assert kinds.count("payment_reported") == 2 and "payment_disputed" in kinds
+
+
+async def test_both_fit_the_channels(bot: Bot, clock: FakeClock) -> None:
+    """Telegram splits the summary at 4,096 characters and sends the file as a file; WeChat sends both as
+    text parts within 2,048 bytes: a running plan's export stays a handful of messages."""
+    alice = await paid_and_disputed(bot, clock)
+    await alice.send("/mydata")
+    (document,) = [m for m in alice.last if m.file_name]
+    summary = summary_of(alice)
+    assert len(split_text(summary)) <= 3 and all(len(p) <= MAX_TEXT for p in split_text(summary))
+    wechat = split_bytes(plain(document.text), MAX_BYTES - 200)
+    assert len(wechat) <= 25  # 19 for this plan (17 with the entries as escaped strings)
