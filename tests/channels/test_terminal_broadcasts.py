@@ -28,6 +28,7 @@ from tests.conftest import TEST_SECRET, TEST_SIGNING_KEY
 
 BEAT = timedelta(seconds=5)  # a sender that beat this lately is running
 NOTE = "A note from LoanBridge, the free mediation service for online loans."
+REMINDER = "A reminder from LoanBridge."
 
 
 def _cli(env: dict[str, str], cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -42,7 +43,7 @@ def _cli(env: dict[str, str], cwd: Path, *argv: str) -> subprocess.CompletedProc
     )
 
 
-def test_a_broadcast_from_the_cli_reaches_terminal_people_with_no_serve_running(tmp_path: Path) -> None:
+def test_broadcasts_from_the_cli_reach_terminal_people_with_no_serve_running(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "LOANBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}",
@@ -52,6 +53,18 @@ def test_a_broadcast_from_the_cli_reaches_terminal_people_with_no_serve_running(
         "LOANBRIDGE_TIMEZONE": zones(datetime.now(UTC))[0],
     }
     chat(env, tmp_path, ["/quit"], user="bob")  # Bob has used the bot before; his chat is closed now
+    chat(env, tmp_path, ["/quit"], user="alice")
+    # No chat is open: the CLI says who will send it, instead of waiting in silence.
+    first = _cli(
+        env, tmp_path, "broadcast", "--segment", "channel:terminal", "--template", "service", "--yes"
+    )
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.endswith(
+        "broadcast 1 waits: no running process sends to these recipients yet\n"
+        "  terminal: 2 recipients, sent by 'loanbridge chat' (anyone's), 'loanbridge scheduler' or "
+        "'loanbridge serve' (each person sees it in their chat)\n"
+        "Start one, then follow it: loanbridge broadcast --follow 1\n"
+    ), first.stdout
     with subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "chat", "--user", "alice"],
         stdin=subprocess.PIPE,
@@ -61,41 +74,24 @@ def test_a_broadcast_from_the_cli_reaches_terminal_people_with_no_serve_running(
         cwd=tmp_path,
     ) as alice:
         assert alice.stdout is not None and alice.stdin is not None
-        _read_for(alice.stdout.fileno(), "\n\n", 60)  # the menu it opens with
-        sent = _cli(env, tmp_path, "broadcast", "--segment", "all", "--template", "service", "--yes")
-        seen, arrived = _read_for(alice.stdout.fileno(), NOTE, 10)
+        # Her chat opening sends the waiting one: to her screen, and to Bob's outbox.
+        seen, arrived = _read_for(alice.stdout.fileno(), NOTE, 60)
+        assert arrived is not None, seen[-3000:]
+        # One made while her chat is open reaches her at once; the CLI follows it to the end.
+        second = _cli(env, tmp_path, "broadcast", "--segment", "all", "--template", "instalment_due", "--yes")
+        later, arrived = _read_for(alice.stdout.fileno(), REMINDER, 10)
         alice.stdin.close()
         alice.wait(timeout=60)
-    assert sent.returncode == 0, sent.stdout + sent.stderr
-    assert "waits" not in sent.stdout  # Alice's chat sends it: nobody has to start anything
-    assert sent.stdout.rstrip().splitlines()[-1] == "sent 2, failed 0, held 0, skipped 0", sent.stdout
-    assert arrived is not None, seen[-3000:]
-    assert seen.count(NOTE) == 1
-    # Bob's waited in his outbox: his chat shows it when he opens it, once.
-    later = chat(env, tmp_path, ["/quit"], user="bob")
-    assert later.stdout.count(NOTE) == 1, later.stdout
-    again = chat(env, tmp_path, ["/quit"], user="bob")
-    assert NOTE not in again.stdout
-
-
-def test_with_no_chat_open_the_cli_says_who_sends_and_the_next_chat_gets_it(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "LOANBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}",
-        "LANG": "en_US.UTF-8",
-        "LOANBRIDGE_TIMEZONE": zones(datetime.now(UTC))[0],
-    }
-    chat(env, tmp_path, ["/quit"])
-    sent = _cli(env, tmp_path, "broadcast", "--segment", "channel:terminal", "--template", "service", "--yes")
-    assert sent.returncode == 0, sent.stderr
-    assert (
-        "  terminal: 1 recipient, sent by 'loanbridge chat' (anyone's), 'loanbridge scheduler' or "
-        "'loanbridge serve' (each person sees it in their chat)"
-    ) in sent.stdout
-    opened = chat(env, tmp_path, ["/quit"])  # her next chat sends it, to herself
-    assert opened.stdout.count(NOTE) == 1, opened.stdout
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "waits" not in second.stdout  # Alice's chat sends it: nobody has to start anything
+    assert second.stdout.rstrip().splitlines()[-1] == "sent 2, failed 0, held 0, skipped 0", second.stdout
+    assert arrived is not None, later[-3000:]
+    assert (seen + later).count(NOTE) == 1 and later.count(REMINDER) == 1
+    # Bob's waited in his outbox: his chat shows both when he opens it, once.
+    bob = chat(env, tmp_path, ["/quit"], user="bob")
+    assert (bob.stdout.count(NOTE), bob.stdout.count(REMINDER)) == (1, 1), bob.stdout
     follow = _cli(env, tmp_path, "broadcast", "--follow", "1")
-    assert follow.stdout.rstrip().splitlines()[-1] == "sent 1, failed 0, held 0, skipped 0", follow.stdout
+    assert follow.stdout.rstrip().splitlines()[-1] == "sent 2, failed 0, held 0, skipped 0", follow.stdout
 
 
 async def test_the_scheduler_sends_the_terminals_share_and_leaves_telegram_to_serve(
