@@ -1,7 +1,8 @@
 """Reminder rows: planned from instalments, claimed by one scheduler at a time, finished by a system turn.
 
 Planning is derived from the rows themselves: any unpaid instalment of an active case that has no reminder
-rows for its current due date gets them (a new agreement, or an instalment moved to the end of the plan).
+rows for its current due date gets them. The turn activating an agreement (or moving an instalment to the
+end of the plan) plans its case's rows itself; the scheduler's planning catches up anything else.
 Keys name the instalment, the date and the offset, so two schedulers planning at once insert each row once.
 
 Claiming takes a lease (``claimed_until``) on due rows, on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so a

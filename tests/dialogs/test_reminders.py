@@ -359,6 +359,9 @@ async def test_a_moved_instalment_is_reminded_on_its_new_date_only(bot: Bot, clo
     await alice.press("move it to the end")
     await alice.press("Yes, move it")
     assert "now falls due on June 2, 2028" in alice.texts()
+    # Planned in the turn that moved it, before any scheduler minute.
+    planned = {r.key for r in await reminder_rows(bot) if r.instalment_id == 1}
+    assert {"i1:2028-06-02:-3", "i1:2028-06-02:+7"} <= planned
     arrived = await walk(bot, clock, alice, local(6, 12, 0), 5, (10,))
     assert not any("nstalment 1 of your" in text for _, text in arrived)  # its +7 notice is void
     rows = [(r.key, r.status, r.outcome) for r in await reminder_rows(bot) if r.instalment_id == 1]
