@@ -140,6 +140,8 @@ SAMPLES: dict[str, Any] = {
     "unreachable": 2,
     "to_go": 120,
     "waiting_hours": 3,
+    "sample_locale": "zh_CN",  # a broadcast's sample, rendered in that language
+    "sample_text": "A note from LoanBridge, the free mediation service for online loans.",
     "state": "draft",
     "role": "lender",
     "kept": [3],
