@@ -57,7 +57,8 @@ SENT_BY = {  # which running process sends a channel's recipients
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     send = commands.add_parser(
         "broadcast",
-        help="send a message to a segment of borrowers (serve sends it), or follow one",
+        help="send a message to a segment of borrowers (the running serve, scheduler or chat sends it),"
+        " or follow one",
         description="Segments: all, due:N (an instalment due within N days), overdue, lender:NAME, "
         "channel:telegram|wechat|terminal, state:STATE. Each recipient gets it in their language, "
         "within their hours (08:00-21:00 their time); those who sent /quiet or blocked the bot are skipped.",
@@ -67,7 +68,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     send.add_argument(
         "--at",
         help="not before this time (ISO, e.g. 2026-12-24T09:00; in LOANBRIDGE_TIMEZONE, Asia/Shanghai by"
-        " default, unless it gives an offset such as +08:00)",
+        " default, unless it gives an offset such as +08:00); it goes to whoever is in the segment then",
     )
     send.add_argument("--yes", action="store_true", help="no preview or question (for cron)")
     send.add_argument("--follow", type=int, metavar="ID", help="follow a broadcast created earlier")
