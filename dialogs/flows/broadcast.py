@@ -121,6 +121,7 @@ async def ask_progress(ctx: Ctx) -> None:
         broadcast=progress.id,
         status=progress.status.value,
         segment=progress.segment,
+        starts_at=progress.scheduled_at.isoformat() if progress.scheduled_at else None,
         **_progress_counts(progress.figures()),
     )
 
