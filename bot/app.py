@@ -154,15 +154,20 @@ def build_services(
         ),
         grace_days=settings.grace_days,
         tolerance_moves=settings.tolerance_moves,
+        reminders=reminder_policy(settings),
+    )
+
+
+def reminder_policy(settings: Settings) -> ReminderPolicy:
+    """When instalment reminders are due: planned when an agreement activates, and by the scheduler."""
+    return ReminderPolicy(
+        parse_offsets(settings.reminder_days), settings.reminder_time, grace_days=settings.grace_days
     )
 
 
 def build_supervision(settings: Settings) -> Supervision:
     """What the reminder and digest jobs run with (the scheduler's settings)."""
-    policy = ReminderPolicy(
-        parse_offsets(settings.reminder_days), settings.reminder_time, grace_days=settings.grace_days
-    )
-    return Supervision(policy, settings.digest_time, settings.timezone)
+    return Supervision(reminder_policy(settings), settings.digest_time, settings.timezone)
 
 
 def channel_commands(senders: dict[Channel, Sender]) -> dict[Channel, tuple[str, ...]]:

@@ -1,9 +1,14 @@
 """``loanbridge broadcast``: create an operator broadcast (preview and confirm first) and follow it.
 
-The CLI never sends: it writes the broadcast and its recipients to the store, and ``loanbridge serve``
-(which owns each bot's rate) sends them. Following only reads progress, so Ctrl-C stops following, not
-sending; ``--follow ID`` follows again. With no serve running, the broadcast waits for one, and the CLI
-says so instead of waiting in silence.
+The CLI never sends: it writes the broadcast and its recipients to the store, and the running senders
+send them: ``loanbridge serve`` for Telegram and WeChat (it owns each bot's rate), and for the terminal any
+of ``serve``, ``scheduler`` or ``chat`` (through the outbox; each person sees it in their chat). Following
+only reads progress, so Ctrl-C stops following, not sending; ``--follow ID`` follows again. When no running
+process sends to a channel that still has recipients to go, the CLI says which process to start (the
+senders' heartbeats name their command and channels) instead of waiting in silence.
+
+With ``--at`` the recipients are whoever is in the segment when it starts: the preview's counts are now's,
+shown as an estimate.
 """
 
 from __future__ import annotations
@@ -35,17 +40,25 @@ from dialogs.broadcasts import (
 from dialogs.domain import Account, Channel, Role
 from dialogs.errors import InvalidInput
 from dialogs.messages import Outbound
+from storage.broadcasts import PEOPLE_CHANNELS
 from storage.store import SqlStore
 
 FOLLOW_SECONDS = 0.5  # how often progress is read
 PLAIN_EVERY = 5.0  # without a terminal, a progress line this often (a log, not a redrawn bar)
 BAR = 30
+SENT_BY = {  # which running process sends a channel's recipients
+    Channel.TELEGRAM.value: "'loanbridge serve' with Telegram set up",
+    Channel.WECHAT.value: "'loanbridge serve' with WeChat set up",
+    Channel.TERMINAL.value: "'loanbridge chat' (anyone's), 'loanbridge scheduler' or 'loanbridge serve'"
+    " (each person sees it in their chat)",
+}
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     send = commands.add_parser(
         "broadcast",
-        help="send a message to a segment of borrowers (serve sends it), or follow one",
+        help="send a message to a segment of borrowers (the running serve, scheduler or chat sends it),"
+        " or follow one",
         description="Segments: all, due:N (an instalment due within N days), overdue, lender:NAME, "
         "channel:telegram|wechat|terminal, state:STATE. Each recipient gets it in their language, "
         "within their hours (08:00-21:00 their time); those who sent /quiet or blocked the bot are skipped.",
@@ -55,7 +68,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     send.add_argument(
         "--at",
         help="not before this time (ISO, e.g. 2026-12-24T09:00; in LOANBRIDGE_TIMEZONE, Asia/Shanghai by"
-        " default, unless it gives an offset such as +08:00)",
+        " default, unless it gives an offset such as +08:00); it goes to whoever is in the segment then",
     )
     send.add_argument("--yes", action="store_true", help="no preview or question (for cron)")
     send.add_argument("--follow", type=int, metavar="ID", help="follow a broadcast created earlier")
@@ -74,27 +87,33 @@ async def broadcast(args: argparse.Namespace, settings: Settings) -> int:
     at = parse_at(args.at, settings.timezone) if args.at else None
     async with opened_store(settings) as store:
         preview = await store.broadcast_preview(segment)
-        if preview.total == 0:
+        later = _local(at, settings.timezone) if at is not None and at > store.clock.now() else None
+        if preview.total == 0 and later is None:
             print(f"nobody is in the segment {segment.text()}: nothing to send")
             return 0
         if not args.yes:
-            show_preview(preview, template, segment.text(), settings.timezone)
-            if not await confirmed(_question(preview)):
+            show_preview(preview, template, segment.text(), settings.timezone, starts=later)
+            if not await confirmed(_question(preview, later)):
                 print("nothing was sent")
                 return 1
         broadcast_id = await store.create_broadcast(segment, template, scheduled_at=at)
-        print(f"broadcast {broadcast_id} created: {plural(preview.total, 'recipient')}")
-        if at is not None and at > store.clock.now():
-            when = _local(at, settings.timezone)
-            print(f"it starts at {when}; follow it: loanbridge broadcast --follow {broadcast_id}")
+        if later is not None:
+            print(
+                f"broadcast {broadcast_id} created: it starts at {later}, for whoever is in "
+                f"{segment.text()} then ({plural(preview.total, 'person', 'people')} now); "
+                f"follow it: loanbridge broadcast --follow {broadcast_id}"
+            )
             return 0
+        print(f"broadcast {broadcast_id} created: {plural(preview.total, 'recipient')}")
         return await follow(store, broadcast_id, settings.timezone)
 
 
-def _question(preview: Preview) -> str:
+def _question(preview: Preview, later: str | None = None) -> str:
     """The confirmation, counting only who will get it (the skipped are in the preview above)."""
     skipped = preview.opted_out + preview.unreachable
     reached = plural(preview.total - skipped, "person", "people")
+    if later is not None:
+        return f"Send it at {later} to whoever is in the segment then ({reached} now)? [y/N] "
     return f"Send it to {reached}" + (f" ({skipped} skipped)" if skipped else "") + "? [y/N] "
 
 
@@ -108,10 +127,23 @@ def parse_at(text: str, time_zone: str) -> datetime:
 
 
 def show_preview(
-    preview: Preview, template: str, segment: str, time_zone: str, out: TextIO | None = None
+    preview: Preview,
+    template: str,
+    segment: str,
+    time_zone: str,
+    out: TextIO | None = None,
+    *,
+    starts: str | None = None,
 ) -> None:
+    """``starts``: a later start (``--at``), when the counts below are only an estimate of who gets it."""
     out = out or sys.stdout
     print(f"broadcast {template!r} to {segment}: {plural(preview.total, 'recipient')}", file=out)
+    if starts is not None:
+        print(
+            f"an estimate: these are the counts now; it starts at {starts} and goes to whoever is in "
+            f"{segment} then",
+            file=out,
+        )
     for (channel, locale), count in sorted(preview.by_channel_locale.items()):
         print(f"  {channel:<9} {locale:<6} {count:>8}", file=out)
     print(f"outside their hours now (held until 08:00 their time): {preview.outside_window}", file=out)
@@ -145,9 +177,10 @@ async def follow(store: SqlStore, broadcast_id: int, time_zone: str, out: TextIO
     with _stopping_on_ctrl_c(stop.set):
         draw = _Drawing(out)
         while not progress.settled:
-            if not await store.sender_alive(LOST_AFTER):
+            unsent = await _nobody_sends(store, broadcast_id)
+            if unsent and sum(unsent.values()) >= progress.to_go:
                 draw.end()
-                print(_waits(progress), file=out)
+                print(_waits(progress, unsent), file=out)
                 return 0
             draw.show(progress)
             with contextlib.suppress(TimeoutError):
@@ -155,7 +188,7 @@ async def follow(store: SqlStore, broadcast_id: int, time_zone: str, out: TextIO
             if stop.is_set():
                 draw.end()
                 print(
-                    f"stopped following; serve goes on sending: loanbridge broadcast --follow {broadcast_id}",
+                    f"stopped following; the sending goes on: loanbridge broadcast --follow {broadcast_id}",
                     file=out,
                 )
                 return 0
@@ -165,17 +198,28 @@ async def follow(store: SqlStore, broadcast_id: int, time_zone: str, out: TextIO
     held = progress.count(RecipientStatus.HELD)
     if held:
         people = plural(held, "person", "people")
-        print(f"{people} outside their hours now: serve sends to them when their hours open", file=out)
+        print(f"{people} outside their hours now: they get it when their hours open", file=out)
     print(progress.summary(), file=out)
     return 0
 
 
-def _waits(progress: Progress) -> str:
-    return (
-        f"no 'loanbridge serve' is running: broadcast {progress.id} waits for it "
-        f"({plural(progress.to_go, 'recipient')} to go). Start serve, then follow it: "
-        f"loanbridge broadcast --follow {progress.id}"
-    )
+async def _nobody_sends(store: SqlStore, broadcast_id: int) -> dict[str, int]:
+    """Recipients still to go on channels that no running process claims, by channel."""
+    reached = {channel for sender in await store.live_senders(LOST_AFTER) for channel in sender.channels}
+    if reached >= PEOPLE_CHANNELS:
+        return {}
+    to_go = await store.to_go_by_channel(broadcast_id)
+    return {channel: count for channel, count in sorted(to_go.items()) if channel not in reached}
+
+
+def _waits(progress: Progress, unsent: dict[str, int]) -> str:
+    """Which process to start, per channel still waiting (one line each)."""
+    lines = [f"broadcast {progress.id} waits: no running process sends to these recipients yet"]
+    for channel, count in unsent.items():
+        sender = SENT_BY.get(channel, "'loanbridge serve'")
+        lines.append(f"  {channel}: {plural(count, 'recipient')}, sent by {sender}")
+    lines.append(f"Start one, then follow it: loanbridge broadcast --follow {progress.id}")
+    return "\n".join(lines)
 
 
 def _local(moment: datetime, time_zone: str) -> str:

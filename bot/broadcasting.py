@@ -1,4 +1,6 @@
-"""Sending operator broadcasts, inside ``loanbridge serve`` beside delivery (it owns each bot's rate).
+"""Sending operator broadcasts, inside ``loanbridge serve`` beside delivery (it owns each bot's rate), and
+in the processes that run the scheduled work without a bot (``loanbridge scheduler``, ``loanbridge chat``)
+for the terminal, whose messages go through the outbox.
 
 The recipients are rows (``broadcast_recipients``): a sender claims a page at a time, sends, and records
 what happened in one write every :data:`RECORD_SECONDS`, so memory stays flat whatever the size. A page is
@@ -10,7 +12,9 @@ skipped; one outside their hours (08:00–21:00 their time) is held until the ho
 
 Replies first: on Telegram a broadcast takes only the moments of the bot's rate that replies leave free
 (:meth:`bot.channels.telegram.Pace.spare_turn`). A channel this process does not send on itself (the
-terminal) gets the message in its outbox, delivered when that person's process runs.
+terminal) gets the message in its outbox, delivered when that person's process runs. A sender claims only
+recipients on the channels it reaches (its own senders' and the terminal's), so a scheduler without Telegram
+never takes a Telegram recipient; its heartbeat row names its command and those channels.
 
 Crash safety: a row is ``sending`` while claimed; a sender beats every :data:`BEAT_SECONDS`, and rows
 claimed by a sender silent for :data:`LOST_AFTER` are pending again. A recipient gets the message twice
@@ -160,7 +164,9 @@ class Broadcaster:
         replying: Callable[[], bool] | None = None,
         page: int = PAGE,
         concurrency: int = CONCURRENCY,
+        process: str = "serve",
     ) -> None:
+        """``process``: the command running it, for the CLI to name (``serve``, ``scheduler``, ``chat``)."""
         self._store = store
         self._renderer = renderer
         self._senders = senders
@@ -171,13 +177,16 @@ class Broadcaster:
         self._page = page
         self._concurrency = concurrency
         self.id = sender_id()
+        self.process = process
+        # What it can send to: its own channels, and the terminal through the outbox.
+        self.channels = frozenset({*senders, Channel.TERMINAL})
         self._queue: asyncio.Queue[Target] = asyncio.Queue(maxsize=page)
         self._outcomes: list[Outcome] = []
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Broadcaster]:
         """Sending until the block ends; then what was sent is recorded and unsent claims released."""
-        await self._store.beat(self.id)
+        await self._beat()
         await self._release_lost()
         tasks = [
             asyncio.create_task(self._claiming(), name="broadcast-claims"),
@@ -211,7 +220,7 @@ class Broadcaster:
     async def _claim_round(self) -> int:
         claimed = 0
         for broadcast_id in await self._store.due_broadcasts():
-            targets = await self._store.claim_recipients(broadcast_id, self.id, self._page)
+            targets = await self._store.claim_recipients(broadcast_id, self.id, self._page, self.channels)
             claimed += len(targets)
             for target in targets:
                 await self._route(target)
@@ -307,11 +316,14 @@ class Broadcaster:
                 await self._record()
                 if time.monotonic() - beat_at >= BEAT_SECONDS:
                     beat_at = time.monotonic()
-                    await self._store.beat(self.id)
+                    await self._beat()
                     await self._release_lost()
                     await self._report(await self._store.finish_broadcasts())
             except Exception as error:  # kept for the next round
                 log.warning("broadcast records could not be written yet (%s)", type(error).__name__)
+
+    async def _beat(self) -> None:
+        await self._store.beat(self.id, self.process, self.channels)
 
     async def _release_lost(self) -> None:
         gone = gone_here(await self._store.broadcast_senders())

@@ -219,7 +219,9 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement per su
         description="Run the scheduled work alone until SIGTERM: instalment reminders, lenders' digests,"
         " offer deadlines, abandoned drafts, breach checks and the case log's signed heads. What it"
         " writes waits in the outbox for the bot processes (loanbridge serve with"
-        " LOANBRIDGE_RUN_SCHEDULER=false) to send; two schedulers at once never send a reminder twice.",
+        " LOANBRIDGE_RUN_SCHEDULER=false) to send; two schedulers at once never send a reminder twice."
+        " It also sends operators' broadcasts to terminal users (into their outbox, shown in their chat);"
+        " Telegram and WeChat recipients are left to serve.",
     )
     jobs.set_defaults(run=scheduler)
 

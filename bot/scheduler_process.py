@@ -5,6 +5,11 @@ For deployments that run the bot as several processes: each ``serve`` runs with
 process runs reminders, digests, deadlines, draft sweeps, breach checks and pruning. It reaches nobody
 itself: what its turns commit waits in the outbox, and the bot processes deliver it (they watch the outbox
 for rows other processes write).
+
+It also sends broadcasts to the terminal's people (a :class:`~bot.broadcasting.Broadcaster` claiming only
+terminal recipients, in their hours, skipping the quiet and unreachable as serve does): their messages go to
+the outbox, and each person's ``loanbridge chat`` shows them. Telegram and WeChat recipients are left for
+``serve``, which owns those bots' rates.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import signal
 from collections.abc import Sequence
 
 from bot.app import build_services, build_store, build_supervision, check_store
+from bot.broadcasting import Broadcaster
 from bot.rendering import Renderer
 from bot.scheduler import start_scheduler
 from bot.settings import Settings
@@ -23,6 +29,7 @@ from dialogs.engine import Engine
 from dialogs.flows import ACTIONS, ALL_FLOWS, COMMANDS
 from dialogs.messages import Queued
 from dialogs.ports import Clock
+from dialogs.rules.conduct import SendWindow
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +53,15 @@ async def run_scheduler(
         )
         engine = Engine(store, dialogs, _left_for_delivery)
         scheduler = start_scheduler(engine, store, store.clock, None, build_supervision(settings))
-        log.info("scheduler: running (reminders, digests, deadlines, drafts, breaches); Ctrl-C stops it")
+        window = SendWindow(settings.send_window_start, settings.send_window_end)
+        broadcasts = Broadcaster(store, Renderer(), {}, window=window, process="scheduler")
+        log.info(
+            "scheduler: running (reminders, digests, deadlines, drafts, breaches, terminal broadcasts);"
+            " Ctrl-C stops it"
+        )
         try:
-            await stop.wait()
+            async with broadcasts.running():
+                await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
     finally:

@@ -32,6 +32,7 @@ from bot.settings import Settings, SettingsError
 from dialogs.domain import Channel
 from dialogs.messages import Inbound
 from dialogs.ports import Clock, CodeSender, SystemClock
+from dialogs.rules.conduct import SendWindow
 from storage.store import SqlStore
 
 if TYPE_CHECKING:
@@ -195,7 +196,12 @@ async def serve(
         # Broadcasts go out beside delivery, on the same channels and paces (replies first).
         await stack.enter_async_context(
             Broadcaster(
-                app.store, app.renderer, senders, submit=app.delivery.submit, replying=talking.busy
+                app.store,
+                app.renderer,
+                senders,
+                submit=app.delivery.submit,
+                window=SendWindow(settings.send_window_start, settings.send_window_end),
+                replying=talking.busy,
             ).running()
         )
         if channel is not None:

@@ -2,18 +2,25 @@
 
 Leaving is always one line: ``/quit``, the end of input and Ctrl-C (even while a reply is being worked out)
 all end the conversation, let what was committed be delivered, and say goodbye.
+
+Like the scheduled work (reminders, deadlines), operators' broadcasts to the terminal's people go out while
+a chat runs, so a terminal-only setup needs no other process: this person's straight to this terminal,
+everyone else's to their outbox, shown in their own chat.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from bot import demo
 from bot.app import App, build_app
+from bot.broadcasting import Broadcaster
 from bot.channels.terminal import TerminalChannel, run_lines
 from bot.channels.terminal_files import documents_folder
 from bot.channels.terminal_input import LineReader
@@ -24,6 +31,7 @@ from dialogs.domain import Account, Channel, Role
 from dialogs.locales import pick_locale
 from dialogs.masking import mask_phone
 from dialogs.messages import Inbound, InboundKind, Outbound
+from dialogs.rules.conduct import SendWindow
 from storage.migrate import upgrade
 from storage.store import SqlStore
 
@@ -69,7 +77,7 @@ async def run_chat(
     codes = TerminalCodes(channel) if show_codes else None
     app = build_app(settings, {Channel.TERMINAL: channel}, code_sender=codes)
     interactive = sys.stdin.isatty()
-    async with app.running():
+    async with app.running(), _broadcasts(settings, app, channel):
         await _offer_demo(app.store, demo_data, interactive, reader, app.renderer, pick_locale(language))
         account = await app.store.ensure_account(Channel.TERMINAL, user, locale=pick_locale(language))
         if codes is not None:
@@ -83,6 +91,24 @@ async def run_chat(
         sys.stdout.write("\n")  # after the prompt, or the ^C the terminal echoed
     await channel.send(account, goodbye)
     return INTERRUPTED if interrupted else 0
+
+
+def _broadcasts(
+    settings: Settings, app: App, channel: TerminalChannel
+) -> AbstractAsyncContextManager[object]:
+    """Broadcasts to terminal recipients, sent where the scheduled work runs (here, as reminders are):
+    in their hours, skipping the quiet and unreachable, exactly as serve's; replies to this person first."""
+    if not app.scheduled:
+        return contextlib.nullcontext()
+    return Broadcaster(
+        app.store,
+        app.renderer,
+        {Channel.TERMINAL: channel},
+        submit=app.delivery.submit,
+        window=SendWindow(settings.send_window_start, settings.send_window_end),
+        replying=lambda: app.delivery.sending,
+        process="chat",
+    ).running()
 
 
 async def _converse(app: App, channel: TerminalChannel, reader: LineReader, interactive: bool) -> bool:

@@ -36,7 +36,7 @@ from dialogs.lifecycle import CaseState
 from dialogs.messages import HeldMessage, Inbound, Outbound, Queued
 from dialogs.rules.affordability import Finances
 from dialogs.rules.interest import LenderKind
-from dialogs.rules.reminders import Digest, ReminderDue
+from dialogs.rules.reminders import Digest, ReminderDue, ReminderPolicy
 from dialogs.rules.supervision import Due
 
 
@@ -212,6 +212,11 @@ class Turn(Protocol):
         ...
 
     async def schedule_instalments(self, case_id: int, due: list[tuple[date, Decimal]]) -> None: ...
+
+    async def plan_reminders(self, case_id: int, policy: ReminderPolicy) -> int:
+        """The reminder rows of the case's unpaid instalments that have none yet (written in this turn);
+        how many instalments got them."""
+        ...
 
     async def next_instalment(self, case_id: int) -> tuple[int, date, Decimal] | None:
         """The earliest instalment not yet paid in full: its number, due date and what is still due."""

@@ -1,11 +1,12 @@
 """Instalment reminders and the lenders' daily digest: scheduled work that re-enters through the engine.
 
-Each minute the scheduler plans reminder rows for instalments that have none (a new agreement, a moved
-instalment), claims the rows that are due and runs one system turn per row, keyed by the row and its due
-moment. The turn looks at the instalment as it is now: paid, moved, or the case no longer running, the row
-is cancelled; the borrower opted out (``/quiet``) and the reminder is not the notice they must get, it is
-cancelled; outside their hours or over the day's cap, it is due again when the next allowed moment comes;
-otherwise it goes, in the borrower's language, and is marked sent in the same commit.
+The turn that activates an agreement (or moves an instalment) writes its reminder rows in its own commit;
+each minute the scheduler plans rows for any instalment that still has none (the catch-up for agreements
+activated before that was so), claims the rows that are due and runs one system turn per row, keyed by the
+row and its due moment. The turn looks at the instalment as it is now: paid, moved, or the case no longer
+running, the row is cancelled; the borrower opted out (``/quiet``) and the reminder is not the notice they
+must get, it is cancelled; outside their hours or over the day's cap, it is due again when the next allowed
+moment comes; otherwise it goes, in the borrower's language, and is marked sent in the same commit.
 
 A restart loses nothing (the rows wait in the store and are claimed at once on start) and sends nothing
 twice (the turn's key, the outbox row and the row's status commit together).

@@ -1,15 +1,18 @@
 """Operator broadcasts in the store: segments as SQL, recipients materialised as rows, pages claimed by
-senders (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two ``serve`` processes never send one twice), and
-the senders' heartbeats. Mixed into :class:`storage.store.SqlStore`.
+senders (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two senders never send one twice; each claims only
+the channels it can send to), and the senders' heartbeats (which command, which channels). Mixed into
+:class:`storage.store.SqlStore`.
 
 Nothing here holds a whole segment in memory: a broadcast's recipients are written by one
-``INSERT … SELECT``, counted with ``GROUP BY``, and read back a page at a time.
+``INSERT … SELECT``, counted with ``GROUP BY``, and read back a page at a time. A broadcast that starts
+later (``--at``) gets its recipients when it starts: whoever is in the segment then.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -39,10 +42,22 @@ if TYPE_CHECKING:
     from dialogs.ports import Clock
     from storage.crypto import FieldCipher
 
+log = logging.getLogger(__name__)
+
 R = models.BroadcastRecipient
 B = models.Broadcast
 A = models.Account
 MAX_ERROR = 500
+# The channels people talk on: a sender claiming all of them needs no filter on its claims.
+PEOPLE_CHANNELS = frozenset({domain.Channel.TELEGRAM, domain.Channel.WECHAT, domain.Channel.TERMINAL})
+
+
+@dataclass(frozen=True, slots=True)
+class SenderReach:
+    """A live broadcast sender: the command running it and the channels it claims."""
+
+    process: str
+    channels: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,15 +173,21 @@ class BroadcastStore:
 
     # Senders: heartbeats, claims and outcomes
 
-    async def beat(self, sender: str) -> None:
-        """This sender is alive (and about to claim): its row says so, with the time."""
+    async def beat(
+        self, sender: str, process: str = "serve", channels: Collection[str] = PEOPLE_CHANNELS
+    ) -> None:
+        """This sender is alive (and about to claim): its row says so, with the time, the command running
+        it and the channels it claims."""
         now = self._clock.now()
+        reach = ",".join(sorted(channels))
         async with self.unit() as session:
             done = await session.execute(
-                update(models.BroadcastSender).where(models.BroadcastSender.id == sender).values(beat_at=now)
+                update(models.BroadcastSender)
+                .where(models.BroadcastSender.id == sender)
+                .values(beat_at=now, process=process, channels=reach)
             )
             if not getattr(done, "rowcount", 0):
-                session.add(models.BroadcastSender(id=sender, beat_at=now))
+                session.add(models.BroadcastSender(id=sender, beat_at=now, process=process, channels=reach))
 
     async def forget_sender(self, sender: str) -> None:
         """A sender stopping cleanly: what it claimed and did not send goes back to pending at once."""
@@ -179,11 +200,32 @@ class BroadcastStore:
             return [str(i) for i in await session.scalars(select(models.BroadcastSender.id))]
 
     async def sender_alive(self, within: timedelta) -> bool:
-        """Whether a sender beat in the last ``within`` (the CLI: will anyone send this?)."""
+        """Whether a sender beat in the last ``within``."""
+        return bool(await self.live_senders(within))
+
+    async def live_senders(self, within: timedelta) -> list[SenderReach]:
+        """The senders that beat in the last ``within`` (the CLI: who will send this, to which channels?)."""
         since = self._clock.now() - within
-        query = select(func.count()).where(models.BroadcastSender.beat_at >= since)
+        sender = models.BroadcastSender
+        query = select(sender.process, sender.channels).where(sender.beat_at >= since).order_by(sender.id)
         async with self.unit() as session:
-            return bool(await session.scalar(query))
+            rows = (await session.execute(query)).all()
+        return [
+            SenderReach(str(process), frozenset(filter(None, str(reach).split(","))))
+            for process, reach in rows
+        ]
+
+    async def to_go_by_channel(self, broadcast_id: int) -> dict[str, int]:
+        """A broadcast's recipients still to be sent now (pending or being sent), counted by channel."""
+        open_ = [RecipientStatus.PENDING.value, RecipientStatus.SENDING.value]
+        query = (
+            select(A.channel, func.count())
+            .join(R, R.account_id == A.id)
+            .where(R.broadcast_id == broadcast_id, R.status.in_(open_))
+            .group_by(A.channel)
+        )
+        async with self.unit() as session:
+            return {str(channel): int(n) for channel, n in (await session.execute(query)).all()}
 
     async def release_lost_claims(self, within: timedelta, gone: Sequence[str] = ()) -> int:
         """Recipients claimed by senders that stopped beating (killed), or that are known to be ``gone``
@@ -202,26 +244,35 @@ class BroadcastStore:
         return int(getattr(released, "rowcount", 0) or 0)
 
     async def due_broadcasts(self) -> list[int]:
-        """Broadcasts with recipients to send now; a scheduled one whose time has come starts running."""
-        now = self._clock.now()
+        """Broadcasts with recipients to send now. A scheduled one whose time has come starts running and
+        gets its recipients in the same transaction: whoever is in its segment now (the one process whose
+        update moved it writes them; another one's update finds it running already)."""
+        now, today = self._clock.now(), self._today()
         async with self.unit() as session:
-            await session.execute(
+            started = await session.scalars(
                 update(B)
                 .where(B.status == BroadcastStatus.SCHEDULED.value, B.scheduled_at <= now)
                 .values(status=BroadcastStatus.RUNNING.value, started_at=now)
+                .returning(B.id)
             )
+            for broadcast_id in list(started):
+                await _materialise_started(session, broadcast_id, today)
             query = select(B.id).where(B.status == BroadcastStatus.RUNNING.value).order_by(B.id)
             return [int(i) for i in await session.scalars(query)]
 
-    async def claim_recipients(self, broadcast_id: int, sender: str, limit: int) -> list[Target]:
+    async def claim_recipients(
+        self, broadcast_id: int, sender: str, limit: int, channels: Collection[str] | None = None
+    ) -> list[Target]:
         """The next page of a broadcast's recipients due now, claimed for ``sender``: pending first, then
-        held ones whose hours have opened. Rows another process is claiming are skipped, not waited for."""
+        held ones whose hours have opened; only those on ``channels`` (``None``: any), so a process never
+        takes a recipient it cannot send to. Rows another process is claiming are skipped, not waited for."""
         now = self._clock.now()
+        reach = None if channels is None or set(channels) >= PEOPLE_CHANNELS else sorted(channels)
         async with self.unit() as session:
-            ids = await self._claimable(session, broadcast_id, RecipientStatus.PENDING, limit, now)
+            ids = await self._claimable(session, broadcast_id, RecipientStatus.PENDING, limit, now, reach)
             if len(ids) < limit:
                 ids += await self._claimable(
-                    session, broadcast_id, RecipientStatus.HELD, limit - len(ids), now
+                    session, broadcast_id, RecipientStatus.HELD, limit - len(ids), now, reach
                 )
             if not ids:
                 return []
@@ -243,7 +294,13 @@ class BroadcastStore:
         ]
 
     async def _claimable(
-        self, session: AsyncSession, broadcast_id: int, status: RecipientStatus, limit: int, now: datetime
+        self,
+        session: AsyncSession,
+        broadcast_id: int,
+        status: RecipientStatus,
+        limit: int,
+        now: datetime,
+        channels: Sequence[str] | None,
     ) -> list[int]:
         query = (
             select(R.account_id)
@@ -253,8 +310,10 @@ class BroadcastStore:
         )
         if status is RecipientStatus.HELD:
             query = query.where(R.not_before <= now)
+        if channels is not None:  # joined, not a subquery: read in account order, stopped at the limit
+            query = query.join(A, A.id == R.account_id).where(A.channel.in_(channels))
         if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(skip_locked=True, of=R)  # the recipients' rows, not the accounts'
         return [int(i) for i in await session.scalars(query)]
 
     async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
@@ -412,8 +471,9 @@ async def create(
     scheduled_at: datetime | None,
     created_by: int | None,
 ) -> int:
+    """The broadcast; its recipients too when it starts now (a later one gets them when it starts)."""
     status = BroadcastStatus.SCHEDULED if scheduled_at and scheduled_at > now else BroadcastStatus.RUNNING
-    chosen = await segment_filter(session, segment, today)
+    chosen = await segment_filter(session, segment, today)  # checked now: an unknown lender is said now
     row = B(
         created_by_account_id=created_by,
         template=template,
@@ -426,12 +486,31 @@ async def create(
     )
     session.add(row)
     await session.flush()
-    columns = ["broadcast_id", "account_id", "status", "attempts"]
-    recipients = select(literal(row.id), A.id, literal(RecipientStatus.PENDING.value), literal(0)).where(
-        chosen
-    )
-    await session.execute(insert(R).from_select(columns, recipients))
+    if status is BroadcastStatus.RUNNING:
+        await _materialise(session, row.id, chosen)
     return row.id
+
+
+async def _materialise(session: AsyncSession, broadcast_id: int, chosen: ColumnElement[bool]) -> None:
+    """Every account the segment names, as a pending recipient row (one ``INSERT … SELECT``)."""
+    columns = ["broadcast_id", "account_id", "status", "attempts"]
+    recipients = select(
+        literal(broadcast_id), A.id, literal(RecipientStatus.PENDING.value), literal(0)
+    ).where(chosen)
+    await session.execute(insert(R).from_select(columns, recipients))
+
+
+async def _materialise_started(session: AsyncSession, broadcast_id: int, today: date) -> None:
+    """A scheduled broadcast starting: its segment as it is today. A lender removed since its creation
+    leaves it with nobody to send to (it finishes at once, and says so in the log)."""
+    stored = await session.scalar(select(B.segment).where(B.id == broadcast_id))
+    segment = Segment.from_json(stored or {})
+    try:
+        chosen = await segment_filter(session, segment, today)
+    except NotFound:
+        log.warning("broadcast %s: its segment %s names nobody now", broadcast_id, segment.text())
+        return
+    await _materialise(session, broadcast_id, chosen)
 
 
 async def progress(session: AsyncSession, broadcast_id: int) -> Progress:

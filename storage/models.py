@@ -385,12 +385,15 @@ class BroadcastRecipient(Base):
 
 
 class BroadcastSender(Base):
-    """A process sending broadcasts (``loanbridge serve``), alive while its beat is recent: its claims
-    are released when it stops beating, and the CLI knows whether anyone will send what it creates."""
+    """A process sending broadcasts (``loanbridge serve``, ``scheduler`` or ``chat``), alive while its beat
+    is recent: its claims are released when it stops beating, and the CLI knows whether anyone will send
+    what it creates, and to which channels."""
 
     __tablename__ = "broadcast_senders"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     beat_at: Mapped[datetime]
+    process: Mapped[str] = mapped_column(String(16), default="serve")  # the command that runs it
+    channels: Mapped[str] = mapped_column(String(64), default="")  # the channels it claims, comma-separated
 
 
 class Conversation(Base):

@@ -1,7 +1,8 @@
 """Reminder rows: planned from instalments, claimed by one scheduler at a time, finished by a system turn.
 
 Planning is derived from the rows themselves: any unpaid instalment of an active case that has no reminder
-rows for its current due date gets them (a new agreement, or an instalment moved to the end of the plan).
+rows for its current due date gets them. The turn activating an agreement (or moving an instalment to the
+end of the plan) plans its case's rows itself; the scheduler's planning catches up anything else.
 Keys name the instalment, the date and the offset, so two schedulers planning at once insert each row once.
 
 Claiming takes a lease (``claimed_until``) on due rows, on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so a
@@ -41,8 +42,11 @@ def reminder_key(instalment_id: int, planned_for: date, offset: int) -> str:
     return f"i{instalment_id}:{planned_for.isoformat()}:{offset:+d}"
 
 
-async def plan_missing(session: AsyncSession, policy: ReminderPolicy, now: datetime) -> int:
-    """Reminder rows for unpaid instalments of active cases that have none for their current due date.
+async def plan_missing(
+    session: AsyncSession, policy: ReminderPolicy, now: datetime, only_case: int | None = None
+) -> int:
+    """Reminder rows for unpaid instalments of active cases (of ``only_case``, when given) that have
+    none for their current due date.
 
     An offset whose moment was already past when the instalment got its date (the agreement's
     confirmation, or now for one moved since) is written cancelled ("too_late"): it is never sent, and
@@ -60,6 +64,8 @@ async def plan_missing(session: AsyncSession, policy: ReminderPolicy, now: datet
         .order_by(inst.id)
         .limit(PLAN_LIMIT)
     )
+    if only_case is not None:
+        query = query.where(case.id == only_case)
     rows = (await session.execute(query)).all()
     values: list[dict[str, Any]] = []
     essential = policy.essential_offset
@@ -143,6 +149,14 @@ async def digest_lenders(session: AsyncSession) -> list[tuple[int, int]]:
 class ReminderWork(CaseWork):
     """The reminder part of a (system) turn: read a due reminder, finish or defer it, count collection
     contact, the opt-out, and a lender's day for the digest."""
+
+    async def plan_reminders(self, case_id: int, policy: ReminderPolicy) -> int:
+        """The case's reminder rows, in this turn (the one activating its agreement): committed with the
+        instalments, so they exist from the moment the plan runs. The scheduler's planning is the catch-up
+        for agreements activated before this was so."""
+        await self.writing()
+        await self._own_case(case_id)
+        return await plan_missing(self.session, policy, self.now, case_id)
 
     async def reminder_due(self, reminder_id: int) -> ReminderDue | None:
         reminder, inst = models.Reminder, models.Instalment

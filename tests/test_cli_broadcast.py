@@ -19,7 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.broadcasting import Broadcaster
 from bot.cli import main
@@ -114,11 +114,39 @@ async def test_confirmed_with_no_serve_running_it_says_the_broadcast_waits(
     code, out, _ = await cli(capsys, "broadcast", "--segment", "all", "--template", "instalment_due")
     assert code == 0
     assert "broadcast 1 created: 5 recipients" in out
-    assert (
-        "no 'loanbridge serve' is running: broadcast 1 waits for it (5 recipients to go). Start serve, "
-        "then follow it: loanbridge broadcast --follow 1"
-    ) in out
+    assert out.endswith(
+        "broadcast 1 waits: no running process sends to these recipients yet\n"
+        "  telegram: 2 recipients, sent by 'loanbridge serve' with Telegram set up\n"
+        "  terminal: 2 recipients, sent by 'loanbridge chat' (anyone's), 'loanbridge scheduler' or "
+        "'loanbridge serve' (each person sees it in their chat)\n"
+        "  wechat: 1 recipient, sent by 'loanbridge serve' with WeChat set up\n"
+        "Start one, then follow it: loanbridge broadcast --follow 1\n"
+    ), out
     assert await statuses(cli_store, 1) == dict.fromkeys(vars(people).values(), "pending")
+
+
+async def test_with_only_a_terminal_sender_running_it_follows_that_and_names_serve_for_the_rest(
+    cli_store: SqlStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What ``loanbridge scheduler`` runs (a broadcaster with no bot): it sends the terminal's, and the
+    CLI says the Telegram and WeChat recipients wait for serve."""
+    people = await crowd(cli_store)
+    async with Broadcaster(cli_store, Renderer(), {}, process="scheduler").running():
+        code, out, _ = await cli(capsys, "broadcast", "--segment", "all", "--template", "service", "--yes")
+    assert code == 0, out
+    assert out.endswith(
+        "broadcast 1 waits: no running process sends to these recipients yet\n"
+        "  telegram: 2 recipients, sent by 'loanbridge serve' with Telegram set up\n"
+        "  wechat: 1 recipient, sent by 'loanbridge serve' with WeChat set up\n"
+        "Start one, then follow it: loanbridge broadcast --follow 1\n"
+    ), out
+    assert await statuses(cli_store, 1) == {
+        people.ann: "pending",
+        people.bo: "pending",
+        people.cy: "skipped",  # quiet
+        people.di: "pending",
+        people.ed: "sent",  # to his outbox, for his chat
+    }
 
 
 async def test_yes_sends_through_serve_and_ends_with_the_summary_line(
@@ -129,7 +157,7 @@ async def test_yes_sends_through_serve_and_ends_with_the_summary_line(
     assert code == 0, out
     assert "Send it" not in out  # no question with --yes
     assert "waiting for the window" in out  # the progress line
-    assert "1 person outside their hours now: serve sends to them when their hours open" in out
+    assert "1 person outside their hours now: they get it when their hours open" in out
     assert out.rstrip().splitlines()[-1] == "sent 2, failed 0, held 1, skipped 2"
     # Ann on Telegram got it once; Ed's is in his outbox for his terminal; the rest got nothing.
     assert [m.text.splitlines()[0] for m in serve_sender.inbox["101"]] == [
@@ -173,13 +201,49 @@ async def test_at_waits_for_its_time(cli_store: SqlStore, capsys: pytest.Capture
         "--yes",
     )
     assert code == 0
-    assert "broadcast 1 created: 2 recipients" in out
-    assert f"it starts at {at:%Y-%m-%d %H:%M} (Asia/Shanghai)" in out
+    assert (
+        f"broadcast 1 created: it starts at {at:%Y-%m-%d %H:%M} (Asia/Shanghai), for whoever is in "
+        "channel:telegram then (2 people now); follow it: loanbridge broadcast --follow 1"
+    ) in out
     progress = await cli_store.broadcast_progress(1)
     assert progress.status is BroadcastStatus.SCHEDULED and progress.scheduled_at == at
     assert await cli_store.due_broadcasts() == []  # not before its time, whoever is serving
     code, out, _ = await cli(capsys, "broadcast", "--follow", "1")
     assert code == 0 and f"broadcast 1 starts at {at:%Y-%m-%d %H:%M}" in out
+
+
+async def test_at_goes_to_whoever_is_in_the_segment_when_it_starts(
+    cli_store: SqlStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = await crowd(cli_store)
+    at = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(hours=2)).replace(second=0, microsecond=0)
+    argv = ["broadcast", "--segment", "channel:terminal", "--template", "service", "--at", at.isoformat()]
+    # The preview counts now, and says they are an estimate of a later start.
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
+    code, out, _ = await cli(capsys, *argv)
+    assert code == 0, out
+    assert "broadcast 'service' to channel:terminal: 2 recipients\n" in out
+    assert (
+        f"an estimate: these are the counts now; it starts at {at:%Y-%m-%d %H:%M} (Asia/Shanghai) and goes "
+        "to whoever is in channel:terminal then"
+    ) in out
+    assert (
+        f"Send it at {at:%Y-%m-%d %H:%M} (Asia/Shanghai) to whoever is in the segment then (1 person now)?"
+        in (out)
+    )
+    assert await statuses(cli_store, 1) == {}  # nobody is fixed yet
+    # Fay joins the terminal before it starts; then its time comes (moved here, not waited for).
+    fay = await person(cli_store, Channel.TERMINAL, "fay")
+    async with cli_store.unit() as session:
+        await session.execute(
+            update(models.Broadcast).values(scheduled_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert await cli_store.due_broadcasts() == [1]
+    assert await statuses(cli_store, 1) == dict.fromkeys([people.cy, people.ed, fay], "pending")
+    assert await cli_store.due_broadcasts() == [1]  # started once: its recipients are written once
+    assert len(await statuses(cli_store, 1)) == 3
+    progress = await cli_store.broadcast_progress(1)
+    assert progress.status is BroadcastStatus.RUNNING and progress.total == 3
 
 
 async def test_bad_input_is_refused_in_one_line_and_creates_nothing(
@@ -276,6 +340,6 @@ async def test_ctrl_c_stops_following_not_sending(cli_store: SqlStore, tmp_path:
     finally:
         beat.cancel()
     assert rest.decode().strip() == (
-        f"stopped following; serve goes on sending: loanbridge broadcast --follow {broadcast_id}"
+        f"stopped following; the sending goes on: loanbridge broadcast --follow {broadcast_id}"
     )
     assert await statuses(cli_store, broadcast_id) == dict.fromkeys(vars(people).values(), "pending")

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from storage import models
 from storage.crypto import FieldCipher
@@ -51,6 +51,8 @@ async def test_two_scheduler_processes_send_each_reminder_once(
         await agreed(bot)
         async with bot.store.unit() as session:  # every instalment falls due today, in a zone at midday
             await session.execute(update(models.Instalment).values(due_date=today))
+            # The rows the agreement's activation planned were for the old dates: the schedulers plan anew.
+            await session.execute(delete(models.Reminder))
             await session.execute(
                 update(models.Account).where(models.Account.channel_user_id == "alice").values(time_zone=zone)
             )

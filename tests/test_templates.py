@@ -140,6 +140,9 @@ SAMPLES: dict[str, Any] = {
     "unreachable": 2,
     "to_go": 120,
     "waiting_hours": 3,
+    "starts_at": "2026-12-24T01:00:00+00:00",  # a broadcast's later start (--at)
+    "sample_locale": "zh_CN",  # a broadcast's sample, rendered in that language
+    "sample_text": "A note from LoanBridge, the free mediation service for online loans.",
     "state": "draft",
     "role": "lender",
     "kept": [3],

@@ -204,6 +204,7 @@ async def confirm(ctx: Ctx, case_id: int, version: int) -> None:
     start = local_day(made.created_at, (await ctx.turn.borrower_of(case_id)).time_zone)
     await ctx.turn.schedule_instalments(case_id, schedule_of(made.terms, start))
     await ctx.turn.transition(case_id, CaseState.ACTIVE, {"instalments": int(made.terms["months"])})
+    await ctx.turn.plan_reminders(case_id, ctx.services.reminders)  # in this commit, not the next minute
     recipients = [await ctx.turn.borrower_of(case_id), *await ctx.turn.lender_staff(case_id)]
     notify(ctx, recipients, "agreement/agreed", case_id=case_id, version=made.version)
     await _send_document(ctx, recipients, made)

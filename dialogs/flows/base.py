@@ -26,6 +26,7 @@ from dialogs.rules.interest import (
 )
 from dialogs.rules.negotiation import DEFAULT_NEGOTIATION, NegotiationPolicy
 from dialogs.rules.plans import DEFAULT_POLICY, PlanPolicy
+from dialogs.rules.reminders import ReminderPolicy
 from dialogs.rules.supervision import DEFAULT_GRACE_DAYS, DEFAULT_MOVES
 
 HOME = f"{HOME_FLOW}:{HOME_STEP}"
@@ -76,6 +77,8 @@ class Services:
     answer_within_days: int = 1  # the promise to someone who asks for a person: working days to an answer
     grace_days: int = DEFAULT_GRACE_DAYS  # days an instalment may stay unpaid before the plan is in breach
     tolerance_moves: int = DEFAULT_MOVES  # missed instalments a borrower may move to the end of the plan
+    # When instalment reminders are due: planned in the turn that activates an agreement.
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
 
     @property
     def interest_law(self) -> InterestLaw:

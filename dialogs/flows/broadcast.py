@@ -2,8 +2,9 @@
 
 Segment (a quick choice, or typed: ``lender:NAME``, ``state:active``…), template, a preview (how many, by
 channel and language, how many are outside their hours or opted out, and the message itself as the first
-of them would read it), confirmation, then progress on request and a report when it is finished (sent by
-``serve``, which sends the broadcast). ``/broadcast N`` shows broadcast N's progress. Mediators only.
+of them in each language would read it, the mediator's own language first), confirmation, then progress on
+request and a report when it is finished (sent by the running senders: ``serve``, and for the terminal
+``scheduler`` or ``chat`` too). ``/broadcast N`` shows broadcast N's progress. Mediators only.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from dialogs.broadcasts import TEMPLATES, Preview, Segment, parse_segment
 from dialogs.domain import Role
-from dialogs.errors import InvalidInput, NotFound
+from dialogs.errors import InvalidInput, NotFound, PermissionDenied
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step
 from dialogs.flows.inputs import buttons_only, text
 from dialogs.flows.review import OPERATORS
@@ -75,9 +76,8 @@ async def ask_preview(ctx: Ctx) -> None:
             segment=segment.text(),
         )
         return
-    sample = preview.samples.get(ctx.account.locale) or next(iter(preview.samples.values()))
-    ctx.say("broadcast/sample_intro")
-    ctx.say(f"broadcast/{template}", **sample)
+    for locale, sample in _samples(ctx, preview, template):
+        ctx.say("broadcast/sample_intro", sample_locale=locale, sample_text=sample)
     ctx.ask(
         "broadcast/preview",
         Choice("send", "broadcast_send"),
@@ -86,6 +86,19 @@ async def ask_preview(ctx: Ctx) -> None:
         **_counts(preview),
         segment=segment.text(),
     )
+
+
+def _samples(ctx: Ctx, preview: Preview, template: str) -> list[tuple[str, str]]:
+    """The message rendered for the first recipient of each language, as they will read it (the
+    mediator's own language first)."""
+    documents = ctx.services.documents
+    if documents is None:
+        raise PermissionDenied("broadcast samples cannot be shown without a document renderer")
+    mine = ctx.account.locale
+    return [
+        (locale, documents.document(f"broadcast/{template}", dict(figures), locale, ctx.account.time_zone))
+        for locale, figures in sorted(preview.samples.items(), key=lambda item: (item[0] != mine, item[0]))
+    ]
 
 
 async def on_preview(ctx: Ctx, picked: Picked) -> str:
@@ -108,6 +121,7 @@ async def ask_progress(ctx: Ctx) -> None:
         broadcast=progress.id,
         status=progress.status.value,
         segment=progress.segment,
+        starts_at=progress.scheduled_at.isoformat() if progress.scheduled_at else None,
         **_progress_counts(progress.figures()),
     )
 

@@ -654,6 +654,7 @@ async def on_move(ctx: Ctx, picked: Picked) -> str:
             await ctx.turn.move_instalment(
                 case.id, decision.number, decision.to_date, ctx.services.tolerance_moves
             )
+            await ctx.turn.plan_reminders(case.id, ctx.services.reminders)  # for its new date, now
             ctx.say("payments/moved", **context)
             notify(ctx, await ctx.turn.lender_staff(case.id), "payments/moved_staff", **context)
     return back_to("schedule")

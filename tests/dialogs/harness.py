@@ -133,10 +133,12 @@ async def running_bot(
     demo: bool = True,
     code_sender: CodeSender | None = None,
     signer: Signer | None = None,
+    **settings_given: object,
 ) -> AsyncIterator[Bot]:
     """A bot on a migrated database; codes go to ``bot.codes`` unless another ``code_sender`` is given.
-    With ``signer`` its store sequences and signs the case log (and seals agreements) as serve's does."""
-    settings = load_settings(database_url=database_url)
+    With ``signer`` its store sequences and signs the case log (and seals agreements) as serve's does;
+    ``settings_given`` are settings as the environment would give them (``reminder_days="0"``)."""
+    settings = load_settings(database_url=database_url, **settings_given)
     store = SqlStore(create_engine(database_url), FieldCipher(TEST_SECRET), clock=clock, signer=signer)
     recorder, codes = Recorder(), Codes()
     channels = {Channel.TERMINAL: recorder}

@@ -4,13 +4,16 @@ and the report when serve's sender has finished; refused for anyone else; mistak
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from bot.broadcasting import Broadcaster
+from dialogs.broadcasts import parse_segment
 from dialogs.domain import Channel
 from storage import models
 from tests.broadcast_people import person, statuses
+from tests.conftest import FakeClock
 from tests.dialogs.harness import Bot, lender_staff, operator
 
 
@@ -39,8 +42,10 @@ async def test_a_mediator_broadcasts_from_chat_and_hears_when_it_is_done(bot: Bo
     assert "Broadcast to All borrowers. Which message?" in olga.texts()
     await olga.press("About the service")
     shown = olga.texts()
-    assert "This is the message as the first of them will read it:" in shown
-    assert "A note from LoanBridge, the free mediation service" in shown
+    # A sample per recipient language, the mediator's own first, each as its reader will read it.
+    english = "This is the message as the first of them in English will read it:\n\nA note from LoanBridge"
+    chinese = "This is the message as the first of them in 中文 will read it:\n\n来自 LoanBridge"
+    assert english in shown and chinese in shown and shown.index(english) < shown.index(chinese)
     assert "It goes to 3 people in all:" in shown
     assert "• terminal, English: 2" in shown and "• terminal, 中文: 1" in shown
     assert "0 outside their hours now" in shown
@@ -115,3 +120,17 @@ async def test_only_a_mediator_may_broadcast(bot: Bot) -> None:
     assert "Broadcast 1" not in leo.texts()
     assert await _broadcasts(bot) == []
     assert people
+
+
+async def test_a_broadcast_that_starts_later_says_when_and_for_whom(bot: Bot, clock: FakeClock) -> None:
+    await _borrowers(bot)
+    olga = await operator(bot)
+    starts = datetime(2026, 12, 24, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
+    clock.current = starts - timedelta(days=2)
+    await bot.store.create_broadcast(parse_segment("all"), "service", scheduled_at=starts)  # the CLI's --at
+    await olga.send("/broadcast 1")
+    assert (
+        "Broadcast 1 to all has not started yet: it starts on Dec 24, 09:00 Beijing time and goes to whoever "
+        "is in all then."
+    ) in olga.texts()
+    assert "of 0" not in olga.texts()  # no count yet: who gets it is decided when it starts

@@ -6,7 +6,6 @@ honoured except for the final notice, nothing lost or doubled across a restart; 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +14,6 @@ from sqlalchemy import select, update
 
 from bot.scheduler import send_reminders
 from dialogs.reminders import Supervision
-from dialogs.rules.reminders import ReminderPolicy
 from storage import models
 from tests.conftest import FakeClock
 from tests.dialogs.harness import Bot, Person, running_bot
@@ -111,19 +109,52 @@ async def test_reminders_come_at_ten_local_on_their_days_and_never_for_a_paid_in
     ]
 
 
-async def test_a_reminder_due_at_night_goes_when_the_window_opens(bot: Bot, clock: FakeClock) -> None:
-    alice, _, _ = await agreed(bot)
-    late = replace(bot.app.supervision, policy=ReminderPolicy(offsets=(0,), local_time=time(22, 30)))
-    await tick(bot, clock, local(2, 12, 22, 30), late)
-    await tick(bot, clock, local(3, 12, 3, 0), late)
-    assert alice.received() == []
-    await tick(bot, clock, local(3, 12, 7, 59), late)
-    assert alice.received() == []
-    await tick(bot, clock, local(3, 12, 8, 0), late)
-    [reminder] = alice.received()
-    assert "was due on December 2" in reminder.text
-    await tick(bot, clock, local(3, 12, 8, 1), late)
-    assert alice.received() == []
+async def test_a_reminder_due_at_night_goes_when_the_window_opens(
+    database_url: str, clock: FakeClock
+) -> None:
+    # Reminders configured for 22:30 on the day (planned so when the agreement activates).
+    async with running_bot(database_url, clock, reminder_days="0", reminder_time="22:30") as bot:
+        alice, _, _ = await agreed(bot)
+        [first] = [r for r in await reminder_rows(bot) if r.key.startswith("i1:")]
+        assert first.due_at == local(2, 12, 22, 30)
+        await tick(bot, clock, local(2, 12, 22, 30))
+        await tick(bot, clock, local(3, 12, 3, 0))
+        assert alice.received() == []
+        await tick(bot, clock, local(3, 12, 7, 59))
+        assert alice.received() == []
+        await tick(bot, clock, local(3, 12, 8, 0))
+        [reminder] = alice.received()
+        assert "was due on December 2" in reminder.text
+        await tick(bot, clock, local(3, 12, 8, 1))
+        assert alice.received() == []
+
+
+async def test_the_turn_that_activates_the_agreement_writes_its_reminder_rows(
+    bot: Bot, clock: FakeClock
+) -> None:
+    alice, _, leo = await approved(bot)
+    await leo.press("View and answer")
+    await leo.press("Accept")
+    await alice.press("Confirm this agreement")
+    assert await reminder_rows(bot) == []  # one side only: no plan runs yet
+    await leo.press("Confirm this agreement")
+    # No scheduler has run: the rows came with the instalments, in the same commit.
+    rows = await reminder_rows(bot)
+    async with bot.store.unit() as session:
+        instalments = list(
+            await session.scalars(select(models.Instalment).order_by(models.Instalment.number))
+        )
+    assert len(instalments) == 18 and len(rows) == 18 * 4
+    first = [(r.offset_days, r.due_at, r.status) for r in rows if r.instalment_id == instalments[0].id]
+    assert first == [
+        (-3, local(29, 11, 10), "pending"),
+        (0, local(2, 12, 10), "pending"),
+        (1, local(3, 12, 10), "pending"),
+        (7, local(9, 12, 10), "pending"),
+    ]
+    # The scheduler's planning (the catch-up for older agreements) finds nothing left to plan.
+    await tick(bot, clock, clock.now())
+    assert len(await reminder_rows(bot)) == 18 * 4
 
 
 async def mediator_writes(olga: Person, clock: FakeClock, *words: str) -> None:
@@ -328,6 +359,9 @@ async def test_a_moved_instalment_is_reminded_on_its_new_date_only(bot: Bot, clo
     await alice.press("move it to the end")
     await alice.press("Yes, move it")
     assert "now falls due on June 2, 2028" in alice.texts()
+    # Planned in the turn that moved it, before any scheduler minute.
+    planned = {r.key for r in await reminder_rows(bot) if r.instalment_id == 1}
+    assert {"i1:2028-06-02:-3", "i1:2028-06-02:+7"} <= planned
     arrived = await walk(bot, clock, alice, local(6, 12, 0), 5, (10,))
     assert not any("nstalment 1 of your" in text for _, text in arrived)  # its +7 notice is void
     rows = [(r.key, r.status, r.outcome) for r in await reminder_rows(bot) if r.instalment_id == 1]

@@ -65,7 +65,7 @@ async def _sent_reminders(store: SqlStore) -> tuple[int, int]:
 
 
 async def test_two_schedulers_never_send_a_reminder_twice(database_url: str, clock: FakeClock) -> None:
-    async with running_bot(database_url, clock) as bot:
+    async with running_bot(database_url, clock, reminder_days="0") as bot:  # as ON_THE_DAY
         await agreed(bot)
         clock.current = LATER
         first, second = Scheduler(database_url, clock), Scheduler(database_url, clock)
@@ -108,7 +108,7 @@ async def test_two_schedulers_never_send_a_reminder_twice(database_url: str, clo
 
 
 async def test_two_schedulers_send_a_lenders_digest_once(database_url: str, clock: FakeClock) -> None:
-    async with running_bot(database_url, clock) as bot:
+    async with running_bot(database_url, clock, reminder_days="0") as bot:  # as ON_THE_DAY
         await agreed(bot)
         clock.current = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai: December 2 was missed
         first, second = Scheduler(database_url, clock), Scheduler(database_url, clock)
