@@ -199,7 +199,8 @@ class TelegramChannel:
         self.api = api
         self.bulk = bulk or api  # broadcasts' text messages
         self.pace = pace or Pace()
-        self._spare_slots = asyncio.Semaphore(max(MIN_IN_FLIGHT, int(self.pace.per_second * IN_FLIGHT_SECONDS)))
+        in_flight = max(MIN_IN_FLIGHT, int(self.pace.per_second * IN_FLIGHT_SECONDS))
+        self._spare_slots = asyncio.Semaphore(in_flight)
         self.max_retry_after = max_retry_after
         self._offset: int | None = None
 
