@@ -43,6 +43,7 @@ from tests.conftest import TEST_SECRET
 
 FIRST = 1_000_000  # recipients' chat ids start here
 TALKERS = list(range(9_000, 9_010))  # people talking to the bot while it broadcasts
+TALK_GAP = 0.3  # seconds between two of them writing: each writes every 3 s
 RSS_TARGET_MB = 200
 RATE_TARGET = 0.95
 
@@ -86,7 +87,8 @@ class Watch:
 
 
 async def talk(fake: FakeTelegram, latencies: list[float], stop: asyncio.Event) -> None:
-    """Each talker sends a message every half second; latency: the push to the first answer to them."""
+    """People writing to the bot, one after another, each every few seconds (as people write, and within
+    Telegram's pace for one chat); latency: the push to the first answer to them."""
     round_ = 0
     while not stop.is_set():
         for chat in TALKERS:
@@ -98,8 +100,8 @@ async def talk(fake: FakeTelegram, latencies: list[float], stop: asyncio.Event) 
             answered = await _answer(fake, chat, calls, 10, stop)
             if answered is not None:
                 latencies.append(answered - pushed)
+            await asyncio.sleep(max(0.0, TALK_GAP - (time.monotonic() - pushed)))
         round_ += 1
-        await asyncio.sleep(0.5)
 
 
 async def _answer(
@@ -167,7 +169,7 @@ async def first_half(served: Served, store: SqlStore, fake: FakeTelegram, watch:
     kill: the moment of the kill."""
     stop = asyncio.Event()
     talking = asyncio.create_task(talk(fake, f.idle, stop))
-    await asyncio.sleep(4)
+    await asyncio.sleep(8)
     stop.set()
     await talking
     f.idle_rss = rss_mb(served.process.pid)
