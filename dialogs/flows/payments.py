@@ -15,10 +15,10 @@ from typing import Any
 
 from dialogs.domain import Account, Case, FileRef, Payment, PaymentStatus, Role
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step, back_to
-from dialogs.flows.casework import ASK_FOR_HELP, GLOBAL, notify, open_case_choice, terms_view
+from dialogs.flows.casework import ASK_FOR_HELP, GLOBAL, held_until, notify, open_case_choice, terms_view
 from dialogs.flows.inputs import buttons_only, file, money, text
 from dialogs.lifecycle import CaseState
-from dialogs.messages import Inbound, InboundKind
+from dialogs.messages import HeldMessage, Inbound, InboundKind
 from dialogs.rules.dates import parse_day
 from dialogs.rules.supervision import (
     Allocation,
@@ -34,6 +34,7 @@ REPORT = "pay"  # the working copy of a report: {"case", "amount", "day", "recei
 DISPUTING = "pay_dispute"  # the payment whose dispute reason lender staff are typing
 REASON = "pay_dispute_reason"  # the reason typed, kept for the check before it is sent
 RESOLVING = "pay_resolve"  # a mediator's decision asked for: {"payment", "uphold"}, acted on once confirmed
+DISPUTE_NOTICE = "payments/disputed"  # the borrower's notice of a dispute: the lender's words, held
 MAX_REASON = 1000
 MIN_REASON = 8  # "ok" tells the borrower nothing; "不在账户里" (5) is short too: a few words are asked for
 AMOUNT_EXAMPLE = "1200"
@@ -537,9 +538,22 @@ async def on_dispute_check(ctx: Ctx, picked: Picked) -> str:
     payment = await ctx.turn.dispute_payment(payment_id, answer)
     case_id = payment.case_id
     view = payment_view(payment)
-    ctx.say("payments/dispute_sent", case_id=case_id, payment=view)
     borrower = await ctx.turn.borrower_of(case_id)
-    notify(ctx, [borrower], "payments/disputed", ASK_FOR_HELP, case_id=case_id, payment=view)
+    # The reason is the lender's own words to the borrower about money: held to her hours and counted in
+    # the day's cap like their other words (DESIGN §4, dialogs.collection); ``words`` shows it to a
+    # mediator looking at what is held, who may cancel it.
+    held = await held_until(ctx, case_id, borrower)
+    notify(
+        ctx,
+        [borrower],
+        DISPUTE_NOTICE,
+        ASK_FOR_HELP,
+        not_before=held,
+        case_id=case_id,
+        payment=view,
+        words=payment.dispute_reason,
+    )
+    ctx.say("payments/dispute_sent", case_id=case_id, payment=view, held_until=held)
     staff = [a for a in await ctx.turn.lender_staff(case_id) if a.id != ctx.account.id]
     notify(ctx, staff, "payments/disputed_staff", case_id=case_id, payment=view)
     notify(
@@ -582,15 +596,37 @@ async def on_resolve_check(ctx: Ctx, picked: Picked) -> str:
         )
         return HOME
     payment = await ctx.turn.resolve_payment(payment.id, bool(asked["uphold"]))
+    waiting_notice = await _held_dispute_notice(ctx, case.id, payment.id)
     if payment.status is PaymentStatus.CONFIRMED:
+        if waiting_notice is not None:  # "the lender cannot find it" is no longer true: never sent
+            await ctx.turn.cancel_held(waiting_notice.id, "the payment was confirmed")
         await confirmed(ctx, case.id, payment)
     else:
         view = payment_view(payment)
         borrower = await ctx.turn.borrower_of(case.id)
-        notify(ctx, [borrower], "payments/rejected", ASK_FOR_HELP, case_id=case.id, payment=view)
+        # A decision never reaches the borrower before the dispute it decides
+        after = waiting_notice.not_before if waiting_notice is not None else None
+        notify(
+            ctx,
+            [borrower],
+            "payments/rejected",
+            ASK_FOR_HELP,
+            not_before=after,
+            case_id=case.id,
+            payment=view,
+        )
         staff = [*await ctx.turn.lender_staff(case.id), ctx.account]
         notify(ctx, staff, "payments/rejected_staff", case_id=case.id, payment=view)
     return HOME
+
+
+async def _held_dispute_notice(ctx: Ctx, case_id: int, payment_id: int) -> HeldMessage | None:
+    """The borrower's notice of this payment's dispute, when it still waits for her hours."""
+    for held in await ctx.turn.held_for_case(case_id):
+        about = held.context.get("payment")
+        if held.template == DISPUTE_NOTICE and isinstance(about, dict) and about.get("id") == payment_id:
+            return held
+    return None
 
 
 # The tolerance: a missed instalment moved to the end, as the rule decides

@@ -176,9 +176,9 @@ async def test_a_disputed_payment_is_resolved_by_the_mediator(bot: Bot, clock: F
     assert "Why has the payment of ¥795.64" in leo.texts()
     await leo.send("Nothing from this borrower reached our account on December 2.")
     await leo.press("Send it")
-    assert "a mediator will look at it" in leo.texts()
+    assert "A mediator will look at it" in leo.texts()
     told = received(alice)
-    assert 'They say: "Nothing from this borrower reached our account on December 2."' in told, told
+    assert 'not translated): "Nothing from this borrower reached our account on December 2."' in told, told
     _, payments = await stored(bot)
     assert payments == [(D("795.64"), "2026-12-02", "disputed")]
     async with bot.store.unit() as session:
