@@ -491,6 +491,12 @@ SAMPLES: dict[str, Any] = {
     "next": {"number": 2, "due": "2027-01-02", "amount": "900.00"},
     "today": "2026-12-02",
     "plan_since": "2026-11-02",
+    "first": "2026-11-02",  # the first day a payment under the plan can have been made
+    "example_day": "2026-12-02",
+    "example_m": 12,
+    "example_d": 2,
+    "only_today": False,
+    "yesterday_possible": True,
     "receipt_name": "receipt.jpg",
     "paid_on": "2026-12-01",
     "by": "lender",

@@ -24,10 +24,12 @@ from dialogs.rules.supervision import (
     Allocation,
     Move,
     MoveRefusal,
+    PaymentDays,
     allocate,
     decide_move,
     first_unpaid,
     local_day,
+    payment_days,
 )
 
 REPORT = "pay"  # the working copy of a report: {"case", "amount", "day", "receipt"}
@@ -276,48 +278,81 @@ async def on_amount(ctx: Ctx, answer: Decimal | Picked) -> str:
     return "day"
 
 
-async def ask_day(ctx: Ctx) -> None:
-    said = _report(ctx).get("day")
-    keep = [Choice("keep", "keep_day", {"day": date.fromisoformat(said)})] if said else []
-    ctx.ask(
-        "payments/day",
+async def report_days(ctx: Ctx) -> PaymentDays:
+    """The days a payment on the case in hand can have been made (the rule), on the borrower's calendar."""
+    return payment_days(local_today(ctx), await plan_start(ctx, (await ctx.case()).id))
+
+
+def day_choices(days: PaymentDays, said: date | None = None) -> list[Choice]:
+    """The day question's choices: only days the check accepts ("Yesterday" not on the first day)."""
+    keep = [Choice("keep", "keep_day", {"day": said})] if said is not None and days.accepts(said) else []
+    yesterday = [Choice("yesterday", "paid_yesterday")] if days.yesterday is not None else []
+    return [
         *keep,
         Choice("today", "paid_today"),
-        Choice("yesterday", "paid_yesterday"),
+        *yesterday,
         Choice("unknown", "day_unknown"),
         Choice("cancel", "cancel_report"),
-        example=local_today(ctx).isoformat(),  # an example the check accepts: today is never before the plan
-    )
+    ]
+
+
+def days_context(days: PaymentDays) -> dict[str, Any]:
+    """What the day question, its examples and its refusals say about the possible days. The examples are
+    today written three ways people write days: today is always accepted while the plan runs."""
+    example = days.last
+    return {
+        "example": example.isoformat(),
+        "example_day": example,
+        "example_m": example.month,
+        "example_d": example.day,
+        "first": days.first,
+        "today": days.last,
+        "only_today": days.only_today,
+        "yesterday_possible": days.yesterday is not None,
+    }
+
+
+async def ask_day(ctx: Ctx) -> None:
+    said = _report(ctx).get("day")
+    days = await report_days(ctx)
+    _report(ctx)["first"] = days.first.isoformat()  # for a typed answer's "could not read" (no store there)
+    kept = date.fromisoformat(said) if said else None
+    ctx.ask("payments/day", *day_choices(days, kept), **days_context(days))
 
 
 def typed_day(ctx: Ctx, inbound: Inbound) -> date | Picked:
     """A day as people write it (dialogs.rules.dates), or "I don't remember" in words."""
     if inbound.kind is not InboundKind.TEXT:
-        raise Invalid("payments/day_unreadable", example=local_today(ctx).isoformat())
+        raise Invalid("payments/day_unreadable", **days_context(_asked_days(ctx)))
     typed = inbound.payload.strip()
     if _DAY_UNKNOWN.search(typed.casefold().replace("’", "'")):
         return Picked("unknown")
     day = parse_day(typed, local_today(ctx))
     if day is None:
-        raise Invalid("payments/day_unreadable", example=local_today(ctx).isoformat())
+        raise Invalid("payments/day_unreadable", **days_context(_asked_days(ctx)))
     return day
 
 
+def _asked_days(ctx: Ctx) -> PaymentDays:
+    """The possible days as the question just asked them (the plan's start kept with the report)."""
+    first = _report(ctx).get("first")
+    return payment_days(local_today(ctx), date.fromisoformat(first) if first else None)
+
+
 async def on_day(ctx: Ctx, answer: date | Picked) -> str:
-    today = local_today(ctx)
+    days = await report_days(ctx)
     if isinstance(answer, Picked) and answer.id == "keep" and "day" in _report(ctx):
-        return "receipt"
+        return "receipt"  # offered only when the check accepts it, and the range only grows with the days
     _report(ctx)["day_unknown"] = isinstance(answer, Picked) and answer.id == "unknown"
     if isinstance(answer, Picked):
         if answer.id == "cancel":
             return _cancelled(ctx)
         # not remembered: recorded as today, and the lender is told the day is not known exactly
-        answer = today - timedelta(days=1) if answer.id == "yesterday" else today
-    if answer > today:
-        raise Invalid("payments/future_day", today=today)
-    start = await plan_start(ctx, (await ctx.case()).id)
-    if start is not None and answer < start:
-        raise Invalid("payments/before_plan", plan_since=start)
+        answer = days.last - timedelta(days=1) if answer.id == "yesterday" else days.last
+    if answer > days.last:
+        raise Invalid("payments/future_day", **days_context(days))
+    if not days.accepts(answer):
+        raise Invalid("payments/before_plan", plan_since=days.first, **days_context(days))
     _report(ctx)["day"] = answer.isoformat()
     return "receipt"
 
