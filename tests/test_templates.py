@@ -152,7 +152,6 @@ SAMPLES: dict[str, Any] = {
     "limit_mb": 20,
     "channel_commands": ("file", "quit"),
     "path": "~/Documents/letter.pdf",
-    "chosen": "Confirm ¥400.00 received",
     "visible_cases": [3, 1],
     "activity": {
         "payments_reported": 5,

@@ -14,7 +14,16 @@ from dialogs.domain import Payment, PaymentStatus, Role
 from dialogs.errors import PermissionDenied
 from dialogs.flows.base import Ctx
 from dialogs.flows.casework import ASK_FOR_HELP
-from dialogs.flows.payments import DISPUTING, PLAN_STATES, REASON, REPORT, RESOLVING, confirmed, payment_view
+from dialogs.flows.payments import (
+    CONFIRMING,
+    DISPUTING,
+    PLAN_STATES,
+    REASON,
+    REPORT,
+    RESOLVING,
+    confirmed,
+    payment_view,
+)
 from dialogs.lifecycle import CaseState
 
 if TYPE_CHECKING:
@@ -52,8 +61,15 @@ async def confirm(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
     case_id, payment_id = args
     if ctx.account.role is not Role.LENDER:
         raise PermissionDenied("the lender's staff confirm payments")
-    if await _payment(ctx, case_id, payment_id, PaymentStatus.REPORTED) is not None:
-        await confirmed(ctx, case_id, await ctx.turn.confirm_payment(payment_id))
+    if await _payment(ctx, case_id, payment_id, PaymentStatus.REPORTED) is None:
+        await dialogs.reask(ctx)  # already decided: said at once, before any "are you sure"
+        return
+    if ctx.inbound is not None and ctx.inbound.extra.get("typed"):
+        ctx.conv.case_id = case_id
+        ctx.data[CONFIRMING] = payment_id
+        await dialogs.goto(ctx, "payments:confirm_check")
+        return
+    await confirmed(ctx, case_id, await ctx.turn.confirm_payment(payment_id))
     await dialogs.reask(ctx)
 
 

@@ -35,6 +35,7 @@ from dialogs.rules.supervision import (
 REPORT = "pay"  # the working copy of a report: {"case", "amount", "day", "receipt"}
 DISPUTING = "pay_dispute"  # the payment whose dispute reason lender staff are typing
 REASON = "pay_dispute_reason"  # the reason typed, kept for the check before it is sent
+CONFIRMING = "pay_confirm"  # a typed "confirm received" asked once more: the payment's id
 RESOLVING = "pay_resolve"  # a mediator's decision asked for: {"payment", "uphold"}, acted on once confirmed
 DISPUTE_NOTICE = "payments/disputed"  # the borrower's notice of a dispute: the lender's words, held
 MAX_REASON = 1000
@@ -55,6 +56,7 @@ _RECEIPT_ERRORS = {
     "errors/file_too_big": "payments/receipt_too_big",
 }
 PLAN_STATES = frozenset({CaseState.ACTIVE, CaseState.COMPLETED, CaseState.DEFAULTED})
+PAYING_STATES = frozenset({CaseState.ACTIVE})  # where payments are reported and decided
 
 
 def pay_choice(case_id: int) -> Choice:
@@ -602,6 +604,37 @@ async def on_dispute_check(ctx: Ctx, picked: Picked) -> str:
     return HOME
 
 
+# Lender staff who typed "confirm received" (a letter or a number is easy to get wrong; a tap is not) are asked
+# once more, after the payment was found still waiting: one already decided is said at once instead
+
+
+async def ask_confirm_check(ctx: Ctx) -> None:
+    payment = await ctx.turn.payment(int(ctx.data.get(CONFIRMING, 0)))
+    ctx.ask(
+        "payments/confirm_check",
+        Choice("yes", "confirm_typed_yes", {"amount": payment.amount}),
+        Choice("no", "confirm_typed_no"),
+        case_id=payment.case_id,
+        payment=payment_view(payment),
+    )
+
+
+async def on_confirm_check(ctx: Ctx, picked: Picked) -> str:
+    payment_id = int(ctx.data.pop(CONFIRMING, 0) or 0)
+    if picked.id != "yes" or not payment_id:
+        ctx.say("payments/confirm_not_sent")
+        return HOME
+    payment = await ctx.turn.payment(payment_id)
+    case = await ctx.turn.case(payment.case_id)
+    if payment.status is not PaymentStatus.REPORTED or case.state not in PAYING_STATES:
+        ctx.say(
+            "payments/already_decided", case_id=case.id, payment=payment_view(payment), state=case.state.value
+        )
+        return HOME
+    await confirmed(ctx, case.id, await ctx.turn.confirm_payment(payment_id))
+    return HOME
+
+
 # A mediator's decision on a disputed payment: asked once more before it counts (or not) for both sides
 
 
@@ -746,6 +779,7 @@ PAYMENTS = Flow(
         ),
         "dispute_check": Step(ask_dispute_check, buttons_only, on_dispute_check, returnable=False),
         "resolve_check": Step(ask_resolve_check, buttons_only, on_resolve_check, returnable=False),
+        "confirm_check": Step(ask_confirm_check, buttons_only, on_confirm_check, returnable=False),
         "move": Step(ask_move, buttons_only, on_move, returnable=False),
     },
     roles=frozenset(Role),
