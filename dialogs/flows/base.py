@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -76,6 +76,9 @@ class Services:
     answer_within_days: int = 1  # the promise to someone who asks for a person: working days to an answer
     grace_days: int = DEFAULT_GRACE_DAYS  # days an instalment may stay unpaid before the plan is in breach
     tolerance_moves: int = DEFAULT_MOVES  # missed instalments a borrower may move to the end of the plan
+    # When lenders' staff get the day before's digest, on the service's clock (staff's /quiet says so)
+    digest_time: time = time(9)
+    digest_zone: str = "Asia/Shanghai"
 
     @property
     def interest_law(self) -> InterestLaw:
