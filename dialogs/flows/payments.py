@@ -604,8 +604,8 @@ async def on_dispute_check(ctx: Ctx, picked: Picked) -> str:
     return HOME
 
 
-# Lender staff who typed "confirm received" (a letter or a number is easy to get wrong; a tap is not) are asked
-# once more, after the payment was found still waiting: one already decided is said at once instead
+# Lender staff who typed "confirm received" (a letter or a number is easy to get wrong; a tap is not) are
+# asked once more, after the payment was found still waiting: one already decided is said at once instead
 
 
 async def ask_confirm_check(ctx: Ctx) -> None:
