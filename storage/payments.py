@@ -1,7 +1,8 @@
 """Payments and the running schedule, as a turn's sender may touch them.
 
-The borrower reports a payment on their own active case; the lender's staff confirm or dispute it; a
-mediator resolves a dispute. Each confirmation writes the confirmed total onto the instalment rows with
+The borrower reports a payment on their own active case (or one in breach: paid after a breach, it still
+counts towards the debt); the lender's staff confirm or dispute it; a mediator resolves a dispute. Each
+confirmation writes the confirmed total onto the instalment rows with
 :func:`dialogs.rules.supervision.allocate`, so the stored schedule always says what the rule says.
 """
 
@@ -49,7 +50,7 @@ class PaymentWork(CaseWork):
         case = await self._own_case(case_id)
         if self.actor.role is not Role.BORROWER:
             raise PermissionDenied("only the borrower reports a payment")
-        _require_active(case)
+        _require_paying(case)
         require_money("the payment", amount, allow_zero=False)
         if paid_on > (self.now + timedelta(days=1)).date():  # a day's leeway: the borrower's day may be ahead
             raise InvalidInput("a payment cannot be reported before the day it is made")
@@ -157,7 +158,7 @@ class PaymentWork(CaseWork):
         row = await self._payment_row(payment_id)
         if self.actor.role is not role:
             raise PermissionDenied(f"only a {role.value} decides this payment now")
-        _require_active(await self._own_case(row.case_id))
+        _require_paying(await self._own_case(row.case_id))
         if row.status != status.value:
             raise PermissionDenied(f"this payment is {row.status}, not {status.value}")
         return row
@@ -258,6 +259,18 @@ def _due(row: models.Instalment) -> Due:
     return Due(row.number, row.due_date, row.amount, row.moved, row.original_due_date if row.moved else None)
 
 
+# Payments are reported and decided on a running plan, and on one in breach: money paid after a breach
+# still counts towards the debt and is recorded against the case like any other (DESIGN §3).
+PAYING = frozenset({CaseState.ACTIVE, CaseState.DEFAULTED})
+
+
+def _require_paying(case: models.Case) -> None:
+    if CaseState(case.state) not in PAYING:
+        raise PermissionDenied(
+            f"payments belong to a running plan or one in breach; this case is {case.state}"
+        )
+
+
 def _require_active(case: models.Case) -> None:
     if CaseState(case.state) is not CaseState.ACTIVE:
-        raise PermissionDenied(f"payments belong to a running plan; this case is {case.state}")
+        raise PermissionDenied(f"only a running plan's instalments move; this case is {case.state}")

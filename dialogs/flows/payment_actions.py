@@ -17,6 +17,7 @@ from dialogs.flows.casework import ASK_FOR_HELP
 from dialogs.flows.payments import (
     CONFIRMING,
     DISPUTING,
+    PAYING_STATES,
     PLAN_STATES,
     REASON,
     REPORT,
@@ -24,7 +25,6 @@ from dialogs.flows.payments import (
     confirmed,
     payment_view,
 )
-from dialogs.lifecycle import CaseState
 
 if TYPE_CHECKING:
     from dialogs.dispatch import Dialogs
@@ -35,7 +35,7 @@ async def report(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
     if ctx.account.role is not Role.BORROWER:
         raise PermissionDenied("only the borrower reports a payment")
     ctx.conv.case_id = case.id
-    if case.state is not CaseState.ACTIVE:
+    if case.state not in PAYING_STATES:
         ctx.say("payments/not_running", ASK_FOR_HELP, case_id=case.id, state=case.state.value)
         await dialogs.reask(ctx)
         return
@@ -49,7 +49,7 @@ async def _payment(ctx: Ctx, case_id: int, payment_id: int, waiting: PaymentStat
     if payment.case_id != case_id:
         raise PermissionDenied("the button names another case")
     case = await ctx.turn.case(case_id)
-    if payment.status is not waiting or case.state is not CaseState.ACTIVE:
+    if payment.status is not waiting or case.state not in PAYING_STATES:
         ctx.say(
             "payments/already_decided", case_id=case_id, payment=payment_view(payment), state=case.state.value
         )

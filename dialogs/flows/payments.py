@@ -56,7 +56,9 @@ _RECEIPT_ERRORS = {
     "errors/file_too_big": "payments/receipt_too_big",
 }
 PLAN_STATES = frozenset({CaseState.ACTIVE, CaseState.COMPLETED, CaseState.DEFAULTED})
-PAYING_STATES = frozenset({CaseState.ACTIVE})  # where payments are reported and decided
+# Where payments are reported and decided: a running plan, and one in breach (money paid after a breach still
+# counts towards the debt, and the borrower reports it here as before: DESIGN §3, trial 3, item 5)
+PAYING_STATES = frozenset({CaseState.ACTIVE, CaseState.DEFAULTED})
 
 
 def pay_choice(case_id: int) -> Choice:
@@ -163,15 +165,16 @@ def _schedule_choices(
 ) -> list[Choice]:
     choices: list[Choice] = []
     role = ctx.account.role
-    if case.state is CaseState.ACTIVE and role is Role.BORROWER:
+    paying = case.state in PAYING_STATES
+    if paying and role is Role.BORROWER:
         choices.append(pay_choice(case.id))
         if isinstance(decision, Move):  # offered only while the agreement still allows one
             choices.append(Choice("move", "move_instalment"))
-    if case.state is CaseState.ACTIVE and role is Role.LENDER:
+    if paying and role is Role.LENDER:
         for p in waiting:
             if p.status is PaymentStatus.REPORTED:
                 choices += decide_choices(case.id, p)
-    if case.state is CaseState.ACTIVE and role is Role.OPERATOR:
+    if paying and role is Role.OPERATOR:
         for p in waiting:
             if p.status is PaymentStatus.DISPUTED:
                 choices += resolve_choices(case.id, p)
@@ -180,8 +183,8 @@ def _schedule_choices(
 
 
 async def disputed_payments(ctx: Ctx, case: Case) -> list[Payment]:
-    """Payments of a running plan the lender disputes: a mediator's to decide."""
-    if case.state is not CaseState.ACTIVE:
+    """Payments of a running plan (or one in breach) the lender disputes: a mediator's to decide."""
+    if case.state not in PAYING_STATES:
         return []
     return [p for p in await ctx.turn.payments(case.id) if p.status is PaymentStatus.DISPUTED]
 
@@ -412,7 +415,7 @@ async def on_check(ctx: Ctx, picked: Picked) -> str:
         return HOME
     report = ctx.data.pop(REPORT)
     case = await ctx.case()
-    if case.state is not CaseState.ACTIVE:  # the plan ended while the report was being written
+    if case.state not in PAYING_STATES:  # the plan ended while the report was being written
         ctx.say("payments/not_running", ASK_FOR_HELP, case_id=case.id, state=case.state.value)
         return HOME
     receipt = report.get("receipt")
@@ -439,7 +442,17 @@ async def on_check(ctx: Ctx, picked: Picked) -> str:
         case_id=case.id,
         payment=payment_view(made),
         day_unknown=bool(report.get("day_unknown")),
+        state=case.state.value,
     )
+    if case.state is CaseState.DEFAULTED:  # after a breach the mediators follow the case: they see it too
+        notify(
+            ctx,
+            await ctx.turn.operators(),
+            "payments/reported_after_breach",
+            open_case_choice(case.id),
+            case_id=case.id,
+            payment=payment_view(made),
+        )
     return back_to("schedule")
 
 
@@ -475,12 +488,13 @@ async def confirmed(ctx: Ctx, case_id: int, payment: Payment) -> None:
         if upcoming
         else None,
         "by": ctx.account.role.value,
+        "state": (await ctx.turn.case(case_id)).state.value,
     }
     borrower = await ctx.turn.borrower_of(case_id)
     others = [a for a in [borrower, *await ctx.turn.lender_staff(case_id)] if a.id != ctx.account.id]
     ctx.say("payments/confirmed", mine=True, **context)  # "You confirmed …": it was this person's decision
     notify(ctx, others, "payments/confirmed", mine=False, **context)
-    if allocation.complete:
+    if allocation.complete and context["state"] == CaseState.ACTIVE.value:  # in breach: not "completed"
         await complete(ctx, case_id, allocation)
 
 
@@ -566,7 +580,7 @@ async def on_dispute_check(ctx: Ctx, picked: Picked) -> str:
     payment_id = int(ctx.data.pop(DISPUTING, 0))
     payment = await ctx.turn.payment(payment_id)
     case = await ctx.turn.case(payment.case_id)
-    if payment.status is not PaymentStatus.REPORTED or case.state is not CaseState.ACTIVE:
+    if payment.status is not PaymentStatus.REPORTED or case.state not in PAYING_STATES:
         # decided by a colleague (or the plan ended) while the reason was being written
         ctx.say(
             "payments/already_decided", case_id=case.id, payment=payment_view(payment), state=case.state.value
@@ -658,7 +672,7 @@ async def on_resolve_check(ctx: Ctx, picked: Picked) -> str:
         return HOME
     payment = await ctx.turn.payment(int(asked["payment"]))
     case = await ctx.turn.case(payment.case_id)
-    if payment.status is not PaymentStatus.DISPUTED or case.state is not CaseState.ACTIVE:
+    if payment.status is not PaymentStatus.DISPUTED or case.state not in PAYING_STATES:
         ctx.say(
             "payments/already_decided", case_id=case.id, payment=payment_view(payment), state=case.state.value
         )
