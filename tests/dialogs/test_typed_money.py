@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from typing import cast
+
+from wechatpy import parse_message
+from wechatpy.messages import BaseMessage
 
 from bot.channels.terminal import TerminalChannel, letter_for, run_lines
+from bot.channels.wechat import Api, inbound_of, shown_choices
 from bot.rendering import Rendered, RenderedButton
 from dialogs.domain import Channel
 from dialogs.messages import Inbound, InboundKind
@@ -163,3 +168,20 @@ async def test_no_prompt_below_what_comes_after_the_last_line() -> None:
     await run_lines(terminal, next_line, nothing, nothing)
     await terminal.send(ALICE, Rendered("Goodbye."))
     assert screen.getvalue() == "> Goodbye.\n\n"
+
+
+def _wechat_text(content: str, menu_id: str | None = None) -> BaseMessage:
+    menu = f"<bizmsgmenuid>{menu_id}</bizmsgmenuid>" if menu_id else ""
+    return parse_message(
+        "<xml><ToUserName>gh</ToUserName><FromUserName>wang</FromUserName><CreateTime>1</CreateTime>"
+        f"<MsgType>text</MsgType><Content>{content}</Content><MsgId>42</MsgId>{menu}</xml>"
+    )
+
+
+async def test_wechat_marks_a_typed_choice_as_typed_and_a_tap_not() -> None:
+    decide = (RenderedButton("5.g:payok:1:2", "确认已收到 ¥400.00"),)
+    state, _ = shown_choices(None, decide, {"7777": "5.g:payok:1:2"})
+    typed = await inbound_of(_wechat_text("1"), state, cast(Api, None))
+    assert (typed.kind, typed.payload, typed.extra) == (InboundKind.CHOICE, "5.g:payok:1:2", {"typed": True})
+    tapped = await inbound_of(_wechat_text("1. 确认已收到 ¥400.00", "7777"), state, cast(Api, None))
+    assert (tapped.payload, tapped.extra) == ("5.g:payok:1:2", {})  # a tap acts at once, as on Telegram
