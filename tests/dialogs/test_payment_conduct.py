@@ -13,11 +13,13 @@ from sqlalchemy import select
 from bot.channels.terminal import plain
 from bot.rendering import Renderer
 from dialogs.domain import Account, Channel, Role
+from dialogs.lifecycle import CaseState
 from dialogs.messages import Outbound
 from storage import models
 from tests.conftest import FakeClock
 from tests.dialogs.harness import Bot, Person
-from tests.dialogs.test_payments import active_plan, at, received, report
+from tests.dialogs.test_breach_completion import sweep
+from tests.dialogs.test_payments import active_plan, at, case_state, received, report
 from tests.test_templates import SAMPLES
 
 NIGHT = datetime(2026, 12, 2, 14, 30, tzinfo=UTC)  # 22:30 in Shanghai
@@ -124,3 +126,21 @@ def test_the_dispute_is_framed_as_the_lenders_words_in_the_borrowers_language() 
     assert "贷款机构说（原话照转，未经翻译）：“款项未到账”" in chinese, chinese
     english = _render("payments/disputed", "en", payment={**payment, "reason": "Not received"})
     assert f'{FRAMED}"Not received"' in english, english
+
+
+async def test_a_dispute_held_overnight_still_goes_when_the_plan_breaches_before_morning(
+    bot: Bot, clock: FakeClock
+) -> None:
+    alice, _olga, leo = await active_plan(bot)
+    at(clock, "2026-12-17")  # instalment 1 (December 2) is 15 days late: the last day of grace
+    await report(alice, "100")  # too little to hold the breach off
+    clock.current = datetime(2026, 12, 17, 14, 30, tzinfo=UTC)  # 22:30 in Shanghai
+    await _dispute(leo)
+    clock.current = datetime(2026, 12, 17, 17, 0, tzinfo=UTC)  # 01:00 on December 18: the plan breaches
+    assert await sweep(bot, clock) == 1
+    assert await case_state(bot) is CaseState.DEFAULTED
+    assert REASON not in received(alice)
+    clock.current = datetime(2026, 12, 18, 0, 0, tzinfo=UTC)  # 08:00: the payment is still in question
+    await bot.app.delivery.release_due()
+    await bot.app.delivery.drain()
+    assert REASON in received(alice)  # payments go on after a breach: the dispute still reaches her
