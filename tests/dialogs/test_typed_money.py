@@ -94,6 +94,9 @@ async def test_a_stale_typed_letter_says_at_once_what_was_decided(bot: Bot, cloc
     said = leo.texts()
     assert "was already decided: confirmed. Nothing was changed." in said, said
     assert "You typed the choice" not in said and "Confirm it?" not in said
+    await _type(leo, terminal, "b")  # the same notice's "has not arrived": decided too, said at once
+    said = leo.texts()
+    assert "was already decided: confirmed" in said and "Why has the payment" not in said, said
     _, payments = await stored(bot)
     assert payments == [(D("400.00"), "2026-12-03", "confirmed")]
 
