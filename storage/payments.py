@@ -17,7 +17,7 @@ from dialogs.domain import FileRef, Payment, PaymentStatus, Role
 from dialogs.errors import InvalidInput, NotFound, PermissionDenied
 from dialogs.lifecycle import CaseState
 from dialogs.rules.money import require_money
-from dialogs.rules.supervision import Allocation, Due, allocate
+from dialogs.rules.supervision import Allocation, Due, allocate, local_day
 from storage import cases, models
 from storage.case_work import CaseWork, seal_file
 
@@ -54,6 +54,9 @@ class PaymentWork(CaseWork):
         require_money("the payment", amount, allow_zero=False)
         if paid_on > (self.now + timedelta(days=1)).date():  # a day's leeway: the borrower's day may be ahead
             raise InvalidInput("a payment cannot be reported before the day it is made")
+        start = await self._plan_start(case)
+        if start is not None and paid_on < start:  # the rule's PaymentDays, kept by the store as well
+            raise InvalidInput("a payment before the agreement began is in the balance it starts from")
         if amount > await self._left(case_id) - await self._waiting_total(case_id):
             raise InvalidInput("more than the plan still owes, less the payments still waiting")
         waiting = await self.session.scalar(
@@ -192,6 +195,16 @@ class PaymentWork(CaseWork):
             )
         )
         return allocate([_due(r) for r in instalments], list(confirmed))
+
+    async def _plan_start(self, case: models.Case) -> date | None:
+        """The day the agreement began, on the borrower's calendar (as the flows count it)."""
+        made = await self.session.scalar(
+            select(models.Agreement.created_at).where(models.Agreement.case_id == case.id)
+        )
+        if made is None:
+            return None
+        borrower = await self.session.get(models.Account, case.borrower_account_id)
+        return local_day(made, borrower.time_zone if borrower is not None else "Asia/Shanghai")
 
     async def _left(self, case_id: int) -> Decimal:
         rows = await self._instalment_rows(case_id)

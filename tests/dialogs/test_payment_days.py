@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.channels.terminal import plain
 from bot.rendering import Renderer
 from dialogs.domain import Account, Channel, Role
+from dialogs.errors import InvalidInput
 from dialogs.flows.payments import day_choices, days_context
 from dialogs.messages import Outbound
 from dialogs.rules.dates import parse_day
 from dialogs.rules.supervision import PaymentDays, payment_days
 from tests.conftest import FakeClock
 from tests.dialogs.harness import Bot, Person
-from tests.dialogs.test_payments import active_plan, at, stored
+from tests.dialogs.test_payments import active_plan, as_person, at, stored
 
+D = Decimal
 _RENDERER = Renderer()
 # Days as the templates write them: 2026-11-02, 11/2, November 2, 2026, 2026年11月2日, 11月2日, "yesterday"
 _MENTIONS = re.compile(
@@ -104,3 +108,14 @@ def test_every_day_the_question_names_or_offers_is_accepted(today: date, since: 
         for mention in _MENTIONS.findall(text):
             named = parse_day(mention.strip('"“”'), today)
             assert named is not None and days.accepts(named), (template, locale, mention, days, text)
+
+
+async def test_the_store_refuses_a_day_before_the_agreement_too(bot: Bot, clock: FakeClock) -> None:
+    await active_plan(bot)  # agreed on November 2 in Shanghai
+    at(clock, "2026-11-03")
+    before = date(2026, 11, 1)
+    with pytest.raises(InvalidInput):
+        await as_person(bot, "alice", lambda turn: turn.report_payment(1, D("10.00"), before, None))
+    assert (await stored(bot))[1] == []
+    await as_person(bot, "alice", lambda turn: turn.report_payment(1, D("10.00"), date(2026, 11, 2), None))
+    assert (await stored(bot))[1] == [(D("10.00"), "2026-11-02", "reported")]
