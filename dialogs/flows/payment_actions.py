@@ -3,7 +3,9 @@
 ``g:pay:CASE`` (report a payment: in reminders too), ``g:payok:CASE:PAYMENT`` / ``g:paybad:CASE:PAYMENT``
 (lender staff confirm / dispute), ``g:payyes:CASE:PAYMENT`` / ``g:payno:CASE:PAYMENT`` (a mediator upholds
 or rejects a disputed payment), and ``/schedule [N]``. Each is re-checked when pressed: the store fetches
-the case and the payment as the presser, and a payment already decided is answered with what is true now.
+the case and the payment as the presser, and a payment already decided is answered with what is true now;
+that check comes first, so a typed "confirm received" (``extra["typed"]``) is asked once more only while the
+payment still waits.
 """
 
 from __future__ import annotations

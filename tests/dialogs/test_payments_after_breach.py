@@ -59,6 +59,8 @@ async def test_a_payment_after_breach_is_reported_confirmed_and_counted(bot: Bot
     assert payments == [(D("795.64"), "2026-12-18", "confirmed")]
     assert instalments[0][:4] == (1, D("795.64"), D("795.64"), "paid")
     assert await case_state(bot) is CaseState.DEFAULTED  # recorded against the case; the breach stands
+    await leo.press("Confirm ¥795.64 received")  # pressed again: what was decided, not "no longer running"
+    assert "was already decided: confirmed. Nothing was changed." in leo.texts(), leo.texts()
     told = received(alice)
     assert "the payment is recorded against this case and counts towards the debt" in told, told
     await alice.send("/schedule")
