@@ -1,5 +1,7 @@
 """A running plan: the schedule (/schedule), payments the borrower reports, the lender's staff confirm or
 dispute and a mediator resolves, the tolerance (a missed instalment moved to the end), and completion.
+Payments go on after a breach (money paid then still counts towards the debt): reported and decided the
+same way, while the case stays in breach.
 
 The borrower's report is asked step by step (amount, day, receipt, check) and stored only at the end.
 Staff decide through buttons that name the case and the payment (``g:payok:CASE:PAYMENT``…); the store
