@@ -154,6 +154,8 @@ def build_services(
         ),
         grace_days=settings.grace_days,
         tolerance_moves=settings.tolerance_moves,
+        digest_time=settings.digest_time,
+        digest_zone=settings.timezone,
         reminders=reminder_policy(settings),
     )
 

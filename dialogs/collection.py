@@ -22,6 +22,7 @@ COLLECTION_TEMPLATES = frozenset(
         "negotiate/other_rejected",  # the borrower's offer was turned down
         "negotiate/relayed",  # the lender's own words (a mediator's relayed words are counted too)
         "mediate/message",  # the mediator writing to the borrower
+        "payments/disputed",  # the lender disputes a reported payment, in their own words
     }
 )
 _MAX_DAYS = 31  # a cap of at least one a day finds room within this many days

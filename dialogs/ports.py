@@ -382,6 +382,11 @@ class Turn(Protocol):
         """Everything stored about this account, decrypted for them alone."""
         ...
 
+    async def staff_personal_data(self) -> dict[str, Any]:
+        """Lender staff and mediators: their own account and what they wrote and did, never borrowers'
+        data (storage.staff_data); refused to anyone else."""
+        ...
+
     async def erase_personal_data(self, keep_failures_since: datetime) -> Erasure:
         """Erase what the law lets us; failures since ``keep_failures_since`` stay (they hold a lock-out)."""
         ...

@@ -25,6 +25,9 @@ ALL_STALE = frozenset(TERMINAL | {CaseState.AGREED})
 # Moving into these withdraws the pending offer: its announcement (and a bid invitation) is stale.
 OFFER_STALE = frozenset({CaseState.ESCALATED, CaseState.EXPIRED})
 OFFER_MOVES = frozenset({"negotiate/new_offer", "negotiate/bid_proposed"})
+# A breach ends the plan but not its payments (they are still reported and decided): what is held about one
+# (the lender disputing it, a mediator's decision after it) stays true, and still goes.
+PAYMENT_WORDS = frozenset({"payments/disputed", "payments/rejected"})
 
 
 class HeldWork(StaffWork):
@@ -60,7 +63,8 @@ class HeldWork(StaffWork):
         stale = [
             row
             for row, held in await self._held(case_id)
-            if moved_to in ALL_STALE or held.template in OFFER_MOVES
+            if (moved_to in ALL_STALE or held.template in OFFER_MOVES)
+            and not (moved_to is CaseState.DEFAULTED and held.template in PAYMENT_WORDS)
         ]
         for row in stale:
             self._cancel(row, f"case {moved_to.value}")

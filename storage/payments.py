@@ -1,7 +1,8 @@
 """Payments and the running schedule, as a turn's sender may touch them.
 
-The borrower reports a payment on their own active case; the lender's staff confirm or dispute it; a
-mediator resolves a dispute. Each confirmation writes the confirmed total onto the instalment rows with
+The borrower reports a payment on their own active case (or one in breach: paid after a breach, it still
+counts towards the debt); the lender's staff confirm or dispute it; a mediator resolves a dispute. Each
+confirmation writes the confirmed total onto the instalment rows with
 :func:`dialogs.rules.supervision.allocate`, so the stored schedule always says what the rule says.
 """
 
@@ -16,7 +17,7 @@ from dialogs.domain import FileRef, Payment, PaymentStatus, Role
 from dialogs.errors import InvalidInput, NotFound, PermissionDenied
 from dialogs.lifecycle import CaseState
 from dialogs.rules.money import require_money
-from dialogs.rules.supervision import Allocation, Due, allocate
+from dialogs.rules.supervision import Allocation, Due, allocate, local_day
 from storage import cases, models
 from storage.case_work import CaseWork, seal_file
 
@@ -49,10 +50,13 @@ class PaymentWork(CaseWork):
         case = await self._own_case(case_id)
         if self.actor.role is not Role.BORROWER:
             raise PermissionDenied("only the borrower reports a payment")
-        _require_active(case)
+        _require_paying(case)
         require_money("the payment", amount, allow_zero=False)
         if paid_on > (self.now + timedelta(days=1)).date():  # a day's leeway: the borrower's day may be ahead
             raise InvalidInput("a payment cannot be reported before the day it is made")
+        start = await self._plan_start(case)
+        if start is not None and paid_on < start:  # the rule's PaymentDays, kept by the store as well
+            raise InvalidInput("a payment before the agreement began is in the balance it starts from")
         if amount > await self._left(case_id) - await self._waiting_total(case_id):
             raise InvalidInput("more than the plan still owes, less the payments still waiting")
         waiting = await self.session.scalar(
@@ -157,7 +161,7 @@ class PaymentWork(CaseWork):
         row = await self._payment_row(payment_id)
         if self.actor.role is not role:
             raise PermissionDenied(f"only a {role.value} decides this payment now")
-        _require_active(await self._own_case(row.case_id))
+        _require_paying(await self._own_case(row.case_id))
         if row.status != status.value:
             raise PermissionDenied(f"this payment is {row.status}, not {status.value}")
         return row
@@ -191,6 +195,16 @@ class PaymentWork(CaseWork):
             )
         )
         return allocate([_due(r) for r in instalments], list(confirmed))
+
+    async def _plan_start(self, case: models.Case) -> date | None:
+        """The day the agreement began, on the borrower's calendar (as the flows count it)."""
+        made = await self.session.scalar(
+            select(models.Agreement.created_at).where(models.Agreement.case_id == case.id)
+        )
+        if made is None:
+            return None
+        borrower = await self.session.get(models.Account, case.borrower_account_id)
+        return local_day(made, borrower.time_zone if borrower is not None else "Asia/Shanghai")
 
     async def _left(self, case_id: int) -> Decimal:
         rows = await self._instalment_rows(case_id)
@@ -258,6 +272,18 @@ def _due(row: models.Instalment) -> Due:
     return Due(row.number, row.due_date, row.amount, row.moved, row.original_due_date if row.moved else None)
 
 
+# Payments are reported and decided on a running plan, and on one in breach: money paid after a breach
+# still counts towards the debt and is recorded against the case like any other (DESIGN §3).
+PAYING = frozenset({CaseState.ACTIVE, CaseState.DEFAULTED})
+
+
+def _require_paying(case: models.Case) -> None:
+    if CaseState(case.state) not in PAYING:
+        raise PermissionDenied(
+            f"payments belong to a running plan or one in breach; this case is {case.state}"
+        )
+
+
 def _require_active(case: models.Case) -> None:
     if CaseState(case.state) is not CaseState.ACTIVE:
-        raise PermissionDenied(f"payments belong to a running plan; this case is {case.state}")
+        raise PermissionDenied(f"only a running plan's instalments move; this case is {case.state}")

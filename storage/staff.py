@@ -391,6 +391,14 @@ class StaffWork(NegotiationWork):
 
         return await export(self)
 
+    async def staff_personal_data(self) -> dict[str, Any]:
+        """/mydata for lender staff and mediators: their own data only (storage.staff_data)."""
+        if self.actor.role not in (Role.LENDER, Role.OPERATOR):
+            raise PermissionDenied("this export is for lender staff and mediators")
+        from storage.staff_data import export as export_staff  # noqa: PLC0415 - rare, as the export above
+
+        return await export_staff(self)
+
     async def erase_personal_data(self, keep_failures_since: datetime) -> domain.Erasure:
         await self.writing()
         from storage.borrower_data import erase  # noqa: PLC0415 - as above

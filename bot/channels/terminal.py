@@ -4,13 +4,14 @@ Buttons are shown as numbered choices; typing the number presses the button. A n
 a question is on screen (someone else's move) shows its buttons with letters, pressed by typing the
 letter, so the numbers keep answering the question. Letters run on across notices (a, b, then c, d on the
 next) and never repeat in a session: with three notices on screen, ``a`` can only mean the first one's
-button. A choice that decides a payment asks for a one-line "yes" first when it is typed (a letter, a
-number or words are easy to get wrong; a tap on Telegram is not). ``/file PATH`` sends a file
-(as evidence) and ``/quit`` leaves. A document the bot sends (an agreement, the /mydata export) is shown
-and, given a folder, saved there as a file, and the message says its full path. Text from standard input
-is read line by line, so a script can drive a whole conversation. What is printed carries other people's
-words (a borrower's story on the mediator's screen, relayed messages): control characters and direction
-overrides in it are shown, never obeyed.
+button. A typed choice is marked as typed (``extra["typed"]``): the dialogs ask once more before a typed
+"confirm received" decides a payment (a letter, a number or words are easy to get wrong; a tap on
+Telegram is not), after checking it is still to be decided, so a stale one is told at once.
+``/file PATH`` sends a file (as evidence) and ``/quit`` leaves. A document the bot sends (an agreement,
+the /mydata export) is shown and, given a folder, saved there as a file, and the message says its full
+path. Text from standard input is read line by line, so a script can drive a whole conversation. What is
+printed carries other people's words (a borrower's story on the mediator's screen, relayed messages):
+control characters and direction overrides in it are shown, never obeyed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any, TextIO
 
 from bot.channels.terminal_files import FileRefused, file_facts, save_document
 from bot.rendering import Rendered, RenderedButton, Renderer
-from bot.typed_choices import means_yes, typed_choice
+from bot.typed_choices import typed_choice
 from dialogs.domain import Account, Channel
 from dialogs.messages import Inbound, InboundKind, Outbound
 
@@ -39,19 +40,7 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202
 _REPLACEMENT = "\ufffd"
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 PROMPT = "> "
-# Choices that decide a payment at once: typed, they are asked about once more first. A dispute (paybad)
-# goes on to its reason and a check screen, and a mediator's count it / do not count it (payyes, payno)
-# asks once more in the flow itself, on every channel: a second question here would only be in the way.
-DECIDES_MONEY = frozenset({"payok"})
-
-
-class AskFirst(Exception):
-    """A typed line the terminal answers itself (``template`` in the person's language), sending nothing."""
-
-    def __init__(self, template: str, context: dict[str, Any]) -> None:
-        super().__init__(template)
-        self.template = template
-        self.context = context
+TYPED = {"typed": True}  # a choice made by typing, not by a tap (dialogs.flows.payment_actions)
 
 
 def letter_for(index: int) -> str:
@@ -62,15 +51,6 @@ def letter_for(index: int) -> str:
         index, rest = divmod(index - 1, len(LETTERS))
         label = LETTERS[rest] + label
     return label
-
-
-def _verb(button: RenderedButton) -> str:
-    return button.choice.partition(".")[2].removeprefix("g:").split(":")[0]
-
-
-def _case_of(button: RenderedButton) -> str:
-    parts = button.choice.partition(".")[2].split(":")
-    return parts[2] if len(parts) > 2 else ""
 
 
 def _is_global(button: RenderedButton) -> bool:
@@ -122,7 +102,6 @@ class TerminalChannel:
         self._out = out
         self._buttons: tuple[RenderedButton, ...] = ()
         self._aside: dict[str, RenderedButton] = {}  # every notice's buttons this session, by letter
-        self._pending: RenderedButton | None = None  # a typed money decision waiting for its "yes"
         self._reading = False  # the prompt is on screen: a notice arriving now prints it again below
         self.recipient: Account | None = None  # as delivery last saw them (their language now)
         # The buttons that count are those of the latest message with buttons since the person last typed:
@@ -188,26 +167,10 @@ class TerminalChannel:
         """A notice's button by its letter (a, b, … aa); anything else is for the question."""
         return self._aside.get(typed.lower())
 
-    def _checked(self, pressed: RenderedButton) -> RenderedButton:
-        """``pressed``, unless it decides a payment: then it waits for a "yes" (:class:`AskFirst`)."""
-        if _verb(pressed) not in DECIDES_MONEY:
-            return pressed
-        self._pending = pressed
-        raise AskFirst(
-            "terminal/confirm_choice", {"chosen": plain(pressed.label), "case_id": _case_of(pressed)}
-        )
-
-    def _answer_pending(self, typed: str, pending: RenderedButton) -> RenderedButton:
-        """The waiting money decision when ``typed`` says yes; else it is dropped and the person told."""
-        if means_yes(typed):
-            return pending
-        raise AskFirst("terminal/choice_dropped", {"chosen": plain(pending.label)})
-
     def inbound(self, line: str) -> Inbound | None:
         """One typed line as a message, or None for an empty line.
 
-        Raises :class:`FileRefused` for a ``/file`` that names no regular file, and :class:`AskFirst` for a
-        typed payment decision (and for the line after it that is not "yes"): the terminal answers those.
+        Raises :class:`FileRefused` for a ``/file`` that names no regular file: the terminal answers it.
         """
         line = line.rstrip("\r\n")[:MAX_LINE]
         stripped = line.strip()
@@ -216,7 +179,6 @@ class TerminalChannel:
         self._count += 1
         self._since_typed = True
         self._reading = False
-        pending, self._pending = self._pending, None  # a "yes" counts only as the very next line
         key = f"{self._session}-{self._count}"
         base = {
             "channel": Channel.TERMINAL,
@@ -229,12 +191,9 @@ class TerminalChannel:
             return Inbound(**base, kind=InboundKind.FILE, extra=file_facts(stripped[5:].strip()))
         if stripped.startswith("/"):
             return Inbound(**base, kind=InboundKind.COMMAND, payload=stripped)
-        if pending is not None:
-            confirmed = self._answer_pending(stripped, pending)
-            return Inbound(**base, kind=InboundKind.CHOICE, payload=confirmed.choice)
         pressed = self._aside_pressed(stripped) or typed_choice(stripped, self._buttons)
         if pressed is not None:
-            return Inbound(**base, kind=InboundKind.CHOICE, payload=self._checked(pressed).choice)
+            return Inbound(**base, kind=InboundKind.CHOICE, payload=pressed.choice, extra=dict(TYPED))
         return Inbound(**base, kind=InboundKind.TEXT, payload=line)
 
 
@@ -255,7 +214,7 @@ async def run_lines(
             return
         try:
             inbound = channel.inbound(line)
-        except (FileRefused, AskFirst) as answered:
+        except FileRefused as answered:
             await notice(answered.template, answered.context)
             continue
         if inbound is not None:

@@ -853,16 +853,19 @@ async def inbound_of(message: BaseMessage, choices: dict[str, Any] | None, api: 
     return inbound(InboundKind.UNSUPPORTED)
 
 
-def _text(message: BaseMessage, choices: dict[str, Any] | None) -> tuple[InboundKind, str]:
-    """A command, a choice (a tap on a menu message, or typed), or text."""
+def _text(
+    message: BaseMessage, choices: dict[str, Any] | None
+) -> tuple[InboundKind, str, dict[str, Any] | None]:
+    """A command, a choice (a tap on a menu message, or typed: marked so, as the terminal does, for the
+    dialogs ask once more before a typed choice decides a payment), or text."""
     text = str(message._data.get("Content") or "")
     if text.strip().startswith("/"):
-        return InboundKind.COMMAND, text.strip()
+        return InboundKind.COMMAND, text.strip(), None
     menu_id = message._data.get("bizmsgmenuid")
     choice = pressed(choices, text, str(menu_id) if menu_id else None)
     if choice is not None:
-        return InboundKind.CHOICE, choice
-    return InboundKind.TEXT, text
+        return InboundKind.CHOICE, choice, None if menu_id else {"typed": True}
+    return InboundKind.TEXT, text, None
 
 
 async def _image(media_id: str, api: Api) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from dialogs.flows.payments import PAYMENTS
 from dialogs.flows.plans import PLANS
 from dialogs.flows.review import INFO, REVIEW
 from dialogs.flows.staff import STAFF
+from dialogs.flows.staff_data import STAFF_DATA
 from dialogs.flows.status import STATUS
 from dialogs.flows.submit import SUBMIT
 from dialogs.flows.verify import VERIFY
@@ -51,6 +52,7 @@ STAFF_FLOWS: tuple[Flow, ...] = (
     HELPDESK,
     PAYMENTS,
     BROADCAST,
+    STAFF_DATA,
 )
 ALL_FLOWS = BORROWER_FLOWS + STAFF_FLOWS
 

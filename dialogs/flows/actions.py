@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from dialogs.domain import Role
 from dialogs.errors import NotFound, PermissionDenied
-from dialogs.flows import agreement, broadcast, desk, payment_actions, quiet, staff
+from dialogs.flows import agreement, broadcast, desk, payment_actions, quiet, staff, staff_data
 from dialogs.flows.base import Ctx, Invalid
 from dialogs.flows.casework import tell_operators
 from dialogs.lifecycle import CaseState
@@ -203,4 +203,5 @@ COMMANDS: dict[str, Command] = {
     "broadcast": broadcast.broadcast_command,
     "schedule": naming_a_case("schedule", payment_actions.schedule),
     "quiet": quiet.quiet,
+    "mydata": staff_data.mydata,  # staff get their own export (the borrower's stays in flows.mydata)
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -79,6 +79,9 @@ class Services:
     tolerance_moves: int = DEFAULT_MOVES  # missed instalments a borrower may move to the end of the plan
     # When instalment reminders are due: planned in the turn that activates an agreement.
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    # When lenders' staff get the day before's digest, on the service's clock (staff's /quiet says so)
+    digest_time: time = time(9)
+    digest_zone: str = "Asia/Shanghai"
 
     @property
     def interest_law(self) -> InterestLaw:

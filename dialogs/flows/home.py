@@ -8,6 +8,7 @@ from dialogs.flows import application, staff
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.casework import ASK_FOR_HELP
 from dialogs.flows.inputs import buttons_only
+from dialogs.flows.payments import pay_choice
 from dialogs.lifecycle import TERMINAL, CaseState
 
 NEGOTIATION = frozenset({CaseState.APPROVED, CaseState.NEGOTIATING})
@@ -45,7 +46,8 @@ async def ask_menu(ctx: Ctx) -> None:
     can_apply = state is None or state is CaseState.DRAFT or (state in TERMINAL and state not in AFTER_BREACH)
     choices = [Choice("apply", apply)] if can_apply else []
     if case is not None and state in AFTER_BREACH:
-        choices.append(ASK_FOR_HELP)  # never a dead end: a person, who also records payments made now
+        # never a dead end: a payment made now is reported as before, and a person helps with what next
+        choices += [pay_choice(case.id), ASK_FOR_HELP]
     if case is not None:
         choices.append(Choice("status", "status"))
     if state in NEGOTIATION:

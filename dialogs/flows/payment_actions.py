@@ -3,7 +3,9 @@
 ``g:pay:CASE`` (report a payment: in reminders too), ``g:payok:CASE:PAYMENT`` / ``g:paybad:CASE:PAYMENT``
 (lender staff confirm / dispute), ``g:payyes:CASE:PAYMENT`` / ``g:payno:CASE:PAYMENT`` (a mediator upholds
 or rejects a disputed payment), and ``/schedule [N]``. Each is re-checked when pressed: the store fetches
-the case and the payment as the presser, and a payment already decided is answered with what is true now.
+the case and the payment as the presser, and a payment already decided is answered with what is true now;
+that check comes first, so a typed "confirm received" (``extra["typed"]``) is asked once more only while the
+payment still waits.
 """
 
 from __future__ import annotations
@@ -14,8 +16,17 @@ from dialogs.domain import Payment, PaymentStatus, Role
 from dialogs.errors import PermissionDenied
 from dialogs.flows.base import Ctx
 from dialogs.flows.casework import ASK_FOR_HELP
-from dialogs.flows.payments import DISPUTING, PLAN_STATES, REASON, REPORT, RESOLVING, confirmed, payment_view
-from dialogs.lifecycle import CaseState
+from dialogs.flows.payments import (
+    CONFIRMING,
+    DISPUTING,
+    PAYING_STATES,
+    PLAN_STATES,
+    REASON,
+    REPORT,
+    RESOLVING,
+    confirmed,
+    payment_view,
+)
 
 if TYPE_CHECKING:
     from dialogs.dispatch import Dialogs
@@ -26,7 +37,7 @@ async def report(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
     if ctx.account.role is not Role.BORROWER:
         raise PermissionDenied("only the borrower reports a payment")
     ctx.conv.case_id = case.id
-    if case.state is not CaseState.ACTIVE:
+    if case.state not in PAYING_STATES:
         ctx.say("payments/not_running", ASK_FOR_HELP, case_id=case.id, state=case.state.value)
         await dialogs.reask(ctx)
         return
@@ -40,7 +51,7 @@ async def _payment(ctx: Ctx, case_id: int, payment_id: int, waiting: PaymentStat
     if payment.case_id != case_id:
         raise PermissionDenied("the button names another case")
     case = await ctx.turn.case(case_id)
-    if payment.status is not waiting or case.state is not CaseState.ACTIVE:
+    if payment.status is not waiting or case.state not in PAYING_STATES:
         ctx.say(
             "payments/already_decided", case_id=case_id, payment=payment_view(payment), state=case.state.value
         )
@@ -52,8 +63,15 @@ async def confirm(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:
     case_id, payment_id = args
     if ctx.account.role is not Role.LENDER:
         raise PermissionDenied("the lender's staff confirm payments")
-    if await _payment(ctx, case_id, payment_id, PaymentStatus.REPORTED) is not None:
-        await confirmed(ctx, case_id, await ctx.turn.confirm_payment(payment_id))
+    if await _payment(ctx, case_id, payment_id, PaymentStatus.REPORTED) is None:
+        await dialogs.reask(ctx)  # already decided: said at once, before any "are you sure"
+        return
+    if ctx.inbound is not None and ctx.inbound.extra.get("typed"):
+        ctx.conv.case_id = case_id
+        ctx.data[CONFIRMING] = payment_id
+        await dialogs.goto(ctx, "payments:confirm_check")
+        return
+    await confirmed(ctx, case_id, await ctx.turn.confirm_payment(payment_id))
     await dialogs.reask(ctx)
 
 

@@ -1,5 +1,7 @@
 """A running plan: the schedule (/schedule), payments the borrower reports, the lender's staff confirm or
 dispute and a mediator resolves, the tolerance (a missed instalment moved to the end), and completion.
+Payments go on after a breach (money paid then still counts towards the debt): reported and decided the
+same way, while the case stays in breach.
 
 The borrower's report is asked step by step (amount, day, receipt, check) and stored only at the end.
 Staff decide through buttons that name the case and the payment (``g:payok:CASE:PAYMENT``…); the store
@@ -15,25 +17,29 @@ from typing import Any
 
 from dialogs.domain import Account, Case, FileRef, Payment, PaymentStatus, Role
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Invalid, Picked, Step, back_to
-from dialogs.flows.casework import ASK_FOR_HELP, GLOBAL, notify, open_case_choice, terms_view
+from dialogs.flows.casework import ASK_FOR_HELP, GLOBAL, held_until, notify, open_case_choice, terms_view
 from dialogs.flows.inputs import buttons_only, file, money, text
 from dialogs.lifecycle import CaseState
-from dialogs.messages import Inbound, InboundKind
+from dialogs.messages import HeldMessage, Inbound, InboundKind
 from dialogs.rules.dates import parse_day
 from dialogs.rules.supervision import (
     Allocation,
     Move,
     MoveRefusal,
+    PaymentDays,
     allocate,
     decide_move,
     first_unpaid,
     local_day,
+    payment_days,
 )
 
 REPORT = "pay"  # the working copy of a report: {"case", "amount", "day", "receipt"}
 DISPUTING = "pay_dispute"  # the payment whose dispute reason lender staff are typing
 REASON = "pay_dispute_reason"  # the reason typed, kept for the check before it is sent
+CONFIRMING = "pay_confirm"  # a typed "confirm received" asked once more: the payment's id
 RESOLVING = "pay_resolve"  # a mediator's decision asked for: {"payment", "uphold"}, acted on once confirmed
+DISPUTE_NOTICE = "payments/disputed"  # the borrower's notice of a dispute: the lender's words, held
 MAX_REASON = 1000
 MIN_REASON = 8  # "ok" tells the borrower nothing; "不在账户里" (5) is short too: a few words are asked for
 AMOUNT_EXAMPLE = "1200"
@@ -52,6 +58,9 @@ _RECEIPT_ERRORS = {
     "errors/file_too_big": "payments/receipt_too_big",
 }
 PLAN_STATES = frozenset({CaseState.ACTIVE, CaseState.COMPLETED, CaseState.DEFAULTED})
+# Where payments are reported and decided: a running plan, and one in breach (money paid after a breach still
+# counts towards the debt, and the borrower reports it here as before: DESIGN §3, trial 3, item 5)
+PAYING_STATES = frozenset({CaseState.ACTIVE, CaseState.DEFAULTED})
 
 
 def pay_choice(case_id: int) -> Choice:
@@ -158,15 +167,16 @@ def _schedule_choices(
 ) -> list[Choice]:
     choices: list[Choice] = []
     role = ctx.account.role
-    if case.state is CaseState.ACTIVE and role is Role.BORROWER:
+    paying = case.state in PAYING_STATES
+    if paying and role is Role.BORROWER:
         choices.append(pay_choice(case.id))
         if isinstance(decision, Move):  # offered only while the agreement still allows one
             choices.append(Choice("move", "move_instalment"))
-    if case.state is CaseState.ACTIVE and role is Role.LENDER:
+    if paying and role is Role.LENDER:
         for p in waiting:
             if p.status is PaymentStatus.REPORTED:
                 choices += decide_choices(case.id, p)
-    if case.state is CaseState.ACTIVE and role is Role.OPERATOR:
+    if paying and role is Role.OPERATOR:
         for p in waiting:
             if p.status is PaymentStatus.DISPUTED:
                 choices += resolve_choices(case.id, p)
@@ -175,8 +185,8 @@ def _schedule_choices(
 
 
 async def disputed_payments(ctx: Ctx, case: Case) -> list[Payment]:
-    """Payments of a running plan the lender disputes: a mediator's to decide."""
-    if case.state is not CaseState.ACTIVE:
+    """Payments of a running plan (or one in breach) the lender disputes: a mediator's to decide."""
+    if case.state not in PAYING_STATES:
         return []
     return [p for p in await ctx.turn.payments(case.id) if p.status is PaymentStatus.DISPUTED]
 
@@ -275,48 +285,81 @@ async def on_amount(ctx: Ctx, answer: Decimal | Picked) -> str:
     return "day"
 
 
-async def ask_day(ctx: Ctx) -> None:
-    said = _report(ctx).get("day")
-    keep = [Choice("keep", "keep_day", {"day": date.fromisoformat(said)})] if said else []
-    ctx.ask(
-        "payments/day",
+async def report_days(ctx: Ctx) -> PaymentDays:
+    """The days a payment on the case in hand can have been made (the rule), on the borrower's calendar."""
+    return payment_days(local_today(ctx), await plan_start(ctx, (await ctx.case()).id))
+
+
+def day_choices(days: PaymentDays, said: date | None = None) -> list[Choice]:
+    """The day question's choices: only days the check accepts ("Yesterday" not on the first day)."""
+    keep = [Choice("keep", "keep_day", {"day": said})] if said is not None and days.accepts(said) else []
+    yesterday = [Choice("yesterday", "paid_yesterday")] if days.yesterday is not None else []
+    return [
         *keep,
         Choice("today", "paid_today"),
-        Choice("yesterday", "paid_yesterday"),
+        *yesterday,
         Choice("unknown", "day_unknown"),
         Choice("cancel", "cancel_report"),
-        example=local_today(ctx).isoformat(),  # an example the check accepts: today is never before the plan
-    )
+    ]
+
+
+def days_context(days: PaymentDays) -> dict[str, Any]:
+    """What the day question, its examples and its refusals say about the possible days. The examples are
+    today written three ways people write days: today is always accepted while the plan runs."""
+    example = days.last
+    return {
+        "example": example.isoformat(),
+        "example_day": example,
+        "example_m": example.month,
+        "example_d": example.day,
+        "first": days.first,
+        "today": days.last,
+        "only_today": days.only_today,
+        "yesterday_possible": days.yesterday is not None,
+    }
+
+
+async def ask_day(ctx: Ctx) -> None:
+    said = _report(ctx).get("day")
+    days = await report_days(ctx)
+    _report(ctx)["first"] = days.first.isoformat()  # for a typed answer's "could not read" (no store there)
+    kept = date.fromisoformat(said) if said else None
+    ctx.ask("payments/day", *day_choices(days, kept), **days_context(days))
 
 
 def typed_day(ctx: Ctx, inbound: Inbound) -> date | Picked:
     """A day as people write it (dialogs.rules.dates), or "I don't remember" in words."""
     if inbound.kind is not InboundKind.TEXT:
-        raise Invalid("payments/day_unreadable", example=local_today(ctx).isoformat())
+        raise Invalid("payments/day_unreadable", **days_context(_asked_days(ctx)))
     typed = inbound.payload.strip()
     if _DAY_UNKNOWN.search(typed.casefold().replace("’", "'")):
         return Picked("unknown")
     day = parse_day(typed, local_today(ctx))
     if day is None:
-        raise Invalid("payments/day_unreadable", example=local_today(ctx).isoformat())
+        raise Invalid("payments/day_unreadable", **days_context(_asked_days(ctx)))
     return day
 
 
+def _asked_days(ctx: Ctx) -> PaymentDays:
+    """The possible days as the question just asked them (the plan's start kept with the report)."""
+    first = _report(ctx).get("first")
+    return payment_days(local_today(ctx), date.fromisoformat(first) if first else None)
+
+
 async def on_day(ctx: Ctx, answer: date | Picked) -> str:
-    today = local_today(ctx)
+    days = await report_days(ctx)
     if isinstance(answer, Picked) and answer.id == "keep" and "day" in _report(ctx):
-        return "receipt"
+        return "receipt"  # offered only when the check accepts it, and the range only grows with the days
     _report(ctx)["day_unknown"] = isinstance(answer, Picked) and answer.id == "unknown"
     if isinstance(answer, Picked):
         if answer.id == "cancel":
             return _cancelled(ctx)
         # not remembered: recorded as today, and the lender is told the day is not known exactly
-        answer = today - timedelta(days=1) if answer.id == "yesterday" else today
-    if answer > today:
-        raise Invalid("payments/future_day", today=today)
-    start = await plan_start(ctx, (await ctx.case()).id)
-    if start is not None and answer < start:
-        raise Invalid("payments/before_plan", plan_since=start)
+        answer = days.last - timedelta(days=1) if answer.id == "yesterday" else days.last
+    if answer > days.last:
+        raise Invalid("payments/future_day", **days_context(days))
+    if not days.accepts(answer):
+        raise Invalid("payments/before_plan", plan_since=days.first, **days_context(days))
     _report(ctx)["day"] = answer.isoformat()
     return "receipt"
 
@@ -374,7 +417,7 @@ async def on_check(ctx: Ctx, picked: Picked) -> str:
         return HOME
     report = ctx.data.pop(REPORT)
     case = await ctx.case()
-    if case.state is not CaseState.ACTIVE:  # the plan ended while the report was being written
+    if case.state not in PAYING_STATES:  # the plan ended while the report was being written
         ctx.say("payments/not_running", ASK_FOR_HELP, case_id=case.id, state=case.state.value)
         return HOME
     receipt = report.get("receipt")
@@ -401,7 +444,17 @@ async def on_check(ctx: Ctx, picked: Picked) -> str:
         case_id=case.id,
         payment=payment_view(made),
         day_unknown=bool(report.get("day_unknown")),
+        state=case.state.value,
     )
+    if case.state is CaseState.DEFAULTED:  # after a breach the mediators follow the case: they see it too
+        notify(
+            ctx,
+            await ctx.turn.operators(),
+            "payments/reported_after_breach",
+            open_case_choice(case.id),
+            case_id=case.id,
+            payment=payment_view(made),
+        )
     return back_to("schedule")
 
 
@@ -437,12 +490,13 @@ async def confirmed(ctx: Ctx, case_id: int, payment: Payment) -> None:
         if upcoming
         else None,
         "by": ctx.account.role.value,
+        "state": (await ctx.turn.case(case_id)).state.value,
     }
     borrower = await ctx.turn.borrower_of(case_id)
     others = [a for a in [borrower, *await ctx.turn.lender_staff(case_id)] if a.id != ctx.account.id]
     ctx.say("payments/confirmed", mine=True, **context)  # "You confirmed …": it was this person's decision
     notify(ctx, others, "payments/confirmed", mine=False, **context)
-    if allocation.complete:
+    if allocation.complete and context["state"] == CaseState.ACTIVE.value:  # in breach: not "completed"
         await complete(ctx, case_id, allocation)
 
 
@@ -528,7 +582,7 @@ async def on_dispute_check(ctx: Ctx, picked: Picked) -> str:
     payment_id = int(ctx.data.pop(DISPUTING, 0))
     payment = await ctx.turn.payment(payment_id)
     case = await ctx.turn.case(payment.case_id)
-    if payment.status is not PaymentStatus.REPORTED or case.state is not CaseState.ACTIVE:
+    if payment.status is not PaymentStatus.REPORTED or case.state not in PAYING_STATES:
         # decided by a colleague (or the plan ended) while the reason was being written
         ctx.say(
             "payments/already_decided", case_id=case.id, payment=payment_view(payment), state=case.state.value
@@ -537,9 +591,22 @@ async def on_dispute_check(ctx: Ctx, picked: Picked) -> str:
     payment = await ctx.turn.dispute_payment(payment_id, answer)
     case_id = payment.case_id
     view = payment_view(payment)
-    ctx.say("payments/dispute_sent", case_id=case_id, payment=view)
     borrower = await ctx.turn.borrower_of(case_id)
-    notify(ctx, [borrower], "payments/disputed", ASK_FOR_HELP, case_id=case_id, payment=view)
+    # The reason is the lender's own words to the borrower about money: held to her hours and counted in
+    # the day's cap like their other words (DESIGN §4, dialogs.collection); ``words`` shows it to a
+    # mediator looking at what is held, who may cancel it.
+    held = await held_until(ctx, case_id, borrower)
+    notify(
+        ctx,
+        [borrower],
+        DISPUTE_NOTICE,
+        ASK_FOR_HELP,
+        not_before=held,
+        case_id=case_id,
+        payment=view,
+        words=payment.dispute_reason,
+    )
+    ctx.say("payments/dispute_sent", case_id=case_id, payment=view, held_until=held)
     staff = [a for a in await ctx.turn.lender_staff(case_id) if a.id != ctx.account.id]
     notify(ctx, staff, "payments/disputed_staff", case_id=case_id, payment=view)
     notify(
@@ -550,6 +617,37 @@ async def on_dispute_check(ctx: Ctx, picked: Picked) -> str:
         case_id=case_id,
         payment=view,
     )
+    return HOME
+
+
+# Lender staff who typed "confirm received" (a letter or a number is easy to get wrong; a tap is not) are
+# asked once more, after the payment was found still waiting: one already decided is said at once instead
+
+
+async def ask_confirm_check(ctx: Ctx) -> None:
+    payment = await ctx.turn.payment(int(ctx.data.get(CONFIRMING, 0)))
+    ctx.ask(
+        "payments/confirm_check",
+        Choice("yes", "confirm_typed_yes", {"amount": payment.amount}),
+        Choice("no", "confirm_typed_no"),
+        case_id=payment.case_id,
+        payment=payment_view(payment),
+    )
+
+
+async def on_confirm_check(ctx: Ctx, picked: Picked) -> str:
+    payment_id = int(ctx.data.pop(CONFIRMING, 0) or 0)
+    if picked.id != "yes" or not payment_id:
+        ctx.say("payments/confirm_not_sent")
+        return HOME
+    payment = await ctx.turn.payment(payment_id)
+    case = await ctx.turn.case(payment.case_id)
+    if payment.status is not PaymentStatus.REPORTED or case.state not in PAYING_STATES:
+        ctx.say(
+            "payments/already_decided", case_id=case.id, payment=payment_view(payment), state=case.state.value
+        )
+        return HOME
+    await confirmed(ctx, case.id, await ctx.turn.confirm_payment(payment_id))
     return HOME
 
 
@@ -576,21 +674,43 @@ async def on_resolve_check(ctx: Ctx, picked: Picked) -> str:
         return HOME
     payment = await ctx.turn.payment(int(asked["payment"]))
     case = await ctx.turn.case(payment.case_id)
-    if payment.status is not PaymentStatus.DISPUTED or case.state is not CaseState.ACTIVE:
+    if payment.status is not PaymentStatus.DISPUTED or case.state not in PAYING_STATES:
         ctx.say(
             "payments/already_decided", case_id=case.id, payment=payment_view(payment), state=case.state.value
         )
         return HOME
     payment = await ctx.turn.resolve_payment(payment.id, bool(asked["uphold"]))
+    waiting_notice = await _held_dispute_notice(ctx, case.id, payment.id)
     if payment.status is PaymentStatus.CONFIRMED:
+        if waiting_notice is not None:  # "the lender cannot find it" is no longer true: never sent
+            await ctx.turn.cancel_held(waiting_notice.id, "the payment was confirmed")
         await confirmed(ctx, case.id, payment)
     else:
         view = payment_view(payment)
         borrower = await ctx.turn.borrower_of(case.id)
-        notify(ctx, [borrower], "payments/rejected", ASK_FOR_HELP, case_id=case.id, payment=view)
+        # A decision never reaches the borrower before the dispute it decides
+        after = waiting_notice.not_before if waiting_notice is not None else None
+        notify(
+            ctx,
+            [borrower],
+            "payments/rejected",
+            ASK_FOR_HELP,
+            not_before=after,
+            case_id=case.id,
+            payment=view,
+        )
         staff = [*await ctx.turn.lender_staff(case.id), ctx.account]
         notify(ctx, staff, "payments/rejected_staff", case_id=case.id, payment=view)
     return HOME
+
+
+async def _held_dispute_notice(ctx: Ctx, case_id: int, payment_id: int) -> HeldMessage | None:
+    """The borrower's notice of this payment's dispute, when it still waits for her hours."""
+    for held in await ctx.turn.held_for_case(case_id):
+        about = held.context.get("payment")
+        if held.template == DISPUTE_NOTICE and isinstance(about, dict) and about.get("id") == payment_id:
+            return held
+    return None
 
 
 # The tolerance: a missed instalment moved to the end, as the rule decides
@@ -676,6 +796,7 @@ PAYMENTS = Flow(
         ),
         "dispute_check": Step(ask_dispute_check, buttons_only, on_dispute_check, returnable=False),
         "resolve_check": Step(ask_resolve_check, buttons_only, on_resolve_check, returnable=False),
+        "confirm_check": Step(ask_confirm_check, buttons_only, on_confirm_check, returnable=False),
         "move": Step(ask_move, buttons_only, on_move, returnable=False),
     },
     roles=frozenset(Role),

@@ -22,7 +22,13 @@ OFF_WORDS = frozenset({"off", "no", "stop", "关", "关闭"})
 async def quiet(dialogs: Dialogs, ctx: Ctx, argument: str) -> None:
     word = argument.strip().lower()
     if ctx.account.role is not Role.BORROWER:  # reminders and broadcasts reach borrowers only
-        ctx.say("errors/not_for_role", role=ctx.account.role.value)
+        # What /quiet is, and what staff get instead: nothing of theirs to turn off, but said plainly
+        ctx.say(
+            "reminders/quiet_staff",
+            role=ctx.account.role.value,
+            digest_at=ctx.services.digest_time.strftime("%H:%M"),
+            digest_zone=ctx.services.digest_zone,
+        )
     elif word in ON_WORDS:
         await ctx.turn.set_quiet(True)
         ctx.say("reminders/quiet_on")

@@ -8,6 +8,7 @@ from dialogs.domain import Case, CaseEvent, Role
 from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.casework import ASK_FOR_HELP, offer_view, waiting_for_mediator
 from dialogs.flows.inputs import buttons_only
+from dialogs.flows.payments import pay_choice
 from dialogs.lifecycle import CaseState
 
 TIMELINE_LENGTH = 12
@@ -109,9 +110,9 @@ async def ask_show(ctx: Ctx) -> None:
         return
     cases = (await ctx.turn.my_cases())[-SHOWN_CASES:]
     views = [await _case_view(ctx, case) for case in reversed(cases)]
-    # After a breach the way on is a person (who also records payments made now): one step away.
+    # After a breach the ways on are one step away: reporting a payment made now, and a person.
     breached = [case.id for case in cases if case.state is CaseState.DEFAULTED]
-    ways_on = [ASK_FOR_HELP] if breached else []
+    ways_on = [pay_choice(breached[-1]), ASK_FOR_HELP] if breached else []
     ctx.ask("status/show", *ways_on, Choice("back", "back"), Choice("menu", "menu"), cases=views)
 
 

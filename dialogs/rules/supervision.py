@@ -204,3 +204,34 @@ def moved(schedule: Sequence[Due], move: Move) -> list[Due]:
         number = max(due.number for due in schedule) + 1
         after.append(Due(number, move.to_date, move.amount, moved=True, moved_from=move.from_date))
     return after
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentDays:
+    """The days on which a payment reported under a plan can have been made: from the day the agreement
+    began to today, both on the borrower's calendar. A payment before the agreement is already in the
+    balance it starts from, and one after today has not been made yet. The question offers, and its
+    examples name, only days in this range, so nothing it suggests is then refused."""
+
+    first: date
+    last: date  # today
+
+    def accepts(self, day: date) -> bool:
+        return self.first <= day <= self.last
+
+    @property
+    def only_today(self) -> bool:
+        return self.first >= self.last
+
+    @property
+    def yesterday(self) -> date | None:
+        """Yesterday, when a payment could have been made then (not on the agreement's first day)."""
+        return None if self.only_today else self.last - timedelta(days=1)
+
+
+def payment_days(today: date, plan_start: date | None) -> PaymentDays:
+    """The range for a plan that began on ``plan_start`` (``None``: no agreement to count from). A start
+    after today (the borrower's zone changed since) leaves today alone: a payment made today is always
+    possible while the plan runs."""
+    first = min(plan_start, today) if plan_start is not None else date.min
+    return PaymentDays(first, today)

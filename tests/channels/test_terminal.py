@@ -313,7 +313,12 @@ async def test_help_lists_every_command_that_works_for_each_person(database_url:
     """Each command dispatch accepts is tried as each kind of person; every one that is not refused is in
     their /help. The terminal's own commands are listed only on the terminal (this recorder has none)."""
     names = Dialogs(ALL_FLOWS, build_services(load_settings()), commands=COMMANDS).commands
-    refused = ("not for your account", "not something you can do", "I don't know the command")
+    refused = (
+        "not for your account",
+        "not something you can do",
+        "I don't know the command",
+        "is for borrowers",  # /quiet explained to staff
+    )
     async with running_bot(database_url, clock) as bot:
         olga = await operator(bot)
         leo = await lender_staff(bot, olga)

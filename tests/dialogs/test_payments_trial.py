@@ -207,7 +207,7 @@ async def test_a_dispute_needs_a_reason_and_a_check_and_so_does_the_mediators_de
     _, payments = await stored(bot)
     assert payments == [(D("795.64"), "2026-12-02", "reported")]
     await leo.press("Send it")
-    assert 'They say: "Not in our account on December 2."' in received(alice)
+    assert 'not translated): "Not in our account on December 2."' in received(alice)
 
     olga.received()
     await olga.send("/schedule 1")

@@ -1,0 +1,57 @@
+"""/mydata for lender staff and mediators: their own personal data as a file, and what it holds in words.
+
+A borrower's /mydata is :mod:`dialogs.flows.mydata`; this is the staff branch, kept apart from it. What a
+staff export holds, and why none of the borrowers' data is in it, is :mod:`storage.staff_data`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from dialogs.domain import Role
+from dialogs.flows.base import BACK, HOME, NONCE, Choice, Ctx, Flow, Picked, Step
+from dialogs.flows.inputs import buttons_only
+from dialogs.flows.mydata import EXPORT_FILE
+
+if TYPE_CHECKING:
+    from dialogs.dispatch import Dialogs
+
+SENT = "sd_sent"  # the visit (its nonce) the export was sent on: a question asked again does not resend it
+STAFF = frozenset({Role.LENDER, Role.OPERATOR})
+
+
+async def mydata(dialogs: Dialogs, ctx: Ctx, _argument: str) -> None:
+    """``/mydata``: a borrower's export, or a staff member's own (this module)."""
+    await dialogs.goto(ctx, "staffdata:export" if ctx.account.role in STAFF else "mydata:export")
+
+
+async def ask_export(ctx: Ctx) -> None:
+    if ctx.data.get(SENT) == ctx.data.get(NONCE, 0):
+        ctx.ask("mydata/export_again", Choice("back", "back"), Choice("menu", "menu"))
+        return
+    ctx.data[SENT] = ctx.data.get(NONCE, 0)
+    exported = await ctx.turn.staff_personal_data()
+    document = json.dumps(exported, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    ctx.say("mydata/export_file", file_name=EXPORT_FILE, document=document)
+    decisions = exported["payment_decisions"]
+    ctx.ask(
+        "staffdata/export",
+        Choice("back", "back"),
+        Choice("menu", "menu"),
+        staff_you=exported["account"],
+        staff_messages=len(exported["messages_written"]),
+        staff_disputes=sum(1 for d in decisions if d["decision"] == "disputed"),
+        staff_decisions=len(decisions),
+        staff_offers=len(exported["offers_made"]),
+        staff_actions=len(exported["case_actions"]),
+        staff_help=len(exported["help_requests"]),
+        staff_broadcasts=len(exported["broadcasts_created"]),
+    )
+
+
+async def on_export(_ctx: Ctx, picked: Picked) -> str:
+    return BACK if picked.id == "back" else HOME
+
+
+STAFF_DATA = Flow("staffdata", {"export": Step(ask_export, buttons_only, on_export)}, roles=STAFF)
