@@ -523,6 +523,12 @@ SAMPLES: dict[str, Any] = {
     "uphold": True,
     "mine": True,  # the one who decided a payment reads "You confirmed …" (flows.payments)
     "day_unknown": True,  # the borrower does not remember the day of a payment (flows.payments)
+    # A counter-offer's figures (flows.negotiate): what can vary for the kind, a total that looks monthly
+    "total_free": False,
+    "one_total": "14321.55",
+    "waived": "243.66",
+    "months_follow": True,
+    "least": "14321.55",
 }
 LABEL_ARGUMENTS = {
     "day": "2026-12-01",  # keep_day (flows.payments)
@@ -541,6 +547,7 @@ LABEL_ARGUMENTS = {
     "lpr": "0.0345",
     "o": PLAN,
     "i": INTEREST,
+    "value": "1200.00",  # change_months, change_monthly, change_total (flows.negotiate)
 }
 
 
