@@ -140,6 +140,8 @@ def offer_view(offer: Offer) -> dict[str, Any]:
         "proposer": offer.proposer.value,
         "status": offer.status.value,
         "deadline_at": offer.deadline_at,
+        "made_at": offer.created_at,
+        "decided_at": offer.decided_at,
         "terms": terms_view(offer.terms),
         "accepted_by": [role.value for role in offer.accepted_by],
     }

@@ -84,7 +84,8 @@ async def ask_show(ctx: Ctx) -> None:
     if case.state in PLAN_STATES:  # a running (or ended) plan: its schedule, and the payments to decide
         choices.append(Choice("schedule", "see_schedule"))
     choices.append(Choice("menu", "menu"))
-    history = [offer_view(o) for o in offers[-4:]]
+    # Every round but the one waiting (shown above it): who proposed what, when, and the answer.
+    history = [offer_view(o) for o in offers if pending is None or o.id != pending.id]
     ctx.ask(
         "negotiate/show",
         *choices,
