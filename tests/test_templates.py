@@ -534,6 +534,7 @@ SAMPLES: dict[str, Any] = {
     "waived": "243.66",
     "months_follow": True,
     "least": "14321.55",
+    "person": "below",  # /help: where "Talk to a person" is (dispatch.help)
 }
 LABEL_ARGUMENTS = {
     "day": "2026-12-01",  # keep_day (flows.payments)
