@@ -166,7 +166,7 @@ async def test_a_report_names_a_numbered_message_and_gets_an_outcome(bot: Bot) -
     view = olga.texts()
     assert f"message {message}, " in view and "Pay now or we call your employer." in view, view
     assert f"a message from the lender's side (message {message})" in view
-    assert "With a mediator because: a harassment report" in view
+    assert "Why it is with you: a harassment report" in view
     # No account numbers (trial 1, item 18): one person on each side, so just the side
     who_acted = view.split("Who acted:")[1].split(" [")[0]
     assert who_acted.startswith(" borrower (6 times") and "; lender (1 time" in who_acted, who_acted
