@@ -54,7 +54,7 @@ async def test_staff_who_join_late_see_the_whole_case_and_the_mediator_is_told_n
         "(¥14,321.55 principal, ¥1,020.40 interest, ¥380.00 penalties, ¥120.00 fees)",
         "Rates: contract 24.00% a year; the law protects up to 13.80% a year",
         "Risk: grade B (30 points)",
-        "round 1, borrower: Interest stopped",
+        "round 1, borrower, Nov 2, 17:30 Beijing time: Interest stopped",
     ):
         assert fact in brief, (fact, brief)
     await leo.send("/case 1")

@@ -26,9 +26,9 @@ async def test_every_round_is_listed_with_who_when_and_the_answer(bot: Bot, cloc
     assert "No offer is waiting for an answer." in shown and "Offers so far:" in shown, shown
     rounds = _rounds(shown)
     assert len(rounds) == 2, shown
-    assert rounds[0].startswith("• round 1, Nov 2, 17:30 Beijing time, from the borrower: Interest stopped")
+    assert rounds[0].startswith("• round 1, borrower, Nov 2, 17:30 Beijing time: Interest stopped")
     assert rounds[0].endswith("– countered (Nov 2, 19:30 Beijing time)"), rounds[0]
-    assert rounds[1].startswith("• round 2, Nov 2, 19:30 Beijing time, from the lender: Longer term, equal")
+    assert rounds[1].startswith("• round 2, lender, Nov 2, 19:30 Beijing time: Longer term, equal")
     assert "¥1,500.00 a month" in rounds[1]
     assert "– rejected (Nov 2, 22:30 Beijing time)" in rounds[1], rounds[1]
     # A third round waits: the two before it are listed under it, the waiting one above
