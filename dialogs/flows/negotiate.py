@@ -197,7 +197,9 @@ def _fresh_counter(ctx: Ctx) -> None:
 
 def _figures(ctx: Ctx) -> list[str]:
     """The figures the chosen way of setting the offer asks, in order (a settlement: its one amount)."""
-    return str(ctx.data.get("c_by", MONTHS_MONTHLY)).split("_")
+    by = ctx.data.get("c_by", MONTHS_MONTHLY)
+    # A way no longer offered (a conversation saved mid-offer before an update): months and monthly amount.
+    return str(by if by in (*FREE_TOTAL_BY, *FIXED_TOTAL_BY) else MONTHS_MONTHLY).split("_")
 
 
 async def ask_counter_kind(ctx: Ctx) -> None:
@@ -288,8 +290,10 @@ async def on_counter_by(ctx: Ctx, picked: Picked) -> str:
 
 async def _next(ctx: Ctx) -> str:
     """The next figure still to ask, else the offer worked out from the figures and shown to check."""
-    todo = ctx.data.get("c_todo") or []
-    return FIGURE_STEP[todo[0]] if todo else await _worked_out(ctx)
+    todo = [figure for figure in ctx.data.get("c_todo") or [] if figure in FIGURE_STEP]
+    missing = [figure for figure in _figures(ctx) if FIGURE_KEY[figure] not in ctx.data]
+    ahead = todo or missing  # nothing worked out from a figure never given
+    return FIGURE_STEP[ahead[0]] if ahead else await _worked_out(ctx)
 
 
 async def _answered(ctx: Ctx, figure: str, value: str | None) -> str:
