@@ -171,3 +171,15 @@ async def test_the_borrower_changes_the_kind_and_keeps_the_figures(bot: Bot) -> 
     await alice.press("The kind of plan")
     await alice.press(INTEREST_STOPPED)  # the same kind again: nothing asked, the same offer back
     assert "¥1,200.00 a month for 12 months (the last ¥1,121.55)" in alice.texts(), alice.texts()
+
+
+async def test_a_total_below_the_monthly_amounts_plan_names_the_monthly_amount_set(bot: Bot) -> None:
+    _, _, leo = await approved(bot)
+    await _start(leo, EQUAL)
+    await leo.press("Monthly amount and total to repay")
+    await leo.send("1450")
+    await leo.send("1450")  # the monthly amount again, where the total is asked
+    refused = leo.texts()
+    assert "¥1,450.00 in total is less than this plan repays over 1 month: at least ¥14,729.91" in refused
+    assert "You set ¥1,450.00 a month already; the total is what the borrower repays" in refused, refused
+    assert await where(bot, "leo") == "negotiate:counter_total"
