@@ -14,7 +14,7 @@ from typing import Any
 
 from dialogs.domain import Channel
 from dialogs.errors import InvalidInput
-from dialogs.lifecycle import CaseState
+from dialogs.lifecycle import CaseState, state_named
 
 # The templates under templates/<locale>/broadcast/ (a test keeps this list and the files the same).
 TEMPLATES = ("service", "instalment_due", "holiday_hours")
@@ -107,10 +107,11 @@ def _checked_value(kind: SegmentKind, value: str) -> str:
             raise InvalidInput(f"{value[:40]!r} is not a channel: use one of {', '.join(names)}")
         return value.lower()
     if kind is SegmentKind.STATE:
-        states = [state.value for state in CaseState]
-        if value.lower() not in states:
+        named = state_named(value)
+        if named is None:
+            states = [state.value for state in CaseState]
             raise InvalidInput(f"{value[:40]!r} is not a case state: use one of {', '.join(states)}")
-        return value.lower()
+        return named.value
     if len(value) > MAX_NAME:
         raise InvalidInput(f"a lender's name has at most {MAX_NAME} characters")
     return value

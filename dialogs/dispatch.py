@@ -252,12 +252,24 @@ class Dialogs:
             await self.reask(ctx)
 
     async def help(self, ctx: Ctx, _argument: str) -> None:
-        if ctx.account.role is Role.BORROWER:
-            ctx.say("help/commands", ASK_OPERATOR, GO_HOME)
+        borrower = ctx.account.role is Role.BORROWER
+        if ctx.conv.at_home:
+            if borrower:
+                ctx.say("help/commands", ASK_OPERATOR, GO_HOME, person="here")
+            else:
+                ctx.say("help/staff_commands", GO_HOME, role=ctx.account.role.value)
+            return
+        # The question on screen comes again below the list: the list's choices join the question's
+        # (Ctx._preface), never a second numbered set above it.
+        if borrower:
+            ctx.preface = ("help/commands", {}, (ASK_OPERATOR, GO_HOME))
         else:
-            ctx.say("help/staff_commands", GO_HOME, role=ctx.account.role.value)
-        if not ctx.conv.at_home:
-            await self.reask(ctx)
+            ctx.preface = ("help/staff_commands", {"role": ctx.account.role.value}, (GO_HOME,))
+        await self.reask(ctx)
+        if ctx.preface:  # the step asked nothing: the list stands on its own, with its choices
+            template, context, choices = ctx.preface
+            ctx.preface = None
+            ctx.say(template, *choices, **context, person="here")
 
     async def menu(self, ctx: Ctx, _argument: str) -> None:
         await self.goto(ctx, HOME)

@@ -198,6 +198,7 @@ class Offer:
     deadline_at: datetime | None
     created_at: datetime
     accepted_by: tuple[Role, ...] = ()
+    decided_at: datetime | None = None  # when it was accepted, rejected, countered or expired
 
     @property
     def answerers(self) -> frozenset[Role]:

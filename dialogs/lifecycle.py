@@ -35,6 +35,35 @@ class CaseState(StrEnum):
     CLOSED = "closed"
 
 
+# What a mediator types for a state in Chinese (/cases 协商中, state:协商中): each word is part of the
+# state's Chinese label (templates/zh_CN/labels.j2, a test keeps them together), so the Chinese texts
+# never have to show the English names.
+STATE_WORDS_ZH = {
+    "草稿": CaseState.DRAFT,
+    "已提交": CaseState.SUBMITTED,
+    "已通过审核": CaseState.APPROVED,
+    "协商中": CaseState.NEGOTIATING,
+    "已达成协议": CaseState.AGREED,
+    "还款方案执行中": CaseState.ACTIVE,
+    "已完成": CaseState.COMPLETED,
+    "未获通过": CaseState.REJECTED,
+    "未按时答复": CaseState.EXPIRED,
+    "已转调解员处理": CaseState.ESCALATED,
+    "已违约": CaseState.DEFAULTED,
+    "已撤回": CaseState.WITHDRAWN,
+    "有异议": CaseState.DISPUTED,
+    "已结案": CaseState.CLOSED,
+}
+
+
+def state_named(word: str) -> CaseState | None:
+    """The state a typed word names: its own English name, or its Chinese word; ``None`` for anything else."""
+    word = word.strip()
+    if word.lower() in {state.value for state in CaseState}:
+        return CaseState(word.lower())
+    return STATE_WORDS_ZH.get(word)
+
+
 class Mover(StrEnum):
     """Who may move a case: a role, or the system (deadlines, schedules)."""
 

@@ -435,6 +435,7 @@ def _offer(row: models.Offer) -> domain.Offer:
         deadline_at=row.deadline_at,
         created_at=row.created_at,
         accepted_by=accepted,
+        decided_at=row.decided_at,
     )
 
 

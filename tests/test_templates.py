@@ -56,6 +56,8 @@ CASE = {
         "status": "pending",
         "terms": {**PLAN, "kind": "discounted_settlement", "months": 1, "monthly_amount": "9000.00"},
         "deadline_at": "2026-12-01T10:00:00+00:00",
+        "made_at": "2026-11-28T10:00:00+00:00",
+        "decided_at": None,
         "accepted_by": [],
     },
     "next": {"number": 2, "due": "2026-12-02", "amount": "1200.00"},
@@ -280,7 +282,10 @@ SAMPLES: dict[str, Any] = {
     "request_contact": True,
     "case": BRIEF,
     "offers": [CASE["offer"]],
-    "history": [CASE["offer"], CASE["offer"]],
+    "history": [
+        {**CASE["offer"], "status": "countered", "decided_at": "2026-11-29T10:00:00+00:00"},
+        {**CASE["offer"], "status": "rejected", "decided_at": "2026-11-30T10:00:00+00:00"},
+    ],
     "offer": CASE["offer"],
     "side": "borrower",
     "agreement_version": 2,
@@ -672,6 +677,13 @@ SAMPLES: dict[str, Any] = {
     "uphold": True,
     "mine": True,  # the one who decided a payment reads "You confirmed …" (flows.payments)
     "day_unknown": True,  # the borrower does not remember the day of a payment (flows.payments)
+    # A counter-offer's figures (flows.negotiate): what can vary for the kind, a total that looks monthly
+    "total_free": False,
+    "one_total": "14321.55",
+    "waived": "243.66",
+    "months_follow": True,
+    "least": "14321.55",
+    "person": "below",  # /help: where "Talk to a person" is (dispatch.help)
 }
 LABEL_ARGUMENTS = {
     "day": "2026-12-01",  # keep_day (flows.payments)
@@ -690,6 +702,7 @@ LABEL_ARGUMENTS = {
     "lpr": "0.0345",
     "o": PLAN,
     "i": INTEREST,
+    "value": "1200.00",  # change_months, change_monthly, change_total (flows.negotiate)
 }
 
 

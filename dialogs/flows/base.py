@@ -101,6 +101,9 @@ class Ctx:
     reminding: bool = False
     # Set after several answers not accepted: the next question offers these (a person, the menu) too.
     stuck_help: tuple[Choice, ...] = ()
+    # /help at a question: (template, context, choices) said before the question asked again, its choices
+    # joining the question's own after them (see :meth:`_preface`).
+    preface: tuple[str, dict[str, Any], tuple[Choice, ...]] | None = None
 
     @property
     def account(self) -> Account:
@@ -122,6 +125,8 @@ class Ctx:
     def ask(self, template: str, *choices: Choice, **context: Any) -> None:
         """Send a question: its choices (and only those) are accepted until the next question."""
         self.data[OFFER] = {"s": self.conv.step, "c": [c.id for c in choices]}
+        if self.preface:
+            choices = self._preface(choices)
         if self.stuck_help:
             choices = self._offer_help(choices)
         if self.reminding and choices:
@@ -142,6 +147,20 @@ class Ctx:
             return choices
         self.say("errors/stuck", below=True)
         return (*choices, *help_choices)
+
+    def _preface(self, choices: tuple[Choice, ...]) -> tuple[Choice, ...]:
+        """Say the preface (the help list) first, its choices after the question's own: one numbered set, so a
+        typed "1" means what the last screen says. A question answered by typing gets none of them: there a
+        typed "1" is its answer (months, an amount), and a button would take it."""
+        if self.preface is None:
+            return choices
+        template, context, extra = self.preface
+        self.preface = None
+        if not choices:
+            self.say(template, **context, person="menu")
+            return choices
+        self.say(template, **context, person="below")
+        return (*choices, *extra)
 
     def offered(self) -> list[str]:
         offer = self.data.get(OFFER) or {}

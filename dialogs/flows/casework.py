@@ -124,7 +124,13 @@ def terms_view(terms: dict[str, Any]) -> dict[str, Any]:
         "above_protected",  # a lender's offer above the protected level: the excess in money
         "above_limit",  # overdue charges above the legal limit, not charged
     )
-    return {key: terms.get(key) for key in keys} | {"void_if_missed": bool(terms.get("void_if_missed"))}
+    amounts = [Decimal(str(a)) for a in terms.get("amounts") or []]
+    # 等额本金: each instalment smaller than the one before, so "a month" would misstate it.
+    falling = len(amounts) > 2 and amounts[0] > amounts[1]
+    return {key: terms.get(key) for key in keys} | {
+        "void_if_missed": bool(terms.get("void_if_missed")),
+        "falling": falling,
+    }
 
 
 def offer_view(offer: Offer) -> dict[str, Any]:
@@ -134,6 +140,8 @@ def offer_view(offer: Offer) -> dict[str, Any]:
         "proposer": offer.proposer.value,
         "status": offer.status.value,
         "deadline_at": offer.deadline_at,
+        "made_at": offer.created_at,
+        "decided_at": offer.decided_at,
         "terms": terms_view(offer.terms),
         "accepted_by": [role.value for role in offer.accepted_by],
     }

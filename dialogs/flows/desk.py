@@ -13,7 +13,7 @@ from dialogs.flows.casework import case_entry, notify
 from dialogs.flows.inputs import buttons_only, text
 from dialogs.flows.payments import PLAN_STATES, plan_of
 from dialogs.flows.review import OPERATORS
-from dialogs.lifecycle import CaseState
+from dialogs.lifecycle import CaseState, state_named
 from dialogs.rules.supervision import first_unpaid
 
 if TYPE_CHECKING:
@@ -26,7 +26,8 @@ MAX_WORDS = 1000
 async def case_filter(ctx: Ctx, argument: str) -> dict[str, Any]:
     """``[state] [lender name]``: a state's own word first, the rest names the lender."""
     words = argument.split()
-    state = words[0].lower() if words and words[0].lower() in {s.value for s in CaseState} else None
+    named = state_named(words[0]) if words else None
+    state = named.value if named else None
     name = " ".join(words[1:] if state else words)
     if not name:
         return {"state": state, "lender_id": None, "lender": None}

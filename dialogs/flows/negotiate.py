@@ -4,7 +4,9 @@ offer, write to the other side, settle by blind bid. The side is the sender's ro
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import ROUND_CEILING, Decimal
+from typing import Any
 
 from dialogs.domain import BlindBid, Case, MessageKind, Offer, OfferStatus, Role
 from dialogs.errors import InvalidInput
@@ -24,9 +26,18 @@ from dialogs.flows.inputs import buttons_only, money, text, whole_number
 from dialogs.flows.payments import PLAN_STATES
 from dialogs.flows.plans import OWN_KINDS, terms_record, why_not
 from dialogs.lifecycle import CaseState
+from dialogs.rules.affordability import Finances
 from dialogs.rules.money import FEN
 from dialogs.rules.negotiation import blind_bid, rounds_exhausted
-from dialogs.rules.plans import Balance, PlanKind, validate_proposal
+from dialogs.rules.plans import (
+    Balance,
+    PlanKind,
+    finish_months,
+    max_months,
+    minimum_monthly,
+    option_for,
+    validate_proposal,
+)
 from dialogs.rules.schedules import MAX_MONTHS
 
 SIDES = frozenset({Role.BORROWER, Role.LENDER})
@@ -73,7 +84,8 @@ async def ask_show(ctx: Ctx) -> None:
     if case.state in PLAN_STATES:  # a running (or ended) plan: its schedule, and the payments to decide
         choices.append(Choice("schedule", "see_schedule"))
     choices.append(Choice("menu", "menu"))
-    history = [offer_view(o) for o in offers[-4:]]
+    # Every round but the one waiting (shown above it): who proposed what, when, and the answer.
+    history = [offer_view(o) for o in offers if pending is None or o.id != pending.id]
     ctx.ask(
         "negotiate/show",
         *choices,
@@ -104,6 +116,8 @@ async def on_show(ctx: Ctx, picked: Picked) -> str:
         return await _accept(ctx)
     if picked.id == "bid":
         return await _propose_bid(ctx)
+    if picked.id == "counter":
+        _fresh_counter(ctx)  # a new counter-offer starts blank; "Change" on its check screen keeps figures
     return {
         "reject": "reject_reason",
         "counter": "counter_kind",
@@ -161,7 +175,31 @@ def _other(ctx: Ctx) -> Role:
     return Role.LENDER if _side(ctx) is Role.BORROWER else Role.BORROWER
 
 
-# Counter-offers: plan kind, months, monthly amount (or the lump sum), confirm
+# Counter-offers: the kind of plan, the figures that can vary for it, a check screen where any one figure
+# can be changed and the others kept. The typed figures live in ``c_months``, ``c_monthly`` and ``c_total``
+# (strings) until the offer is sent or a new counter-offer begins; ``c_todo`` lists those still to ask.
+
+COUNTER_KEYS = ("c_kind", "c_by", "c_months", "c_monthly", "c_total", "c_todo", "c_terms", "c_raised")
+FIGURE_STEP = {"months": "counter_months", "monthly": "counter_amount", "total": "counter_total"}
+FIGURE_KEY = {"months": "c_months", "monthly": "c_monthly", "total": "c_total"}
+CHANGE_LABEL = {"months": "change_months", "monthly": "change_monthly", "total": "change_total"}
+# One figure or two: a total the lender may choose (up to the contract's own rate) is a figure of its own;
+# a total the kind fixes (停息挂账 repays the principal, whatever the term) is never asked.
+MONTHS_MONTHLY = "months_monthly"
+FREE_TOTAL_BY = (MONTHS_MONTHLY, "months_total", "monthly_total")
+FIXED_TOTAL_BY = ("months", "monthly", MONTHS_MONTHLY)
+
+
+def _fresh_counter(ctx: Ctx) -> None:
+    for key in COUNTER_KEYS:
+        ctx.data.pop(key, None)
+
+
+def _figures(ctx: Ctx) -> list[str]:
+    """The figures the chosen way of setting the offer asks, in order (a settlement: its one amount)."""
+    by = ctx.data.get("c_by", MONTHS_MONTHLY)
+    # A way no longer offered (a conversation saved mid-offer before an update): months and monthly amount.
+    return str(by if by in (*FREE_TOTAL_BY, *FIXED_TOTAL_BY) else MONTHS_MONTHLY).split("_")
 
 
 async def ask_counter_kind(ctx: Ctx) -> None:
@@ -178,55 +216,151 @@ async def on_counter_kind(ctx: Ctx, picked: Picked) -> str:
     kind = PlanKind(picked.id)
     if kind not in kinds:
         raise Invalid("errors/use_buttons")
+    before = ctx.data.get("c_kind")
+    settlement = PlanKind.DISCOUNTED_SETTLEMENT.value
+    if before is not None and before != kind.value and settlement in (before, kind.value):
+        for key in FIGURE_KEY.values():  # a lump sum and an instalment are not the same figure
+            ctx.data.pop(key, None)
     ctx.data["c_kind"] = kind.value
-    ctx.data["c_by"] = MONTHS_MONTHLY
     if kind is PlanKind.DISCOUNTED_SETTLEMENT:
-        ctx.data["c_months"] = 1
-        return "counter_amount"
-    return "counter_by" if _side(ctx) is Role.LENDER else "counter_months"
+        ctx.data["c_by"], ctx.data["c_months"] = "monthly", "1"
+    elif _side(ctx) is Role.LENDER:
+        return "counter_by"
+    else:
+        ctx.data["c_by"] = MONTHS_MONTHLY
+    # The same kind again (from "Change") keeps every figure; another kind asks them, each offered to keep.
+    ctx.data["c_todo"] = [] if before == kind.value and _all_typed(ctx) else _figures(ctx)
+    return await _next(ctx)
 
 
-# A lender's terms by what lenders negotiate: any two of total, waiver, months and monthly amount (the
-# total and the waiver say the same thing, so one of the two is months or the monthly amount).
-MONTHS_MONTHLY = "months_monthly"
-COUNTER_BY = (MONTHS_MONTHLY, "months_total", "months_waiver", "monthly_total", "monthly_waiver")
+def _all_typed(ctx: Ctx) -> bool:
+    return all(FIGURE_KEY[figure] in ctx.data for figure in _figures(ctx))
+
+
+async def _total_is_free(ctx: Ctx, kind: PlanKind) -> bool:
+    """Whether a lender may choose the total of ``kind`` for a given term: only when the contract's own rate
+    is above what plans charge, and the kind charges interest. Otherwise the months decide it."""
+    balance, finances = await _situation_now(ctx)
+    longest = max_months(kind, ctx.services.policy)
+    return _total_at(balance, kind, longest, finances, ctx) < _total_at(
+        replace(balance, protected_rate=None), kind, longest, finances, ctx
+    )
+
+
+def _total_at(balance: Balance, kind: PlanKind, months: int, finances: Finances, ctx: Ctx) -> Decimal:
+    return option_for(balance, kind, months, finances=finances, policy=ctx.services.policy).total_repaid
+
+
+async def _one_total(ctx: Ctx, kind: PlanKind) -> Decimal | None:
+    """The total a kind repays whatever the term (an interest-free kind, such as 停息挂账), else ``None``."""
+    balance, finances = await _situation_now(ctx)
+    policy = ctx.services.policy
+    shortest = option_for(balance, kind, 1, finances=finances, policy=policy).total_repaid
+    longest = _total_at(balance, kind, max_months(kind, policy), finances, ctx)
+    return shortest if shortest == longest else None
 
 
 async def ask_counter_by(ctx: Ctx) -> None:
+    kind = PlanKind(ctx.data["c_kind"])
+    free = await _total_is_free(ctx, kind)
+    ways = FREE_TOTAL_BY if free else FIXED_TOTAL_BY
+    balance, finances = await _situation_now(ctx)
     ctx.ask(
-        "negotiate/counter_by", *(Choice(by, f"counter_by_{by}") for by in COUNTER_BY), Choice("back", "back")
+        "negotiate/counter_by",
+        *(Choice(by, f"counter_by_{by}") for by in ways),
+        Choice("back", "back"),
+        total_free=free,
+        one_total=None if free else await _one_total(ctx, kind),
+        plan_kind=kind.value,
+        # What the kind waives of what is owed is set by the kind, so it is said, never asked.
+        waived=option_for(balance, kind, 1, finances=finances, policy=ctx.services.policy).amount_waived,
     )
 
 
 async def on_counter_by(ctx: Ctx, picked: Picked) -> str:
     if picked.id == "back":
         return "counter_kind"
-    if picked.id not in COUNTER_BY:
+    ways = FREE_TOTAL_BY if await _total_is_free(ctx, PlanKind(ctx.data["c_kind"])) else FIXED_TOTAL_BY
+    if picked.id not in ways:
         raise Invalid("errors/use_buttons")
     ctx.data["c_by"] = picked.id
-    return "counter_months" if picked.id.startswith("months_") else "counter_amount"
+    ctx.data["c_todo"] = _figures(ctx)
+    return await _next(ctx)
 
 
-def _then(ctx: Ctx) -> str:
-    """The step asking the second figure of the chosen pair."""
-    return {"total": "counter_total", "waiver": "counter_waiver"}.get(str(ctx.data["c_by"]).split("_")[1], "")
+async def _next(ctx: Ctx) -> str:
+    """The next figure still to ask, else the offer worked out from the figures and shown to check."""
+    todo = [figure for figure in ctx.data.get("c_todo") or [] if figure in FIGURE_STEP]
+    missing = [figure for figure in _figures(ctx) if FIGURE_KEY[figure] not in ctx.data]
+    ahead = todo or missing  # nothing worked out from a figure never given
+    return FIGURE_STEP[ahead[0]] if ahead else await _worked_out(ctx)
 
 
-async def on_counter_months(ctx: Ctx, months: int) -> str:
-    ctx.data["c_months"] = months
-    return _then(ctx) or "counter_amount"
+async def _answered(ctx: Ctx, figure: str, value: str | None) -> str:
+    """A figure typed (or kept, ``None``): stored, no longer to ask, and on to the next.
+
+    A figure the offer cannot take is not stored: asked again, "Keep" offers the one it had before.
+    """
+    key, todo = FIGURE_KEY[figure], list(ctx.data.get("c_todo") or [])
+    before = ctx.data.get(key)
+    if value is not None:
+        ctx.data[key] = value
+    ctx.data["c_todo"] = [f for f in todo if f != figure]
+    try:
+        return await _next(ctx)
+    except Invalid:
+        if before is None:
+            ctx.data.pop(key, None)
+        else:
+            ctx.data[key] = before
+        ctx.data["c_todo"] = todo
+        raise
+
+
+def _keep(ctx: Ctx, figure: str) -> tuple[Choice, ...]:
+    """A "Keep" button for a figure typed before (after "Change", or another kind of plan)."""
+    typed = ctx.data.get(FIGURE_KEY[figure])
+    if typed is None:
+        return ()
+    if figure == "months":
+        return (Choice("keep", "keep_months", {"months": int(typed)}),)
+    return (Choice("keep", "keep_amount", {"amount": Decimal(typed)}),)
+
+
+async def ask_counter_months(ctx: Ctx) -> None:
+    kind = ctx.data.get("c_kind")
+    maximum = max_months(PlanKind(kind), ctx.services.policy) if kind else MAX_MONTHS
+    ctx.ask("negotiate/counter_months", *_keep(ctx, "months"), maximum=maximum)
+
+
+async def on_counter_months(ctx: Ctx, answer: int | Picked) -> str:
+    if "c_kind" not in ctx.data:
+        return "counter_kind"
+    months = int(ctx.data.get("c_months", 0)) if isinstance(answer, Picked) else answer
+    if not months:
+        return "counter_months"
+    limit = max_months(PlanKind(ctx.data["c_kind"]), ctx.services.policy)
+    if months > limit:  # 停息挂账 runs at most 60 months: said in its own words, not refused later
+        raise Invalid("errors/number", minimum=1, maximum=limit, example=str(min(24, limit)))
+    return await _answered(ctx, "months", None if isinstance(answer, Picked) else str(months))
 
 
 async def ask_counter_amount(ctx: Ctx) -> None:
     settlement = ctx.data.get("c_kind") == PlanKind.DISCOUNTED_SETTLEMENT.value
-    ctx.ask("negotiate/counter_amount", settlement=settlement)
+    ctx.ask(
+        "negotiate/counter_amount",
+        *_keep(ctx, "monthly"),
+        settlement=settlement,
+        months_follow=ctx.data.get("c_by") == "monthly" and not settlement,
+    )
 
 
-async def on_counter_amount(ctx: Ctx, amount: Decimal) -> str:
-    if ctx.data.get("c_by", MONTHS_MONTHLY).startswith("monthly_"):
-        ctx.data["c_monthly"] = str(amount)
-        return _then(ctx)
-    return await _counter_terms(ctx, int(ctx.data["c_months"]), amount)
+async def on_counter_amount(ctx: Ctx, answer: Decimal | Picked) -> str:
+    if "c_kind" not in ctx.data:
+        return "counter_kind"
+    if isinstance(answer, Picked) and "c_monthly" not in ctx.data:
+        return "counter_amount"
+    return await _answered(ctx, "monthly", None if isinstance(answer, Picked) else str(answer))
 
 
 def example_total(owed: Decimal) -> str:
@@ -235,42 +369,177 @@ def example_total(owed: Decimal) -> str:
     return str(hundreds if hundreds > 0 else int(owed))
 
 
+def example_between(least: Decimal, most: Decimal) -> str:
+    """A round figure a total over known months may be: the least rounded up to the hundred, if allowed."""
+    rounded = (least / 100).to_integral_value(ROUND_CEILING) * 100
+    return str(int(rounded)) if rounded <= most else str(least)
+
+
 async def ask_counter_total(ctx: Ctx) -> None:
-    owed = (await _balance(ctx)).payable_total
-    ctx.ask("negotiate/counter_total", owed=owed, example=example_total(owed))
+    balance, finances = await _situation_now(ctx)
+    owed = balance.payable_total
+    context: dict[str, Any] = {"owed": owed, "example": example_total(owed), "months": None}
+    if ctx.data.get("c_by") == "months_total" and "c_months" in ctx.data:
+        months, kind = int(ctx.data["c_months"]), PlanKind(ctx.data["c_kind"])
+        least, most = _bounds(balance, kind, months, finances, ctx)
+        context |= {"months": months, "least": least, "most": most, "example": example_between(least, most)}
+    ctx.ask("negotiate/counter_total", *_keep(ctx, "total"), **context)
 
 
-async def on_counter_total(ctx: Ctx, total: Decimal) -> str:
-    return await _counter_from_total(ctx, total)  # the total as typed: never replaced without a word
+async def on_counter_total(ctx: Ctx, answer: Decimal | Picked) -> str:
+    if "c_kind" not in ctx.data:
+        return "counter_kind"
+    if isinstance(answer, Picked) and "c_total" not in ctx.data:
+        return "counter_total"
+    return await _answered(ctx, "total", None if isinstance(answer, Picked) else str(answer))
 
 
-async def ask_counter_waiver(ctx: Ctx) -> None:
-    ctx.ask("negotiate/counter_waiver", owed=(await _balance(ctx)).payable_total)
+async def _situation_now(ctx: Ctx) -> tuple[Balance, Finances]:
+    balance, finances, _ = await situation(ctx, await ctx.case())
+    if finances is None:
+        raise Invalid("plans/situation_missing")
+    return balance, finances
 
 
-async def on_counter_waiver(ctx: Ctx, waiver: Decimal) -> str:
-    # Waived from what plans are made on (charges above the legal limits are never asked), as plans count it.
-    owed = (await _balance(ctx)).payable_total
-    if not Decimal(0) <= waiver < owed:
-        raise Invalid("negotiate/waiver_range", owed=owed)
-    return await _counter_from_total(ctx, owed - waiver)
+def _bounds(
+    balance: Balance, kind: PlanKind, months: int, finances: Finances, ctx: Ctx
+) -> tuple[Decimal, Decimal]:
+    """The least a plan of ``kind`` over ``months`` repays (the rules' own plan) and the most a lender may
+    ask (the same plan at the contract's own rate)."""
+    least = _total_at(balance, kind, months, finances, ctx)
+    most = _total_at(replace(balance, protected_rate=None), kind, months, finances, ctx)
+    return least, max(least, most)
 
 
-async def _counter_from_total(ctx: Ctx, total: Decimal) -> str:
-    """The total with months gives the monthly amount (rounded up to the fen, the last pays the rest);
-    with the monthly amount it gives the months (the last one shorter)."""
-    if "c_monthly" in ctx.data and ctx.data["c_by"].startswith("monthly_"):
-        monthly = Decimal(ctx.data["c_monthly"])
-        months = int((total / monthly).to_integral_value(ROUND_CEILING))
-        if not 1 <= months <= MAX_MONTHS:
-            raise Invalid("negotiate/counter_months_range", months=months, maximum=MAX_MONTHS)
-        return await _counter_terms(ctx, months, monthly)
+async def _worked_out(ctx: Ctx) -> str:
+    """The offer from the figures typed, by the same rules as any plan; the check screen, or why not."""
+    by, kind = ctx.data.get("c_by", MONTHS_MONTHLY), PlanKind(ctx.data["c_kind"])
+    if by == "months":
+        return await _by_months(ctx, kind, int(ctx.data["c_months"]))
+    if by == "monthly":
+        return await _by_monthly(ctx, kind, Decimal(ctx.data["c_monthly"]))
+    if by == "months_total":
+        return await _by_months_total(ctx, kind, int(ctx.data["c_months"]), Decimal(ctx.data["c_total"]))
+    if by == "monthly_total":
+        return await _by_monthly_total(
+            ctx, kind, Decimal(ctx.data["c_monthly"]), Decimal(ctx.data["c_total"])
+        )
+    return await _counter_terms(ctx, int(ctx.data["c_months"]), Decimal(ctx.data["c_monthly"]))
+
+
+async def _by_months(ctx: Ctx, kind: PlanKind, months: int) -> str:
+    """The kind's own plan over those months (its instalments, the last absorbing the fen rounding)."""
+    balance, finances = await _situation_now(ctx)
+    try:
+        option = option_for(balance, kind, months, finances=finances, policy=ctx.services.policy)
+    except InvalidInput:
+        raise Invalid("plans/own_not_possible") from None
+    return _to_check(ctx, terms_record(option, own=_side(ctx) is Role.BORROWER), raised=None)
+
+
+async def _by_monthly(ctx: Ctx, kind: PlanKind, monthly: Decimal) -> str:
+    """The fewest months that amount repays the kind's plan in (the last one smaller)."""
+    if kind is PlanKind.DISCOUNTED_SETTLEMENT:
+        return await _counter_terms(ctx, 1, monthly)
+    balance, finances = await _situation_now(ctx)
+    policy = ctx.services.policy
+    most = _bounds(balance, kind, 1, finances, ctx)[1]
+    if monthly >= most:  # one payment would repay it all: a larger amount would be replaced in silence
+        raise Invalid("negotiate/counter_monthly_whole", most=most)
+    months = finish_months(balance, kind, monthly, finances=finances, policy=policy)
+    if months is None:
+        longest = max_months(kind, policy)
+        raise why_not(balance, kind, longest, monthly, finances, ctx, lender=_side(ctx) is Role.LENDER)
+    return await _counter_terms(ctx, months, monthly)
+
+
+async def _by_months_total(ctx: Ctx, kind: PlanKind, months: int, total: Decimal) -> str:
+    """The total over the months gives the monthly amount (rounded up to the fen, the last pays the rest).
+
+    Above what the lender may ask it is refused with the most; a few fen short it is raised and said so;
+    further short, it is most likely a monthly amount, and the person is asked whether they meant that.
+    """
+    balance, finances = await _situation_now(ctx)
+    least, most = _bounds(balance, kind, months, finances, ctx)
+    if total > most:
+        raise Invalid(
+            "negotiate/counter_total_capped",
+            typed_total=total,
+            plan_most=most,
+            plan_months=months,
+            plan_kind=kind.value,
+        )
+    monthly = (total / months).quantize(FEN, ROUND_CEILING)
+    reference = option_for(balance, kind, months, finances=finances, policy=ctx.services.policy)
+    if total < least and monthly < minimum_monthly(reference):
+        if months > 1 and _fits_as_monthly(ctx, balance, kind, months, total, finances):
+            return "counter_meant"
+        raise Invalid(
+            "negotiate/counter_total_short", typed_total=total, least=least, months=months, monthly=None
+        )
+    return await _counter_terms(ctx, months, monthly, typed_total=total)
+
+
+def _fits_as_monthly(
+    ctx: Ctx, balance: Balance, kind: PlanKind, months: int, amount: Decimal, finances: Finances
+) -> bool:
+    try:
+        validate_proposal(
+            balance,
+            kind,
+            months,
+            amount,
+            finances=finances,
+            policy=ctx.services.policy,
+            lender=_side(ctx) is Role.LENDER,
+        )
+    except InvalidInput:
+        return False
+    return True
+
+
+async def _by_monthly_total(ctx: Ctx, kind: PlanKind, monthly: Decimal, total: Decimal) -> str:
+    """The total with the monthly amount gives the months (the last one shorter)."""
+    months = int((total / monthly).to_integral_value(ROUND_CEILING))
+    limit = max_months(kind, ctx.services.policy)
+    if not 1 <= months <= limit:
+        raise Invalid("negotiate/counter_months_range", months=months, maximum=limit)
+    balance, finances = await _situation_now(ctx)
+    least = _bounds(balance, kind, months, finances, ctx)[0]
+    if total < least and not _fits_as_monthly(ctx, balance, kind, months, monthly, finances):
+        raise Invalid(
+            "negotiate/counter_total_short", typed_total=total, least=least, months=months, monthly=monthly
+        )
+    return await _counter_terms(ctx, months, monthly)
+
+
+async def ask_counter_meant(ctx: Ctx) -> None:
+    total = Decimal(ctx.data["c_total"])
     months = int(ctx.data["c_months"])
-    return await _counter_terms(ctx, months, (total / months).quantize(FEN, ROUND_CEILING), typed_total=total)
+    balance, finances = await _situation_now(ctx)
+    least = _bounds(balance, kind := PlanKind(ctx.data["c_kind"]), months, finances, ctx)[0]
+    ctx.ask(
+        "negotiate/counter_meant",
+        Choice("monthly", "meant_monthly", {"amount": total}),
+        Choice("total", "meant_total"),
+        typed_total=total,
+        months=months,
+        least=least,
+        plan_kind=kind.value,
+    )
 
 
-async def _balance(ctx: Ctx) -> Balance:
-    return (await situation(ctx, await ctx.case()))[0]
+async def on_counter_meant(ctx: Ctx, picked: Picked) -> str:
+    if "c_total" not in ctx.data:
+        return "counter_kind"
+    if picked.id == "total":
+        ctx.data.pop("c_total")  # not a total the plan can take: nothing to keep
+        ctx.data["c_todo"] = ["total"]
+        return "counter_total"
+    # Meant a month: the same figures as "months and monthly amount".
+    ctx.data["c_by"], ctx.data["c_monthly"] = MONTHS_MONTHLY, ctx.data.pop("c_total")
+    ctx.data["c_todo"] = []
+    return await _next(ctx)
 
 
 async def _counter_terms(
@@ -282,10 +551,7 @@ async def _counter_terms(
     these months it is refused with the most it may be; below what it needs (by the fen rounding of the
     instalments) the summary says it was raised and to what.
     """
-    case = await ctx.case()
-    balance, finances, _ = await situation(ctx, case)
-    if finances is None:
-        raise Invalid("plans/situation_missing")
+    balance, finances = await _situation_now(ctx)
     kind = PlanKind(ctx.data["c_kind"])
     # A lender may ask above the protected level (up to the contract); the borrower is told the excess.
     lender = _side(ctx) is Role.LENDER
@@ -303,10 +569,16 @@ async def _counter_terms(
             plan_months=months,
             plan_kind=kind.value,
         )
-    ctx.data.pop("c_monthly", None)
-    ctx.data["c_terms"] = terms_record(option, own=_side(ctx) is Role.BORROWER)
     raised = typed_total is not None and typed_total < option.total_repaid
-    ctx.data["c_raised"] = str(typed_total) if raised else None
+    return _to_check(
+        ctx, terms_record(option, own=_side(ctx) is Role.BORROWER), raised=typed_total if raised else None
+    )
+
+
+def _to_check(ctx: Ctx, terms: dict[str, Any], *, raised: Decimal | None) -> str:
+    ctx.data["c_terms"] = terms
+    ctx.data["c_raised"] = str(raised) if raised is not None else None
+    ctx.data["c_todo"] = []
     return "counter_confirm"
 
 
@@ -321,12 +593,42 @@ async def ask_counter_confirm(ctx: Ctx) -> None:
     )
 
 
+async def ask_counter_change(ctx: Ctx) -> None:
+    """Which one thing to change: the kind, the way of setting it (a lender's), or one figure typed."""
+    choices = [Choice("kind", "change_plan_kind", {"kind": ctx.data["c_kind"]})]
+    settlement = ctx.data["c_kind"] == PlanKind.DISCOUNTED_SETTLEMENT.value
+    if _side(ctx) is Role.LENDER and not settlement:
+        choices.append(Choice("by", "change_figures_set"))
+    for figure in _figures(ctx):
+        typed = ctx.data.get(FIGURE_KEY[figure])
+        if typed is None or (figure == "months" and settlement):
+            continue
+        shown = {"value": int(typed) if figure == "months" else Decimal(typed), "settlement": settlement}
+        choices.append(Choice(f"f_{figure}", CHANGE_LABEL[figure], shown))
+    choices.append(Choice("keep", "keep_offer"))
+    ctx.ask("negotiate/counter_change", *choices)
+
+
+async def on_counter_change(ctx: Ctx, picked: Picked) -> str:
+    if "c_terms" not in ctx.data:
+        return "counter_kind"
+    if picked.id == "keep":
+        return "counter_confirm"
+    if picked.id == "kind":
+        return "counter_kind"
+    if picked.id == "by":
+        return "counter_by"
+    figure = picked.id.removeprefix("f_")
+    ctx.data["c_todo"] = [figure]
+    return FIGURE_STEP[figure]
+
+
 async def on_counter_confirm(ctx: Ctx, picked: Picked) -> str:
     if picked.id == "change":
-        return "counter_kind"
+        return "counter_change"
     case = await ctx.case()
-    terms = ctx.data.pop("c_terms")
-    ctx.data.pop("c_raised", None)
+    terms = ctx.data["c_terms"]
+    _fresh_counter(ctx)
     exhausted = rounds_exhausted(len(await ctx.turn.offers(case.id)), ctx.services.negotiation)
     await _start_negotiating(ctx, case)
     # The other side's time to answer runs from when the offer reaches them, not from when it was written.
@@ -476,15 +778,16 @@ NEGOTIATE = Flow(
         ),
         "counter_kind": Step(ask_counter_kind, buttons_only, on_counter_kind),
         "counter_months": Step(
-            prompt("negotiate/counter_months", maximum=MAX_MONTHS),
+            ask_counter_months,
             whole_number(minimum=1, maximum=MAX_MONTHS, example="24"),
             on_counter_months,
         ),
         "counter_by": Step(ask_counter_by, buttons_only, on_counter_by),
         "counter_amount": Step(ask_counter_amount, money(example="850"), on_counter_amount),
         "counter_total": Step(ask_counter_total, money(example="14000"), on_counter_total),
-        "counter_waiver": Step(ask_counter_waiver, money(example="1500"), on_counter_waiver),
+        "counter_meant": Step(ask_counter_meant, buttons_only, on_counter_meant),
         "counter_confirm": Step(ask_counter_confirm, buttons_only, on_counter_confirm, returnable=False),
+        "counter_change": Step(ask_counter_change, buttons_only, on_counter_change),
         "message_text": Step(
             prompt("negotiate/message_text"), text(max_len=1000, example=""), on_message_text
         ),

@@ -26,7 +26,8 @@ async def test_lender_staff_open_their_case_by_number(bot: Bot) -> None:
     assert "Pending offer (round 1, from borrower)" in leo.texts(), leo.texts()
     await leo.send("/case #1")  # the whole brief, then the negotiation a button away
     brief = leo.texts()
-    assert "round 1, borrower: Interest stopped" in brief and "waiting for an answer" in brief, brief
+    assert "round 1, borrower, Nov 2, 17:30 Beijing time: Interest stopped" in brief, brief
+    assert "waiting for an answer" in brief
     assert "Hardship: Lost my job" in brief and "[View and answer]" in brief
 
 

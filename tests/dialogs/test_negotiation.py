@@ -63,7 +63,7 @@ async def counter(
     await person.press(opener)
     await person.press(action)
     await person.press(kind)
-    if "Which two figures" in person.texts():  # a lender: any two of total, waiver, months, monthly
+    if "Months and monthly amount" in person.texts():  # a lender: the figures that vary for the kind
         await person.press("Months and monthly amount")
     await person.send(months)
     await person.send(amount)

@@ -205,7 +205,7 @@ async def test_a_disputed_payment_is_resolved_by_the_mediator(bot: Bot, clock: F
     await olga.send("/escalations")  # the mediator's list holds it until it is decided
     await olga.press("#1")
     view = olga.texts()
-    assert "With a mediator because: a payment the lender disputes." in view
+    assert "Why it is with you: a payment the lender disputes." in view
     assert "[¥500.00 was paid: count it]" in view and "[See the schedule]" in view
     await olga.press("not shown: do not count it")
     await olga.press("Yes, decide it")

@@ -308,7 +308,7 @@ async def test_a_reminder_is_written_in_the_borrowers_language(bot: Bot, clock: 
         )
     await tick(bot, clock, local(29, 11, 10))
     [reminder] = alice.received()
-    assert "温馨提醒：您的还款计划（案件 1）第 1 期 ¥795.64" in reminder.text
+    assert "温馨提醒：您的还款计划（案件 1）第 1 期还款 ¥795.64" in reminder.text
     assert "如不想收到此类提醒，请发送 /quiet" in reminder.text
     assert [b.label for b in reminder.buttons] == ["报告还款", "我的计划和还款"]
 
