@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -33,16 +34,27 @@ LOGGED = MILESTONES | {
 }
 
 
+async def send_once(
+    ctx: Ctx, sent: str, load: Callable[[], Awaitable[dict[str, Any]]]
+) -> dict[str, Any] | None:
+    """The export as a file, once a visit (``sent`` keeps the visit's nonce): ``None`` when it was sent
+    already, and the person is told so."""
+    if ctx.data.get(sent) == ctx.data.get(NONCE, 0):
+        ctx.ask("mydata/export_again", Choice("back", "back"), Choice("menu", "menu"))
+        return None
+    ctx.data[sent] = ctx.data.get(NONCE, 0)
+    exported = await load()
+    document = json.dumps(exported, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    ctx.say("mydata/export_file", file_name=EXPORT_FILE, document=document)
+    return exported
+
+
 async def ask_export(ctx: Ctx) -> None:
     """The whole export as a file (machine-readable), and what it holds in words, in the person's language:
     their own data, so nothing in it is masked. Sent once a visit: a line typed here gets a line back."""
-    if ctx.data.get(SENT) == ctx.data.get(NONCE, 0):
-        ctx.ask("mydata/export_again", Choice("back", "back"), Choice("menu", "menu"))
+    exported = await send_once(ctx, SENT, ctx.turn.personal_data)
+    if exported is None:
         return
-    ctx.data[SENT] = ctx.data.get(NONCE, 0)
-    exported = await ctx.turn.personal_data()
-    document = json.dumps(exported, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-    ctx.say("mydata/export_file", file_name=EXPORT_FILE, document=document)
     ctx.ask(
         "mydata/export",
         Choice("back", "back"),

@@ -6,13 +6,12 @@ staff export holds, and why none of the borrowers' data is in it, is :mod:`stora
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from dialogs.domain import Role
-from dialogs.flows.base import BACK, HOME, NONCE, Choice, Ctx, Flow, Picked, Step
+from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.inputs import buttons_only
-from dialogs.flows.mydata import EXPORT_FILE
+from dialogs.flows.mydata import send_once
 
 if TYPE_CHECKING:
     from dialogs.dispatch import Dialogs
@@ -27,13 +26,9 @@ async def mydata(dialogs: Dialogs, ctx: Ctx, _argument: str) -> None:
 
 
 async def ask_export(ctx: Ctx) -> None:
-    if ctx.data.get(SENT) == ctx.data.get(NONCE, 0):
-        ctx.ask("mydata/export_again", Choice("back", "back"), Choice("menu", "menu"))
+    exported = await send_once(ctx, SENT, ctx.turn.staff_personal_data)
+    if exported is None:
         return
-    ctx.data[SENT] = ctx.data.get(NONCE, 0)
-    exported = await ctx.turn.staff_personal_data()
-    document = json.dumps(exported, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-    ctx.say("mydata/export_file", file_name=EXPORT_FILE, document=document)
     decisions = exported["payment_decisions"]
     ctx.ask(
         "staffdata/export",
