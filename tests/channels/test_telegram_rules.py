@@ -113,7 +113,7 @@ async def test_a_broadcast_makes_up_a_short_stall_but_never_bursts_past_it() -> 
         await pace.spare_turn(chat)
         chat += 1
     caught_up = chat - 2
-    assert 5 <= caught_up <= 1000 * SPARE_CATCH_UP + 2
+    assert 5 <= caught_up <= 1000 * (SPARE_CATCH_UP + 0.002) + 2  # the catch-up, and the 2 ms' own moments
     for _ in range(100):  # then the rate again (a little under it: the rest is for replies)
         await pace.spare_turn(chat)
         chat += 1
