@@ -19,7 +19,20 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import domain
@@ -87,7 +100,9 @@ def _is_quiet() -> ColumnElement[bool]:
 
 
 def _unpaid() -> ColumnElement[bool]:
-    return models.Instalment.paid_amount < models.Instalment.amount
+    # Compared as numbers: SQLite keeps exact amounts as text, where '40.00' < '240.00' is false.
+    paid, amount = models.Instalment.paid_amount, models.Instalment.amount
+    return cast(paid, Numeric(18, 2)) < cast(amount, Numeric(18, 2))
 
 
 def _instalment_of_account() -> Any:

@@ -213,12 +213,13 @@ class PaymentWork(CaseWork):
     async def _waiting_total(self, case_id: int) -> Decimal:
         """Reported payments nobody has counted or refused yet: they may still cover what is left."""
         undecided = (PaymentStatus.REPORTED.value, PaymentStatus.DISPUTED.value)
-        total = await self.session.scalar(
-            select(func.sum(models.Payment.amount)).where(
+        # Added here, exactly: SQLite's SUM over its text amounts would be a float.
+        amounts = await self.session.scalars(
+            select(models.Payment.amount).where(
                 models.Payment.case_id == case_id, models.Payment.status.in_(undecided)
             )
         )
-        return Decimal(total or 0)
+        return sum(amounts, Decimal(0))
 
     async def _instalment_rows(self, case_id: int) -> list[models.Instalment]:
         table, agreements = models.Instalment, models.Agreement

@@ -28,6 +28,7 @@ from dialogs.broadcasts import BroadcastStatus, parse_segment
 from dialogs.domain import Channel, Role
 from dialogs.errors import NotFound
 from storage import models
+from storage.broadcasts import recipient_figures
 from storage.crypto import FieldCipher
 from storage.db import create_engine
 from storage.store import SqlStore
@@ -279,20 +280,25 @@ async def test_segments_name_the_borrowers_the_store_holds(cli_store: SqlStore) 
     await agreement(store, paid, other, [(today - timedelta(days=2), "800.00", "800.00")])
     done = await person(store, Channel.TERMINAL, "5")
     await agreement(store, done, quick, [(today + timedelta(days=1), "100.00", "0.00")], state="defaulted")
+    # Partly paid, where text order and number order disagree (SQLite keeps exact amounts as text).
+    part = await person(store, Channel.TELEGRAM, "6")
+    await agreement(store, part, quick, [(today + timedelta(days=3), "240.00", "40.00")])
+    part_late = await person(store, Channel.TELEGRAM, "7", locale="zh_CN")
+    await agreement(store, part_late, other, [(today - timedelta(days=1), "1000.00", "250.00")])
     await person(store, Channel.TELEGRAM, "900", role=Role.OPERATOR)  # never a recipient
 
     async def named(text: str) -> int:
         return (await store.broadcast_preview(parse_segment(text))).total
 
-    assert await named("all") == 5
-    assert await named("due:7") == 1  # only the active case's instalment within a week
-    assert await named("due:30") == 2
-    assert await named("overdue") == 1
-    assert await named("lender:Quick Cash Ltd") == 3
-    assert await named("lender:other ltd") == 2  # the letters' case does not matter
+    assert await named("all") == 7
+    assert await named("due:7") == 2  # the active cases' instalments within a week, partly paid too
+    assert await named("due:30") == 3
+    assert await named("overdue") == 2
+    assert await named("lender:Quick Cash Ltd") == 4
+    assert await named("lender:other ltd") == 3  # the letters' case does not matter
     assert await named("channel:terminal") == 2
     assert await named("state:defaulted") == 1
-    assert await named("state:active") == 4
+    assert await named("state:active") == 6
     with pytest.raises(NotFound):
         await named("lender:Nobody")
     # The figures a template gets: the next unpaid instalment, what is still due on it, overdue or not.
@@ -304,6 +310,14 @@ async def test_segments_name_the_borrowers_the_store_holds(cli_store: SqlStore) 
         "overdue": True,
     }
     assert preview.samples["zh_CN"]["lender"] == "Other Ltd"
+    async with store.unit() as session:
+        figures = (await recipient_figures(session, [part], today))[part]
+    assert figures["instalment"] == {
+        "number": 1,
+        "due_date": (today + timedelta(days=3)).isoformat(),
+        "amount": "200.00",
+        "overdue": False,
+    }
 
 
 FOLLOW = """
