@@ -32,6 +32,9 @@ MAX_CALLBACK_DATA = 64
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's own limit for getFile
 POLL_TIMEOUT = 25
 SPARE_CATCH_UP = 0.012  # seconds of missed moments a background sender may make up at once
+# A background send may take its moment this much early: the loop's timers wake in whole milliseconds, so
+# a sender that always slept until its exact moment would lose most of a millisecond at every turn.
+SPARE_EARLY = 0.001
 # Background sends use at most this share of the bot's rate: the rest absorbs replies arriving between two
 # of them and the network's jitter, so the server never sees a burst above its limit.
 SPARE_SHARE = 0.97
@@ -144,6 +147,7 @@ class Pace:
         self._chats: dict[int, float] = {}
         self._spare = asyncio.Lock()  # one background sender waits for a free moment; the rest queue here
         self._catch_up = min(SPARE_CATCH_UP, self._gap * 25)
+        self._early = min(SPARE_EARLY, self._gap / 2)
         self._spare_gap = self._gap / SPARE_SHARE
 
     async def turn(self, chat_id: int) -> None:
@@ -168,7 +172,7 @@ class Pace:
                 now = time.monotonic()
                 theoretical = max(self._chats.get(chat_id, now), now)
                 moment = max(self._next_any, theoretical - self._tolerance)
-                if moment <= now:
+                if moment <= now + self._early:
                     # A moment missed while waking is caught up, but only a few gaps' worth (no burst).
                     self._next_any = max(self._next_any, now - self._catch_up) + self._spare_gap
                     self._chats[chat_id] = theoretical + self._chat_gap

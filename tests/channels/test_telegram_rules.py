@@ -117,7 +117,7 @@ async def test_a_broadcast_makes_up_a_short_stall_but_never_bursts_past_it() -> 
     for _ in range(100):  # then the rate again (a little under it: the rest is for replies)
         await pace.spare_turn(chat)
         chat += 1
-    assert time.monotonic() - started >= 0.1
+    assert time.monotonic() - started >= 0.09  # 100 moments, less the catch-up and one taken early
 
 
 async def test_a_reply_waits_at_most_a_moment_behind_a_broadcast() -> None:
