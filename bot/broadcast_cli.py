@@ -92,19 +92,20 @@ async def broadcast(args: argparse.Namespace, settings: Settings) -> int:
     async with opened_store(settings) as store:
         preview = await store.broadcast_preview(segment, template=template)
         later = _local(at, settings.timezone) if at is not None and at > store.clock.now() else None
-        if preview.total == 0 and later is None:
-            print(f"nobody is in the segment {segment.text()}: nothing to send")
-            return 0
-        if not args.yes:
+        if not args.yes and preview.total:
             show_preview(preview, template, segment.text(), settings.timezone, starts=later)
-            if not await confirmed(_question(preview, later)):
-                print("nothing was sent")
-                return 1
+        nobody = _nobody(preview, segment.text()) if later is None else None
+        if nobody is not None:
+            print(nobody)
+            return 0
+        if not args.yes and not await confirmed(_question(preview, later)):
+            print("nothing was sent")
+            return 1
         broadcast_id = await store.create_broadcast(segment, template, scheduled_at=at)
         if later is not None:
             print(
                 f"broadcast {broadcast_id} created: it starts at {later}, for whoever is in "
-                f"{segment.text()} then ({plural(preview.total, 'person', 'people')} now); "
+                f"{segment.text()} then ({plural(preview.reached, 'person', 'people')} now); "
                 f"follow it: loanbridge broadcast --follow {broadcast_id}"
             )
             return 0
@@ -115,6 +116,15 @@ async def broadcast(args: argparse.Namespace, settings: Settings) -> int:
             f" it, {skipped} skipped"
         )
         return await follow(store, broadcast_id, settings.timezone)
+
+
+def _nobody(preview: Preview, segment: str) -> str | None:
+    """Why there is nothing to send now, if so (a later start may find people in the segment then)."""
+    if preview.total == 0:
+        return f"nobody is in the segment {segment}: nothing to send"
+    if preview.reached == 0:
+        return f"nobody in {segment} would get it ({preview.skipped} skipped): nothing to send"
+    return None
 
 
 def _question(preview: Preview, later: str | None = None) -> str:
