@@ -78,9 +78,10 @@ async def ask_preview(ctx: Ctx) -> None:
         return
     for locale, sample in _samples(ctx, preview, template):
         ctx.say("broadcast/sample_intro", sample_locale=locale, sample_text=sample)
+    send = [Choice("send", "broadcast_send")] if preview.reached else []  # all skipped: nothing to send
     ctx.ask(
         "broadcast/preview",
-        Choice("send", "broadcast_send"),
+        *send,
         Choice("change", "broadcast_change"),
         Choice("menu", "menu"),
         **_counts(preview),

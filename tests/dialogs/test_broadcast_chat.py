@@ -152,15 +152,25 @@ async def test_the_same_message_still_waiting_is_said_and_not_given_twice(bot: B
     await olga.press("All borrowers")
     await olga.press("About the service")
     shown = olga.texts()
-    assert "It goes to 0 of the 3 people in All borrowers:" in shown
+    assert "Nobody in All borrowers would get it (3 people in all)." in shown
     assert (
         f"Skipped: 1 asked for quiet, 0 cannot be reached, and the same message is already waiting for 2 of "
         f"them (broadcast {first}), so they do not get it twice."
     ) in shown
     assert "This is the message as" not in shown  # nobody will read it
+    assert "So there is nothing to send. You can choose other recipients." in shown
+    assert "[Send it]" not in shown and "[Change who gets it]" in shown
+    await olga.send("Send it")  # typed anyway: nothing is made
+    assert len(await _broadcasts(bot)) == 2
+    # Someone new joins: only they get it, and the preview says who is skipped and why.
+    dee = await person(bot.store, Channel.TERMINAL, "dee", zone="Asia/Shanghai")
+    await olga.send("/broadcast")
+    await olga.press("All borrowers")
+    await olga.press("About the service")
+    assert "It goes to 1 of the 4 people in All borrowers:" in olga.texts()
     await olga.press("Send it")
     second = max(i for i, _, _ in await _broadcasts(bot))
-    assert await statuses(bot.store, second) == dict.fromkeys(people.values(), "skipped")
+    assert await statuses(bot.store, second) == {**dict.fromkeys(people.values(), "skipped"), dee: "pending"}
     b = models.BroadcastRecipient
     async with bot.store.unit() as session:
         why = await session.scalar(
@@ -173,7 +183,7 @@ async def test_the_same_message_still_waiting_is_said_and_not_given_twice(bot: B
     await olga.send("/broadcast")
     await olga.press("All borrowers")
     await olga.press("About the service")
-    assert "It goes to 2 of the 3 people in All borrowers:" in olga.texts()
+    assert "It goes to 2 of the 4 people in All borrowers:" in olga.texts()  # Ann and Bo; Dee has it waiting
 
 
 async def test_a_language_only_quiet_people_read_has_no_sample(bot: Bot) -> None:
