@@ -40,12 +40,16 @@ from dialogs.broadcasts import (
 from dialogs.domain import Account, Channel, Role
 from dialogs.errors import InvalidInput
 from dialogs.messages import Outbound
+from dialogs.rules.conduct import SendWindow
 from storage.broadcasts import PEOPLE_CHANNELS
 from storage.store import SqlStore
 
 FOLLOW_SECONDS = 0.5  # how often progress is read
 PLAIN_EVERY = 5.0  # without a terminal, a progress line this often (a log, not a redrawn bar)
 BAR = 30
+# One name for the recipients held outside their hours ("held" in the summary line).
+WAITING = "waiting for their hours"
+OPENS = f"{SendWindow().start:%H:%M} their time"
 SENT_BY = {  # which running process sends a channel's recipients
     Channel.TELEGRAM.value: "'loanbridge serve' with Telegram set up",
     Channel.WECHAT.value: "'loanbridge serve' with WeChat set up",
@@ -86,34 +90,49 @@ async def broadcast(args: argparse.Namespace, settings: Settings) -> int:
     template = check_template(args.template)
     at = parse_at(args.at, settings.timezone) if args.at else None
     async with opened_store(settings) as store:
-        preview = await store.broadcast_preview(segment)
+        preview = await store.broadcast_preview(segment, template=template)
         later = _local(at, settings.timezone) if at is not None and at > store.clock.now() else None
-        if preview.total == 0 and later is None:
-            print(f"nobody is in the segment {segment.text()}: nothing to send")
-            return 0
-        if not args.yes:
+        if not args.yes and preview.total:
             show_preview(preview, template, segment.text(), settings.timezone, starts=later)
-            if not await confirmed(_question(preview, later)):
-                print("nothing was sent")
-                return 1
+        nobody = _nobody(preview, segment.text()) if later is None else None
+        if nobody is not None:
+            print(nobody)
+            return 0
+        if not args.yes and not await confirmed(_question(preview, later)):
+            print("nothing was sent")
+            return 1
         broadcast_id = await store.create_broadcast(segment, template, scheduled_at=at)
         if later is not None:
             print(
                 f"broadcast {broadcast_id} created: it starts at {later}, for whoever is in "
-                f"{segment.text()} then ({plural(preview.total, 'person', 'people')} now); "
+                f"{segment.text()} then ({plural(preview.reached, 'person', 'people')} now); "
                 f"follow it: loanbridge broadcast --follow {broadcast_id}"
             )
             return 0
-        print(f"broadcast {broadcast_id} created: {plural(preview.total, 'recipient')}")
+        made = await store.broadcast_progress(broadcast_id)
+        skipped = made.count(RecipientStatus.SKIPPED)
+        print(
+            f"broadcast {broadcast_id} created: {plural(made.total - skipped, 'person', 'people')} will get"
+            f" it, {skipped} skipped"
+        )
         return await follow(store, broadcast_id, settings.timezone)
+
+
+def _nobody(preview: Preview, segment: str) -> str | None:
+    """Why there is nothing to send now, if so (a later start may find people in the segment then)."""
+    if preview.total == 0:
+        return f"nobody is in the segment {segment}: nothing to send"
+    if preview.reached == 0:
+        return f"nobody in {segment} would get it ({preview.skipped} skipped): nothing to send"
+    return None
 
 
 def _question(preview: Preview, later: str | None = None) -> str:
     """The confirmation, counting only who will get it (the skipped are in the preview above)."""
-    skipped = preview.opted_out + preview.unreachable
-    reached = plural(preview.total - skipped, "person", "people")
+    reached = plural(preview.reached, "person", "people")
     if later is not None:
         return f"Send it at {later} to whoever is in the segment then ({reached} now)? [y/N] "
+    skipped = preview.skipped
     return f"Send it to {reached}" + (f" ({skipped} skipped)" if skipped else "") + "? [y/N] "
 
 
@@ -137,18 +156,32 @@ def show_preview(
 ) -> None:
     """``starts``: a later start (``--at``), when the counts below are only an estimate of who gets it."""
     out = out or sys.stdout
-    print(f"broadcast {template!r} to {segment}: {plural(preview.total, 'recipient')}", file=out)
+    print(
+        f"broadcast {template!r} to {segment}: {plural(preview.total, 'person', 'people')};"
+        f" {preview.reached} will get it, {preview.skipped} skipped",
+        file=out,
+    )
     if starts is not None:
         print(
             f"an estimate: these are the counts now; it starts at {starts} and goes to whoever is in "
             f"{segment} then",
             file=out,
         )
+    print(f"will get it: {preview.reached}", file=out)
     for (channel, locale), count in sorted(preview.by_channel_locale.items()):
         print(f"  {channel:<9} {locale:<6} {count:>8}", file=out)
-    print(f"outside their hours now (held until 08:00 their time): {preview.outside_window}", file=out)
-    print(f"opted out with /quiet (skipped): {preview.opted_out}", file=out)
-    print(f"unreachable, blocked the bot (skipped): {preview.unreachable}", file=out)
+    if starts is None:  # who is outside their hours now says nothing about a later start
+        print(f"  of them {WAITING} now: {preview.outside_window} (they get it from {OPENS})", file=out)
+    print(f"skipped: {preview.skipped}", file=out)
+    print(f"  opted out with /quiet: {preview.opted_out}", file=out)
+    print(f"  unreachable, blocked the bot: {preview.unreachable}", file=out)
+    if preview.already_waiting:
+        earlier = ", ".join(str(i) for i in preview.waiting_in)
+        print(
+            f"  the same message is already waiting for {preview.already_waiting} of them"
+            f" (broadcast {earlier}): they are not given it twice",
+            file=out,
+        )
     renderer = Renderer()
     for locale, figures in sorted(preview.samples.items()):
         reader = Account(0, Channel.TERMINAL, "sample", Role.BORROWER, locale, time_zone, True)
@@ -197,8 +230,7 @@ async def follow(store: SqlStore, broadcast_id: int, time_zone: str, out: TextIO
         draw.end()
     held = progress.count(RecipientStatus.HELD)
     if held:
-        people = plural(held, "person", "people")
-        print(f"{people} outside their hours now: they get it when their hours open", file=out)
+        print(f"held {held}: {WAITING} (they get it from {OPENS})", file=out)
     print(progress.summary(), file=out)
     return 0
 
@@ -241,13 +273,15 @@ class _Drawing:
             return
         self._last, self._drawn = loop_time, True
         total = max(progress.total, 1)
-        done = progress.total - progress.to_go
-        filled = BAR * done // total
         f = progress.figures()
+        done = f["sent"] + f["failed"] + f["skipped"]  # the held are not done: they wait for their hours
+        filled = BAR * done // total
         line = (
             f"[{'#' * filled}{'.' * (BAR - filled)}] {100 * done // total:3d}%  sent {f['sent']}, "
-            f"failed {f['failed']}, waiting for the window {f['held']}, to go {f['to_go']}"
+            f"failed {f['failed']}, skipped {f['skipped']}, to go {f['to_go']}"
         )
+        if f["held"]:
+            line += f", {f['held']} {WAITING} (from {OPENS})"
         print(("\r" + line) if self._tty else line, end="" if self._tty else "\n", file=self._out, flush=True)
 
     def end(self) -> None:

@@ -126,14 +126,26 @@ def check_template(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Preview:
-    """Who a segment reaches now, before anything is sent."""
+    """Who a segment names now, before anything is sent: who will get it and who is skipped, and why
+    (each person counted once: quiet first, then unreachable, then already waiting)."""
 
-    total: int
-    by_channel_locale: dict[tuple[str, str], int]
-    outside_window: int  # reachable, not opted out, and outside their hours now: held until the morning
+    total: int  # everyone the segment names
+    by_channel_locale: dict[tuple[str, str], int]  # those who will get it
+    outside_window: int  # of those who will get it, outside their hours now: they wait for their hours
     opted_out: int  # /quiet: skipped (a broadcast is not a message the law requires)
     unreachable: int  # blocked the bot: skipped
     samples: dict[str, dict[str, Any]] = field(default_factory=dict)  # locale -> a recipient's figures
+    already_waiting: int = 0  # the same template still waits for them in another broadcast: skipped
+    waiting_in: tuple[int, ...] = ()  # those other broadcasts
+
+    @property
+    def skipped(self) -> int:
+        return self.opted_out + self.unreachable + self.already_waiting
+
+    @property
+    def reached(self) -> int:
+        """Who will get it."""
+        return self.total - self.skipped
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ColumnElement,
     Numeric,
+    String,
     and_,
+    case,
     cast,
     delete,
     exists,
@@ -34,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from dialogs import domain
 from dialogs.broadcasts import (
@@ -61,6 +64,10 @@ R = models.BroadcastRecipient
 B = models.Broadcast
 A = models.Account
 MAX_ERROR = 500
+# Why a recipient was skipped when the broadcast was made (the sender says the same of its own skips).
+QUIET_REASON = "opted out (/quiet)"
+UNREACHABLE_REASON = "unreachable"
+WAITING_REASON = "already waiting in broadcast "
 # The channels people talk on: a sender claiming all of them needs no filter on its claims.
 PEOPLE_CHANNELS = frozenset({domain.Channel.TELEGRAM, domain.Channel.WECHAT, domain.Channel.TERMINAL})
 
@@ -142,6 +149,28 @@ def _reachable_now() -> ColumnElement[bool]:
     return and_(A.reachable.is_(True), ~_is_quiet())
 
 
+WAITING = (RecipientStatus.PENDING.value, RecipientStatus.HELD.value, RecipientStatus.SENDING.value)
+
+
+def _same_waiting(template: str, other_than: int | None = None) -> Any:
+    """The broadcasts of ``template`` in which the account still waits for it (pending, held or being
+    sent): giving it again would send the same notice twice."""
+    earlier = aliased(R)
+    query = (
+        select(earlier.broadcast_id)
+        .join(B, B.id == earlier.broadcast_id)
+        .where(earlier.account_id == A.id, B.template == template, earlier.status.in_(WAITING))
+    )
+    return query if other_than is None else query.where(B.id != other_than)
+
+
+def _getting(template: str | None, other_than: int | None = None) -> ColumnElement[bool]:
+    """Who a broadcast of ``template`` goes to: reachable, not quiet, not already waiting for it."""
+    if template is None:
+        return _reachable_now()
+    return and_(_reachable_now(), ~exists(_same_waiting(template, other_than)))
+
+
 class BroadcastStore:
     """The broadcast half of :class:`~storage.store.SqlStore`."""
 
@@ -157,11 +186,14 @@ class BroadcastStore:
 
     # Before: what a segment reaches
 
-    async def broadcast_preview(self, segment: Segment, window: SendWindow | None = None) -> Preview:
-        """Counts by channel and language, who is outside their hours now, opted out or unreachable,
-        and one recipient's figures per language (for a rendered sample)."""
+    async def broadcast_preview(
+        self, segment: Segment, window: SendWindow | None = None, template: str | None = None
+    ) -> Preview:
+        """Who will get it, counted by channel and language (and how many of them wait for their hours
+        now); who is skipped and why (opted out, unreachable, or ``template`` already waiting for them);
+        and one recipient's figures per language of those who will get it (for a rendered sample)."""
         async with self.unit() as session:
-            return await preview(session, segment, self._clock.now(), self._today(), window)
+            return await preview(session, segment, self._clock.now(), self._today(), window, template)
 
     # Creating and following
 
@@ -455,12 +487,19 @@ async def recipient_figures(
 
 
 async def preview(
-    session: AsyncSession, segment: Segment, now: datetime, today: date, window: SendWindow | None
+    session: AsyncSession,
+    segment: Segment,
+    now: datetime,
+    today: date,
+    window: SendWindow | None,
+    template: str | None = None,
 ) -> Preview:
     chosen = await segment_filter(session, segment, today)
-    groups = select(A.channel, A.locale, func.count()).where(chosen).group_by(A.channel, A.locale)
+    getting = and_(chosen, _getting(template))
+    total = int(await session.scalar(select(func.count()).where(chosen)) or 0)
+    groups = select(A.channel, A.locale, func.count()).where(getting).group_by(A.channel, A.locale)
     by = {(str(c), str(lo)): int(n) for c, lo, n in (await session.execute(groups)).all()}
-    zones = select(A.time_zone, func.count()).where(chosen, _reachable_now()).group_by(A.time_zone)
+    zones = select(A.time_zone, func.count()).where(getting).group_by(A.time_zone)
     outside = sum(
         int(n)
         for zone, n in (await session.execute(zones)).all()
@@ -469,12 +508,26 @@ async def preview(
     quiet = int(await session.scalar(select(func.count()).where(chosen, _is_quiet())) or 0)
     gone = select(func.count()).where(chosen, A.reachable.is_(False), ~_is_quiet())
     unreachable = int(await session.scalar(gone) or 0)
-    firsts = select(func.min(A.id)).where(chosen).group_by(A.locale)
+    waiting, waiting_in = 0, tuple[int, ...]()
+    if template is not None:
+        already = and_(chosen, _reachable_now(), exists(_same_waiting(template)))
+        waiting = int(await session.scalar(select(func.count()).where(already)) or 0)
+        earlier = aliased(R)
+        which = (
+            select(earlier.broadcast_id)
+            .distinct()
+            .join(B, B.id == earlier.broadcast_id)
+            .join(A, A.id == earlier.account_id)
+            .where(already, B.template == template, earlier.status.in_(WAITING))
+            .order_by(earlier.broadcast_id)
+        )
+        waiting_in = tuple(int(i) for i in await session.scalars(which))
+    firsts = select(func.min(A.id)).where(getting).group_by(A.locale)
     sample_ids = [int(i) for i in (await session.scalars(firsts)).all()]
     figures = await recipient_figures(session, sample_ids, today)
     rows = (await session.scalars(select(A).where(A.id.in_(sample_ids)))).all()
     samples = {row.locale: figures[row.id] for row in rows}
-    return Preview(sum(by.values()), by, outside, quiet, unreachable, samples)
+    return Preview(total, by, outside, quiet, unreachable, samples, waiting, waiting_in)
 
 
 async def create(
@@ -502,30 +555,50 @@ async def create(
     session.add(row)
     await session.flush()
     if status is BroadcastStatus.RUNNING:
-        await _materialise(session, row.id, chosen)
+        await _materialise(session, row.id, chosen, template)
     return row.id
 
 
-async def _materialise(session: AsyncSession, broadcast_id: int, chosen: ColumnElement[bool]) -> None:
-    """Every account the segment names, as a pending recipient row (one ``INSERT … SELECT``)."""
-    columns = ["broadcast_id", "account_id", "status", "attempts"]
-    recipients = select(
-        literal(broadcast_id), A.id, literal(RecipientStatus.PENDING.value), literal(0)
-    ).where(chosen)
+async def _materialise(
+    session: AsyncSession, broadcast_id: int, chosen: ColumnElement[bool], template: str
+) -> None:
+    """Every account the segment names, as a recipient row (one ``INSERT … SELECT``): pending, or skipped
+    at once, with the reason, when the preview said so (opted out, unreachable, or the same template
+    already waiting for them in another broadcast, so nobody is sent one notice twice). The sender checks
+    quiet and reach again when each one's turn comes."""
+    skipped = RecipientStatus.SKIPPED.value
+    earlier = _same_waiting(template, broadcast_id)
+    first = earlier.with_only_columns(func.min(earlier.selected_columns[0]))
+    status = case(
+        (_is_quiet(), literal(skipped)),
+        (A.reachable.is_(False), literal(skipped)),
+        (exists(earlier), literal(skipped)),
+        else_=literal(RecipientStatus.PENDING.value),
+    )
+    reason = case(
+        (_is_quiet(), literal(QUIET_REASON)),
+        (A.reachable.is_(False), literal(UNREACHABLE_REASON)),
+        (exists(earlier), literal(WAITING_REASON, String).concat(cast(first.scalar_subquery(), String))),
+        else_=None,
+    )
+    columns = ["broadcast_id", "account_id", "status", "attempts", "error"]
+    recipients = select(literal(broadcast_id), A.id, status, literal(0), reason).where(chosen)
     await session.execute(insert(R).from_select(columns, recipients))
 
 
 async def _materialise_started(session: AsyncSession, broadcast_id: int, today: date) -> None:
     """A scheduled broadcast starting: its segment as it is today. A lender removed since its creation
     leaves it with nobody to send to (it finishes at once, and says so in the log)."""
-    stored = await session.scalar(select(B.segment).where(B.id == broadcast_id))
+    stored, template = (
+        await session.execute(select(B.segment, B.template).where(B.id == broadcast_id))
+    ).one()
     segment = Segment.from_json(stored or {})
     try:
         chosen = await segment_filter(session, segment, today)
     except NotFound:
         log.warning("broadcast %s: its segment %s names nobody now", broadcast_id, segment.text())
         return
-    await _materialise(session, broadcast_id, chosen)
+    await _materialise(session, broadcast_id, chosen, str(template))
 
 
 async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
@@ -559,9 +632,9 @@ class BroadcastWork:
     def _local_today(self) -> date:
         return self.now.astimezone(ZoneInfo(self.account.time_zone)).date()
 
-    async def broadcast_preview(self, segment: Segment) -> Preview:
+    async def broadcast_preview(self, segment: Segment, template: str | None = None) -> Preview:
         self.require_operator()
-        return await preview(self.session, segment, self.now, self._local_today(), None)
+        return await preview(self.session, segment, self.now, self._local_today(), None, template)
 
     async def create_broadcast(self, segment: Segment, template: str) -> int:
         self.require_operator()

@@ -21,12 +21,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
+from bot.broadcast_cli import _Drawing
 from bot.broadcasting import Broadcaster
 from bot.cli import main
 from bot.rendering import Renderer
-from dialogs.broadcasts import BroadcastStatus, parse_segment
-from dialogs.domain import Channel, Role
+from dialogs.broadcasts import TEMPLATES, BroadcastStatus, Progress, RecipientStatus, parse_segment
+from dialogs.domain import Account, Channel, Role
 from dialogs.errors import NotFound
+from dialogs.messages import Outbound
 from storage import models
 from storage.broadcasts import recipient_figures
 from storage.crypto import FieldCipher
@@ -95,12 +97,14 @@ async def test_the_preview_counts_and_shows_a_sample_per_language_and_no_sends_n
     monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))
     code, out, _ = await cli(capsys, "broadcast", "--segment", "all", "--template", "service")
     assert code == 1
-    assert "broadcast 'service' to all: 5 recipients" in out
-    for channel, locale in [("telegram", "en"), ("telegram", "zh_CN"), ("terminal", "en"), ("wechat", "en")]:
+    assert "broadcast 'service' to all: 5 people; 3 will get it, 2 skipped\nwill get it: 3\n" in out
+    # Only those who will get it, by channel and language: Cy (quiet) and Di (blocked) are not among them.
+    for channel, locale in [("telegram", "en"), ("telegram", "zh_CN"), ("terminal", "zh_CN")]:
         assert re.search(rf"{channel}\s+{locale}\s+1\n", out), out
-    assert "outside their hours now (held until 08:00 their time): 1" in out
-    assert "opted out with /quiet (skipped): 1" in out
-    assert "unreachable, blocked the bot (skipped): 1" in out
+    assert not re.search(r"(terminal|wechat)\s+en\s", out), out
+    assert "  of them waiting for their hours now: 1 (they get it from 08:00 their time)\n" in out
+    assert "skipped: 2\n  opted out with /quiet: 1\n  unreachable, blocked the bot: 1\n" in out
+    assert "already waiting" not in out
     assert "--- sample in en ---\nA note from LoanBridge" in out
     assert "--- sample in zh_CN ---\n来自 LoanBridge" in out
     assert out.rstrip().endswith("Send it to 3 people (2 skipped)? [y/N] nothing was sent")
@@ -114,16 +118,24 @@ async def test_confirmed_with_no_serve_running_it_says_the_broadcast_waits(
     monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
     code, out, _ = await cli(capsys, "broadcast", "--segment", "all", "--template", "instalment_due")
     assert code == 0
-    assert "broadcast 1 created: 5 recipients" in out
+    # The question, the creation and what waits all count the same 3 (Cy and Di are skipped).
+    assert (
+        "Send it to 3 people (2 skipped)? [y/N] broadcast 1 created: 3 people will get it, 2 skipped" in out
+    )
     assert out.endswith(
         "broadcast 1 waits: no running process sends to these recipients yet\n"
         "  telegram: 2 recipients, sent by 'loanbridge serve' with Telegram set up\n"
-        "  terminal: 2 recipients, sent by 'loanbridge chat' (anyone's), 'loanbridge scheduler' or "
+        "  terminal: 1 recipient, sent by 'loanbridge chat' (anyone's), 'loanbridge scheduler' or "
         "'loanbridge serve' (each person sees it in their chat)\n"
-        "  wechat: 1 recipient, sent by 'loanbridge serve' with WeChat set up\n"
         "Start one, then follow it: loanbridge broadcast --follow 1\n"
     ), out
-    assert await statuses(cli_store, 1) == dict.fromkeys(vars(people).values(), "pending")
+    assert await statuses(cli_store, 1) == {
+        people.ann: "pending",
+        people.bo: "pending",
+        people.cy: "skipped",  # quiet
+        people.di: "skipped",  # blocked the bot
+        people.ed: "pending",
+    }
 
 
 async def test_with_only_a_terminal_sender_running_it_follows_that_and_names_serve_for_the_rest(
@@ -138,14 +150,13 @@ async def test_with_only_a_terminal_sender_running_it_follows_that_and_names_ser
     assert out.endswith(
         "broadcast 1 waits: no running process sends to these recipients yet\n"
         "  telegram: 2 recipients, sent by 'loanbridge serve' with Telegram set up\n"
-        "  wechat: 1 recipient, sent by 'loanbridge serve' with WeChat set up\n"
         "Start one, then follow it: loanbridge broadcast --follow 1\n"
     ), out
     assert await statuses(cli_store, 1) == {
         people.ann: "pending",
         people.bo: "pending",
         people.cy: "skipped",  # quiet
-        people.di: "pending",
+        people.di: "skipped",  # blocked the bot
         people.ed: "sent",  # to his outbox, for his chat
     }
 
@@ -157,8 +168,8 @@ async def test_yes_sends_through_serve_and_ends_with_the_summary_line(
     code, out, _ = await cli(capsys, "broadcast", "--segment", "all", "--template", "service", "--yes")
     assert code == 0, out
     assert "Send it" not in out  # no question with --yes
-    assert "waiting for the window" in out  # the progress line
-    assert "1 person outside their hours now: they get it when their hours open" in out
+    assert "] " in out and "to go" in out  # the progress line
+    assert "held 1: waiting for their hours (they get it from 08:00 their time)\n" in out
     assert out.rstrip().splitlines()[-1] == "sent 2, failed 0, held 1, skipped 2"
     # Ann on Telegram got it once; Ed's is in his outbox for his terminal; the rest got nothing.
     assert [m.text.splitlines()[0] for m in serve_sender.inbox["101"]] == [
@@ -223,7 +234,8 @@ async def test_at_goes_to_whoever_is_in_the_segment_when_it_starts(
     monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
     code, out, _ = await cli(capsys, *argv)
     assert code == 0, out
-    assert "broadcast 'service' to channel:terminal: 2 recipients\n" in out
+    assert "broadcast 'service' to channel:terminal: 2 people; 1 will get it, 1 skipped\n" in out
+    assert "their hours now" not in out  # who is outside their hours now says nothing about then
     assert (
         f"an estimate: these are the counts now; it starts at {at:%Y-%m-%d %H:%M} (Asia/Shanghai) and goes "
         "to whoever is in channel:terminal then"
@@ -240,7 +252,7 @@ async def test_at_goes_to_whoever_is_in_the_segment_when_it_starts(
             update(models.Broadcast).values(scheduled_at=datetime.now(UTC) - timedelta(seconds=1))
         )
     assert await cli_store.due_broadcasts() == [1]
-    assert await statuses(cli_store, 1) == dict.fromkeys([people.cy, people.ed, fay], "pending")
+    assert await statuses(cli_store, 1) == {people.cy: "skipped", people.ed: "pending", fay: "pending"}
     assert await cli_store.due_broadcasts() == [1]  # started once: its recipients are written once
     assert len(await statuses(cli_store, 1)) == 3
     progress = await cli_store.broadcast_progress(1)
@@ -347,7 +359,7 @@ async def test_ctrl_c_stops_following_not_sending(cli_store: SqlStore, tmp_path:
         )
         assert process.stdout is not None
         first = await asyncio.wait_for(process.stdout.readline(), 30)
-        assert b"to go 5" in first, first
+        assert b"skipped 2, to go 3" in first, first
         process.send_signal(signal.SIGINT)
         rest = await asyncio.wait_for(process.stdout.read(), 30)
         assert await process.wait() == 0
@@ -356,4 +368,92 @@ async def test_ctrl_c_stops_following_not_sending(cli_store: SqlStore, tmp_path:
     assert rest.decode().strip() == (
         f"stopped following; the sending goes on: loanbridge broadcast --follow {broadcast_id}"
     )
-    assert await statuses(cli_store, broadcast_id) == dict.fromkeys(vars(people).values(), "pending")
+    assert await statuses(cli_store, broadcast_id) == {
+        people.ann: "pending",
+        people.bo: "pending",
+        people.cy: "skipped",
+        people.di: "skipped",
+        people.ed: "pending",
+    }
+
+
+async def test_the_same_message_still_waiting_is_said_and_those_people_are_not_given_it_twice(
+    cli_store: SqlStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trial 3: Bob was held in four broadcasts, three of them the same notice."""
+    people = await crowd(cli_store)
+    first = await cli_store.create_broadcast(parse_segment("channel:telegram"), "service")
+    other = await cli_store.create_broadcast(parse_segment("all"), "holiday_hours")  # another message
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
+    code, out, _ = await cli(capsys, "broadcast", "--segment", "all", "--template", "service")
+    assert code == 0, out
+    assert "broadcast 'service' to all: 5 people; 1 will get it, 4 skipped\n" in out
+    assert (
+        f"  the same message is already waiting for 2 of them (broadcast {first}): they are not given it"
+        " twice\n"
+    ) in out
+    assert "--- sample in zh_CN ---\n来自 LoanBridge" in out  # Ed, the one who gets it, reads Chinese
+    assert "--- sample in en ---" not in out  # every English reader is skipped
+    made = max(await cli_store.latest_broadcasts())
+    assert (
+        f"Send it to 1 person (4 skipped)? [y/N] broadcast {made} created: 1 person will get it, 4 skipped"
+        in out
+    )
+    assert await statuses(cli_store, made) == {
+        people.ann: "skipped",  # already waiting in the first
+        people.bo: "skipped",
+        people.cy: "skipped",
+        people.di: "skipped",
+        people.ed: "pending",
+    }
+    assert (await cli_store.broadcast_progress(other)).count(RecipientStatus.PENDING) == 3
+    # Asked again, nobody would get it: it says so and makes nothing.
+    code, out, _ = await cli(capsys, "broadcast", "--segment", "all", "--template", "service", "--yes")
+    assert code == 0 and out == "nobody in all would get it (5 skipped): nothing to send\n", out
+    assert max(await cli_store.latest_broadcasts()) == made
+
+
+def test_progress_is_honest_when_only_people_waiting_for_their_hours_remain() -> None:
+    """Trial 3: "100%  sent 0, failed 0, waiting for the window 1, to go 0"."""
+    out = io.StringIO()
+
+    async def draw() -> None:
+        counts = {"held": 1, "skipped": 1}
+        _Drawing(out).show(Progress(1, "service", "all", BroadcastStatus.RUNNING, None, counts))
+
+    asyncio.run(draw())
+    assert out.getvalue() == (
+        "[###############...............]  50%  sent 0, failed 0, skipped 1, to go 0,"
+        " 1 waiting for their hours (from 08:00 their time)\n"
+    )
+
+
+NO_CASE = {"case_id": None, "case_state": None, "lender": None, "instalment": None}
+WORDS_FOR_A_CASE = ("agreement", "/schedule", "due date", "/status", "协议", "到期日", "申请进展")
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_every_broadcast_reads_right_for_someone_with_no_case(template: str, locale: str) -> None:
+    """Trial 3: Ana, mid-verification, was told about "your agreement" and "/schedule"."""
+    reader = Account(0, Channel.TERMINAL, "ana", Role.BORROWER, locale, "Asia/Shanghai", True)
+    text = Renderer().render(Outbound(0, f"broadcast/{template}", dict(NO_CASE)), reader).text
+    assert not [word for word in WORDS_FOR_A_CASE if word in text], text
+    assert "/start" in text  # what someone with no case can do next
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en", "Your application 2 (your loan from Demo Lender) stands at: plan running."),
+        ("zh_CN", "您的申请 2（Demo Lender 的借款）目前的进展：还款方案执行中。"),
+    ],
+)
+def test_the_service_notice_says_where_an_application_stands_in_plain_words(
+    locale: str, expected: str
+) -> None:
+    figures = {"case_id": 2, "case_state": "active", "lender": "Demo Lender", "instalment": None}
+    reader = Account(0, Channel.TERMINAL, "bob", Role.BORROWER, locale, "Asia/Shanghai", True)
+    text = Renderer().render(Outbound(0, "broadcast/service", figures), reader).text
+    assert expected in text
+    assert "stands: plan running" not in text

@@ -140,6 +140,10 @@ SAMPLES: dict[str, Any] = {
     "outside": 3,
     "opted_out": 41,
     "unreachable": 2,
+    "in_segment": 1233,  # a broadcast's preview: who the segment names,
+    "reached": 1186,  # and who of them will get it
+    "already_waiting": 4,  # the same message already waits for them (skipped)
+    "waiting_in": "2, 3",
     "to_go": 120,
     "waiting_hours": 3,
     "starts_at": "2026-12-24T01:00:00+00:00",  # a broadcast's later start (--at)

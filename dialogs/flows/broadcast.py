@@ -67,7 +67,7 @@ async def on_template(ctx: Ctx, picked: Picked) -> str:
 
 async def ask_preview(ctx: Ctx) -> None:
     segment, template = parse_segment(ctx.data[SEGMENT]), ctx.data[TEMPLATE]
-    preview = await _preview(ctx, segment)
+    preview = await _preview(ctx, segment, template)
     if not preview.total:
         ctx.ask(
             "broadcast/nobody",
@@ -78,9 +78,10 @@ async def ask_preview(ctx: Ctx) -> None:
         return
     for locale, sample in _samples(ctx, preview, template):
         ctx.say("broadcast/sample_intro", sample_locale=locale, sample_text=sample)
+    send = [Choice("send", "broadcast_send")] if preview.reached else []  # all skipped: nothing to send
     ctx.ask(
         "broadcast/preview",
-        Choice("send", "broadcast_send"),
+        *send,
         Choice("change", "broadcast_change"),
         Choice("menu", "menu"),
         **_counts(preview),
@@ -89,8 +90,8 @@ async def ask_preview(ctx: Ctx) -> None:
 
 
 def _samples(ctx: Ctx, preview: Preview, template: str) -> list[tuple[str, str]]:
-    """The message rendered for the first recipient of each language, as they will read it (the
-    mediator's own language first)."""
+    """The message rendered for the first recipient of each language among those who will get it, as
+    they will read it (the mediator's own language first)."""
     documents = ctx.services.documents
     if documents is None:
         raise PermissionDenied("broadcast samples cannot be shown without a document renderer")
@@ -130,9 +131,9 @@ async def on_progress(_ctx: Ctx, picked: Picked) -> str:
     return HOME if picked.id == "menu" else "progress"
 
 
-async def _preview(ctx: Ctx, segment: Segment) -> Preview:
+async def _preview(ctx: Ctx, segment: Segment, template: str | None = None) -> Preview:
     try:
-        return await ctx.turn.broadcast_preview(segment)
+        return await ctx.turn.broadcast_preview(segment, template)
     except NotFound:
         names = await ctx.turn.lender_names()
         raise Invalid("staff/no_such_lender", name=(segment.value or "")[:100], lenders=names) from None
@@ -151,11 +152,14 @@ def _counts(preview: Preview) -> dict[str, Any]:
         for (channel, locale), count in sorted(preview.by_channel_locale.items())
     ]
     return {
-        "total": preview.total,
+        "in_segment": preview.total,
+        "reached": preview.reached,
         "groups": groups,
         "outside": preview.outside_window,
         "opted_out": preview.opted_out,
         "unreachable": preview.unreachable,
+        "already_waiting": preview.already_waiting,
+        "waiting_in": ", ".join(str(i) for i in preview.waiting_in),
     }
 
 

@@ -28,7 +28,7 @@ from tests.conftest import TEST_SECRET, TEST_SIGNING_KEY
 
 BEAT = timedelta(seconds=5)  # a sender that beat this lately is running
 NOTE = "A note from LoanBridge, the free mediation service for online loans."
-REMINDER = "A reminder from LoanBridge."
+REMINDER = "A note from LoanBridge about instalments"  # instalment_due for someone with no case
 
 
 def _cli(env: dict[str, str], cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
