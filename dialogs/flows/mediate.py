@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from dialogs.domain import Case, CaseEvent, FileRef, MessageKind, Offer, Role
+from dialogs.domain import Account, Case, CaseEvent, FileRef, MessageKind, Offer, Role
 from dialogs.flows.base import Choice, Ctx, Flow, Invalid, Picked, Step, prompt
 from dialogs.flows.casework import (
     brief,
@@ -323,13 +323,20 @@ async def on_message_text(ctx: Ctx, words: str) -> str:
     borrowers = [await ctx.turn.borrower_of(case.id)] if Role.BORROWER in audience else []
     staff = await ctx.turn.lender_staff(case.id) if Role.LENDER in audience else []
     # A mediator's words about the debt keep to the borrower's hours and daily count like the lender's
-    # (DESIGN §4, README); the lender's staff get them at once. Urgent system notices are not held.
-    held = await held_until(ctx, case.id, borrowers[0]) if borrowers else None
+    # (DESIGN §4, README); the lender's staff get them at once. Urgent system notices are not held, and
+    # neither is the answer to the borrower's own open request for a person: she asked, and waits for it.
+    held = None
+    if borrowers and not await _asked_for_a_person(ctx, case.id, borrowers[0]):
+        held = await held_until(ctx, case.id, borrowers[0])
     reply = open_case_choice(case.id, "reply")
     notify(ctx, borrowers, "mediate/message", reply, not_before=held, case_id=case.id, words=words)
     notify(ctx, staff, "mediate/message", reply, case_id=case.id, words=words)
     ctx.say("mediate/message_sent", count=len(borrowers) + len(staff), held_until=held)
     return "case"
+
+
+async def _asked_for_a_person(ctx: Ctx, case_id: int, borrower: Account) -> bool:
+    return any(r["account_id"] == borrower.id for r in await ctx.turn.help_requests(case_id))
 
 
 def _last_two(offers: list[Offer]) -> tuple[dict[str, object], dict[str, object]]:

@@ -42,3 +42,26 @@ async def test_by_day_a_mediators_words_go_at_once(bot: Bot, clock: FakeClock) -
     await olga.send("Your plan was approved; the lender has it now.")
     assert "Sent to 1 person." in olga.texts() and "waits until" not in olga.texts()
     assert "Your plan was approved; the lender has it now." in received(alice)
+
+
+async def test_at_night_the_answer_to_her_own_request_for_a_person_goes_at_once(
+    bot: Bot, clock: FakeClock
+) -> None:
+    alice, olga, _leo = await approved(bot)
+    clock.current = datetime(2026, 11, 2, 23, 0, tzinfo=UTC)  # 07:00 in Shanghai: she is up and writing
+    await alice.send("/help")
+    await alice.press("Talk to a person")
+    await alice.send("The lender says my payment never arrived, I am scared")
+    alice.received()
+    await olga.send("/case 1")
+    await olga.press("Message the borrower")
+    await olga.send("I am looking at it now; nothing changes until we have checked.")
+    assert "waits until" not in olga.texts(), olga.texts()
+    assert "nothing changes until we have checked" in received(alice)
+
+    await olga.press("Mark the request handled")  # answered: later words keep to her hours again
+    await olga.send("/case 1")
+    await olga.press("Message the borrower")
+    await olga.send("Please send me the bank reference when you can.")
+    assert "waits until Nov 3, 08:00 Beijing time" in olga.texts(), olga.texts()
+    assert received(alice) == ""
