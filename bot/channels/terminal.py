@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from bot.channels.terminal_files import FileRefused, file_facts, save_document
 from bot.rendering import Rendered, RenderedButton, Renderer
-from bot.typed_choices import typed_choice
+from bot.typed_choices import TypedMatch, typed_match
 from dialogs.domain import Account, Channel
 from dialogs.messages import Inbound, InboundKind, Outbound
 
@@ -41,6 +41,7 @@ _REPLACEMENT = "\ufffd"
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 PROMPT = "> "
 TYPED = {"typed": True}  # a choice made by typing, not by a tap (dialogs.flows.payment_actions)
+RECENT_LETTERED = 6  # the latest notices' lettered choices that words may name and a refusal lists again
 
 
 def letter_for(index: int) -> str:
@@ -191,10 +192,24 @@ class TerminalChannel:
             return Inbound(**base, kind=InboundKind.FILE, extra=file_facts(stripped[5:].strip()))
         if stripped.startswith("/"):
             return Inbound(**base, kind=InboundKind.COMMAND, payload=stripped)
-        pressed = self._aside_pressed(stripped) or typed_choice(stripped, self._buttons)
-        if pressed is not None:
-            return Inbound(**base, kind=InboundKind.CHOICE, payload=pressed.choice, extra=dict(TYPED))
-        return Inbound(**base, kind=InboundKind.TEXT, payload=line)
+        recent = dict(list(self._aside.items())[-RECENT_LETTERED:])
+        match = TypedMatch(pressed) if (pressed := self._aside_pressed(stripped)) else None
+        match = match or typed_match(stripped, self._buttons, recent)
+        if match.pressed is not None:
+            return Inbound(**base, kind=InboundKind.CHOICE, payload=match.pressed.choice, extra=dict(TYPED))
+        return Inbound(**base, kind=InboundKind.TEXT, payload=line, extra=shown_marks(match, recent))
+
+
+def shown_marks(match: TypedMatch, lettered: dict[str, RenderedButton]) -> dict[str, Any]:
+    """What a refusal of typed words lists again (dialogs.flows.inputs.refusal_marks): the choices the
+    words could mean (``meant``), and the notices' lettered choices, which the question re-asked below
+    does not show (``lettered``), each as [mark, label]."""
+    extra: dict[str, Any] = {}
+    if match.candidates:
+        extra["meant"] = [[mark, plain(button.label)] for mark, button in match.candidates]
+    if lettered:
+        extra["lettered"] = [[letter, plain(button.label)] for letter, button in lettered.items()]
+    return extra
 
 
 Notice = Callable[[str, dict[str, Any]], Awaitable[None]]
