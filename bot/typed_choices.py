@@ -31,6 +31,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.rendering import RenderedButton
 from templates import TEMPLATE_DIR
@@ -95,6 +96,22 @@ def typed_match(
     return TypedMatch()
 
 
+def shown_marks(match: TypedMatch, lettered: Mapping[str, RenderedButton]) -> dict[str, Any]:
+    """What a refusal of typed words lists again (``Inbound.extra`` of the text; read by
+    dialogs.flows.inputs.refusal_marks): the choices the words could mean (``meant``), and the notices'
+    lettered choices, which the question asked again does not show (``lettered``), as [mark, label]."""
+    extra: dict[str, Any] = {}
+    if match.candidates:
+        extra["meant"] = [[mark, _plain(button.label)] for mark, button in match.candidates]
+    if lettered:
+        extra["lettered"] = [[letter, _plain(button.label)] for letter, button in lettered.items()]
+    return extra
+
+
+def _plain(label: str) -> str:
+    return html.unescape(_TAGS.sub("", label))
+
+
 def _distinct(found: list[tuple[str, RenderedButton]]) -> list[tuple[str, RenderedButton]]:
     """One entry a choice: the same choice shown both numbered and lettered is one choice (its number)."""
     seen: dict[str, tuple[str, RenderedButton]] = {}
@@ -153,8 +170,20 @@ def _key_words(words: str, names: set[str]) -> bool:
 
 def _in_name(word: str, name: str) -> bool:
     if not word.isascii():
-        return len(word) >= MIN_PREFIX_OTHER and word in name
+        return _pieces_in(word, name)
     return len(word) >= MIN_PREFIX_ASCII and any(part.startswith(word) for part in name.split())
+
+
+def _pieces_in(word: str, name: str, start: int = 0) -> bool:
+    """Chinese has no spaces between words: ``报告还款`` is ``报告`` and ``还款`` of "报告一笔还款", in order,
+    each piece two characters or more."""
+    if not word:
+        return True
+    for size in range(len(word), MIN_PREFIX_OTHER - 1, -1):
+        found = name.find(word[:size], start)
+        if found >= 0 and _pieces_in(word[size:], name, found + size):
+            return True
+    return False
 
 
 def _means_label(words: str, names: set[str]) -> bool:
@@ -200,7 +229,7 @@ def _synonyms() -> dict[str, tuple[frozenset[str], ...]]:
 
 def _names(label: str) -> set[str]:
     """The ways a label may be typed: itself, without a leading "I"/"我", its head before a comma."""
-    text = html.unescape(_TAGS.sub("", label))
+    text = _plain(label)
     full = _words(text)
     names = {full}
     for prefix in _LEADING_SELF:

@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from bot.channels.terminal_files import FileRefused, file_facts, save_document
 from bot.rendering import Rendered, RenderedButton, Renderer
-from bot.typed_choices import TypedMatch, typed_match
+from bot.typed_choices import TypedMatch, shown_marks, typed_match
 from dialogs.domain import Account, Channel
 from dialogs.messages import Inbound, InboundKind, Outbound
 
@@ -198,18 +198,6 @@ class TerminalChannel:
         if match.pressed is not None:
             return Inbound(**base, kind=InboundKind.CHOICE, payload=match.pressed.choice, extra=dict(TYPED))
         return Inbound(**base, kind=InboundKind.TEXT, payload=line, extra=shown_marks(match, recent))
-
-
-def shown_marks(match: TypedMatch, lettered: dict[str, RenderedButton]) -> dict[str, Any]:
-    """What a refusal of typed words lists again (dialogs.flows.inputs.refusal_marks): the choices the
-    words could mean (``meant``), and the notices' lettered choices, which the question re-asked below
-    does not show (``lettered``), each as [mark, label]."""
-    extra: dict[str, Any] = {}
-    if match.candidates:
-        extra["meant"] = [[mark, plain(button.label)] for mark, button in match.candidates]
-    if lettered:
-        extra["lettered"] = [[letter, plain(button.label)] for letter, button in lettered.items()]
-    return extra
 
 
 Notice = Callable[[str, dict[str, Any]], Awaitable[None]]

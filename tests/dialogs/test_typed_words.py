@@ -10,6 +10,8 @@ import io
 from sqlalchemy import select
 
 from bot.channels.terminal import TerminalChannel
+from bot.channels.wechat import SINCE_TYPED, pressed, shown_choices, typed_in
+from bot.rendering import RenderedButton
 from dialogs.lifecycle import CaseState
 from storage import models
 from tests.dialogs.harness import Bot, Person
@@ -71,3 +73,15 @@ async def test_report_payment_typed_at_the_schedule_starts_the_report(bot: Bot) 
     replies = await _type(alice, terminal, "report payment")
     said = "\n".join(r.text for r in replies)
     assert "How much did you pay" in said, said
+
+
+def test_wechat_reads_words_of_a_lettered_notice_and_passes_the_refusal_its_choices() -> None:
+    menu = (RenderedButton("3.status", "我的申请进度"), RenderedButton("3.plans", "方案与协商"))
+    notice = (RenderedButton("4.g:pay:1", "报告一笔还款"), RenderedButton("4.g:confirm:1:1", "确认这份协议"))
+    state, _ = shown_choices({SINCE_TYPED: True}, menu, {})
+    state, style = shown_choices(state, notice, {})
+    assert style == "lettered"
+    assert pressed(state, "报告还款", None) == "4.g:pay:1"  # its key words
+    assert pressed(state, "确认", None) is None  # never by loose words: named with its letter instead
+    assert typed_in(state, "确认").candidates == (("b", notice[1]),)
+    assert pressed(state, "b", None) == "4.g:confirm:1:1"
