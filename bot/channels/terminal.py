@@ -2,7 +2,7 @@
 
 Buttons are shown as numbered choices; typing the number presses the button. A notice that arrives while
 a question is on screen (someone else's move) shows its buttons with letters, pressed by typing the
-letter, so the numbers keep answering the question. Letters run on across notices (a, b, then c, d on the
+letter (or words naming one clearly: bot.typed_choices), so the numbers keep answering the question. Letters run on across notices (a, b, then c, d on the
 next) and never repeat in a session: with three notices on screen, ``a`` can only mean the first one's
 button. A typed choice is marked as typed (``extra["typed"]``): the dialogs ask once more before a typed
 "confirm received" decides a payment (a letter, a number or words are easy to get wrong; a tap on
