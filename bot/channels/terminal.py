@@ -2,11 +2,12 @@
 
 Buttons are shown as numbered choices; typing the number presses the button. A notice that arrives while
 a question is on screen (someone else's move) shows its buttons with letters, pressed by typing the
-letter (or words naming one clearly: bot.typed_choices), so the numbers keep answering the question. Letters run on across notices (a, b, then c, d on the
-next) and never repeat in a session: with three notices on screen, ``a`` can only mean the first one's
-button. A typed choice is marked as typed (``extra["typed"]``): the dialogs ask once more before a typed
-"confirm received" decides a payment (a letter, a number or words are easy to get wrong; a tap on
-Telegram is not), after checking it is still to be decided, so a stale one is told at once.
+letter (or words naming one clearly: bot.typed_choices), so the numbers keep answering the question.
+Letters run on across notices (a, b, then c, d on the next) and never repeat in a session: with three
+notices on screen, ``a`` can only mean the first one's button. A typed choice is marked as typed
+(``extra["typed"]``): the dialogs ask once more before a typed "confirm received" decides a payment (a
+letter, a number or words are easy to get wrong; a tap on Telegram is not), after checking it is still to
+be decided, so a stale one is told at once.
 ``/file PATH`` sends a file (as evidence) and ``/quit`` leaves. A document the bot sends (an agreement,
 the /mydata export) is shown and, given a folder, saved there as a file, and the message says its full
 path. Text from standard input is read line by line, so a script can drive a whole conversation. What is
