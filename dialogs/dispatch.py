@@ -30,6 +30,7 @@ from dialogs.flows.base import (
 )
 from dialogs.flows.casework import ASK_FOR_HELP, GLOBAL, parse_global
 from dialogs.flows.helpdesk import ASKED_FROM
+from dialogs.flows.inputs import USE_BUTTONS, refusal_marks
 from dialogs.lifecycle import CaseState
 from dialogs.messages import Inbound, InboundKind
 from dialogs.ports import Turn
@@ -185,7 +186,8 @@ class Dialogs:
 
     async def _wrong(self, ctx: Ctx, step: Step, invalid: Invalid) -> None:
         ctx.conv.wrong_answers += 1
-        ctx.say(invalid.template, **invalid.context)
+        shown = refusal_marks(ctx.inbound) if invalid.template == USE_BUTTONS else {}
+        ctx.say(invalid.template, **invalid.context, **shown)  # a text channel's choices, listed again
         if ctx.conv.wrong_answers >= WRONG_ANSWERS_BEFORE_HELP:
             ctx.stuck_help = (ASK_OPERATOR, GO_HOME)  # offered with the question asked again (Ctx.ask)
         await step.ask(ctx)

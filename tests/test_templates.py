@@ -664,6 +664,10 @@ SAMPLES: dict[str, Any] = {
     "final_notice": False,
     "payment_waiting": True,
     "typed": "maybe",
+    "other_day": "2026-02-12",  # payments/day_read_as: the reading not taken
+    "meant": [{"mark": "2", "label": "Report a payment"}, {"mark": "b", "label": "Report a problem"}],
+    "lettered": [{"mark": "b", "label": "Confirm this agreement"}],
+    "mark_by": "either",
     "day": "2026-11-02",
     "reported_cases": [7, 9],
     "confirmed_cases": [7],

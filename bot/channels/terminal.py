@@ -2,11 +2,12 @@
 
 Buttons are shown as numbered choices; typing the number presses the button. A notice that arrives while
 a question is on screen (someone else's move) shows its buttons with letters, pressed by typing the
-letter, so the numbers keep answering the question. Letters run on across notices (a, b, then c, d on the
-next) and never repeat in a session: with three notices on screen, ``a`` can only mean the first one's
-button. A typed choice is marked as typed (``extra["typed"]``): the dialogs ask once more before a typed
-"confirm received" decides a payment (a letter, a number or words are easy to get wrong; a tap on
-Telegram is not), after checking it is still to be decided, so a stale one is told at once.
+letter (or words naming one clearly: bot.typed_choices), so the numbers keep answering the question.
+Letters run on across notices (a, b, then c, d on the next) and never repeat in a session: with three
+notices on screen, ``a`` can only mean the first one's button. A typed choice is marked as typed
+(``extra["typed"]``): the dialogs ask once more before a typed "confirm received" decides a payment (a
+letter, a number or words are easy to get wrong; a tap on Telegram is not), after checking it is still to
+be decided, so a stale one is told at once.
 ``/file PATH`` sends a file (as evidence) and ``/quit`` leaves. A document the bot sends (an agreement,
 the /mydata export) is shown and, given a folder, saved there as a file, and the message says its full
 path. Text from standard input is read line by line, so a script can drive a whole conversation. What is
@@ -25,7 +26,7 @@ from typing import Any, TextIO
 
 from bot.channels.terminal_files import FileRefused, file_facts, save_document
 from bot.rendering import Rendered, RenderedButton, Renderer
-from bot.typed_choices import typed_choice
+from bot.typed_choices import TypedMatch, shown_marks, typed_match
 from dialogs.domain import Account, Channel
 from dialogs.messages import Inbound, InboundKind, Outbound
 
@@ -41,6 +42,7 @@ _REPLACEMENT = "\ufffd"
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 PROMPT = "> "
 TYPED = {"typed": True}  # a choice made by typing, not by a tap (dialogs.flows.payment_actions)
+RECENT_LETTERED = 6  # the latest notices' lettered choices that words may name and a refusal lists again
 
 
 def letter_for(index: int) -> str:
@@ -191,10 +193,12 @@ class TerminalChannel:
             return Inbound(**base, kind=InboundKind.FILE, extra=file_facts(stripped[5:].strip()))
         if stripped.startswith("/"):
             return Inbound(**base, kind=InboundKind.COMMAND, payload=stripped)
-        pressed = self._aside_pressed(stripped) or typed_choice(stripped, self._buttons)
-        if pressed is not None:
-            return Inbound(**base, kind=InboundKind.CHOICE, payload=pressed.choice, extra=dict(TYPED))
-        return Inbound(**base, kind=InboundKind.TEXT, payload=line)
+        recent = dict(list(self._aside.items())[-RECENT_LETTERED:])
+        match = TypedMatch(pressed) if (pressed := self._aside_pressed(stripped)) else None
+        match = match or typed_match(stripped, self._buttons, recent)
+        if match.pressed is not None:
+            return Inbound(**base, kind=InboundKind.CHOICE, payload=match.pressed.choice, extra=dict(TYPED))
+        return Inbound(**base, kind=InboundKind.TEXT, payload=line, extra=shown_marks(match, recent))
 
 
 Notice = Callable[[str, dict[str, Any]], Awaitable[None]]

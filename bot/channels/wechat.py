@@ -85,7 +85,7 @@ from bot.channels.wechat_api import (
 )
 from bot.delivery import NotYet, Unreachable
 from bot.rendering import Rendered, RenderedButton, Renderer
-from bot.typed_choices import typed_choice
+from bot.typed_choices import TypedMatch, shown_marks, typed_match
 from dialogs.domain import Account, Channel
 from dialogs.locales import DEFAULT_LOCALE
 from dialogs.messages import Inbound, InboundKind
@@ -247,12 +247,19 @@ def pressed(state: dict[str, Any] | None, typed: str, menu_id: str | None) -> st
         choice = (state.get("menus") or {}).get(menu_id)
         if isinstance(choice, str):
             return choice
-    line = typed.strip()
-    aside = _buttons(state.get("aside"))
-    if len(line) == 1 and line.lower() in LETTERS[: len(aside)]:
-        return aside[LETTERS.index(line.lower())].choice
-    found = typed_choice(line, _buttons(state.get("numbered")))
+    found = typed_in(state, typed).pressed
     return found.choice if found is not None else None
+
+
+def typed_in(state: dict[str, Any] | None, typed: str) -> TypedMatch:
+    """What a typed line means among the choices last shown: the numbered ones and the lettered ones of a
+    notice beside them (its letter, or words that name one choice clearly)."""
+    state = state or {}
+    return typed_match(typed.strip(), _buttons(state.get("numbered")), _lettered(state))
+
+
+def _lettered(state: dict[str, Any]) -> dict[str, RenderedButton]:
+    return dict(zip(LETTERS, _buttons(state.get("aside")), strict=False))
 
 
 def choice_lines(buttons: Sequence[RenderedButton], style: str) -> list[str]:
@@ -865,7 +872,8 @@ def _text(
     choice = pressed(choices, text, str(menu_id) if menu_id else None)
     if choice is not None:
         return InboundKind.CHOICE, choice, None if menu_id else {"typed": True}
-    return InboundKind.TEXT, text, None
+    # Not a choice: what a "choose one of the options" refusal lists again, should the step want a choice
+    return InboundKind.TEXT, text, shown_marks(typed_in(choices, text), _lettered(choices or {})) or None
 
 
 async def _image(media_id: str, api: Api) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import re
 import unicodedata
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from dialogs.domain import FileRef
 from dialogs.errors import InvalidIdNumber, InvalidInput, InvalidPhone
@@ -43,8 +44,47 @@ def _text_of(inbound: Inbound, *, example: str) -> str:
     return inbound.payload.strip()
 
 
+USE_BUTTONS = "errors/use_buttons"
+MAX_MARK = 4  # "b", "12", "aa": a choice's mark as a text channel shows it
+MAX_LABEL = 200
+
+
 def buttons_only(_ctx: Ctx, inbound: Inbound) -> object:
-    raise Invalid("errors/use_buttons")
+    raise Invalid(USE_BUTTONS)
+
+
+def refusal_marks(inbound: Inbound | None) -> dict[str, Any]:
+    """What a text channel says to list again in the "choose one of the options" refusal: the choices the
+    typed words could mean (``extra["meant"]``) and the notices' lettered choices on screen, which the
+    question asked again does not show (``extra["lettered"]``), as ``[mark, label]`` pairs; and whether
+    the marks to type are letters, numbers or either (``mark_by``). Malformed extras are ignored."""
+    if inbound is None or inbound.kind is not InboundKind.TEXT:
+        return {}
+    meant, lettered = _marks(inbound.extra.get("meant")), _marks(inbound.extra.get("lettered"))
+    if not meant and not lettered:
+        return {}
+    shown = meant or lettered
+    letters = any(mark.isalpha() for mark in (m["mark"] for m in shown))
+    numbers = not meant or any(m["mark"].isdigit() for m in meant)  # the question below is numbered
+    return {"meant": meant, "lettered": lettered, "mark_by": _mark_by(letters, numbers)}
+
+
+def _mark_by(letters: bool, numbers: bool) -> str:
+    return "either" if letters and numbers else "letter" if letters else "number"
+
+
+def _marks(pairs: object) -> list[dict[str, str]]:
+    if not isinstance(pairs, list):
+        return []
+    return [
+        {"mark": pair[0], "label": pair[1][:MAX_LABEL]}
+        for pair in pairs
+        if isinstance(pair, list | tuple)
+        and len(pair) == 2
+        and all(isinstance(part, str) for part in pair)
+        and 0 < len(pair[0]) <= MAX_MARK
+        and pair[0].isalnum()
+    ]
 
 
 def text(*, max_len: int = MAX_TEXT, min_len: int = 1, example: str = "") -> Accept:

@@ -11,6 +11,7 @@ re-checks who presses them and what the payment's state is, so a stale or forged
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,7 +22,7 @@ from dialogs.flows.casework import ASK_FOR_HELP, GLOBAL, held_until, notify, ope
 from dialogs.flows.inputs import buttons_only, file, money, text
 from dialogs.lifecycle import CaseState
 from dialogs.messages import HeldMessage, Inbound, InboundKind
-from dialogs.rules.dates import parse_day
+from dialogs.rules.dates import day_readings
 from dialogs.rules.supervision import (
     Allocation,
     Move,
@@ -327,17 +328,37 @@ async def ask_day(ctx: Ctx) -> None:
     ctx.ask("payments/day", *day_choices(days, kept), **days_context(days))
 
 
-def typed_day(ctx: Ctx, inbound: Inbound) -> date | Picked:
+@dataclass(frozen=True, slots=True)
+class ReadTwoWays:
+    """A typed day that reads two ways (``2/12``: February 12 or December 2). ``days``: the readings this
+    report accepts (both: the borrower is asked which; one: it is taken, and said how it was read)."""
+
+    typed: str
+    days: tuple[date, ...]
+    other: date  # the reading not taken, when only one is taken
+
+
+READINGS = "readings"  # in the report: the two days a typed date could be, while the borrower says which
+MAX_ECHO = 40  # a typed date said back ("I read “2/12” as …") is short
+
+
+def typed_day(ctx: Ctx, inbound: Inbound) -> date | Picked | ReadTwoWays:
     """A day as people write it (dialogs.rules.dates), or "I don't remember" in words."""
     if inbound.kind is not InboundKind.TEXT:
         raise Invalid("payments/day_unreadable", **days_context(_asked_days(ctx)))
     typed = inbound.payload.strip()
     if _DAY_UNKNOWN.search(typed.casefold().replace("’", "'")):
         return Picked("unknown")
-    day = parse_day(typed, local_today(ctx))
-    if day is None:
+    readings = day_readings(typed, local_today(ctx))
+    if not readings:
         raise Invalid("payments/day_unreadable", **days_context(_asked_days(ctx)))
-    return day
+    if len(readings) == 1:
+        return readings[0]
+    possible = tuple(day for day in readings if _asked_days(ctx).accepts(day))
+    if not possible:
+        return readings[0]  # neither is possible: the check says why of the usual (month-first) one
+    other = next(day for day in readings if day != possible[0])
+    return ReadTwoWays(typed[:MAX_ECHO], possible, other)
 
 
 def _asked_days(ctx: Ctx) -> PaymentDays:
@@ -346,8 +367,34 @@ def _asked_days(ctx: Ctx) -> PaymentDays:
     return payment_days(local_today(ctx), date.fromisoformat(first) if first else None)
 
 
-async def on_day(ctx: Ctx, answer: date | Picked) -> str:
+async def ask_day_which(ctx: Ctx) -> None:
+    readings = [date.fromisoformat(day) for day in _report(ctx).get(READINGS) or []]
+    if len(readings) != 2:  # arrived without the two readings (a /back): the day question itself
+        await ask_day(ctx)
+        return
+    choices = [Choice(f"reading{index}", "day_reading", {"day": day}) for index, day in enumerate(readings)]
+    typed = str(_report(ctx).get("typed_day") or "")
+    ctx.ask("payments/day_which", *choices, Choice("cancel", "cancel_report"), typed=typed)
+
+
+def _reading(ctx: Ctx, picked: Picked) -> date | None:
+    """The day of a "which of the two" choice, if it is one."""
+    readings = _report(ctx).get(READINGS) or []
+    index = {"reading0": 0, "reading1": 1}.get(picked.id)
+    return date.fromisoformat(readings[index]) if index is not None and index < len(readings) else None
+
+
+async def on_day(ctx: Ctx, answer: date | Picked | ReadTwoWays) -> str:
     days = await report_days(ctx)
+    if isinstance(answer, ReadTwoWays):
+        if len(answer.days) == 2:  # both possible: ask which, never guess a day of someone's money
+            readings = [day.isoformat() for day in answer.days]
+            _report(ctx).update({READINGS: readings, "typed_day": answer.typed})
+            return "day_which"
+        ctx.say("payments/day_read_as", typed=answer.typed, day=answer.days[0], other_day=answer.other)
+        answer = answer.days[0]
+    if isinstance(answer, Picked) and (read := _reading(ctx, answer)) is not None:
+        answer = read
     if isinstance(answer, Picked) and answer.id == "keep" and "day" in _report(ctx):
         return "receipt"  # offered only when the check accepts it, and the range only grows with the days
     _report(ctx)["day_unknown"] = isinstance(answer, Picked) and answer.id == "unknown"
@@ -361,6 +408,7 @@ async def on_day(ctx: Ctx, answer: date | Picked) -> str:
     if not days.accepts(answer):
         raise Invalid("payments/before_plan", plan_since=days.first, **days_context(days))
     _report(ctx)["day"] = answer.isoformat()
+    _report(ctx).pop(READINGS, None)
     return "receipt"
 
 
@@ -786,6 +834,7 @@ PAYMENTS = Flow(
         "schedule": Step(ask_schedule, schedule_answer, on_schedule),
         "amount": Step(ask_amount, paid_amount, on_amount),
         "day": Step(ask_day, typed_day, on_day),
+        "day_which": Step(ask_day_which, typed_day, on_day, returnable=False),
         "receipt": Step(ask_receipt, accept_receipt, on_receipt),
         "check": Step(ask_check, buttons_only, on_check, returnable=False),
         "dispute_reason": Step(

@@ -244,7 +244,8 @@ async def test_bad_input_is_answered_kindly_and_changes_nothing(bot: Bot, clock:
     await alice.send("795.64")
     for typed, answer in (
         ("2026-12-03", "That day has not come yet (today is December 2, 2026)"),
-        ("tomorrow", "I could not read that as a day. Type it like 2026-12-02"),
+        ("tomorrow", "That day has not come yet"),  # understood, and not yet come
+        ("someday", "I could not read that as a day. Type it like 2026-12-02"),
         ("2026-10-01", "before this agreement began"),
     ):
         await alice.send(typed)
