@@ -180,7 +180,8 @@ async def test_a_lender_offer_above_the_level_shows_the_borrower_the_excess(bot:
     assert "You do not have to accept it." in alice.texts()
 
 
-STAFF_SCREENS = ("desk/", "mediate/", "review/", "staff/")  # staff's own screens offer nobody a person
+# Staff's own screens offer nobody a person.
+STAFF_SCREENS = ("desk/", "mediate/", "review/", "staff/", "status/staff")
 
 
 def _said_with_the_button() -> set[str]:
@@ -188,10 +189,16 @@ def _said_with_the_button() -> set[str]:
     the help choices a stuck question gets: ``stuck_help``, ``help_choices``, or ``below=True`` when they join
     the question's own buttons)."""
     said = re.compile(
-        r'"([a-z_]+/[a-z_]+)",(?:\s*[A-Z_]+,)*\s*(?:ASK_OPERATOR|ASK_FOR_HELP|\*ctx\.stuck_help|\*help_choices|below=True)\b'
+        r'("[a-z_]+/[a-z_]+"|[A-Z_]+),(?:\s*[A-Z_]+,)*\s*(?:ASK_OPERATOR|ASK_FOR_HELP|\*ctx\.stuck_help|\*help_choices|below=True)\b'
     )
-    sources = Path(dialogs.__file__).parent.rglob("*.py")
-    return {name for path in sources for name in said.findall(path.read_text(encoding="utf-8"))}
+    # A template the code names once, as a constant (DISPUTE_NOTICE = "payments/disputed").
+    named = re.compile(r'^([A-Z_]+) = "([a-z_]+/[a-z_]+)"', re.MULTILINE)
+    found = set()
+    for path in Path(dialogs.__file__).parent.rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        constants = dict(named.findall(source))
+        found |= {constants.get(name, name).strip('"') for name in said.findall(source)}
+    return found
 
 
 def test_talk_to_a_person_is_only_offered_with_a_way_to_do_it() -> None:
