@@ -208,6 +208,7 @@ SAMPLES: dict[str, Any] = {
     "below": True,
     "lines_below": 3,
     "os_error": "Permission denied",
+    "kilobytes": 56,
     "checked_entries": 12345,
     "checked_heads": 12,
     "platform_key": "1a2b 3c4d 5e6f",
