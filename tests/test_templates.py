@@ -209,6 +209,8 @@ SAMPLES: dict[str, Any] = {
     "lines_below": 3,
     "os_error": "Permission denied",
     "kilobytes": 56,
+    "size": 12345,
+    "at": "2026-12-02 07:00:01 UTC+08:00 (Asia/Shanghai)",
     "checked_entries": 12345,
     "checked_heads": 12,
     "platform_key": "1a2b 3c4d 5e6f",
