@@ -8,9 +8,10 @@ from datetime import date
 from typing import Any
 
 from dialogs.domain import PaymentStatus
-from dialogs.flows.base import BACK, HOME, NONCE, Choice, Ctx, Flow, Picked, Step, prompt
+from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Picked, Step, prompt
 from dialogs.flows.casework import terms_view
 from dialogs.flows.inputs import buttons_only
+from dialogs.flows.once import first_time, new_request
 from dialogs.flows.payments import local_today
 from dialogs.flows.status import MILESTONES
 from dialogs.flows.submit import budget
@@ -19,7 +20,7 @@ from dialogs.rules.affordability import Finances
 from dialogs.rules.supervision import Due, allocate
 
 EXPORT_FILE = "loanbridge-my-data.json"
-SENT = "md_sent"  # the visit (its nonce) the export was sent on: a question asked again does not resend it
+SENT = "md_sent"  # set once the export is sent: a question asked again (a slip, a restart) does not resend it
 # Every kind of case event the summary names in words (labels.j2: event_<kind>); any other is "a step".
 LOGGED = MILESTONES | {
     "finances_saved",
@@ -37,12 +38,13 @@ LOGGED = MILESTONES | {
 async def send_once(
     ctx: Ctx, sent: str, load: Callable[[], Awaitable[dict[str, Any]]]
 ) -> dict[str, Any] | None:
-    """The export as a file, once a visit (``sent`` keeps the visit's nonce): ``None`` when it was sent
-    already, and the person is told so."""
-    if ctx.data.get(sent) == ctx.data.get(NONCE, 0):
-        ctx.ask("mydata/export_again", Choice("back", "back"), Choice("menu", "menu"))
+    """The export as a file, once a request (/mydata, the menu's entry, "Send it again": see
+    :func:`new_request`): ``None`` when it was sent already, and the person is told so and offered it
+    again. A step asked again (a slip, a language change, a restart) is not a request."""
+    if not first_time(ctx, sent):
+        choices = (Choice("again", "send_again"), Choice("back", "back"), Choice("menu", "menu"))
+        ctx.ask("mydata/export_again", *choices, file_name_sent=EXPORT_FILE)
         return None
-    ctx.data[sent] = ctx.data.get(NONCE, 0)
     exported = await load()
     document = json.dumps(exported, ensure_ascii=False, indent=2, sort_keys=True, default=str)
     ctx.say("mydata/export_file", file_name=EXPORT_FILE, document=document)
@@ -180,7 +182,10 @@ def _value(member: Any) -> str:
     return str(getattr(member, "value", member))
 
 
-async def on_export(_ctx: Ctx, picked: Picked) -> str:
+async def on_export(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "again":
+        new_request(ctx, SENT)
+        return "export"
     return BACK if picked.id == "back" else HOME
 
 

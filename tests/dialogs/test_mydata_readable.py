@@ -47,7 +47,7 @@ async def paid_and_disputed(bot: Bot, clock: FakeClock) -> Person:
 
 def summary_of(person: Person) -> str:
     """The summary beside the file (the signed agreement, sent when the log is sequenced, may come too)."""
-    return plain([m for m in person.last if not m.file_name][-1].text)
+    return plain([m for m in person.last if "mydata/export" in m.templates][-1].text)
 
 
 def export_of(person: Person) -> dict[str, Any]:
@@ -133,3 +133,29 @@ async def test_both_fit_the_channels(bot: Bot, clock: FakeClock) -> None:
     assert len(split_text(summary)) <= 3 and all(len(p) <= MAX_TEXT for p in split_text(summary))
     wechat = split_bytes(plain(document.text), MAX_BYTES - 200)
     assert len(wechat) <= 25  # 19 for this plan (17 with the entries as escaped strings)
+
+
+async def test_the_export_goes_once_a_request_and_a_step_asked_again_offers_it_again(
+    bot: Bot, clock: FakeClock
+) -> None:
+    """Trial 3: a reopened terminal resumed at "your data was sent above" with nothing above, and a
+    language change re-sent the 56 KB file. Asked again, the step says where the data went and offers it."""
+    alice, _, _ = await active_plan(bot)
+    await alice.send("/mydata")
+    assert exported(alice)
+    await alice.send("/schedule 99")
+    await alice.send("/lang")
+    await alice.press("中文")
+    assert not exported(alice)
+    assert "您的信息之前已在本次对话中发给您：文件 loanbridge-my-data.json 以及一份文字摘要" in alice.texts()
+    await alice.press("再发一次")
+    assert exported(alice)
+    assert "我们保存的关于您的信息摘要" in summary_of(alice)
+    await alice.send("/menu")
+    await alice.press("我的信息")  # the menu's entry is a request too
+    assert exported(alice)
+
+
+def exported(person: Person) -> bool:
+    """Whether the export file came with the last reply (the signed agreement may come alongside)."""
+    return any(m.file_name == "loanbridge-my-data.json" for m in person.last)
