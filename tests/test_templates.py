@@ -417,6 +417,7 @@ SAMPLES: dict[str, Any] = {
                     "reported_at": "2026-12-01T03:00:00+00:00",
                     "status": "confirmed",
                     "reason": None,
+                    "decided_by": "lender",
                 },
                 {
                     "amount": "500.00",
@@ -424,6 +425,15 @@ SAMPLES: dict[str, Any] = {
                     "reported_at": "2027-01-02T03:00:00+00:00",
                     "status": "disputed",
                     "reason": "Nothing <arrived>.",
+                    "decided_by": None,
+                },
+                {
+                    "amount": "240.00",
+                    "paid_on": "2027-01-03",
+                    "reported_at": "2027-01-03T03:00:00+00:00",
+                    "status": "confirmed",
+                    "reason": "Nothing in account <8812>.",
+                    "decided_by": "operator",
                 },
             ],
             "log": [
@@ -432,6 +442,17 @@ SAMPLES: dict[str, Any] = {
                     "kind": "opened",
                     "to_state": None,
                     "by": "borrower",
+                    "sent_by": "borrower",
+                    "waiting_until": None,
+                    "times": 1,
+                },
+                {
+                    "at": "2026-11-03T09:30:00+00:00",
+                    "kind": "offer_made",
+                    "to_state": None,
+                    "by": "borrower",
+                    "sent_by": "operator",
+                    "waiting_until": None,
                     "times": 1,
                 },
                 {
@@ -439,6 +460,17 @@ SAMPLES: dict[str, Any] = {
                     "kind": "transition",
                     "to_state": "negotiating",
                     "by": "operator",
+                    "sent_by": "operator",
+                    "waiting_until": None,
+                    "times": 1,
+                },
+                {
+                    "at": "2026-11-03T20:30:00+00:00",
+                    "kind": "message_mediator",
+                    "to_state": None,
+                    "by": "operator",
+                    "sent_by": "operator",
+                    "waiting_until": "2026-11-04T00:00:00+00:00",
                     "times": 1,
                 },
                 {
@@ -446,6 +478,8 @@ SAMPLES: dict[str, Any] = {
                     "kind": "payment_disputed",
                     "to_state": None,
                     "by": "lender",
+                    "sent_by": "lender",
+                    "waiting_until": None,
                     "times": 2,
                 },
                 {
