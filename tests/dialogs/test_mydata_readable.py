@@ -149,7 +149,7 @@ async def test_the_export_goes_once_a_request_and_a_step_asked_again_offers_it_a
     await alice.send("/lang")
     await alice.press("中文")
     assert not exported(alice)
-    assert "您的信息之前已在本次对话中发给您：文件 loanbridge-my-data.json 以及一份文字摘要" in alice.texts()
+    assert "您的信息之前已发给您：文件 loanbridge-my-data.json 以及一份文字摘要" in alice.texts()
     await alice.press("再发一次")
     assert exported(alice)
     assert "我们保存的关于您的信息摘要" in summary_of(alice)

@@ -194,7 +194,7 @@ async def test_a_slip_after_agreement_asks_again_without_resending_the_document(
         assert not [m for m in alice.last if m.file_name], slip
     await alice.press("中文")
     assert not [m for m in alice.last if m.file_name]
-    assert "之前已在本次对话中作为文件 agreement-1-v1-signed.txt 发给您" in alice.texts()
+    assert "之前已作为文件 agreement-1-v1-signed.txt 发给您" in alice.texts()
     await alice.press("再发一次")
     assert signed_file(alice.last)  # asked for: sent once more
     await alice.send("/schedule 99")
