@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import sys
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from bot.platform_key import deployment_public_key
 from bot.rendering import Renderer
 from bot.settings import Settings
-from bot.verify import add_lang_option, reader_locale
-from storage.case_log import Head, latest_head, moment
+from bot.verify import UnknownZone, add_lang_option, reader_locale, reader_zone, when
+from storage.case_log import Head, latest_head
 from storage.db import async_url, check_database_file
 from storage.log_audit import AuditReport, Finding, audit
 from storage.migrate import require_current
-from storage.signing import TreeHead, fingerprint, grouped, load_public_key
+from storage.signing import TreeHead, fingerprint, grouped, load_public_key, parse_moment
+
+UNREADABLE = 2  # the zone asked for is unknown (as loanbridge verify)
 
 
 def platform_key(settings: Settings, key_path: str | None) -> Ed25519PublicKey:
@@ -52,8 +56,25 @@ def say(template: str, locale: str, **context: Any) -> str:
     return Renderer().document(f"audit/{template}", context, locale, "UTC")
 
 
+Zone = tuple[tzinfo, str]
+UTC_ZONE: Zone = (UTC, "UTC")
+
+
+def _zone(args: argparse.Namespace) -> Zone | None:
+    """The reader's zone as ``loanbridge verify`` finds it (--tz, TZ, the system's); None, said, when
+    the name given is unknown."""
+    try:
+        return reader_zone(args.tz)
+    except UnknownZone as error:
+        print(f"unknown time zone {error}: give one such as Asia/Shanghai or UTC (--tz)", file=sys.stderr)
+        return None
+
+
 async def audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     locale = reader_locale(args.lang)
+    zone = _zone(args)
+    if zone is None:
+        return UNREADABLE
     key = platform_key(settings, args.key)
     engine = _reader(settings)
 
@@ -66,11 +87,12 @@ async def audit_verify(args: argparse.Namespace, settings: Settings) -> int:
             report = await audit(session, key, progress if args.progress else None)
     finally:
         await engine.dispose()
-    print(report_text(report, key, locale))
+    print(report_text(report, key, locale, zone))
     return 0 if report.ok else 1
 
 
-def report_text(report: AuditReport, key: Ed25519PublicKey, locale: str) -> str:
+def report_text(report: AuditReport, key: Ed25519PublicKey, locale: str, zone: Zone = UTC_ZONE) -> str:
+    """The report in the reader's words, its times in their zone as ``loanbridge verify`` prints them."""
     latest = report.latest
     return say(
         "report",
@@ -78,17 +100,28 @@ def report_text(report: AuditReport, key: Ed25519PublicKey, locale: str) -> str:
         checked_entries=report.entries,
         checked_heads=report.heads,
         platform_key=grouped(fingerprint(key)),
-        latest_head={"size": latest.size, "at": moment(latest.at)} if latest is not None else None,
-        problems=[_problem(finding) for finding in report.findings],
+        latest_head={"size": latest.size, "at": when(latest.at, *zone)} if latest is not None else None,
+        problems=[_problem(finding, zone) for finding in report.findings],
         log_ok=report.ok,
     )
 
 
-def _problem(finding: Finding) -> dict[str, Any]:
-    return {"problem": finding.problem, "case": finding.case_id, "seq": finding.seq, **finding.facts}
+def _problem(finding: Finding, zone: Zone) -> dict[str, Any]:
+    facts = dict(finding.facts)
+    if isinstance(facts.get("at"), str):  # a head's time, as the log spells it (UTC to the microsecond)
+        with contextlib.suppress(ValueError):  # not the log's spelling: shown as it is
+            facts["at"] = when(parse_moment(facts["at"]), *zone)
+    return {"problem": finding.problem, "case": finding.case_id, "seq": finding.seq, **facts}
 
 
 async def audit_head(args: argparse.Namespace, settings: Settings) -> int:
+    """The head to publish on standard output, exactly as signed (its field names are part of what was
+    signed, so they stay as they are); what it is, in the reader's words and zone, on standard error, so
+    ``loanbridge audit head > head.txt`` keeps only what to publish."""
+    locale = reader_locale(args.lang)
+    zone = _zone(args)
+    if zone is None:
+        return UNREADABLE
     engine = _reader(settings)
     try:
         await require_current(engine)
@@ -97,8 +130,9 @@ async def audit_head(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await engine.dispose()
     if head is None:
-        print(say("no_head", reader_locale(args.lang)))
+        print(say("no_head", locale))
         return 1
+    print(say("head", locale, size=head.size, at=when(head.at, *zone)), file=sys.stderr, flush=True)
     print(published(head), end="")
     return 0
 
@@ -121,8 +155,18 @@ def add_audit_commands(commands: Any) -> Any:
     verify.add_argument("--key", help="check with this public key (PEM or base64) instead of the platform's")
     verify.add_argument("--progress", action="store_true", help="report progress on stderr")
     add_lang_option(verify)
+    _add_tz_option(verify)
     verify.set_defaults(run=audit_verify)
     head = group.add_parser("head", help="print the latest signed tree head, to publish elsewhere")
     add_lang_option(head)
+    _add_tz_option(head)
     head.set_defaults(run=audit_head)
     return group
+
+
+def _add_tz_option(command: Any) -> None:
+    command.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="the time zone of the times shown, such as Asia/Shanghai (default: TZ, else the system's)",
+    )

@@ -81,6 +81,11 @@ def _as_datetime(value: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _has_time(value: Any) -> bool:
+    """A moment, not a calendar day: a datetime, or ISO text with a time after the date."""
+    return isinstance(value, datetime) or (isinstance(value, str) and len(value) > 10 and value[10] in "T ")
+
+
 def noun(count: Any, singular: str, plural_form: str | None = None) -> str:
     """The word that goes with ``count``: "month" for 1, "months" otherwise (Chinese needs no plural)."""
     return singular if _as_decimal(count) == 1 else (plural_form or singular + "s")
@@ -166,7 +171,12 @@ class Renderer:
 
     @pass_context
     def _day(self, context: Context, value: Any) -> str:
-        return format_date(_as_date(value), format="long", locale=context["_locale"])
+        """A day; a moment (a datetime, or its ISO text with a time) is the day on the reader's clock, as
+        :meth:`_moment` shows it: "with us since" must not name yesterday's UTC date in Beijing's morning."""
+        day = _as_date(value)
+        if _has_time(value):
+            day = _as_datetime(value).astimezone(ZoneInfo(context["_tz"])).date()
+        return format_date(day, format="long", locale=context["_locale"])
 
     @pass_context
     def _moment(self, context: Context, value: Any) -> str:

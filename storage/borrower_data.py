@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
@@ -128,6 +128,7 @@ async def _case_export(work: CaseWork, case: models.Case) -> dict[str, Any]:
     events = await work.events(case.id)
     if any(event.kind == ERASED for event in events):
         return await _erased_case_export(work, case, events)
+    held = await _held(work)
     loan = await work.session.get(models.Loan, case.loan_id) if case.loan_id else None
     hardship = await personal.hardship(work.session, case.id, work.cipher)
     finances = await personal.finances(work.session, case.id, work.cipher)
@@ -144,9 +145,23 @@ async def _case_export(work: CaseWork, case: models.Case) -> dict[str, Any]:
         "messages": [dataclasses.asdict(message) for message in await work.messages(case.id)],
         "schedule": [dataclasses.asdict(due) for due in await plan.instalments(case.id)],
         "payments": [dataclasses.asdict(payment) for payment in await plan.payments(case.id)],
-        "events": [_event(e) for e in events],
+        "events": [_event(e, held) for e in events],
         "case_log": await case_log_export(work.session, case.id),
     }
+
+
+async def _held(work: CaseWork) -> dict[datetime, datetime]:
+    """What still waits in the outbox for this person (held for their hours): when it was written, and
+    when it goes out. A message's event and its outbox row are written in one turn, at one moment."""
+    outbox = models.OutboxMessage
+    query = select(outbox.created_at, outbox.not_before).where(
+        outbox.account_id == work.account.id, outbox.sent_at.is_(None), outbox.failed.is_(False)
+    )
+    return {_utc(written): _utc(due) for written, due in (await work.session.execute(query)).all()}
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 async def _erased_case_export(
@@ -212,14 +227,20 @@ async def case_log_export(session: AsyncSession, case_id: int) -> dict[str, Any]
     }
 
 
-def _event(event: domain.CaseEvent) -> dict[str, Any]:
-    return {
+def _event(event: domain.CaseEvent, held: dict[datetime, datetime] | None = None) -> dict[str, Any]:
+    exported = {
         "at": event.at,
         "kind": event.kind,
         "by": event.actor_role,
         "to_state": event.to_state,
         "details": event.details,
     }
+    # Someone else's message held for this person's hours: not delivered yet, and when it will be.
+    if event.kind.startswith("message_") and event.actor_role is not domain.Role.BORROWER:
+        waiting = (held or {}).get(_utc(event.at))
+        if waiting is not None:
+            exported["waiting_until"] = waiting
+    return exported
 
 
 async def _reports(work: CaseWork) -> list[dict[str, Any]]:

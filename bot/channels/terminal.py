@@ -41,6 +41,7 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202
 _REPLACEMENT = "\ufffd"
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 PROMPT = "> "
+MACHINE_READABLE = (".json",)  # saved, not printed (the message beside it says it in words)
 TYPED = {"typed": True}  # a choice made by typing, not by a tap (dialogs.flows.payment_actions)
 RECENT_LETTERED = 6  # the latest notices' lettered choices that words may name and a refusal lists again
 
@@ -122,10 +123,7 @@ class TerminalChannel:
         if self._reading:
             self._out.write("\n")  # off the prompt's line
         if message.file_name:
-            name = neutralised(message.file_name)
-            text = f"--- {name} ---\n{text}\n--- end of {name} ---"
-            if self.files is not None:
-                text += "\n" + self._saved(self.files, recipient, message.file_name, plain(message.text))
+            text = self._document(recipient, message.file_name, plain(message.text), text)
         self._out.write(text + "\n")
         if message.buttons and not self._since_typed and all(_is_global(b) for b in message.buttons):
             # A notice arriving in the middle of a question (someone else's move): its buttons get
@@ -144,14 +142,33 @@ class TerminalChannel:
             self._out.write(PROMPT)  # the person was typing: show where to go on
         self._out.flush()
 
-    def _saved(self, folder: Path, recipient: Account, file_name: str, document: str) -> str:
-        """Save a received document and say where, in the person's language (or why it could not be)."""
+    def _document(self, recipient: Account, file_name: str, document: str, shown: str) -> str:
+        """A received document between its name and its end, in the reader's language, and where it was
+        saved. A saved machine-readable file (the /mydata JSON, tens of KB) is not printed: it would scroll
+        the words that explain it off the screen."""
+        name = neutralised(file_name)
+        saved = self._saved(self.files, recipient, file_name, document) if self.files is not None else None
+        if saved is not None and saved[0] and file_name.endswith(MACHINE_READABLE):
+            size = round(len(document.encode("utf-8")) / 1024) or 1
+            return self._words(recipient, "terminal/document_not_shown", name=name, kilobytes=size) + (
+                "\n" + saved[1]
+            )
+        begin = self._words(recipient, "terminal/document_begin", name=name)
+        end = self._words(recipient, "terminal/document_end", name=name)
+        return f"{begin}\n{shown}\n{end}" + (f"\n{saved[1]}" if saved is not None else "")
+
+    def _saved(self, folder: Path, recipient: Account, file_name: str, document: str) -> tuple[bool, str]:
+        """Save a received document: whether it was saved, and where, in the person's language (or why
+        it could not be)."""
         try:
             path = save_document(folder, file_name, document)
-            template, context = "terminal/document_saved", {"path": str(path)}
         except OSError as error:
             reason = error.strerror or str(error)
-            template, context = "terminal/document_not_saved", {"path": str(folder), "os_error": reason}
+            context = {"path": str(folder), "os_error": reason}
+            return False, self._words(recipient, "terminal/document_not_saved", **context)
+        return True, self._words(recipient, "terminal/document_saved", path=str(path))
+
+    def _words(self, recipient: Account, template: str, **context: Any) -> str:
         renderer = self._renderer or Renderer()
         return for_terminal(renderer.render(Outbound(recipient.id, template, context), recipient).text)
 

@@ -14,6 +14,7 @@ from dialogs.errors import NotFound, PermissionDenied
 from dialogs.flows import agreement, broadcast, desk, payment_actions, quiet, staff, staff_data
 from dialogs.flows.base import Ctx, Invalid
 from dialogs.flows.casework import tell_operators
+from dialogs.flows.once import new_request
 from dialogs.lifecycle import CaseState
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ async def show_agreement(dialogs: Dialogs, ctx: Ctx, _argument: str) -> None:
         ctx.say("agreement/none", case_id=None)
         await dialogs.reask(ctx)
         return
+    new_request(ctx, agreement.SHOWN)  # asked for: the document is sent again
     await dialogs.goto(ctx, "agreement:show")
 
 

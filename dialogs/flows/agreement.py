@@ -13,12 +13,15 @@ from dialogs.errors import PermissionDenied
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.casework import GLOBAL, notify, open_case_choice, parties, tell_operators, terms_view
 from dialogs.flows.inputs import buttons_only
+from dialogs.flows.once import first_time, new_request
 from dialogs.lifecycle import CaseState
 from dialogs.masking import mask_name
 from dialogs.messages import Outbound
 from dialogs.rules.negotiation import equal_plan, instalment_dates
 from dialogs.rules.plans import PlanKind
 from dialogs.rules.supervision import local_day
+
+SHOWN = "ag_shown"  # set once /agreement sent the document: a question asked again does not resend it
 
 
 def schedule_of(terms: dict[str, Any], start: date) -> list[tuple[date, Decimal]]:
@@ -110,9 +113,12 @@ async def _send_document(ctx: Ctx, recipients: list[Account], made: Agreement) -
             # Once both confirmations are logged: the text with the platform's signed block below it.
             "signed": f"{made.text}\n\n{made.signed_block}" if made.signed_block else None,
         }
-        signed = "-signed" if made.signed_block else ""
-        name = f"agreement-{made.case_id}-v{made.version}{signed}.txt"
-        ctx.turn.send(Outbound(account.id, "agreement/document", context, file_name=name))
+        ctx.turn.send(Outbound(account.id, "agreement/document", context, file_name=document_name(made)))
+
+
+def document_name(made: Agreement) -> str:
+    signed = "-signed" if made.signed_block else ""
+    return f"agreement-{made.case_id}-v{made.version}{signed}.txt"
 
 
 async def _confirmations(ctx: Ctx, made: Agreement) -> list[dict[str, Any]]:
@@ -236,14 +242,28 @@ async def ask_show(ctx: Ctx) -> None:
     if made is None:
         ctx.ask("agreement/none", Choice("menu", "menu"), case_id=case.id)
         return
-    await _send_document(ctx, [ctx.account], made)
+    # The document once a request (/agreement, "Send it again"): a slip here (a refused command, a
+    # language change, a restart) asks again with the short text, not the whole agreement resent.
+    again = not first_time(ctx, SHOWN)
+    if not again:
+        await _send_document(ctx, [ctx.account], made)
     signed = made.signed_block is not None
+    choices = (Choice("again", "send_again"), Choice("menu", "menu")) if again else (Choice("menu", "menu"),)
     ctx.ask(
-        "agreement/shown", Choice("menu", "menu"), case_id=case.id, confirmed=made.confirmed, signed=signed
+        "agreement/shown",
+        *choices,
+        case_id=case.id,
+        confirmed=made.confirmed,
+        signed=signed,
+        again=again,
+        sent_as=document_name(made),
     )
 
 
-async def on_show(_ctx: Ctx, _picked: Picked) -> str:
+async def on_show(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "again":
+        new_request(ctx, SHOWN)
+        return "show"
     return HOME
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dialogs.conversation import HOME_FLOW, HOME_STEP
 from dialogs.domain import Role
 from dialogs.flows import application, staff
+from dialogs.flows.agreement import SHOWN as AGREEMENT_SHOWN
 from dialogs.flows.base import HOME, Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.casework import ASK_FOR_HELP
 from dialogs.flows.inputs import buttons_only
+from dialogs.flows.mydata import SENT as MYDATA_SENT
+from dialogs.flows.once import new_request
 from dialogs.flows.payments import pay_choice
 from dialogs.lifecycle import TERMINAL, CaseState
 
@@ -66,6 +69,8 @@ async def on_menu(ctx: Ctx, picked: Picked) -> str:
     if picked.id == "help":
         ctx.say("help/commands")
         return HOME
+    # Chosen from the menu: a request, so the document is sent even if it was sent earlier.
+    new_request(ctx, MYDATA_SENT, AGREEMENT_SHOWN)
     return _TARGETS[picked.id]
 
 

@@ -8,9 +8,10 @@ from datetime import date
 from typing import Any
 
 from dialogs.domain import PaymentStatus
-from dialogs.flows.base import BACK, HOME, NONCE, Choice, Ctx, Flow, Picked, Step, prompt
+from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Picked, Step, prompt
 from dialogs.flows.casework import terms_view
 from dialogs.flows.inputs import buttons_only
+from dialogs.flows.once import first_time, new_request
 from dialogs.flows.payments import local_today
 from dialogs.flows.status import MILESTONES
 from dialogs.flows.submit import budget
@@ -19,7 +20,7 @@ from dialogs.rules.affordability import Finances
 from dialogs.rules.supervision import Due, allocate
 
 EXPORT_FILE = "loanbridge-my-data.json"
-SENT = "md_sent"  # the visit (its nonce) the export was sent on: a question asked again does not resend it
+SENT = "md_sent"  # set once the export is sent: a question asked again (a slip, a restart) does not resend it
 # Every kind of case event the summary names in words (labels.j2: event_<kind>); any other is "a step".
 LOGGED = MILESTONES | {
     "finances_saved",
@@ -37,12 +38,13 @@ LOGGED = MILESTONES | {
 async def send_once(
     ctx: Ctx, sent: str, load: Callable[[], Awaitable[dict[str, Any]]]
 ) -> dict[str, Any] | None:
-    """The export as a file, once a visit (``sent`` keeps the visit's nonce): ``None`` when it was sent
-    already, and the person is told so."""
-    if ctx.data.get(sent) == ctx.data.get(NONCE, 0):
-        ctx.ask("mydata/export_again", Choice("back", "back"), Choice("menu", "menu"))
+    """The export as a file, once a request (/mydata, the menu's entry, "Send it again": see
+    :func:`new_request`): ``None`` when it was sent already, and the person is told so and offered it
+    again. A step asked again (a slip, a language change, a restart) is not a request."""
+    if not first_time(ctx, sent):
+        choices = (Choice("again", "send_again"), Choice("back", "back"), Choice("menu", "menu"))
+        ctx.ask("mydata/export_again", *choices, file_name_sent=EXPORT_FILE)
         return None
-    ctx.data[sent] = ctx.data.get(NONCE, 0)
     exported = await load()
     document = json.dumps(exported, ensure_ascii=False, indent=2, sort_keys=True, default=str)
     ctx.say("mydata/export_file", file_name=EXPORT_FILE, document=document)
@@ -75,7 +77,7 @@ def _case_summary(exported: dict[str, Any], today: date) -> dict[str, Any]:
         "id": case["id"],
         "state": _value(case["state"]),
         "created_at": case["created_at"],
-        "log": log_lines(exported["events"]),
+        "log": log_lines(exported["events"], _proposers(exported.get("offers", []))),
     }
     if exported.get("personal_data_erased"):
         record = exported.get("lenders_loan_record") or {}
@@ -92,39 +94,61 @@ def _case_summary(exported: dict[str, Any], today: date) -> dict[str, Any]:
         "agreement": terms_view(agreement["terms"]) if agreement else None,
         "evidence": [ref.get("file_name") or "" for ref in exported.get("evidence", [])],
         "messages": len(exported.get("messages", [])),
-        "payments": [_payment(payment) for payment in exported.get("payments", [])],
+        "payments": [_payment(payment, exported["events"]) for payment in exported.get("payments", [])],
         "schedule": _schedule(exported.get("schedule", []), exported.get("payments", []), today),
     }
 
 
-def log_lines(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def log_lines(events: list[dict[str, Any]], proposers: dict[int, str] | None = None) -> list[dict[str, Any]]:
     """The case log in words: when, who (by role), what; the same step repeated in a row (a budget saved
-    answer by answer) is one line with how many times, at the last."""
+    answer by answer) is one line with how many times, at the last. An offer is whose it is (a mediator's
+    approval sends the borrower's own plan: hers, sent on by the mediator); a message still held for the
+    reader's hours says when it reaches them."""
     lines: list[dict[str, Any]] = []
     for event in events:
         kind = event["kind"] if event["kind"] in LOGGED else "other"
+        by = _value(event["by"]) if event["by"] else None
+        offer = (event.get("details") or {}).get("offer") if kind == "offer_made" else None
         line = {
             "at": event["at"],
             "kind": kind,
             "to_state": _value(event["to_state"]) if event["to_state"] else None,
-            "by": _value(event["by"]) if event["by"] else None,
+            "by": (proposers or {}).get(offer, by) if offer is not None else by,
+            "sent_by": by,
+            "waiting_until": event.get("waiting_until"),
             "times": 1,
         }
         last = lines[-1] if lines else None
-        if last and all(last[k] == line[k] for k in ("kind", "to_state", "by")):
+        same = ("kind", "to_state", "by", "sent_by", "waiting_until")
+        if last and all(last[k] == line[k] for k in same):
             last |= {"at": line["at"], "times": last["times"] + 1}
         else:
             lines.append(line)
     return lines
 
 
-def _payment(payment: dict[str, Any]) -> dict[str, Any]:
+def _proposers(offers: list[dict[str, Any]]) -> dict[int, str]:
+    return {offer["id"]: _value(offer["proposer"]) for offer in offers if "id" in offer}
+
+
+DECISIONS = frozenset({"payment_confirmed", "payment_rejected"})
+
+
+def _payment(payment: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """A reported payment, and who decided it (a mediator may count one over the lender's objection:
+    the line must not read as if the lender confirmed what it said it could not find)."""
+    decisions = [
+        e
+        for e in events
+        if e["kind"] in DECISIONS and (e.get("details") or {}).get("payment") == payment["id"]
+    ]
     return {
         "amount": payment["amount"],
         "paid_on": payment["paid_on"],
         "reported_at": payment["reported_at"],
         "status": _value(payment["status"]),
         "reason": payment.get("dispute_reason"),
+        "decided_by": _value(decisions[-1]["by"]) if decisions and decisions[-1]["by"] else None,
     }
 
 
@@ -180,7 +204,10 @@ def _value(member: Any) -> str:
     return str(getattr(member, "value", member))
 
 
-async def on_export(_ctx: Ctx, picked: Picked) -> str:
+async def on_export(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "again":
+        new_request(ctx, SENT)
+        return "export"
     return BACK if picked.id == "back" else HOME
 
 

@@ -11,17 +11,20 @@ from typing import TYPE_CHECKING
 from dialogs.domain import Role
 from dialogs.flows.base import BACK, HOME, Choice, Ctx, Flow, Picked, Step
 from dialogs.flows.inputs import buttons_only
+from dialogs.flows.mydata import SENT as BORROWERS_SENT
 from dialogs.flows.mydata import send_once
+from dialogs.flows.once import new_request
 
 if TYPE_CHECKING:
     from dialogs.dispatch import Dialogs
 
-SENT = "sd_sent"  # the visit (its nonce) the export was sent on: a question asked again does not resend it
+SENT = "sd_sent"  # set once the export is sent: a question asked again does not resend it
 STAFF = frozenset({Role.LENDER, Role.OPERATOR})
 
 
 async def mydata(dialogs: Dialogs, ctx: Ctx, _argument: str) -> None:
-    """``/mydata``: a borrower's export, or a staff member's own (this module)."""
+    """``/mydata``: a borrower's export, or a staff member's own (this module); asked for, so sent."""
+    new_request(ctx, SENT, BORROWERS_SENT)
     await dialogs.goto(ctx, "staffdata:export" if ctx.account.role in STAFF else "mydata:export")
 
 
@@ -45,7 +48,10 @@ async def ask_export(ctx: Ctx) -> None:
     )
 
 
-async def on_export(_ctx: Ctx, picked: Picked) -> str:
+async def on_export(ctx: Ctx, picked: Picked) -> str:
+    if picked.id == "again":
+        new_request(ctx, SENT)
+        return "export"
     return BACK if picked.id == "back" else HOME
 
 

@@ -80,3 +80,30 @@ async def test_a_file_name_cannot_leave_the_folder(tmp_path: Path) -> None:
     await TerminalChannel("alice", screen, files=folder).send(ALICE, Rendered("x", file_name="../../.bashrc"))
     assert [p.name for p in folder.iterdir()] == ["bashrc"]
     assert not (tmp_path / ".bashrc").exists() and not (tmp_path.parent / ".bashrc").exists()
+
+
+async def test_a_document_begins_and_ends_in_the_readers_language(tmp_path: Path) -> None:
+    screen = io.StringIO()
+    mei = Account(2, Channel.TERMINAL, "mei", Role.BORROWER, "zh_CN", "Asia/Shanghai", reachable=True)
+    document = Rendered("还款协议", file_name="agreement-1-v1.txt")
+    await TerminalChannel("mei", screen, files=tmp_path / "mei").send(mei, document)
+    shown = screen.getvalue()
+    assert "--- agreement-1-v1.txt ---\n还款协议\n--- agreement-1-v1.txt 到此结束 ---" in shown
+    assert "end of" not in shown
+
+
+async def test_a_saved_json_file_is_not_printed_over_the_words_that_explain_it(tmp_path: Path) -> None:
+    screen = io.StringIO()
+    export = json.dumps({"format": "loanbridge-personal-data/2", "padding": "x" * 3000})
+    folder = tmp_path / "alice"
+    channel = TerminalChannel("alice", screen, files=folder)
+    await channel.send(ALICE, Rendered(export, file_name="loanbridge-my-data.json"))
+    shown = screen.getvalue()
+    assert "x" * 100 not in shown  # the file is saved, not printed
+    assert "The file loanbridge-my-data.json (3 KB, machine-readable) is not printed here" in shown
+    assert f"Saved on this computer as {folder / 'loanbridge-my-data.json'}" in shown
+    assert json.loads((folder / "loanbridge-my-data.json").read_text("utf-8"))["padding"] == "x" * 3000
+
+    unsaved = io.StringIO()  # no folder to save it in: then the screen is the only copy, shown in full
+    await TerminalChannel("alice", unsaved).send(ALICE, Rendered(export, file_name="loanbridge-my-data.json"))
+    assert "x" * 3000 in unsaved.getvalue()

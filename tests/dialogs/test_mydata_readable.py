@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -47,7 +48,7 @@ async def paid_and_disputed(bot: Bot, clock: FakeClock) -> Person:
 
 def summary_of(person: Person) -> str:
     """The summary beside the file (the signed agreement, sent when the log is sequenced, may come too)."""
-    return plain([m for m in person.last if not m.file_name][-1].text)
+    return plain([m for m in person.last if "mydata/export" in m.templates][-1].text)
 
 
 def export_of(person: Person) -> dict[str, Any]:
@@ -61,7 +62,8 @@ async def test_the_summary_says_payments_schedule_and_log_in_words(bot: Bot, clo
     await alice.send("/mydata")
     summary = summary_of(alice)
     for fact in (
-        "• Repayment schedule: ¥800.00 paid of ¥14,321.55, ¥13,521.55 still to pay",
+        "• Repayment schedule under the agreement: ¥800.00 paid of ¥14,321.55, ¥13,521.55 still to pay"
+        " under the agreement",
         "  – 1. December 2, 2026 – ¥795.64 – paid",
         "  – 2. January 2, 2027 – ¥795.64 – partly paid, ¥4.36 paid",
         "• Payments you reported:",
@@ -85,7 +87,7 @@ async def test_the_summary_says_payments_schedule_and_log_in_words(bot: Bot, clo
     await alice.send("/mydata")
     summary = summary_of(alice)
     for fact in (
-        "• 还款计划：共 ¥14,321.55，已还 ¥800.00，还需还 ¥13,521.55",
+        "• 按协议的还款计划：共 ¥14,321.55，已还 ¥800.00，按协议还需还 ¥13,521.55",
         "  – 2026年12月1日付款 ¥800.00，于 12月1日 11:00（北京时间）报告：已确认",
         "申请 1 的经过（案件日志，按时间先后）：",
         "（北京时间） – 您：申请已创建",
@@ -128,8 +130,75 @@ async def test_both_fit_the_channels(bot: Bot, clock: FakeClock) -> None:
     text parts within 2,048 bytes: a running plan's export stays a handful of messages."""
     alice = await paid_and_disputed(bot, clock)
     await alice.send("/mydata")
-    (document,) = [m for m in alice.last if m.file_name]
-    summary = summary_of(alice)
+    (document,) = [m for m in alice.last if m.file_name == "loanbridge-my-data.json"]  # the signed
+    summary = summary_of(alice)  # agreement, sequenced in the background, may come alongside
     assert len(split_text(summary)) <= 3 and all(len(p) <= MAX_TEXT for p in split_text(summary))
     wechat = split_bytes(plain(document.text), MAX_BYTES - 200)
     assert len(wechat) <= 25  # 19 for this plan (17 with the entries as escaped strings)
+
+
+async def test_the_export_goes_once_a_request_and_a_step_asked_again_offers_it_again(
+    bot: Bot, clock: FakeClock
+) -> None:
+    """Trial 3: a reopened terminal resumed at "your data was sent above" with nothing above, and a
+    language change re-sent the 56 KB file. Asked again, the step says where the data went and offers it."""
+    alice, _, _ = await active_plan(bot)
+    await alice.send("/mydata")
+    assert exported(alice)
+    await alice.send("/schedule 99")
+    await alice.send("/lang")
+    await alice.press("中文")
+    assert not exported(alice)
+    assert "您的信息之前已发给您：文件 loanbridge-my-data.json 以及一份文字摘要" in alice.texts()
+    await alice.press("再发一次")
+    assert exported(alice)
+    assert "我们保存的关于您的信息摘要" in summary_of(alice)
+    await alice.send("/menu")
+    await alice.press("我的信息")  # the menu's entry is a request too
+    assert exported(alice)
+
+
+def exported(person: Person) -> bool:
+    """Whether the export file came with the last reply (the signed agreement may come alongside)."""
+    return any(m.file_name == "loanbridge-my-data.json" for m in person.last)
+
+
+async def test_the_summary_says_who_decided_dates_on_her_clock_and_which_figure_is_which(
+    bot: Bot, clock: FakeClock
+) -> None:
+    """Trial 3, item 9: the summary said dates in UTC ("with us since" the day before, in Beijing's
+    morning), "terminal 账号", a payment the mediator counted over the lender's objection as if the lender
+    confirmed it, two "outstanding" figures without saying which is which, the borrower's own plan as the
+    mediator's offer, and a mediator's message held for her hours as if delivered."""
+    clock.current = datetime(2026, 11, 1, 22, 30, tzinfo=UTC)  # 06:30 on November 2 in Beijing
+    alice, olga, leo = await active_plan(bot)
+    at(clock, "2026-12-02")
+    await report(alice, "500")
+    await leo.press("has not arrived")
+    await leo.send("Nothing in our account ending 8812.")
+    await leo.press("Send it")
+    await olga.send("/schedule 1")
+    await olga.press("was paid: count it")
+    await olga.press("Yes, decide it")
+    clock.current = datetime(2026, 12, 2, 20, 0, tzinfo=UTC)  # 04:00 on December 3 in Beijing: held
+    await olga.send("/case 1")
+    await olga.press("Message the borrower")
+    await olga.send("We counted your payment; nothing else is needed.")
+    assert "waits until" in olga.texts()
+    await alice.send("/lang")
+    await alice.press("中文")
+    await alice.send("/mydata")
+    summary = summary_of(alice)
+    for fact in (
+        "您的身份：终端账号 alice",
+        "2026年11月2日开始使用本服务",
+        "2026年11月2日提交",
+        "调解员认定已到账（贷款机构曾说：“Nothing in our account ending 8812.”）",
+        "申请时的未还本金 ¥",
+        "按协议的还款计划：共 ¥14,321.55，已还 ¥500.00，按协议还需还 ¥13,821.55",
+        "您（经调解员转交）：",
+        "——尚未送达：将于 12月3日 08:00（北京时间）发给您",
+    ):
+        assert fact in summary, (fact, summary.splitlines())
+    for wrong in ("2026年11月1日", "terminal", "已确认（贷款机构说", "调解员：方案已提出"):
+        assert wrong not in summary, (wrong, summary.splitlines())

@@ -94,7 +94,7 @@ async def test_reminders_come_at_ten_local_on_their_days_and_never_for_a_paid_in
     # The second instalment is paid before its day: its -3 reminder went, nothing after it.
     arrived = await walk(bot, clock, alice, local(8, 12, 0), 3, (10,))
     assert sum("was due on December 2" in text for _, text in arrived) == 1  # the final notice, 7 days after
-    assert "the agreement may end" in "".join(text for _, text in arrived)
+    assert "that is a breach of the agreement" in "".join(text for _, text in arrived)
     arrived = await walk(bot, clock, alice, local(29, 12, 0), 2, (10,))
     assert any("instalment 2 of your repayment plan" in text for _, text in arrived)
     await pay_instalment(bot, 2)
@@ -192,7 +192,7 @@ async def test_the_daily_cap_counts_reminders_with_other_collection_messages(
     await tick(bot, clock, local(9, 12, 10))
     assert alice.received() == []
     await tick(bot, clock, local(10, 12, 8))
-    assert "the agreement may end" in alice.received()[0].text
+    assert "that is a breach of the agreement" in alice.received()[0].text
 
 
 async def test_quiet_stops_reminders_but_not_the_final_notice(bot: Bot, clock: FakeClock) -> None:
@@ -236,7 +236,7 @@ async def test_a_restart_loses_and_doubles_nothing(database_url: str, clock: Fak
         assert len(texts) == 1, texts  # the latest one, saying what is true now; the earlier superseded
         assert "was due on December 2" in texts[0]
         await tick(bot, clock, local(9, 12, 10))
-        assert sum("the agreement may end" in m.text for m in alice.received()) == 1
+        assert sum("that is a breach of the agreement" in m.text for m in alice.received()) == 1
         await tick(bot, clock, local(9, 12, 10, 5))
         assert alice.received() == []
         rows = {r.key: (r.status, r.outcome) for r in await reminder_rows(bot) if r.key.startswith("i1:")}

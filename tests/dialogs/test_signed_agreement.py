@@ -176,3 +176,26 @@ async def test_an_agreement_confirmed_before_a_restart_is_sealed_and_sent_after_
         await after.store.sequence_log()
         await delivered(after)
         assert not [m for m in alice.received() if m.file_name]  # sent once
+
+
+async def test_a_slip_after_agreement_asks_again_without_resending_the_document(signing_bot: Bot) -> None:
+    """Trial 3: after /agreement every slip (a refused /schedule 99, a language change) re-sent the whole
+    signed agreement. The document goes once a request; the step asked again says where it went and
+    offers it once more."""
+    bot = signing_bot
+    alice, _ = await agree(bot)
+    await bot.store.sequence_log()
+    await delivered(bot)
+    alice.received()
+    await alice.send("/agreement")
+    assert signed_file(alice.last)
+    for slip in ("/schedule 99", "/lang"):
+        await alice.send(slip)
+        assert not [m for m in alice.last if m.file_name], slip
+    await alice.press("中文")
+    assert not [m for m in alice.last if m.file_name]
+    assert "之前已作为文件 agreement-1-v1-signed.txt 发给您" in alice.texts()
+    await alice.press("再发一次")
+    assert signed_file(alice.last)  # asked for: sent once more
+    await alice.send("/schedule 99")
+    assert not [m for m in alice.last if m.file_name]

@@ -85,3 +85,19 @@ def test_wechat_reads_words_of_a_lettered_notice_and_passes_the_refusal_its_choi
     assert pressed(state, "确认", None) is None  # never by loose words: named with its letter instead
     assert typed_in(state, "确认").candidates == (("b", notice[1]),)
     assert pressed(state, "b", None) == "4.g:confirm:1:1"
+
+
+async def test_a_line_typed_at_mydata_is_answered_in_a_line_not_with_the_export_again(bot: Bot) -> None:
+    alice = bot.person("alice")
+    await reach(alice, bot, "finances:net_monthly_income")
+    await alice.send("/mydata")
+    assert [m.file_name for m in alice.last if m.file_name] == ["loanbridge-my-data.json"]
+    await alice.send("what is this?")
+    assert not any(m.file_name for m in alice.last), alice.texts()
+    assert "sent to you earlier" in alice.texts()
+    assert "[Send it again] [Back] [Menu]" in alice.texts()
+    assert len(alice.texts()) < 300  # a line, not the summary again
+    await alice.press("Back")
+    assert await where(bot, "alice") == "finances:net_monthly_income"
+    await alice.send("/mydata")  # asked for again: sent again
+    assert [m.file_name for m in alice.last if m.file_name] == ["loanbridge-my-data.json"]
