@@ -1,90 +1,110 @@
-"""Words typed for a shown choice at the terminal (trial 3, item 7): the words of a lettered notice's choice
-or a loose wording of a numbered one count when they name exactly one choice; a refusal lists again the
-choices it means, lettered ones included, and says whether to type a letter or a number; and a choice that
-commits at once (confirming the agreement) is never made by loose words."""
+"""What a newcomer typed at the terminal in a trial: numbers that must mean one thing, words that mean a
+button, "none" for an amount, and a line typed at /mydata. Typed through the terminal channel, as at the
+keyboard.
+"""
 
 from __future__ import annotations
 
-import io
+from decimal import Decimal
 
-from sqlalchemy import select
-
-from bot.channels.terminal import TerminalChannel
-from bot.channels.wechat import SINCE_TYPED, pressed, shown_choices, typed_in
-from bot.rendering import RenderedButton
-from dialogs.lifecycle import CaseState
-from storage import models
-from tests.dialogs.harness import Bot, Person
-from tests.dialogs.test_negotiation import approved
-from tests.dialogs.test_payments import active_plan, case_state
-from tests.dialogs.test_typed_money import _show, _type
+from bot.demo import DEMO_BORROWER
+from dialogs.domain import Channel, Hardship, HardshipReason
+from dialogs.rules.affordability import Finances
+from tests.dialogs.harness import Bot
+from tests.dialogs.test_navigation import reach, where
+from tests.dialogs.test_typing import Typist
 
 
-async def _agreement_noticed(bot: Bot) -> tuple[Person, TerminalChannel, io.StringIO]:
-    """Alice at her menu in a terminal when the notice "confirm the agreement" arrives beside it."""
-    alice, _olga, leo = await approved(bot)
-    screen = io.StringIO()
-    terminal = TerminalChannel("alice", screen)
-    await _type(alice, terminal, "/start")
-    await leo.press("View and answer")
-    await leo.press("Accept")
-    await _show(alice, terminal, alice.received())
-    return alice, terminal, screen
+async def test_the_help_offered_when_stuck_shares_the_questions_numbers(bot: Bot) -> None:
+    alice = bot.person("alice")
+    await reach(alice, bot, "hardship:evidence")
+    typist = Typist(alice)
+    for _ in range(3):
+        replies = await typist.type("I have no file")
+    with_buttons = [reply for reply in replies if reply.buttons]
+    assert len(with_buttons) == 1, typist.person.texts()  # one numbered set: "1" means one thing
+    assert "among the choices below" in typist.person.texts()
+    assert "[Skip] [Talk to a person] [Menu]" in typist.person.texts()
+    await typist.type("2")
+    assert await where(bot, "alice") == "helpdesk:message"
 
 
-async def _confirmed_by_alice(bot: Bot) -> bool:
-    async with bot.store.unit() as session:
-        confirmed = (await session.execute(select(models.Agreement.borrower_confirmed_at))).scalars().all()
-    assert len(confirmed) == 1
-    return confirmed[0] is not None
+async def test_the_help_offered_at_a_question_without_buttons_is_its_only_set(bot: Bot) -> None:
+    alice = bot.person("alice")
+    await reach(alice, bot, "verify:id_number")
+    typist = Typist(alice)
+    for _ in range(3):
+        replies = await typist.type("123")
+    assert [len(reply.buttons) for reply in replies if reply.buttons] == [2]
+    await typist.type("1")  # a number here is an answer to the question (refused: not an ID number)
+    assert await where(bot, "alice") == "verify:id_number"
+    await typist.type("a")  # the offer's buttons are lettered beside the question
+    assert await where(bot, "alice") == "helpdesk:message"
 
 
-async def test_words_of_a_lettered_agreement_choice_are_listed_with_its_letter(
-    bot: Bot,
-) -> None:
-    alice, terminal, screen = await _agreement_noticed(bot)
-    shown = screen.getvalue()
-    assert "a) Confirm this agreement" in shown, shown
-
-    replies = await _type(alice, terminal, "confirm")
-    said = "\n".join(r.text for r in replies)
-    assert "please choose it by typing its letter:" in said, said
-    assert "  a) Confirm this agreement" in said
-    assert not await _confirmed_by_alice(bot)  # a commitment is never made by loose words
-
-    await _type(alice, terminal, "A")
-    assert await _confirmed_by_alice(bot)
+async def _stored(bot: Bot) -> tuple[Hardship, Finances]:
+    account = await bot.store.ensure_account(Channel.TERMINAL, "alice")
+    (case,) = await bot.store.cases_of(account.id)
+    hardship, finances = await bot.store.hardship(case.id), await bot.store.finances(case.id)
+    assert hardship is not None and finances is not None
+    return hardship, finances
 
 
-async def test_a_refusal_lists_the_lettered_choices_and_asks_for_a_letter_or_number(bot: Bot) -> None:
-    alice, terminal, _screen = await _agreement_noticed(bot)
-    replies = await _type(alice, terminal, "what now")
-    said = "\n".join(r.text for r in replies)
-    assert "Please choose one of the options (type its letter or number)" in said, said
-    assert "  a) Confirm this agreement" in said
-    assert replies[-1].buttons, "the question is asked again with its numbered choices"
-    assert await case_state(bot) is CaseState.NEGOTIATING
+async def test_words_people_type_in_english_answer_the_questions(bot: Bot) -> None:
+    typist = Typist(bot.person("alice"))
+    await typist.type("/start")
+    await typist.type("ok")  # "Let's begin"
+    await typist.type("yes")  # "I consent"
+    assert await where(bot, "alice") == "verify:ref"
+    for answer in (DEMO_BORROWER.loan_ref, DEMO_BORROWER.name, DEMO_BORROWER.id_number, DEMO_BORROWER.phone):
+        await typist.type(answer)
+    await typist.type(bot.codes.last)
+    await typist.type("illness")  # "Illness or injury"
+    await typist.type("temporary")  # "It will pass"
+    await typist.type("I fell ill in October.")
+    await typist.type("none")  # no file: "Skip"
+    assert await where(bot, "alice") == "finances:net_monthly_income", typist.person.texts()
+    await typist.type("6500")
+    await typist.type("/back")
+    await typist.type("keep")  # "Keep ¥6,500.00"
+    assert await where(bot, "alice") == "finances:housing", typist.person.texts()
+    for amount in ("1800", "1200", "300", "200", "800", "0", "150", "0"):
+        await typist.type(amount)
+    await typist.type("none")  # savings
+    assert await where(bot, "alice") == "finances:summary", typist.person.texts()
+    await typist.type("no")  # not right: "Correct a figure"
+    assert await where(bot, "alice") == "finances:correct", typist.person.texts()
+    await typist.type("/back")
+    await typist.type("yes")
+    hardship, finances = await _stored(bot)
+    assert (hardship.reason, hardship.lasting) == (HardshipReason.ILLNESS, False)
+    assert (finances.net_monthly_income, finances.savings) == (Decimal(6500), Decimal(0))
 
 
-async def test_report_payment_typed_at_the_schedule_starts_the_report(bot: Bot) -> None:
-    alice, _olga, _leo = await active_plan(bot)
-    terminal = TerminalChannel("alice", io.StringIO())
-    await _type(alice, terminal, "/schedule")
-    replies = await _type(alice, terminal, "report payment")
-    said = "\n".join(r.text for r in replies)
-    assert "How much did you pay" in said, said
-
-
-def test_wechat_reads_words_of_a_lettered_notice_and_passes_the_refusal_its_choices() -> None:
-    menu = (RenderedButton("3.status", "我的申请进度"), RenderedButton("3.plans", "方案与协商"))
-    notice = (RenderedButton("4.g:pay:1", "报告一笔还款"), RenderedButton("4.g:confirm:1:1", "确认这份协议"))
-    state, _ = shown_choices({SINCE_TYPED: True}, menu, {})
-    state, style = shown_choices(state, notice, {})
-    assert style == "lettered"
-    assert pressed(state, "报告还款", None) == "4.g:pay:1"  # its key words
-    assert pressed(state, "确认", None) is None  # never by loose words: named with its letter instead
-    assert typed_in(state, "确认").candidates == (("b", notice[1]),)
-    assert pressed(state, "b", None) == "4.g:confirm:1:1"
+async def test_words_people_type_in_chinese_answer_the_questions(bot: Bot) -> None:
+    typist = Typist(bot.person("alice", "zh_CN"))
+    await typist.type("/start")
+    await typist.type("开始吧")
+    await typist.type("好的")  # "我同意"
+    assert await where(bot, "alice") == "verify:ref"
+    for answer in (DEMO_BORROWER.loan_ref, DEMO_BORROWER.name, DEMO_BORROWER.id_number, DEMO_BORROWER.phone):
+        await typist.type(answer)
+    await typist.type(bot.codes.last)
+    await typist.type("失业了")  # "失业"
+    await typist.type("暂时的")  # "会过去的"
+    await typist.type("我十月份失业了。")
+    await typist.type("没有")  # no file: "跳过"
+    for amount in ("6500", "1800", "1200", "300", "200", "800", "无", "150", "零"):
+        await typist.type(amount)
+    await typist.type("没有")  # savings
+    await typist.type("是的")  # "是的，没错"
+    assert await where(bot, "alice") == "plans:options", typist.person.texts()
+    await typist.type("/menu")
+    await typist.type("继续")  # "继续我的申请"
+    assert await where(bot, "alice") == "plans:options", typist.person.texts()
+    hardship, finances = await _stored(bot)
+    assert (hardship.reason, hardship.description) == (HardshipReason.JOB_LOSS, "我十月份失业了。")
+    assert (finances.medical, finances.other_debt_payments, finances.savings) == (0, 0, 0)
 
 
 async def test_a_line_typed_at_mydata_is_answered_in_a_line_not_with_the_export_again(bot: Bot) -> None:
