@@ -280,8 +280,13 @@ class BroadcastStore:
         since = self._clock.now() - within
         sender = models.BroadcastSender
         alive = select(sender.id).where(sender.beat_at >= since, sender.id.not_in(list(gone)))
+        # Through the running broadcasts, so the (broadcast, status) index finds the claims: a scan of
+        # every recipient ever written would run each second, and on SQLite it holds up the sending.
+        running = select(B.id).where(B.status == BroadcastStatus.RUNNING.value)
         lost = and_(
-            R.status == RecipientStatus.SENDING.value, or_(R.claimed_by.is_(None), R.claimed_by.not_in(alive))
+            R.broadcast_id.in_(running),
+            R.status == RecipientStatus.SENDING.value,
+            or_(R.claimed_by.is_(None), R.claimed_by.not_in(alive)),
         )
         async with self.unit() as session:
             released = await session.execute(_release(lost))
