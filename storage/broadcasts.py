@@ -246,10 +246,6 @@ class BroadcastStore:
         async with self.unit() as session:
             return [str(i) for i in await session.scalars(select(models.BroadcastSender.id))]
 
-    async def sender_alive(self, within: timedelta) -> bool:
-        """Whether a sender beat in the last ``within``."""
-        return bool(await self.live_senders(within))
-
     async def live_senders(self, within: timedelta) -> list[SenderReach]:
         """The senders that beat in the last ``within`` (the CLI: who will send this, to which channels?)."""
         since = self._clock.now() - within

@@ -113,7 +113,7 @@ async def test_the_scheduler_sends_the_terminals_share_and_leaves_telegram_to_se
     try:
         ed = await person(store, Channel.TERMINAL, "ed", zone=inside)
         tia = await person(store, Channel.TELEGRAM, "101", zone=inside)
-        while not await store.sender_alive(within=BEAT):  # the scheduler's broadcaster has started
+        while not await store.live_senders(within=BEAT):  # the scheduler's broadcaster has started
             assert scheduler.returncode is None, await _log(scheduler)
             await asyncio.sleep(0.2)
         sent = await asyncio.to_thread(
