@@ -25,7 +25,7 @@ from dialogs.flows.payments import (
     REPORT,
     RESOLVING,
     confirmed,
-    payment_view,
+    still_waiting,
 )
 
 if TYPE_CHECKING:
@@ -50,13 +50,7 @@ async def _payment(ctx: Ctx, case_id: int, payment_id: int, waiting: PaymentStat
     payment = await ctx.turn.payment(payment_id)
     if payment.case_id != case_id:
         raise PermissionDenied("the button names another case")
-    case = await ctx.turn.case(case_id)
-    if payment.status is not waiting or case.state not in PAYING_STATES:
-        ctx.say(
-            "payments/already_decided", case_id=case_id, payment=payment_view(payment), state=case.state.value
-        )
-        return None
-    return payment
+    return payment if await still_waiting(ctx, payment, waiting) is not None else None
 
 
 async def confirm(dialogs: Dialogs, ctx: Ctx, args: list[int]) -> None:

@@ -621,6 +621,17 @@ async def ask_dispute_check(ctx: Ctx) -> None:
     )
 
 
+async def still_waiting(ctx: Ctx, payment: Payment, waiting: PaymentStatus) -> Case | None:
+    """The payment's case while the payment is still ``waiting`` on a plan that takes payments; ``None``
+    once it was decided (by a colleague, or the plan ended), and the person is told what was decided."""
+    case = await ctx.turn.case(payment.case_id)
+    if payment.status is waiting and case.state in PAYING_STATES:
+        return case
+    view = payment_view(payment)
+    ctx.say("payments/already_decided", case_id=case.id, payment=view, state=case.state.value)
+    return None
+
+
 async def on_dispute_check(ctx: Ctx, picked: Picked) -> str:
     if picked.id == "change":
         return "dispute_reason"
@@ -628,13 +639,8 @@ async def on_dispute_check(ctx: Ctx, picked: Picked) -> str:
         return _dispute_cancelled(ctx)
     answer = str(ctx.data.pop(REASON))
     payment_id = int(ctx.data.pop(DISPUTING, 0))
-    payment = await ctx.turn.payment(payment_id)
-    case = await ctx.turn.case(payment.case_id)
-    if payment.status is not PaymentStatus.REPORTED or case.state not in PAYING_STATES:
-        # decided by a colleague (or the plan ended) while the reason was being written
-        ctx.say(
-            "payments/already_decided", case_id=case.id, payment=payment_view(payment), state=case.state.value
-        )
+    # decided by a colleague (or the plan ended) while the reason was being written
+    if await still_waiting(ctx, await ctx.turn.payment(payment_id), PaymentStatus.REPORTED) is None:
         return HOME
     payment = await ctx.turn.dispute_payment(payment_id, answer)
     case_id = payment.case_id
@@ -688,12 +694,8 @@ async def on_confirm_check(ctx: Ctx, picked: Picked) -> str:
     if picked.id != "yes" or not payment_id:
         ctx.say("payments/confirm_not_sent")
         return HOME
-    payment = await ctx.turn.payment(payment_id)
-    case = await ctx.turn.case(payment.case_id)
-    if payment.status is not PaymentStatus.REPORTED or case.state not in PAYING_STATES:
-        ctx.say(
-            "payments/already_decided", case_id=case.id, payment=payment_view(payment), state=case.state.value
-        )
+    case = await still_waiting(ctx, await ctx.turn.payment(payment_id), PaymentStatus.REPORTED)
+    if case is None:
         return HOME
     await confirmed(ctx, case.id, await ctx.turn.confirm_payment(payment_id))
     return HOME
@@ -721,11 +723,8 @@ async def on_resolve_check(ctx: Ctx, picked: Picked) -> str:
         ctx.say("payments/resolve_not_sent")
         return HOME
     payment = await ctx.turn.payment(int(asked["payment"]))
-    case = await ctx.turn.case(payment.case_id)
-    if payment.status is not PaymentStatus.DISPUTED or case.state not in PAYING_STATES:
-        ctx.say(
-            "payments/already_decided", case_id=case.id, payment=payment_view(payment), state=case.state.value
-        )
+    case = await still_waiting(ctx, payment, PaymentStatus.DISPUTED)
+    if case is None:
         return HOME
     payment = await ctx.turn.resolve_payment(payment.id, bool(asked["uphold"]))
     waiting_notice = await _held_dispute_notice(ctx, case.id, payment.id)
