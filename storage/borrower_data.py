@@ -32,20 +32,26 @@ ERASED = "personal_data_erased"  # logged on each case whose personal data was e
 KEEP_FOR_AGREEMENT = frozenset({CaseState.AGREED, CaseState.ACTIVE})
 
 
+def account_fields(row: models.Account) -> dict[str, Any]:
+    """What an export says of the account itself, whoever's it is."""
+    return {
+        "channel": row.channel,
+        "user": row.channel_user_id,
+        "role": row.role,
+        "language": row.locale,
+        "time_zone": row.time_zone,
+        "consented_at": row.consented_at,
+        "quiet_since": row.quiet_since,  # /quiet: reminders and general notices turned off since then
+        "created_at": row.created_at,
+    }
+
+
 async def export(work: CaseWork) -> dict[str, Any]:
     """Everything about the account: its settings, consent, each case with its loan, situation and log."""
     row = await account_row(work.session, work.account.id)
     return {
         "format": FORMAT,
-        "account": {
-            "channel": row.channel,
-            "user": row.channel_user_id,
-            "role": row.role,
-            "language": row.locale,
-            "time_zone": row.time_zone,
-            "consented_at": row.consented_at,
-            "created_at": row.created_at,
-        },
+        "account": account_fields(row),
         "cases": [await _case_export(work, case) for case in await _cases(work)],
         "harassment_reports": await _reports(work),
         "failed_verifications": await _failures(work),

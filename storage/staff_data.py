@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 
 from storage import models
 from storage.accounts import account_row
+from storage.borrower_data import account_fields
 
 if TYPE_CHECKING:
     from storage.case_work import CaseWork
@@ -33,17 +34,7 @@ async def export(work: CaseWork) -> dict[str, Any]:
     lender = await work.session.get(models.Lender, row.lender_id) if row.lender_id is not None else None
     return {
         "format": FORMAT,
-        "account": {
-            "channel": row.channel,
-            "user": row.channel_user_id,
-            "role": row.role,
-            "lender": lender.name if lender is not None else None,
-            "language": row.locale,
-            "time_zone": row.time_zone,
-            "consented_at": row.consented_at,
-            "quiet_since": row.quiet_since,
-            "created_at": row.created_at,
-        },
+        "account": account_fields(row) | {"lender": lender.name if lender is not None else None},
         "messages_written": await _messages(work, me),
         "payment_decisions": await _payment_decisions(work, me),
         "offers_made": await _offers(work, me),
