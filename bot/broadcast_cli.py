@@ -217,7 +217,8 @@ async def follow(store: SqlStore, broadcast_id: int, time_zone: str, out: TextIO
                 return 0
             draw.show(progress)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), FOLLOW_SECONDS)
+                async with asyncio.timeout(FOLLOW_SECONDS):  # not wait_for: it may swallow a cancel
+                    await stop.wait()
             if stop.is_set():
                 draw.end()
                 print(

@@ -127,8 +127,11 @@ class Delivery:
         wake = asyncio.Event()
         async with self._store.outbox_notices(wake.set) as notified:
             while True:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that arrives as
+                # the event is set, and stopping would then wait for this loop forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), NOTIFIED_SECONDS if notified else POLL_SECONDS)
+                    async with asyncio.timeout(NOTIFIED_SECONDS if notified else POLL_SECONDS):
+                        await wake.wait()
                 wake.clear()
                 await self._flush()
                 try:

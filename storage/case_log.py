@@ -4,7 +4,8 @@ How an event gets into the log
 ------------------------------
 1. In the transaction that writes it, an event takes the case's next sequence number (``cases.
    last_event_seq`` + 1, counted up by a database trigger; on PostgreSQL the trigger's row lock orders
-   concurrent writers of one case) and the trigger queues it in ``case_log_pending``. No statement of its
+   concurrent writers of one case, and takes the row's id under that lock too, so a case's ids rise with
+   its numbers: migration 0015) and the trigger queues it in ``case_log_pending``. No statement of its
    own and no hashing on the reply's path.
 2. The sequencer (:func:`sequence`), run soon after commits that wrote events and by the minute job,
    takes the queue in one serialized step (PostgreSQL: a transaction-scoped advisory lock; SQLite: its

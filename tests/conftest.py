@@ -3,8 +3,10 @@ and a guard that refuses network connections to anything but loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -73,30 +75,59 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database, migrated the way production migrates it: a SQLite file, or a fresh PostgreSQL DB."""
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated the way production migrates it; each test gets a copy (migrating costs more
+    than many tests)."""
     from storage.migrate import upgrade
 
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'loanbridge.db'}"
-        await upgrade(url)
-        yield url
-        return
+    path = tmp_path_factory.mktemp("template") / "loanbridge.db"
+    asyncio.run(upgrade(f"sqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres() -> Iterator[str | None]:
+    """One PostgreSQL database migrated the way production migrates it: each test's is made from it."""
+    from storage.migrate import upgrade
+
     admin_url = os.environ.get(POSTGRES_ENV)
     if not admin_url:
+        yield None
+        return
+    template = _postgres_database(admin_url)
+    url = asyncio.run(template.__aenter__())
+    try:
+        asyncio.run(upgrade(url))
+        yield template.name
+    finally:
+        asyncio.run(template.__aexit__())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path, migrated_postgres: str | None
+) -> AsyncIterator[str]:
+    """A migrated database of its own for each test: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        path = tmp_path / "loanbridge.db"
+        shutil.copy(migrated_sqlite, path)  # with its mode: the store keeps its files private
+        yield f"sqlite:///{path}"
+        return
+    admin_url = os.environ.get(POSTGRES_ENV)
+    if not admin_url or migrated_postgres is None:
         pytest.skip(f"PostgreSQL tests skipped: set {POSTGRES_ENV} to a server's URL to run them")
-    async with _postgres_database(admin_url) as url:
-        await upgrade(url)
+    async with _postgres_database(admin_url, template=migrated_postgres) as url:
         yield url
 
 
 class _postgres_database:  # noqa: N801 - used as a context manager, reads like one
-    def __init__(self, admin_url: str) -> None:
+    def __init__(self, admin_url: str, template: str | None = None) -> None:
         from sqlalchemy.engine import make_url
 
         self.admin = make_url(admin_url)
         self.name = f"lb_test_{uuid.uuid4().hex[:12]}"
+        self.template = template
 
     async def _execute(self, sql: str) -> None:
         import asyncpg
@@ -115,7 +146,8 @@ class _postgres_database:  # noqa: N801 - used as a context manager, reads like 
             await connection.close()
 
     async def __aenter__(self) -> str:
-        await self._execute(f'CREATE DATABASE "{self.name}"')
+        from_template = f' TEMPLATE "{self.template}"' if self.template else ""
+        await self._execute(f'CREATE DATABASE "{self.name}"{from_template}')
         return self.admin.set(database=self.name).render_as_string(hide_password=False)
 
     async def __aexit__(self, *exc: object) -> None:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from dialogs.domain import Actor, Channel, Role
 from storage import cases, merkle, models
@@ -135,6 +135,59 @@ async def test_several_processes_writing_and_sequencing_keep_one_consistent_log(
     hashes = [bytes(row.leaf_hash) for row in leaves]
     for head in heads:
         assert merkle.root(hashes[: head.size]) == head.root
+
+
+async def _note(store: SqlStore, session: Any, case_id: int, words: str) -> None:
+    actor = Actor(account_id=None, role=Role.OPERATOR, channel=Channel.TERMINAL)
+    case = await session.get(models.Case, case_id)
+    cases.append_event(session, case, "note", actor, store.clock.now(), {"words": words})
+    await session.flush()
+
+
+async def test_a_writer_that_waited_for_the_case_is_logged_after_the_one_it_waited_for(
+    database_url: str,
+) -> None:
+    """On PostgreSQL a row's id used to be taken before the case's lock: a writer that waited got the
+    smaller id and the larger number, and the log held the case's later event first."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: nobody waits for a case's lock")
+    store = make_store(database_url, signer=Signer(KEY))
+    try:
+        (case_id,) = await open_cases(store, 1)
+        async with store.unit() as first:
+            await _note(store, first, case_id, "first, holding the case")
+            waiter = asyncio.create_task(_waiting_note(store, case_id))
+            await _until_waiting_for_a_lock(store)
+            await _note(store, first, case_id, "first again, before it lets go")
+        await waiter
+        await store.sequence_log()
+        async with store.unit() as session:
+            logged = (
+                await session.execute(select(models.CaseLogLeaf.seq).order_by(models.CaseLogLeaf.leaf_index))
+            ).scalars()
+            report = await audit(session, KEY.public_key())
+    finally:
+        await store.close()
+    assert list(logged) == [1, 2, 3, 4]
+    assert report.ok, [str(f) for f in report.findings]
+
+
+async def _waiting_note(store: SqlStore, case_id: int) -> None:
+    async with store.unit() as session:
+        await _note(store, session, case_id, "second, waiting for the case")
+
+
+async def _until_waiting_for_a_lock(store: SqlStore) -> None:
+    waiting = (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    for _ in range(500):
+        async with store.engine.connect() as connection:
+            if await connection.scalar(text(waiting)):
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the second writer never waited for the case")
 
 
 async def signed_size(store: SqlStore) -> int:
