@@ -37,7 +37,7 @@ SPARE_CATCH_UP = 0.012  # seconds of missed moments a background sender may make
 SPARE_EARLY = 0.001
 # Background sends use at most this share of the bot's rate: the rest absorbs replies arriving between two
 # of them and the network's jitter, so the server never sees a burst above its limit.
-SPARE_SHARE = 0.97
+SPARE_SHARE = 0.99
 # Broadcast sends in flight at once: enough to keep the rate with this much time for each to be answered,
 # and no more, so a server that stalls and then reads what queued up still sees no burst above its rate.
 IN_FLIGHT_SECONDS = 0.04
@@ -166,18 +166,34 @@ class Pace:
 
     async def spare_turn(self, chat_id: int) -> None:
         """Like :meth:`turn`, for messages that must never delay a reply (a broadcast): it takes only a
-        moment nobody has claimed, never one ahead, so a reply waits at most one gap behind it."""
-        async with self._spare:
-            while True:
-                now = time.monotonic()
-                theoretical = max(self._chats.get(chat_id, now), now)
-                moment = max(self._next_any, theoretical - self._tolerance)
-                if moment <= now + self._early:
-                    # A moment missed while waking is caught up, but only a few gaps' worth (no burst).
-                    self._next_any = max(self._next_any, now - self._catch_up) + self._spare_gap
-                    self._chats[chat_id] = theoretical + self._chat_gap
+        moment nobody has claimed, never one ahead, so a reply waits at most one gap behind it. A chat that
+        must wait (told to by a 429) waits alone: the other background senders go on meanwhile."""
+        while True:
+            chat_wait = self._chat_moment(chat_id) - time.monotonic()
+            if chat_wait > self._early:
+                await asyncio.sleep(chat_wait)  # outside the queue
+                continue
+            async with self._spare:
+                if await self._spare_moment(chat_id):
                     return
-                await asyncio.sleep(moment - now)
+
+    async def _spare_moment(self, chat_id: int) -> bool:
+        """Wait for the next moment nobody claimed and claim it; ``False`` when a reply to this chat took
+        the chat's own moment meanwhile (then it waits outside the queue again)."""
+        while True:
+            now = time.monotonic()
+            if self._chat_moment(chat_id) > now + self._early:
+                return False
+            if self._next_any <= now + self._early:
+                # A moment missed while waking is caught up, but only a few gaps' worth (no burst).
+                self._next_any = max(self._next_any, now - self._catch_up) + self._spare_gap
+                self._chats[chat_id] = max(self._chats.get(chat_id, now), now) + self._chat_gap
+                return True
+            await asyncio.sleep(self._next_any - now)
+
+    def _chat_moment(self, chat_id: int) -> float:
+        """The earliest moment a message may go to ``chat_id`` under its own limit."""
+        return self._chats.get(chat_id, 0.0) - self._tolerance
 
     def hold(self, chat_id: int, seconds: float) -> None:
         """Nothing to this chat for ``seconds``, then one message at a time again."""

@@ -120,6 +120,20 @@ async def test_a_broadcast_makes_up_a_short_stall_but_never_bursts_past_it() -> 
     assert time.monotonic() - started >= 0.09  # 100 moments, less the catch-up and one taken early
 
 
+async def test_a_chat_told_to_wait_does_not_hold_up_the_rest_of_a_broadcast() -> None:
+    """A 429 for one recipient used to stop every broadcast send for its retry_after (a second's gap)."""
+    pace = Pace(per_second=1000, chat_per_second=1)
+    pace.hold(7, 1.0)
+    waiting = asyncio.create_task(pace.spare_turn(7))
+    await asyncio.sleep(0.01)
+    started = time.monotonic()
+    for chat in range(100, 150):
+        await pace.spare_turn(chat)
+    assert time.monotonic() - started < 0.2  # 50 moments at 1,000/s, not the held chat's second
+    assert not waiting.done()
+    await asyncio.wait_for(waiting, 2)  # and the held chat goes once its wait is over
+
+
 async def test_a_reply_waits_at_most_a_moment_behind_a_broadcast() -> None:
     pace = Pace(per_second=100, chat_per_second=1)
     for chat in range(10, 30):
