@@ -114,10 +114,9 @@ async def database_url(
         shutil.copy(migrated_sqlite, path)  # with its mode: the store keeps its files private
         yield f"sqlite:///{path}"
         return
-    admin_url = os.environ.get(POSTGRES_ENV)
-    if not admin_url or migrated_postgres is None:
+    if migrated_postgres is None:
         pytest.skip(f"PostgreSQL tests skipped: set {POSTGRES_ENV} to a server's URL to run them")
-    async with _postgres_database(admin_url, template=migrated_postgres) as url:
+    async with _postgres_database(os.environ[POSTGRES_ENV], template=migrated_postgres) as url:
         yield url
 
 

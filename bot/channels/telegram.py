@@ -158,9 +158,7 @@ class Pace:
         theoretical = max(self._chats.get(chat_id, now), now)
         moment = max(now, self._next_any, theoretical - self._tolerance)
         self._next_any = moment + self._gap
-        self._chats[chat_id] = theoretical + self._chat_gap
-        if len(self._chats) > 10_000:  # forget chats that are idle again
-            self._chats = {c: t for c, t in self._chats.items() if t > now}
+        self._advance_chat(chat_id, now)
         if moment > now:
             await asyncio.sleep(moment - now)
 
@@ -187,9 +185,15 @@ class Pace:
             if self._next_any <= now + self._early:
                 # A moment missed while waking is caught up, but only a few gaps' worth (no burst).
                 self._next_any = max(self._next_any, now - self._catch_up) + self._spare_gap
-                self._chats[chat_id] = max(self._chats.get(chat_id, now), now) + self._chat_gap
+                self._advance_chat(chat_id, now)
                 return True
             await asyncio.sleep(self._next_any - now)
+
+    def _advance_chat(self, chat_id: int, now: float) -> None:
+        """A message to ``chat_id`` took its moment: the chat's theoretical time moves a gap on."""
+        self._chats[chat_id] = max(self._chats.get(chat_id, now), now) + self._chat_gap
+        if len(self._chats) > 10_000:  # forget chats that are idle again (a broadcast meets many once)
+            self._chats = {c: t for c, t in self._chats.items() if t > now}
 
     def _chat_moment(self, chat_id: int) -> float:
         """The earliest moment a message may go to ``chat_id`` under its own limit."""

@@ -134,6 +134,14 @@ async def test_a_chat_told_to_wait_does_not_hold_up_the_rest_of_a_broadcast() ->
     await asyncio.wait_for(waiting, 2)  # and the held chat goes once its wait is over
 
 
+async def test_a_broadcast_to_many_chats_does_not_remember_them_all() -> None:
+    """Only replies used to forget idle chats: a broadcast with nobody talking kept every recipient."""
+    pace = Pace(per_second=100_000, chat_per_second=1000)
+    for chat in range(20_000):
+        await pace.spare_turn(chat)
+    assert len(pace._chats) <= 10_001  # the memory the pace keeps is the point
+
+
 async def test_a_reply_waits_at_most_a_moment_behind_a_broadcast() -> None:
     pace = Pace(per_second=100, chat_per_second=1)
     for chat in range(10, 30):

@@ -5,7 +5,8 @@ numbering trigger waits for the case row's lock, so two writers of one case coul
 and case numbers in the other (id 100 numbered 12, id 101 numbered 11), and the log would then hold the
 case's 12th event before its 11th. The trigger now takes the id too, once it holds the lock: a case's ids
 and numbers rise together, and a later number is committed only after the earlier one was. SQLite has one
-writer at a time and needs no change.
+writer at a time and needs no change. (The column's default still draws an id first, so ids now rise by
+two an event: harmless, ids are names, not counts.)
 
 Revision ID: 0015_case_events_in_order
 Revises: 0014_broadcast_sender_reach
