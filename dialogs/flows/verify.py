@@ -27,7 +27,7 @@ from dialogs.flows.inputs import buttons_only, code, id_number, person_name, pho
 from dialogs.lifecycle import TERMINAL
 from dialogs.masking import mask_phone
 from dialogs.messages import InboundKind
-from dialogs.rules.identity import normalise_loan_ref
+from dialogs.rules.identity import normalise_loan_ref, same_person_name
 
 LOCK_WINDOW = timedelta(hours=1)
 CODE_LIFETIME = timedelta(minutes=10)
@@ -129,7 +129,7 @@ def _unanswered(ctx: Ctx) -> str | None:
 
 def _same(ctx: Ctx, loan: Loan) -> bool:
     ref = ctx.data.get("v_ref")
-    name_matches = " ".join(loan.row.borrower_name.split()) == ctx.data.get("v_name")
+    name_matches = same_person_name(str(ctx.data.get("v_name", "")), loan.row.borrower_name)
     # Both sides normalised at comparison: the loan book keeps the lender's spelling, unmigrated.
     return name_matches and (ref is None or normalise_loan_ref(loan.row.loan_ref) == normalise_loan_ref(ref))
 

@@ -104,6 +104,20 @@ def _in_name(char: str) -> bool:
     return char in _NAME_MARKS or unicodedata.category(char)[0] in "LM"
 
 
+# A space beside a Han character: people often type one between family and given name (张 伟), which
+# the loan book does not write; between two Latin words a space is part of the name and stays.
+_SPACE_BESIDE_HAN = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff]) | (?=[\u3400-\u9fff\uf900-\ufaff])")
+
+
+def same_person_name(typed: str, booked: str) -> bool:
+    """Whether a typed name is the loan book's: spaces tidied, and none beside a Han character."""
+    return _name_key(typed) == _name_key(booked)
+
+
+def _name_key(name: str) -> str:
+    return _SPACE_BESIDE_HAN.sub("", " ".join(name.split()))
+
+
 def normalise_loan_ref(text: str) -> str:
     """A loan reference as compared: full-width folded, upper case, without spaces, dashes or underscores.
 

@@ -132,6 +132,19 @@ async def test_the_loan_can_be_found_without_its_reference(bot: Bot) -> None:
     assert "What made repaying difficult?" in alice.texts()
 
 
+async def test_a_chinese_name_typed_with_a_space_still_finds_the_loan(bot: Bot) -> None:
+    """Trial 5: "张 伟" matched nothing, so no code was ever sent and nothing said which answer was wrong."""
+    alice = bot.person("alice")
+    await reach(alice, bot, "verify:ref")
+    await alice.send(DEMO_BORROWER.loan_ref)
+    await alice.send(" 张  伟 ")
+    await alice.send(DEMO_BORROWER.id_number)
+    await alice.send(DEMO_BORROWER.phone)
+    assert bot.codes.sent and bot.codes.sent[-1][0].endswith(DEMO_BORROWER.phone)  # a code was sent
+    await alice.send(bot.codes.last)
+    assert "What made repaying difficult?" in alice.texts()
+
+
 async def test_several_loans_with_one_lender_are_offered_to_choose(bot: Bot) -> None:
     from bot.demo import BOOK, LENDER
     from dialogs.loanbook import parse_loan_book

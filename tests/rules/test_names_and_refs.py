@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dialogs.rules.identity import InvalidName, check_person_name, normalise_loan_ref
+from dialogs.rules.identity import InvalidName, check_person_name, normalise_loan_ref, same_person_name
 
 NAMES = [
     ("张伟", "张伟"),
@@ -56,3 +56,18 @@ def test_normalising_a_reference_is_stable(typed: str) -> None:
     assert normalise_loan_ref(once) == once
     if typed.isascii():
         assert normalise_loan_ref(typed.lower()) == normalise_loan_ref(typed.upper())
+
+
+@pytest.mark.parametrize(
+    ("typed", "booked", "same"),
+    [
+        ("张 伟", "张伟", True),
+        ("欧阳  娜娜", "欧阳娜娜", True),
+        (" 张伟 ", "张 伟", True),
+        ("Li Wei", "Li Wei", True),
+        ("LiWei", "Li Wei", False),  # between Latin letters a space is part of the name
+        ("张伟", "张玮", False),
+    ],
+)
+def test_spaces_beside_han_characters_do_not_tell_names_apart(typed: str, booked: str, same: bool) -> None:
+    assert same_person_name(typed, booked) is same
